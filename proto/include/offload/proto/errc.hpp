@@ -1,0 +1,57 @@
+// Error codes of the Offload wire protocol: API errors and the reasons a job ended badly.
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+namespace offload::proto {
+
+/// Every error code that can appear in `{"error":{"code":…}}`, spelled in snake_case on the wire.
+enum class errc {
+  /// The request body is not well-formed JSON (or nests too deeply).
+  invalid_json,
+  /// The JSON is well-formed but a field is missing, of the wrong type or out of range.
+  invalid_input,
+  /// The job type names no registered handler or command.
+  unknown_type,
+  /// The requested lane is not available for this type or on this server.
+  lane_unavailable,
+  /// No job (or route) with that name.
+  not_found,
+  /// The route exists but not for this HTTP method.
+  method_not_allowed,
+  /// The request body is larger than the server accepts.
+  payload_too_large,
+  /// The HTTP request itself is malformed.
+  bad_request,
+  /// The request headers are larger than the server accepts.
+  headers_too_large,
+  /// The queue is full; retry after the advertised delay.
+  queue_full,
+  /// The server is shutting down and accepts no new jobs.
+  draining,
+  /// The idempotency key was used before with a different job body.
+  idempotency_conflict,
+  /// The job has already reached a terminal state.
+  already_finished,
+  /// Missing or invalid credentials.
+  unauthorized,
+  /// An unexpected server-side failure; details are in the server log only.
+  internal,
+  /// The job was cancelled by a client.
+  cancelled,
+  /// The job ran past its `timeout_ms`.
+  timed_out,
+  /// The job was cancelled because the server shut down before it finished.
+  shutdown,
+  /// The handler reported a failure or threw while running the job.
+  handler_error,
+};
+
+/// The wire spelling of a code, e.g. `"invalid_json"`.
+std::string_view to_string(errc code) noexcept;
+
+/// Parses the wire spelling; `std::nullopt` for an unknown code.
+std::optional<errc> errc_from_string(std::string_view text) noexcept;
+
+}  // namespace offload::proto

@@ -1,0 +1,47 @@
+// What the API returns for a job: its spec, lifecycle timestamps, progress and outcome, plus links.
+#pragma once
+
+#include <offload/proto/error.hpp>
+#include <offload/proto/job_enums.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace offload::proto {
+
+/// The last progress a handler reported.
+struct job_progress {
+  /// 0.0 to 1.0.
+  double fraction = 0;
+  std::string note;
+};
+
+/// A snapshot of one job.
+struct job_view {
+  std::string id;
+  std::string type;
+  proto::lane lane = proto::lane::thread;
+  int priority = 0;
+  job_state state = job_state::queued;
+  std::string created_at;
+  std::optional<std::string> started_at;
+  std::optional<std::string> finished_at;
+  std::optional<std::uint64_t> timeout_ms;
+  std::optional<std::string> idempotency_key;
+  std::optional<job_progress> progress;
+  /// Present once the job `succeeded`.
+  std::optional<nlohmann::json> result;
+  /// Present once the job ended in any other terminal state.
+  std::optional<proto::error> error;
+  /// Sequence number of the newest event in the job's log.
+  std::uint64_t last_seq = 0;
+};
+
+/// Adds `links: {self, events}` derived from the id.
+void to_json(nlohmann::json& j, const job_view& v);
+void from_json(const nlohmann::json& j, job_view& v);
+
+}  // namespace offload::proto

@@ -1,0 +1,19 @@
+// Parsing untrusted JSON text into a value, with a nesting limit, never throwing.
+#pragma once
+
+#include <offload/proto/result.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <string_view>
+
+namespace offload::proto {
+
+/// Deepest nesting of arrays/objects accepted from clients and children (the parser recurses).
+inline constexpr std::size_t max_json_depth = 64;
+
+/// Parses `text`; `invalid_json` with the byte offset on a syntax error, invalid UTF-8 or excess nesting.
+result<nlohmann::json> parse_json(std::string_view text, std::size_t max_depth = max_json_depth);
+
+}  // namespace offload::proto

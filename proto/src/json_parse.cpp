@@ -1,0 +1,54 @@
+// Parsing untrusted JSON: a linear pre-scan bounds nesting before nlohmann's recursive parser runs.
+#include <offload/proto/json_parse.hpp>
+
+#include <string>
+
+namespace offload::proto {
+namespace {
+
+// The deepest bracket nesting outside string literals, stopping early once past `limit`.
+std::size_t nesting_depth(std::string_view text, std::size_t limit) noexcept {
+  std::size_t depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (const char c : text) {
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+      continue;
+    }
+    switch (c) {
+      case '"':
+        in_string = true;
+        break;
+      case '[':
+      case '{':
+        if (++depth > deepest && (deepest = depth) > limit) return deepest;
+        break;
+      case ']':
+      case '}':
+        if (depth > 0) --depth;
+        break;
+      default:
+        break;
+    }
+  }
+  return deepest;
+}
+
+}  // namespace
+
+result<nlohmann::json> parse_json(std::string_view text, std::size_t max_depth) {
+  if (nesting_depth(text, max_depth) > max_depth)
+    return error{errc::invalid_json, "JSON nests deeper than " + std::to_string(max_depth) + " levels"};
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    return error{errc::invalid_json, "malformed JSON at byte " + std::to_string(e.byte)};
+  }
+}
+
+}  // namespace offload::proto

@@ -1,0 +1,174 @@
+// Table-driven option parsing: one row per option gives its name, doc, default and how to apply it.
+#include "app/options.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <limits>
+#include <vector>
+
+namespace offload::app {
+namespace {
+
+// Parses an unsigned count or size; `k`/`m`/`g` suffixes multiply by 1024^n when `sizes` is set.
+std::optional<std::uint64_t> parse_number(std::string_view text, bool sizes, std::uint64_t min,
+                                          std::uint64_t max) {
+  std::uint64_t multiplier = 1;
+  if (sizes && !text.empty()) {
+    switch (std::tolower(static_cast<unsigned char>(text.back()))) {
+      case 'k':
+        multiplier = 1024;
+        break;
+      case 'm':
+        multiplier = 1024 * 1024;
+        break;
+      case 'g':
+        multiplier = 1024 * 1024 * 1024;
+        break;
+      default:
+        break;
+    }
+    if (multiplier != 1) text.remove_suffix(1);
+  }
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  if (value > std::numeric_limits<std::uint64_t>::max() / multiplier) return std::nullopt;
+  value *= multiplier;
+  if (value < min || value > max) return std::nullopt;
+  return value;
+}
+
+struct option_spec {
+  std::string_view name;
+  std::string_view doc;
+  std::string_view default_text;
+  // Applies a value; returns an error message or nothing.
+  std::function<std::optional<std::string>(options&, std::string_view)> apply;
+};
+
+// A numeric option writing into `field` through `set`.
+template <class Set>
+option_spec number_option(std::string_view name, std::string_view doc, std::string_view default_text,
+                          bool sizes, std::uint64_t min, std::uint64_t max, Set set) {
+  return {name, doc, default_text, [=](options& o, std::string_view v) -> std::optional<std::string> {
+            const auto n = parse_number(v, sizes, min, max);
+            if (!n)
+              return "--" + std::string{name} + ": expected " + (sizes ? "a size" : "an integer") + " from " +
+                     std::to_string(min) + " to " + std::to_string(max) + ", got '" + std::string{v} + "'";
+            set(o, *n);
+            return std::nullopt;
+          }};
+}
+
+const std::vector<option_spec>& option_table() {
+  static const std::vector<option_spec> table{
+      {"listen", "address to listen on, HOST:PORT ([v6]:PORT); port 0 picks a free port", "127.0.0.1:8080",
+       [](options& o, std::string_view v) -> std::optional<std::string> {
+         o.listen = std::string{v};
+         return std::nullopt;
+       }},
+      number_option("threads", "threads of the thread lane (0 = one per CPU)", "0", false, 0, 1024,
+                    [](options& o, std::uint64_t n) { o.service.threads = n; }),
+      number_option("max-queued", "jobs waiting for a lane before submissions get 429", "10000", false, 1,
+                    100'000'000, [](options& o, std::uint64_t n) { o.service.max_queued = n; }),
+      number_option("max-body", "largest request body in bytes (suffix k, m)", "1m", true, 1024,
+                    1024ull << 30, [](options& o, std::uint64_t n) { o.http.max_body_bytes = n; }),
+      number_option("retain-seconds", "how long finished jobs are kept", "3600", false, 0, 365ull * 24 * 3600,
+                    [](options& o, std::uint64_t n) { o.service.retain_for = std::chrono::seconds{n}; }),
+      number_option("retain-jobs", "how many finished jobs are kept (oldest evicted first)", "100000", false,
+                    0, 100'000'000, [](options& o, std::uint64_t n) { o.service.retain_jobs = n; }),
+      number_option("drain-seconds", "on SIGTERM/SIGINT, time left to jobs before they are cancelled", "30",
+                    false, 0, 3600, [](options& o, std::uint64_t n) { o.drain = std::chrono::seconds{n}; }),
+      number_option("max-connections", "open connections beyond which new ones are closed", "10000", false, 1,
+                    1'000'000, [](options& o, std::uint64_t n) { o.http.max_connections = n; }),
+      {"log-level", "debug, info, warn or error", "info",
+       [](options& o, std::string_view v) -> std::optional<std::string> {
+         const auto level = core::log_level_from_string(v);
+         if (!level) return "--log-level: expected debug, info, warn or error, got '" + std::string{v} + "'";
+         o.log_level = *level;
+         return std::nullopt;
+       }},
+  };
+  return table;
+}
+
+std::string env_name(std::string_view option) {
+  std::string name = "OFFLOAD_";
+  for (const char c : option)
+    name.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(c)));
+  return name;
+}
+
+const option_spec* find_option(std::string_view name) {
+  const auto& table = option_table();
+  const auto it =
+      std::find_if(table.begin(), table.end(), [name](const option_spec& o) { return o.name == name; });
+  return it == table.end() ? nullptr : &*it;
+}
+
+}  // namespace
+
+parsed_options parse_options(std::span<const std::string_view> args, const env_lookup& env) {
+  parsed_options out;
+  for (const auto& spec : option_table()) {
+    if (const auto value = env(env_name(spec.name))) {
+      if (auto err = spec.apply(out.opts, *value)) {
+        out.error = env_name(spec.name) + " (" + *err + ")";
+        return out;
+      }
+    }
+  }
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      out.help = true;
+      return out;
+    }
+    if (!arg.starts_with("--")) {
+      out.error = "unexpected argument '" + std::string{arg} + "'";
+      return out;
+    }
+    arg.remove_prefix(2);
+    std::string_view value;
+    bool has_value = false;
+    if (const auto eq = arg.find('='); eq != std::string_view::npos) {
+      value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+      has_value = true;
+    }
+    const auto* spec = find_option(arg);
+    if (!spec) {
+      out.error = "unknown option '--" + std::string{arg} + "' (see --help)";
+      return out;
+    }
+    if (!has_value) {
+      if (i + 1 >= args.size()) {
+        out.error = "option '--" + std::string{arg} + "' needs a value";
+        return out;
+      }
+      value = args[++i];
+    }
+    if (auto err = spec->apply(out.opts, value)) {
+      out.error = *err;
+      return out;
+    }
+  }
+  return out;
+}
+
+std::string usage() {
+  std::string text =
+      "Usage: offloadd [OPTIONS]\n"
+      "Offload job service: accepts jobs over HTTP and runs them off the event loop.\n\n"
+      "Every option can also be set by its environment variable; a flag overrides the variable.\n\n"
+      "Options:\n";
+  for (const auto& o : option_table()) {
+    text += "  --" + std::string{o.name} + " VALUE\n      " + std::string{o.doc} + "\n      env " +
+            env_name(o.name) + ", default " + std::string{o.default_text} + "\n";
+  }
+  text += "  --help\n      print this help and exit\n";
+  return text;
+}
+
+}  // namespace offload::app

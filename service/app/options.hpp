@@ -1,0 +1,46 @@
+// offloadd's configuration: command-line flags over `OFFLOAD_*` environment variables over defaults.
+#pragma once
+
+#include "core/logger.hpp"
+#include "core/service_config.hpp"
+#include "net/http_limits.hpp"
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace offload::app {
+
+struct options {
+  /// `HOST:PORT` to listen on; port 0 picks a free port.
+  std::string listen = "127.0.0.1:8080";
+  core::service_config service;
+  net::http_limits http;
+  /// On SIGTERM/SIGINT: how long running and queued jobs may still take before they are cancelled.
+  std::chrono::seconds drain{30};
+  core::log_level log_level = core::log_level::info;
+};
+
+/// What the command line asked for.
+struct parsed_options {
+  options opts;
+  /// `--help` was given: print `usage()` and exit 0.
+  bool help = false;
+  /// Non-empty when the arguments are invalid: print it and exit 2.
+  std::string error;
+};
+
+/// Reads environment variable `name`, or nothing.
+using env_lookup = std::function<std::optional<std::string>(std::string_view name)>;
+
+/// Parses `args` (without the program name). Flags are `--name value` or `--name=value`;
+/// each also reads `OFFLOAD_NAME` (upper-case, `-` → `_`), which a flag overrides.
+parsed_options parse_options(std::span<const std::string_view> args, const env_lookup& env);
+
+/// The `--help` text, listing every option, its variable and its default.
+std::string usage();
+
+}  // namespace offload::app

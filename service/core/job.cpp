@@ -1,0 +1,27 @@
+// Snapshot of a job for the API.
+#include "core/job.hpp"
+
+#include <offload/proto/timestamp.hpp>
+
+namespace offload::core {
+
+proto::job_view job::view() const {
+  proto::job_view v;
+  v.id = id;
+  v.type = spec.type;
+  v.lane = lane;
+  v.priority = spec.priority;
+  v.state = state;
+  v.created_at = proto::format_timestamp(created_at);
+  if (started_at) v.started_at = proto::format_timestamp(*started_at);
+  if (finished_at) v.finished_at = proto::format_timestamp(*finished_at);
+  v.timeout_ms = spec.timeout_ms;
+  v.idempotency_key = spec.idempotency_key;
+  v.progress = progress;
+  v.result = result;
+  v.error = error;
+  v.last_seq = events.last_seq();
+  return v;
+}
+
+}  // namespace offload::core

@@ -1,0 +1,45 @@
+// The server-side record of one job. Lives on the reactor; only the job_service mutates it.
+#pragma once
+
+#include "core/event_log.hpp"
+
+#include <offload/proto/error.hpp>
+#include <offload/proto/job_spec.hpp>
+#include <offload/proto/job_view.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <stop_token>
+#include <string>
+
+namespace offload::core {
+
+struct job {
+  using clock = std::chrono::system_clock;
+
+  /// Monotonic submission number; orders listings and the queue within a priority.
+  std::uint64_t seq = 0;
+  /// Public id: the seq in hex followed by random hex, so ids are unique, sortable and hard to guess.
+  std::string id;
+  proto::job_spec spec;
+  /// The lane actually chosen (the spec's, or the type's default).
+  proto::lane lane = proto::lane::thread;
+  proto::job_state state = proto::job_state::queued;
+  clock::time_point created_at{};
+  std::optional<clock::time_point> started_at;
+  std::optional<clock::time_point> finished_at;
+  std::optional<proto::job_progress> progress;
+  /// Set when `succeeded`.
+  std::optional<nlohmann::json> result;
+  /// Set in every other terminal state.
+  std::optional<proto::error> error;
+  event_log events;
+  /// Asked to stop on cancel, timeout or shutdown; the lane passes its token to the handler.
+  std::stop_source stop;
+
+  /// The API's snapshot of this job.
+  proto::job_view view() const;
+};
+
+}  // namespace offload::core

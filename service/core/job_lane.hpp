@@ -1,0 +1,51 @@
+// The interface between the job service and whatever runs jobs: the thread lane, the process lane.
+#pragma once
+
+#include "core/job_fsm.hpp"
+#include "core/job_type.hpp"
+
+#include <offload/proto/error.hpp>
+#include <offload/proto/job_enums.hpp>
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <stop_token>
+#include <string>
+
+namespace offload::core {
+
+/// One job handed to a lane. References stay valid until `async_run` completes.
+struct lane_request {
+  const job_type& type;
+  const nlohmann::json& input;
+  std::string job_id;
+  /// Stop is requested on cancel, timeout and shutdown.
+  std::stop_token stop;
+  /// Records a progress or output event; must be called on the reactor (lanes post to it).
+  std::function<void(proto::event_type, nlohmann::json)> on_event;
+};
+
+/// How a lane says a job ended: `succeed` with a result, or `fail`/`crash` with an error.
+struct lane_outcome {
+  job_input input = job_input::fail;
+  nlohmann::json result;
+  std::optional<proto::error> error;
+};
+
+/// A bounded set of execution slots. Called only on the reactor.
+class job_lane {
+ public:
+  virtual ~job_lane() = default;
+
+  /// How many jobs may run at once.
+  virtual std::size_t capacity() const noexcept = 0;
+  /// Runs one job and completes on the reactor. The service never runs more than `capacity()` at once.
+  virtual boost::asio::awaitable<lane_outcome> async_run(lane_request request) = 0;
+  /// Blocks until every worker has stopped; called once, after the reactor stopped.
+  virtual void join() = 0;
+};
+
+}  // namespace offload::core

@@ -1,0 +1,291 @@
+// The job service: every state change of every job happens here, on the reactor.
+#include "core/job_service.hpp"
+
+#include "core/logger.hpp"
+#include "core/thread_lane.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <thread>
+
+namespace offload::core {
+namespace asio = boost::asio;
+using proto::errc;
+using proto::job_state;
+
+namespace {
+
+// How long the drain waits for lanes to hand back their slots after cancelling everything.
+constexpr auto slot_release_limit = std::chrono::seconds{10};
+
+// Rethrows nothing: a coroutine of the service that fails unexpectedly is logged, never fatal.
+auto log_failure(std::string_view what) {
+  return [what](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      log(log_level::error, "coroutine failed", {{"where", what}, {"what", ex.what()}});
+    }
+  };
+}
+
+}  // namespace
+
+job_service::job_service(asio::any_io_executor reactor, service_config config, const type_registry& types)
+    : reactor_(std::move(reactor)),
+      config_(config),
+      types_(types),
+      store_(config.retain_jobs, config.retain_for),
+      queue_(config.max_queued),
+      sweep_timer_(reactor_),
+      drain_signal_(reactor_) {
+  const auto threads =
+      config_.threads != 0 ? config_.threads : std::max(1u, std::thread::hardware_concurrency());
+  lanes_[index(proto::lane::thread)] = std::make_unique<thread_lane>(reactor_, threads);
+  asio::co_spawn(reactor_, sweep(), log_failure("sweep"));
+}
+
+job_service::~job_service() {
+  join();
+}
+
+void job_service::set_lane(proto::lane l, std::unique_ptr<job_lane> lane) {
+  lanes_[index(l)] = std::move(lane);
+}
+
+std::vector<proto::lane> job_service::lanes_for(const job_type& t) const {
+  std::vector<proto::lane> out;
+  std::copy_if(t.lanes.begin(), t.lanes.end(), std::back_inserter(out),
+               [this](proto::lane l) { return lane_available(l); });
+  return out;
+}
+
+proto::result<submission> job_service::submit(proto::job_spec spec) {
+  if (draining_) return proto::error{errc::draining, "the server is shutting down and accepts no new jobs"};
+
+  const job_type* type = types_.find(spec.type);
+  if (!type)
+    return proto::error{errc::unknown_type, "no job type named '" + spec.type + "'; see GET /v1/types"};
+
+  const auto lanes = lanes_for(*type);
+  const proto::lane lane = spec.lane.value_or(type->lanes.front());
+  if (std::find(lanes.begin(), lanes.end(), lane) == lanes.end())
+    return proto::error{errc::lane_unavailable, "type '" + spec.type + "' cannot run in the " +
+                                                    std::string{to_string(lane)} + " lane here"};
+
+  if (auto invalid = type->validate(spec.input)) {
+    invalid->message = "input." + invalid->message;
+    return *std::move(invalid);
+  }
+
+  if (spec.idempotency_key) {
+    if (auto existing = store_.find_by_idempotency_key(*spec.idempotency_key)) {
+      if (existing->spec != spec)
+        return proto::error{errc::idempotency_conflict, "idempotency_key was already used for job " +
+                                                            existing->id + " with a different body"};
+      return submission{existing, true};
+    }
+  }
+
+  if (queue_.full())
+    return proto::error{errc::queue_full,
+                        "the queue holds " + std::to_string(queue_.size()) + " jobs, its limit; retry later"};
+
+  auto j = store_.create(std::move(spec), lane);
+  j->events.append(proto::event_type::queued, {{"lane", to_string(lane)}, {"priority", j->spec.priority}},
+                   j->created_at);
+  queue_.push(j);
+  ++submitted_;
+  if (log_enabled(log_level::debug))
+    log(log_level::debug, "job queued", {{"job", j->id}, {"type", j->spec.type}});
+  dispatch();
+  return submission{std::move(j), false};
+}
+
+std::shared_ptr<const job> job_service::find(std::string_view id) const {
+  return store_.find(id);
+}
+
+proto::result<std::shared_ptr<const job>> job_service::cancel(std::string_view id) {
+  auto j = store_.find(id);
+  if (!j) return proto::error{errc::not_found, "no job with id '" + std::string{id} + "'"};
+  if (proto::is_terminal(j->state))
+    return proto::error{errc::already_finished,
+                        "job " + j->id + " already finished as " + std::string{to_string(j->state)}};
+  if (j->state == job_state::queued) queue_.remove(*j);
+  finish(*j, job_input::cancel, std::nullopt, proto::error{errc::cancelled, "cancelled by a client"});
+  return std::shared_ptr<const job>{std::move(j)};
+}
+
+void job_service::dispatch() {
+  for (const auto l : {proto::lane::thread, proto::lane::process}) {
+    const auto& lane = lanes_[index(l)];
+    if (!lane) continue;
+    while (busy_[index(l)] < lane->capacity()) {
+      auto j = queue_.pop(l);
+      if (!j) break;
+      const auto next = next_state(j->state, job_input::start);
+      if (!next) continue;  // cannot happen: cancelled jobs leave the queue at once
+      j->state = *next;
+      j->started_at = job::clock::now();
+      j->events.append(proto::event_type::started, nlohmann::json::object(), *j->started_at);
+      ++busy_[index(l)];
+      ++running_;
+      asio::co_spawn(reactor_, run(std::move(j), *lane), log_failure("run"));
+    }
+  }
+}
+
+asio::awaitable<void> job_service::run(std::shared_ptr<job> j, job_lane& lane) {
+  const std::weak_ptr<job> weak = j;
+
+  // The deadline is the reactor's to enforce: the job is timed_out the moment it passes,
+  // and whatever the lane returns later is discarded.
+  asio::steady_timer deadline{reactor_};
+  if (j->spec.timeout_ms) {
+    deadline.expires_after(std::chrono::milliseconds{*j->spec.timeout_ms});
+    deadline.async_wait([this, weak, ms = *j->spec.timeout_ms](boost::system::error_code ec) {
+      if (ec) return;
+      if (auto job = weak.lock())
+        finish(
+            *job, job_input::time_out, std::nullopt,
+            proto::error{errc::timed_out, "the job ran longer than its timeout_ms of " + std::to_string(ms)});
+    });
+  }
+
+  const job_type& type = *types_.find(j->spec.type);
+  lane_request request{type, j->spec.input, j->id, j->stop.get_token(),
+                       [this, weak](proto::event_type t, nlohmann::json data) {
+                         if (auto job = weak.lock()) on_lane_event(*job, t, std::move(data));
+                       }};
+  lane_outcome outcome;
+  try {
+    outcome = co_await lane.async_run(std::move(request));
+  } catch (const std::exception& e) {
+    log(log_level::error, "lane failed", {{"job", j->id}, {"what", e.what()}});
+    outcome = lane_outcome{job_input::fail, nullptr, proto::error{errc::internal, "internal error"}};
+  }
+  deadline.cancel();
+
+  --busy_[index(j->lane)];
+  finish(*j, outcome.input, std::move(outcome.result), std::move(outcome.error));
+  wake_drain();
+  dispatch();
+}
+
+void job_service::on_lane_event(job& j, proto::event_type type, nlohmann::json data) {
+  // Events that arrive after the job ended (a late handler) are dropped: the terminal event is last.
+  if (j.state != job_state::running) return;
+  if (type == proto::event_type::progress)
+    j.progress = proto::job_progress{data.value("fraction", 0.0), data.value("note", std::string{})};
+  j.events.append(type, std::move(data));
+}
+
+bool job_service::finish(job& j, job_input in, std::optional<nlohmann::json> result,
+                         std::optional<proto::error> error) {
+  const auto next = next_state(j.state, in);
+  if (!next) return false;
+  if (j.state == job_state::running) --running_;
+  j.state = *next;
+  j.finished_at = job::clock::now();
+  nlohmann::json data = nlohmann::json::object();
+  if (*next == job_state::succeeded) {
+    j.result = result ? std::move(*result) : nlohmann::json(nullptr);
+    if (j.progress) j.progress = proto::job_progress{1.0, "done"};
+    data["result"] = *j.result;
+  } else {
+    j.error = error ? std::move(*error) : proto::error{errc::internal, "internal error"};
+    data["error"] = *j.error;
+  }
+  // Tell the handler (or the process) to stop; harmless when it already returned.
+  j.stop.request_stop();
+  j.events.append(proto::terminal_event(*next), std::move(data), *j.finished_at);
+  ++finished_;
+  store_.mark_finished(j);
+  if (log_enabled(log_level::debug))
+    log(log_level::debug, "job finished", {{"job", j.id}, {"state", to_string(*next)}});
+  // Count-based retention runs at once; age-based retention in the sweeper.
+  store_.evict(job::clock::now());
+  wake_drain();
+  return true;
+}
+
+asio::awaitable<void> job_service::async_wait_finished(std::shared_ptr<const job> j,
+                                                       std::chrono::steady_clock::duration limit) {
+  if (proto::is_terminal(j->state)) co_return;
+  asio::steady_timer timer{reactor_, limit};
+  const auto subscription = j->events.subscribe([&timer](const logged_event& e) {
+    if (proto::is_terminal(e.type)) timer.cancel();
+  });
+  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+std::chrono::seconds job_service::retry_after() const {
+  const double rate = std::max(completion_rate_, 0.5);
+  const double seconds = std::ceil(static_cast<double>(queue_.size()) / rate / 10.0);
+  return std::chrono::seconds{static_cast<long>(std::clamp(seconds, 1.0, 60.0))};
+}
+
+asio::awaitable<void> job_service::sweep() {
+  const double interval_s = std::chrono::duration<double>(config_.sweep_interval).count();
+  while (!stopping_) {
+    sweep_timer_.expires_after(config_.sweep_interval);
+    co_await sweep_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (stopping_) break;
+    store_.evict(job::clock::now());
+    const double rate = static_cast<double>(finished_ - finished_at_last_sweep_) / interval_s;
+    finished_at_last_sweep_ = finished_;
+    completion_rate_ = 0.7 * completion_rate_ + 0.3 * rate;
+  }
+}
+
+void job_service::wake_drain() {
+  if (draining_) drain_signal_.cancel();
+}
+
+asio::awaitable<void> job_service::async_drain(std::chrono::steady_clock::duration grace) {
+  draining_ = true;
+  const auto wait_until = [this](auto done,
+                                 std::chrono::steady_clock::time_point deadline) -> asio::awaitable<void> {
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      drain_signal_.expires_at(deadline);
+      co_await drain_signal_.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+  };
+
+  // Queued jobs keep being dispatched during the grace period: every accepted job gets its chance.
+  co_await wait_until([this] { return queue_.size() == 0 && running_ == 0; },
+                      std::chrono::steady_clock::now() + grace);
+
+  const auto left = store_.unfinished();
+  if (!left.empty()) log(log_level::warn, "cancelling jobs at shutdown", {{"count", left.size()}});
+  for (const auto& j : left) {
+    if (j->state == job_state::queued) queue_.remove(*j);
+    finish(*j, job_input::cancel, std::nullopt,
+           proto::error{errc::shutdown, "the server shut down before the job finished"});
+  }
+  co_await wait_until([this] { return busy_slots() == 0; },
+                      std::chrono::steady_clock::now() + slot_release_limit);
+  stopping_ = true;
+  sweep_timer_.cancel();
+}
+
+void job_service::join() {
+  stopping_ = true;
+  // The reactor no longer runs (or never will again): stop whatever a lane still runs so the join ends.
+  for (const auto& j : store_.unfinished())
+    j->stop.request_stop();
+  for (auto& lane : lanes_)
+    if (lane) lane->join();
+}
+
+service_stats job_service::stats() const {
+  return service_stats{queue_.size(), running_, store_.finished_count(), submitted_, finished_};
+}
+
+}  // namespace offload::core

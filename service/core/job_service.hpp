@@ -1,0 +1,115 @@
+// The job service: accepts, queues, dispatches, cancels, times out and retains jobs. Reactor-only, lock-free.
+#pragma once
+
+#include "core/job_lane.hpp"
+#include "core/job_store.hpp"
+#include "core/scheduler.hpp"
+#include "core/service_config.hpp"
+#include "core/type_registry.hpp"
+
+#include <offload/proto/job_spec.hpp>
+#include <offload/proto/result.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <array>
+#include <chrono>
+#include <memory>
+
+namespace offload::core {
+
+/// What `submit` returns: the job, and whether an idempotent resubmission found an existing one.
+struct submission {
+  std::shared_ptr<const core::job> job;
+  bool replayed = false;
+};
+
+/// Counters for readiness, metrics and tests.
+struct service_stats {
+  std::size_t queued = 0;
+  std::size_t running = 0;
+  std::size_t retained = 0;
+  std::uint64_t submitted = 0;
+  std::uint64_t finished = 0;
+};
+
+/// Owns every job and the lanes. Every member function must be called on the reactor.
+class job_service {
+ public:
+  job_service(boost::asio::any_io_executor reactor, service_config config, const type_registry& types);
+  ~job_service();
+  job_service(const job_service&) = delete;
+  job_service& operator=(const job_service&) = delete;
+
+  /// Validates and enqueues a job: `unknown_type`, `lane_unavailable`, `invalid_input`,
+  /// `idempotency_conflict`, `queue_full` or `draining` on failure.
+  proto::result<submission> submit(proto::job_spec spec);
+
+  /// The job with this id, or null (unknown or evicted).
+  std::shared_ptr<const job> find(std::string_view id) const;
+
+  /// Cancels a queued or running job: `not_found`, or `already_finished` for a terminal one.
+  proto::result<std::shared_ptr<const job>> cancel(std::string_view id);
+
+  job_page list(const job_filter& filter) const { return store_.list(filter); }
+
+  /// Completes when `j` is terminal or after `limit`, whichever comes first.
+  boost::asio::awaitable<void> async_wait_finished(std::shared_ptr<const job> j,
+                                                   std::chrono::steady_clock::duration limit);
+
+  /// Suggested client back-off while the queue is full, from the recent completion rate (1 to 60 s).
+  std::chrono::seconds retry_after() const;
+
+  /// Whether jobs can run in `l` on this server.
+  bool lane_available(proto::lane l) const noexcept { return lanes_[index(l)] != nullptr; }
+  /// The lanes `t` can run in here: its declared lanes that this server has.
+  std::vector<proto::lane> lanes_for(const job_type& t) const;
+  const type_registry& types() const noexcept { return types_; }
+
+  /// Installs a lane (the thread lane is built in; the process lane is added by its owner).
+  void set_lane(proto::lane l, std::unique_ptr<job_lane> lane);
+
+  bool draining() const noexcept { return draining_; }
+  /// Refuses new jobs, waits up to `grace` for queued and running jobs to finish, cancels the rest
+  /// (`shutdown`), then waits (bounded) for every lane slot to be released.
+  boost::asio::awaitable<void> async_drain(std::chrono::steady_clock::duration grace);
+
+  /// Asks every unfinished job to stop and joins every lane. Call after the reactor stopped.
+  void join();
+
+  service_stats stats() const;
+
+ private:
+  static std::size_t index(proto::lane l) noexcept { return static_cast<std::size_t>(l); }
+
+  void dispatch();
+  boost::asio::awaitable<void> run(std::shared_ptr<job> j, job_lane& lane);
+  void on_lane_event(job& j, proto::event_type type, nlohmann::json data);
+  /// Applies a terminal input; false (and no change) if the job is already terminal.
+  bool finish(job& j, job_input in, std::optional<nlohmann::json> result, std::optional<proto::error> error);
+  boost::asio::awaitable<void> sweep();
+  std::size_t busy_slots() const noexcept { return busy_[0] + busy_[1]; }
+  void wake_drain();
+
+  boost::asio::any_io_executor reactor_;
+  service_config config_;
+  const type_registry& types_;
+  job_store store_;
+  scheduler queue_;
+  std::array<std::unique_ptr<job_lane>, 2> lanes_;
+  // Slots in use per lane: counted until the lane returns, even if the job already ended (timeout, cancel).
+  std::array<std::size_t, 2> busy_{};
+  std::size_t running_ = 0;
+  std::uint64_t submitted_ = 0;
+  std::uint64_t finished_ = 0;
+  std::uint64_t finished_at_last_sweep_ = 0;
+  double completion_rate_ = 0;  // jobs per second, smoothed
+  bool draining_ = false;
+  bool stopping_ = false;
+  boost::asio::steady_timer sweep_timer_;
+  boost::asio::steady_timer drain_signal_;
+};
+
+}  // namespace offload::core

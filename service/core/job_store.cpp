@@ -1,0 +1,112 @@
+// Job index, listing and retention.
+#include "core/job_store.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+
+namespace offload::core {
+namespace {
+
+constexpr std::size_t seq_hex_digits = 12;
+constexpr std::size_t id_length = seq_hex_digits + 8;
+
+}  // namespace
+
+job_store::job_store(std::size_t max_finished, std::chrono::seconds max_age)
+    : max_finished_(max_finished), max_age_(max_age), random_(std::random_device{}()) {}
+
+std::shared_ptr<job> job_store::create(proto::job_spec spec, proto::lane lane) {
+  auto j = std::make_shared<job>();
+  j->seq = next_seq_++;
+  char id[id_length + 1];
+  std::snprintf(id, sizeof id, "%012llx%08x", static_cast<unsigned long long>(j->seq),
+                static_cast<unsigned>(random_() & 0xffffffffu));
+  j->id = id;
+  j->spec = std::move(spec);
+  j->lane = lane;
+  j->created_at = job::clock::now();
+  if (j->spec.idempotency_key) by_key_[*j->spec.idempotency_key] = j->seq;
+  jobs_.emplace(j->seq, j);
+  return j;
+}
+
+std::optional<std::uint64_t> job_store::seq_of(std::string_view id) noexcept {
+  if (id.size() != id_length) return std::nullopt;
+  std::uint64_t seq = 0;
+  const auto digits = id.substr(0, seq_hex_digits);
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), seq, 16);
+  if (ec != std::errc{} || end != digits.data() + digits.size()) return std::nullopt;
+  return seq;
+}
+
+std::shared_ptr<job> job_store::find(std::string_view id) const {
+  const auto seq = seq_of(id);
+  if (!seq) return nullptr;
+  const auto it = jobs_.find(*seq);
+  // The random suffix must match too: a guessed seq alone finds nothing.
+  if (it == jobs_.end() || it->second->id != id) return nullptr;
+  return it->second;
+}
+
+std::shared_ptr<job> job_store::find_by_idempotency_key(std::string_view key) const {
+  const auto it = by_key_.find(std::string{key});
+  if (it == by_key_.end()) return nullptr;
+  const auto j = jobs_.find(it->second);
+  return j == jobs_.end() ? nullptr : j->second;
+}
+
+void job_store::mark_finished(const job& j) {
+  finished_.push_back({j.finished_at.value_or(job::clock::now()), j.seq});
+}
+
+std::size_t job_store::evict(std::chrono::system_clock::time_point now) {
+  std::size_t evicted = 0;
+  while (!finished_.empty() && (finished_.size() > max_finished_ || finished_.front().at + max_age_ <= now)) {
+    erase(finished_.front().seq);
+    finished_.pop_front();
+    ++evicted;
+  }
+  return evicted;
+}
+
+void job_store::erase(std::uint64_t seq) {
+  const auto it = jobs_.find(seq);
+  if (it == jobs_.end()) return;
+  if (const auto& key = it->second->spec.idempotency_key) {
+    // The key may since have been taken by a newer job only if this one was evicted; check anyway.
+    if (auto k = by_key_.find(*key); k != by_key_.end() && k->second == seq) by_key_.erase(k);
+  }
+  jobs_.erase(it);
+}
+
+job_page job_store::list(const job_filter& filter) const {
+  job_page page;
+  auto it = jobs_.begin();
+  if (filter.after) {
+    const auto after = seq_of(*filter.after);
+    it = after ? jobs_.upper_bound(*after) : jobs_.end();
+  }
+  const auto limit = std::clamp<std::size_t>(filter.limit, 1, job_filter::max_limit);
+  for (; it != jobs_.end(); ++it) {
+    const job& j = *it->second;
+    if (filter.state && j.state != *filter.state) continue;
+    if (filter.type && j.spec.type != *filter.type) continue;
+    if (page.jobs.size() == limit) {
+      // One more match exists: the page is full and has a successor.
+      page.next = page.jobs.back()->id;
+      break;
+    }
+    page.jobs.push_back(it->second);
+  }
+  return page;
+}
+
+std::vector<std::shared_ptr<job>> job_store::unfinished() const {
+  std::vector<std::shared_ptr<job>> out;
+  for (const auto& [seq, j] : jobs_)
+    if (!proto::is_terminal(j->state)) out.push_back(j);
+  return out;
+}
+
+}  // namespace offload::core

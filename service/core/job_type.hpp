@@ -1,0 +1,36 @@
+// A registered job type: its name, documentation, input check, handler and the lanes it may run in.
+#pragma once
+
+#include "core/handler_context.hpp"
+
+#include <offload/proto/job_enums.hpp>
+#include <offload/proto/result.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace offload::core {
+
+/// Checks an input at submission; returns an `invalid_input` error naming the field, or nothing.
+using input_validator = std::optional<proto::error> (*)(const nlohmann::json& input);
+
+/// Runs a job: a pure function of (input, context). Expected failures are returned, not thrown.
+using job_handler = proto::result<nlohmann::json> (*)(const nlohmann::json& input, handler_context& ctx);
+
+struct job_type {
+  std::string name;
+  /// One sentence for `GET /v1/types`.
+  std::string description;
+  /// A JSON Schema of `input`, for `GET /v1/types`.
+  nlohmann::json input_schema;
+  /// Lanes this type may run in; the first is its default.
+  std::vector<proto::lane> lanes;
+  input_validator validate = nullptr;
+  /// Built-in types have a handler; command types (process lane only) do not.
+  job_handler run = nullptr;
+};
+
+}  // namespace offload::core

@@ -1,0 +1,22 @@
+// Tuning of the job service: lane sizes, queue bound and retention. Plain data with defaults.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+
+namespace offload::core {
+
+struct service_config {
+  /// Threads in the thread lane; 0 means one per CPU.
+  std::size_t threads = 0;
+  /// Jobs waiting for a lane, over all lanes; beyond it submissions get `queue_full`.
+  std::size_t max_queued = 10000;
+  /// Finished jobs kept for `GET` and replay; the oldest are evicted first.
+  std::size_t retain_jobs = 100000;
+  /// How long a finished job is kept.
+  std::chrono::seconds retain_for{3600};
+  /// How often retention runs and the completion rate (for `Retry-After`) is sampled.
+  std::chrono::milliseconds sweep_interval{1000};
+};
+
+}  // namespace offload::core

@@ -1,0 +1,16 @@
+// One HTTP/1.1 connection: read a request, route it, write the response, repeat while kept alive.
+#pragma once
+
+#include "net/http_limits.hpp"
+#include "net/net.hpp"
+#include "net/router.hpp"
+
+namespace offload::net {
+
+/// Serves one connection until the peer closes it, a deadline passes or a request asks to close.
+/// Never throws: unexpected handler failures become `500 internal`.
+/// `in_flight` counts requests read but not yet answered, so a shutdown can let them finish.
+asio::awaitable<void> run_http_session(tcp::socket socket, const router& routes, const http_limits& limits,
+                                       std::size_t& in_flight);
+
+}  // namespace offload::net

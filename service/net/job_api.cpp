@@ -1,0 +1,136 @@
+// Handlers of the v1 API.
+#include "net/job_api.hpp"
+
+#include <offload/proto/job_spec.hpp>
+#include <offload/proto/json_fields.hpp>
+
+#include <charconv>
+#include <cmath>
+#include <string>
+
+namespace offload::net {
+namespace {
+
+using proto::errc;
+
+api_response view_response(unsigned status, const core::job& j) {
+  auto response = api_response::json(status, j.view());
+  response.headers.emplace_back("Location", "/v1/jobs/" + j.id);
+  return response;
+}
+
+// `?wait=S`: seconds, 0 < S ≤ 300, decimals allowed.
+proto::result<std::optional<double>> parse_wait(const api_request& req) {
+  const auto text = req.query_value("wait");
+  if (!text) return std::optional<double>{};
+  double seconds = 0;
+  const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), seconds);
+  if (ec != std::errc{} || end != text->data() + text->size() || !std::isfinite(seconds) || seconds <= 0 ||
+      seconds > job_api::max_wait_seconds)
+    return proto::invalid_field("wait", "must be a number of seconds greater than 0 and at most 300");
+  return std::optional<double>{seconds};
+}
+
+}  // namespace
+
+job_api::job_api(core::job_service& jobs, router& routes) : jobs_(jobs) {
+  routes.add("POST", "/v1/jobs", [this](const api_request& r, const route_params&) { return submit(r); });
+  routes.add("GET", "/v1/jobs", [this](const api_request& r, const route_params&) { return list(r); });
+  routes.add("GET", "/v1/jobs/{id}", [this](const api_request&, const route_params& p) { return get(p); });
+  routes.add("DELETE", "/v1/jobs/{id}",
+             [this](const api_request&, const route_params& p) { return cancel(p); });
+  routes.add("GET", "/v1/types", [this](const api_request&, const route_params&) { return types(); });
+  routes.add("GET", "/healthz", [](const api_request&, const route_params&) -> asio::awaitable<api_response> {
+    co_return api_response::text(200, "ok\n");
+  });
+  routes.add("GET", "/readyz", [this](const api_request&, const route_params&) { return ready(); });
+}
+
+asio::awaitable<api_response> job_api::submit(const api_request& req) {
+  const auto wait = parse_wait(req);
+  if (!wait) co_return api_response::error(wait.error());
+
+  auto spec = proto::parse_job_spec_text(req.body);
+  if (!spec) co_return api_response::error(spec.error());
+
+  auto submitted = jobs_.submit(std::move(spec).value());
+  if (!submitted) {
+    auto response = api_response::error(submitted.error());
+    if (submitted.error().code == errc::queue_full)
+      response.headers.emplace_back("Retry-After", std::to_string(jobs_.retry_after().count()));
+    co_return response;
+  }
+
+  const auto job = submitted->job;
+  if (*wait && !proto::is_terminal(job->state))
+    co_await jobs_.async_wait_finished(job, std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                                std::chrono::duration<double>(**wait)));
+  // 200 when the answer is final, 202 while the job is still on its way.
+  auto response = view_response(proto::is_terminal(job->state) && *wait ? 200 : 202, *job);
+  if (submitted->replayed) response.headers.emplace_back("Idempotent-Replayed", "true");
+  co_return response;
+}
+
+asio::awaitable<api_response> job_api::get(const route_params& params) {
+  const auto job = jobs_.find(params.at(0));
+  if (!job) co_return api_response::error({errc::not_found, "no job with id '" + params.at(0) + "'"});
+  co_return api_response::json(200, job->view());
+}
+
+asio::awaitable<api_response> job_api::list(const api_request& req) {
+  core::job_filter filter;
+  if (const auto state = req.query_value("state")) {
+    filter.state = proto::job_state_from_string(*state);
+    if (!filter.state)
+      co_return api_response::error(proto::invalid_field(
+          "state", "must be one of queued, running, succeeded, failed, cancelled, timed_out, crashed"));
+  }
+  if (const auto type = req.query_value("type")) filter.type = std::string{*type};
+  if (const auto limit = req.query_value("limit")) {
+    std::size_t n = 0;
+    const auto [end, ec] = std::from_chars(limit->data(), limit->data() + limit->size(), n);
+    if (ec != std::errc{} || end != limit->data() + limit->size() || n < 1 || n > core::job_filter::max_limit)
+      co_return api_response::error(proto::invalid_field("limit", "must be an integer from 1 to 1000"));
+    filter.limit = n;
+  }
+  if (const auto after = req.query_value("after")) {
+    if (!core::job_store::seq_of(*after))
+      co_return api_response::error(proto::invalid_field("after", "must be a job id"));
+    filter.after = std::string{*after};
+  }
+
+  const auto page = jobs_.list(filter);
+  nlohmann::json body{{"jobs", nlohmann::json::array()}, {"next", nullptr}};
+  for (const auto& j : page.jobs)
+    body["jobs"].push_back(j->view());
+  if (page.next) body["next"] = *page.next;
+  co_return api_response::json(200, body);
+}
+
+asio::awaitable<api_response> job_api::cancel(const route_params& params) {
+  const auto cancelled = jobs_.cancel(params.at(0));
+  if (!cancelled) co_return api_response::error(cancelled.error());
+  co_return api_response::json(200, (*cancelled)->view());
+}
+
+asio::awaitable<api_response> job_api::types() {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& [name, type] : jobs_.types().all()) {
+    nlohmann::json lanes = nlohmann::json::array();
+    for (const auto l : jobs_.lanes_for(type))
+      lanes.push_back(to_string(l));
+    if (lanes.empty()) continue;
+    list.push_back({{"name", name},
+                    {"description", type.description},
+                    {"lanes", std::move(lanes)},
+                    {"input_schema", type.input_schema}});
+  }
+  co_return api_response::json(200, {{"types", std::move(list)}});
+}
+
+asio::awaitable<api_response> job_api::ready() {
+  if (jobs_.draining()) co_return api_response::error({errc::draining, "the server is shutting down"});
+  co_return api_response::text(200, "ready\n");
+}
+
+}  // namespace offload::net

@@ -1,0 +1,95 @@
+// Accept loop with a connection cap.
+#include "net/listener.hpp"
+
+#include "core/logger.hpp"
+#include "net/http_session.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <charconv>
+#include <stdexcept>
+#include <string>
+
+namespace offload::net {
+
+listener::listener(asio::any_io_executor executor, const router& routes, http_limits limits)
+    : executor_(executor), acceptor_(executor), routes_(routes), limits_(limits) {}
+
+tcp::endpoint listener::parse_endpoint(std::string_view text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos)
+    throw std::invalid_argument("expected HOST:PORT, got '" + std::string{text} + "'");
+  auto host = text.substr(0, colon);
+  const auto port_text = text.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  unsigned port = 0;
+  const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc{} || end != port_text.data() + port_text.size() || port > 65535)
+    throw std::invalid_argument("invalid port in '" + std::string{text} + "'");
+  boost::system::error_code addr_ec;
+  const auto address = asio::ip::make_address(std::string{host}, addr_ec);
+  if (addr_ec) throw std::invalid_argument("invalid IP address in '" + std::string{text} + "'");
+  return {address, static_cast<unsigned short>(port)};
+}
+
+tcp::endpoint listener::bind(const tcp::endpoint& endpoint) {
+  acceptor_.open(endpoint.protocol());
+  acceptor_.set_option(asio::socket_base::reuse_address(true));
+  acceptor_.bind(endpoint);
+  acceptor_.listen(asio::socket_base::max_listen_connections);
+  return acceptor_.local_endpoint();
+}
+
+void listener::start() {
+  asio::co_spawn(executor_, accept_loop(), [](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      core::log(core::log_level::error, "accept loop failed", {{"what", ex.what()}});
+    }
+  });
+}
+
+void listener::stop() {
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+}
+
+asio::awaitable<void> listener::async_quiesce(std::chrono::steady_clock::duration limit) {
+  // Shutdown-only and short: a 5 ms poll is simpler than waking from every session.
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  asio::steady_timer tick{executor_};
+  while (in_flight_ > 0 && std::chrono::steady_clock::now() < deadline) {
+    tick.expires_after(std::chrono::milliseconds{5});
+    co_await tick.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+asio::awaitable<void> listener::accept_loop() {
+  while (acceptor_.is_open()) {
+    auto [ec, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
+    if (ec) {
+      // Out of file descriptors and the like: log, back off briefly so as not to spin, keep accepting.
+      core::log(core::log_level::warn, "accept failed", {{"what", ec.message()}});
+      asio::steady_timer pause{executor_, std::chrono::milliseconds{50}};
+      co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
+    }
+    if (connections_ >= limits_.max_connections) {
+      boost::system::error_code ignored;
+      socket.close(ignored);
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    ++connections_;
+    asio::co_spawn(executor_, run_http_session(std::move(socket), routes_, limits_, in_flight_),
+                   [this](std::exception_ptr) { --connections_; });
+  }
+}
+
+}  // namespace offload::net

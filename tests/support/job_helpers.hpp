@@ -1,0 +1,49 @@
+// Helpers shared by integration tests: submit a job, wait for a condition on it with a deadline.
+#pragma once
+
+#include "support/http_client.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+namespace offload::test {
+
+/// Submits `body` and returns the job view; fails the test unless the status is `expected_status`.
+inline nlohmann::json submit(unsigned short port, const nlohmann::json& body, const std::string& query = "",
+                             unsigned expected_status = 202) {
+  const auto r = http_post(port, "/v1/jobs" + query, body);
+  EXPECT_EQ(r.status, expected_status) << r.body;
+  return r.json();
+}
+
+/// Polls `GET /v1/jobs/{id}` until `done(view)` holds; throws after `limit`. A condition, not a sleep.
+inline nlohmann::json wait_for_job(unsigned short port, const std::string& id,
+                                   const std::function<bool(const nlohmann::json&)>& done,
+                                   std::chrono::milliseconds limit = std::chrono::seconds{30}) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    const auto r = http_get(port, "/v1/jobs/" + id);
+    if (r.status != 200) throw std::runtime_error("GET job failed: " + r.body);
+    auto view = r.json();
+    if (done(view)) return view;
+    if (std::chrono::steady_clock::now() > deadline)
+      throw std::runtime_error("job " + id + " did not reach the expected condition: " + r.body);
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  }
+}
+
+inline bool is_state(const nlohmann::json& view, const std::string& state) {
+  return view.at("state") == state;
+}
+
+inline bool is_terminal_view(const nlohmann::json& view) {
+  const auto s = view.at("state").get<std::string>();
+  return s != "queued" && s != "running";
+}
+
+}  // namespace offload::test

@@ -1,0 +1,39 @@
+// Starts the real offloadd binary on an ephemeral port for a test, and stops it.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace offload::test {
+
+/// A running `offloadd --listen 127.0.0.1:0 …`. The destructor kills it (SIGKILL) if still running.
+class offloadd_process {
+ public:
+  /// Starts offloadd with `args` appended and waits (up to 20 s) for its `listening on` line.
+  /// `env` entries (`NAME=value`) replace the inherited environment's OFFLOAD_* variables.
+  explicit offloadd_process(std::vector<std::string> args = {}, std::vector<std::string> env = {});
+  ~offloadd_process();
+  offloadd_process(const offloadd_process&) = delete;
+  offloadd_process& operator=(const offloadd_process&) = delete;
+
+  unsigned short port() const noexcept { return port_; }
+  int pid() const noexcept { return pid_; }
+
+  /// Sends a signal (SIGTERM by default).
+  void signal(int sig) const;
+  /// Waits for exit up to `limit`; the exit code, or -signal when killed by one, or nothing on timeout.
+  std::optional<int> wait_exit(std::chrono::milliseconds limit);
+
+  /// The path of the offloadd binary under test.
+  static std::string binary();
+
+ private:
+  int pid_ = -1;
+  int stdout_fd_ = -1;
+  unsigned short port_ = 0;
+  bool exited_ = false;
+};
+
+}  // namespace offload::test

@@ -1,0 +1,185 @@
+// The job service on a real io_context, without sockets: lifecycle, cancellation, timeouts, drain.
+#include "core/job_service.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <gtest/gtest.h>
+
+namespace offload::core {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using proto::job_state;
+
+class job_service_test : public ::testing::Test {
+ protected:
+  job_service_test() { register_builtin_types(types_); }
+
+  // Runs the reactor until `done` holds; fails (never hangs) after 20 s.
+  template <class Pred>
+  void run_until(Pred done) {
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (!done()) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "condition not reached";
+      ioc_.run_one_for(10ms);
+    }
+  }
+
+  std::shared_ptr<const job> submit(json input, std::string type = "echo", int priority = 5,
+                                    std::optional<std::uint64_t> timeout_ms = std::nullopt) {
+    proto::job_spec spec;
+    spec.type = std::move(type);
+    spec.input = std::move(input);
+    spec.priority = priority;
+    spec.timeout_ms = timeout_ms;
+    auto r = service_->submit(std::move(spec));
+    EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().message);
+    return r ? r->job : nullptr;
+  }
+
+  void make_service(service_config config) {
+    service_ = std::make_unique<job_service>(ioc_.get_executor(), config, types_);
+  }
+
+  void TearDown() override {
+    if (service_) {
+      service_->join();
+      service_.reset();
+    }
+  }
+
+  boost::asio::io_context ioc_{1};
+  type_registry types_;
+  std::unique_ptr<job_service> service_;
+};
+
+TEST_F(job_service_test, echo_job_runs_through_its_whole_lifecycle) {
+  make_service({.threads = 1});
+  const auto j = submit({{"v", 1}});
+  EXPECT_EQ(j->state, job_state::running) << "dispatched at once to a free thread";
+  run_until([&] { return proto::is_terminal(j->state); });
+  EXPECT_EQ(j->state, job_state::succeeded);
+  EXPECT_EQ(*j->result, json({{"v", 1}}));
+  std::vector<proto::event_type> types;
+  for (const auto& e : j->events.events())
+    types.push_back(e.type);
+  EXPECT_EQ(types, (std::vector<proto::event_type>{proto::event_type::queued, proto::event_type::started,
+                                                   proto::event_type::succeeded}));
+  EXPECT_EQ(service_->stats().finished, 1u);
+}
+
+TEST_F(job_service_test, cancel_running_job_is_immediate_and_late_result_is_discarded) {
+  make_service({.threads = 1});
+  const auto j = submit({{"ms", 600000}}, "sleep");
+  ASSERT_EQ(j->state, job_state::running);
+  const auto r = service_->cancel(j->id);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(j->state, job_state::cancelled) << "no waiting for the handler";
+  const auto last = j->events.last_seq();
+  // The handler wakes, returns `cancelled`; nothing more is logged and the slot is released.
+  run_until(
+      [&] { return service_->stats().running == 0 && submit({}, "echo")->state == job_state::running; });
+  EXPECT_EQ(j->events.last_seq(), last);
+  const auto again = service_->cancel(j->id);
+  ASSERT_FALSE(again.has_value());
+  EXPECT_EQ(again.error().code, proto::errc::already_finished);
+  EXPECT_EQ(service_->cancel("000000000999aaaaaaaa").error().code, proto::errc::not_found);
+}
+
+TEST_F(job_service_test, timeout_ends_a_running_job) {
+  make_service({.threads = 1});
+  const auto j = submit({{"ms", 600000}}, "sleep", 5, 20);
+  run_until([&] { return proto::is_terminal(j->state); });
+  EXPECT_EQ(j->state, job_state::timed_out);
+  EXPECT_EQ(j->error->code, proto::errc::timed_out);
+}
+
+TEST_F(job_service_test, queue_bound_and_priorities) {
+  make_service({.threads = 1, .max_queued = 2});
+  const auto blocker = submit({{"ms", 600000}}, "sleep");
+  const auto low = submit({}, "echo", 1);
+  const auto high = submit({}, "echo", 8);
+  proto::job_spec extra;
+  extra.type = "echo";
+  const auto full = service_->submit(extra);
+  ASSERT_FALSE(full.has_value());
+  EXPECT_EQ(full.error().code, proto::errc::queue_full);
+  EXPECT_GE(service_->retry_after().count(), 1);
+
+  ASSERT_TRUE(service_->cancel(blocker->id).has_value());
+  run_until([&] { return proto::is_terminal(low->state); });
+  EXPECT_EQ(high->state, job_state::succeeded);
+  EXPECT_LE(*high->finished_at, *low->started_at) << "the higher priority ran first";
+}
+
+TEST_F(job_service_test, submission_errors) {
+  make_service({.threads = 1});
+  proto::job_spec s;
+  s.type = "nope";
+  EXPECT_EQ(service_->submit(s).error().code, proto::errc::unknown_type);
+  s.type = "sum";
+  s.input = {{"n", "x"}};
+  const auto invalid = service_->submit(s);
+  EXPECT_EQ(invalid.error().code, proto::errc::invalid_input);
+  EXPECT_EQ(invalid.error().message.rfind("input.n:", 0), 0u) << invalid.error().message;
+  s.input = {{"n", 1}};
+  s.lane = proto::lane::process;
+  EXPECT_EQ(service_->submit(s).error().code, proto::errc::lane_unavailable);
+}
+
+TEST_F(job_service_test, idempotent_resubmission) {
+  make_service({.threads = 1});
+  proto::job_spec s;
+  s.type = "echo";
+  s.idempotency_key = "k";
+  const auto a = service_->submit(s);
+  const auto b = service_->submit(s);
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->job, b->job);
+  EXPECT_TRUE(b->replayed);
+  s.priority = 1;
+  EXPECT_EQ(service_->submit(s).error().code, proto::errc::idempotency_conflict);
+}
+
+TEST_F(job_service_test, wait_finished_wakes_on_the_terminal_event) {
+  make_service({.threads = 1});
+  const auto j = submit({{"ms", 30}}, "sleep");
+  bool woke = false;
+  boost::asio::co_spawn(
+      ioc_,
+      [&]() -> boost::asio::awaitable<void> {
+        co_await service_->async_wait_finished(j, 600s);
+        woke = true;
+      },
+      boost::asio::detached);
+  run_until([&] { return woke; });
+  EXPECT_EQ(j->state, job_state::succeeded) << "woke by the job ending, not by the 600 s limit";
+}
+
+TEST_F(job_service_test, drain_refuses_new_jobs_and_cancels_what_outlives_the_grace) {
+  make_service({.threads = 1});
+  const auto running = submit({{"ms", 600000}}, "sleep");
+  const auto queued = submit({}, "echo");
+  bool drained = false;
+  boost::asio::co_spawn(
+      ioc_,
+      [&]() -> boost::asio::awaitable<void> {
+        co_await service_->async_drain(50ms);
+        drained = true;
+      },
+      boost::asio::detached);
+  run_until([&] { return service_->draining(); });
+  proto::job_spec s;
+  s.type = "echo";
+  EXPECT_EQ(service_->submit(s).error().code, proto::errc::draining);
+  run_until([&] { return drained; });
+  EXPECT_EQ(running->state, job_state::cancelled);
+  EXPECT_EQ(running->error->code, proto::errc::shutdown);
+  EXPECT_EQ(queued->state, job_state::cancelled);
+  EXPECT_EQ(service_->stats().running, 0u);
+}
+
+}  // namespace
+}  // namespace offload::core

@@ -1,0 +1,69 @@
+// offloadd options: defaults, flags, environment variables and errors.
+#include "app/options.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace offload::app {
+namespace {
+
+parsed_options parse(std::vector<std::string_view> args, std::map<std::string, std::string> env = {}) {
+  return parse_options(args, [&env](std::string_view name) -> std::optional<std::string> {
+    const auto it = env.find(std::string{name});
+    return it == env.end() ? std::nullopt : std::optional<std::string>{it->second};
+  });
+}
+
+TEST(options_test, defaults_serve_a_single_machine) {
+  const auto p = parse({});
+  ASSERT_TRUE(p.error.empty()) << p.error;
+  EXPECT_EQ(p.opts.listen, "127.0.0.1:8080");
+  EXPECT_EQ(p.opts.service.threads, 0u);
+  EXPECT_EQ(p.opts.service.max_queued, 10000u);
+  EXPECT_EQ(p.opts.http.max_body_bytes, 1024u * 1024u);
+  EXPECT_EQ(p.opts.service.retain_for, std::chrono::seconds{3600});
+  EXPECT_EQ(p.opts.service.retain_jobs, 100000u);
+  EXPECT_EQ(p.opts.drain, std::chrono::seconds{30});
+}
+
+TEST(options_test, flags_in_both_spellings) {
+  const auto p = parse({"--listen", "0.0.0.0:9000", "--threads=4", "--max-body", "64k", "--retain-jobs", "5",
+                        "--retain-seconds=60", "--max-queued", "7", "--log-level", "debug"});
+  ASSERT_TRUE(p.error.empty()) << p.error;
+  EXPECT_EQ(p.opts.listen, "0.0.0.0:9000");
+  EXPECT_EQ(p.opts.service.threads, 4u);
+  EXPECT_EQ(p.opts.http.max_body_bytes, 65536u);
+  EXPECT_EQ(p.opts.service.retain_jobs, 5u);
+  EXPECT_EQ(p.opts.service.retain_for, std::chrono::seconds{60});
+  EXPECT_EQ(p.opts.service.max_queued, 7u);
+  EXPECT_EQ(p.opts.log_level, core::log_level::debug);
+}
+
+TEST(options_test, environment_applies_and_flags_override_it) {
+  const auto p = parse({"--threads", "2"}, {{"OFFLOAD_THREADS", "8"}, {"OFFLOAD_MAX_QUEUED", "3"}});
+  ASSERT_TRUE(p.error.empty()) << p.error;
+  EXPECT_EQ(p.opts.service.threads, 2u);
+  EXPECT_EQ(p.opts.service.max_queued, 3u);
+}
+
+TEST(options_test, errors_are_explained) {
+  EXPECT_NE(parse({"--threads", "many"}).error.find("--threads"), std::string::npos);
+  EXPECT_NE(parse({"--max-queued", "0"}).error.find("--max-queued"), std::string::npos);
+  EXPECT_NE(parse({"--bogus", "1"}).error.find("unknown option"), std::string::npos);
+  EXPECT_NE(parse({"--listen"}).error.find("needs a value"), std::string::npos);
+  EXPECT_NE(parse({"stray"}).error.find("unexpected argument"), std::string::npos);
+  EXPECT_NE(parse({}, {{"OFFLOAD_THREADS", "x"}}).error.find("OFFLOAD_THREADS"), std::string::npos);
+  EXPECT_NE(parse({"--log-level", "loud"}).error.find("--log-level"), std::string::npos);
+}
+
+TEST(options_test, help_lists_every_option_with_its_variable) {
+  EXPECT_TRUE(parse({"--help"}).help);
+  const auto text = usage();
+  for (const auto* name : {"--listen", "--threads", "--max-queued", "--max-body", "--retain-seconds",
+                           "--retain-jobs", "--drain-seconds", "OFFLOAD_LISTEN", "OFFLOAD_RETAIN_JOBS"})
+    EXPECT_NE(text.find(name), std::string::npos) << name;
+}
+
+}  // namespace
+}  // namespace offload::app

@@ -1,0 +1,179 @@
+// proto: parsing and validation of job specs, error codes, JSON limits, views and events.
+#include <offload/proto/errc.hpp>
+#include <offload/proto/job_event.hpp>
+#include <offload/proto/job_spec.hpp>
+#include <offload/proto/job_view.hpp>
+#include <offload/proto/json_fields.hpp>
+#include <offload/proto/json_parse.hpp>
+#include <offload/proto/timestamp.hpp>
+
+#include <gtest/gtest.h>
+
+namespace offload::proto {
+namespace {
+
+using nlohmann::json;
+
+errc code_of(std::string_view text) {
+  auto r = parse_job_spec_text(text);
+  EXPECT_FALSE(r.has_value()) << text;
+  return r ? errc::internal : r.error().code;
+}
+
+TEST(errc_test, every_code_round_trips_through_its_wire_name) {
+  for (int i = 0; i <= static_cast<int>(errc::handler_error); ++i) {
+    const auto code = static_cast<errc>(i);
+    const auto name = to_string(code);
+    EXPECT_NE(name, "") << i;
+    EXPECT_EQ(errc_from_string(name), code) << name;
+  }
+  EXPECT_FALSE(errc_from_string("no_such_code").has_value());
+}
+
+TEST(job_spec_test, minimal_spec_gets_defaults) {
+  const auto spec = parse_job_spec_text(R"({"type":"echo"})");
+  ASSERT_TRUE(spec.has_value());
+  EXPECT_EQ(spec->type, "echo");
+  EXPECT_EQ(spec->input, json::object());
+  EXPECT_EQ(spec->priority, job_spec::default_priority);
+  EXPECT_FALSE(spec->lane || spec->timeout_ms || spec->idempotency_key);
+}
+
+TEST(job_spec_test, full_spec_is_read) {
+  const auto spec = parse_job_spec_text(
+      R"({"type":"sum","input":{"n":5},"lane":"process","priority":9,"timeout_ms":1e3,"idempotency_key":"k-1"})");
+  ASSERT_TRUE(spec.has_value());
+  EXPECT_EQ(spec->input, json({{"n", 5}}));
+  EXPECT_EQ(spec->lane, lane::process);
+  EXPECT_EQ(spec->priority, 9);
+  EXPECT_EQ(spec->timeout_ms, 1000u);
+  EXPECT_EQ(spec->idempotency_key, "k-1");
+  // And it serialises back to an equal spec.
+  EXPECT_EQ(parse_job_spec(json(*spec)).value(), *spec);
+}
+
+TEST(job_spec_test, malformed_json_is_invalid_json) {
+  EXPECT_EQ(code_of(""), errc::invalid_json);
+  EXPECT_EQ(code_of("{"), errc::invalid_json);
+  EXPECT_EQ(code_of(R"({"type":"echo",})"), errc::invalid_json);
+  EXPECT_EQ(code_of("{\"type\":\"\xc3\x28\"}"), errc::invalid_json) << "invalid UTF-8";
+  EXPECT_EQ(code_of(std::string(65, '[') + std::string(65, ']')), errc::invalid_json) << "too deep";
+}
+
+TEST(job_spec_test, wrong_shapes_are_invalid_input_naming_the_field) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"[]", "object"},
+      {"{}", "type"},
+      {R"({"type":""})", "type"},
+      {R"({"type":"Echo"})", "type"},
+      {R"({"type":"x y"})", "type"},
+      {R"({"type":"echo","extra":1})", "extra"},
+      {R"({"type":"echo","input":[]})", "input"},
+      {R"({"type":"echo","lane":"gpu"})", "lane"},
+      {R"({"type":"echo","lane":1})", "lane"},
+      {R"({"type":"echo","priority":-1})", "priority"},
+      {R"({"type":"echo","priority":10})", "priority"},
+      {R"({"type":"echo","priority":1.5})", "priority"},
+      {R"({"type":"echo","priority":"high"})", "priority"},
+      {R"({"type":"echo","timeout_ms":0})", "timeout_ms"},
+      {R"({"type":"echo","timeout_ms":86400001})", "timeout_ms"},
+      {R"({"type":"echo","idempotency_key":""})", "idempotency_key"},
+      {R"({"type":"echo","idempotency_key":"has space"})", "idempotency_key"},
+      {R"({"type":"echo","idempotency_key":7})", "idempotency_key"},
+  };
+  for (const auto& [text, field] : cases) {
+    const auto r = parse_job_spec_text(text);
+    ASSERT_FALSE(r.has_value()) << text;
+    EXPECT_EQ(r.error().code, errc::invalid_input) << text;
+    EXPECT_NE(r.error().message.find(field), std::string::npos) << text << " → " << r.error().message;
+  }
+  EXPECT_FALSE(parse_job_spec_text(R"({"type":")" + std::string(65, 'a') + "\"}").has_value());
+  EXPECT_FALSE(parse_job_spec_text(R"({"type":"echo","idempotency_key":")" + std::string(129, 'k') + "\"}"));
+}
+
+TEST(json_parse_test, depth_limit_counts_only_real_brackets) {
+  EXPECT_TRUE(parse_json(std::string(64, '[') + std::string(64, ']')).has_value());
+  EXPECT_FALSE(parse_json(std::string(65, '[') + std::string(65, ']')).has_value());
+  // Brackets inside strings (including escaped quotes) do not count.
+  EXPECT_TRUE(parse_json("[\"" + std::string(200, '[') + "\\\"" + std::string(200, '{') + "\"]").has_value());
+}
+
+TEST(json_fields_test, read_uint_checks_type_and_range) {
+  const json j{{"a", 5},
+               {"a_unsigned", 5u},
+               {"b", -1},
+               {"c", 2.5},
+               {"d", "7"},
+               {"e", 1e3},
+               {"f", 18446744073709551615ull}};
+  EXPECT_EQ(read_uint(j, "a", 0, 10).value(), 5u);
+  EXPECT_EQ(read_uint(j, "a_unsigned", 0, 10).value(), 5u);
+  EXPECT_FALSE(read_uint(j, "a", 6, 10).has_value());
+  EXPECT_FALSE(read_uint(j, "b", 0, 10).has_value());
+  EXPECT_FALSE(read_uint(j, "c", 0, 10).has_value());
+  EXPECT_FALSE(read_uint(j, "d", 0, 10).has_value());
+  EXPECT_EQ(read_uint(j, "e", 0, 1000).value(), 1000u);
+  EXPECT_FALSE(read_uint(j, "f", 0, 1000).has_value());
+  EXPECT_FALSE(read_uint(j, "missing", 0, 10).has_value());
+  EXPECT_FALSE(read_optional_uint(j, "missing", 0, 10).value().has_value());
+}
+
+TEST(job_view_test, round_trips_through_json_and_has_links) {
+  job_view v;
+  v.id = "00000000002aabcdef01";
+  v.type = "sum";
+  v.lane = lane::thread;
+  v.priority = 3;
+  v.state = job_state::failed;
+  v.created_at = "2026-01-01T00:00:00.000Z";
+  v.finished_at = "2026-01-01T00:00:01.000Z";
+  v.error = error{errc::handler_error, "boom"};
+  v.progress = job_progress{0.5, "half"};
+  v.last_seq = 4;
+  const json j = v;
+  EXPECT_EQ(j["links"]["self"], "/v1/jobs/00000000002aabcdef01");
+  EXPECT_EQ(j["links"]["events"], "/v1/jobs/00000000002aabcdef01/events");
+  EXPECT_EQ(j["error"]["code"], "handler_error");
+  const auto back = j.get<job_view>();
+  EXPECT_EQ(back.id, v.id);
+  EXPECT_EQ(back.state, v.state);
+  EXPECT_EQ(back.error, v.error);
+  EXPECT_EQ(back.progress->note, "half");
+  EXPECT_FALSE(back.started_at.has_value());
+  EXPECT_EQ(back.last_seq, 4u);
+}
+
+TEST(job_event_test, fields_are_flattened_and_read_back) {
+  const job_event e{7, event_type::progress, "2026-01-01T00:00:00.000Z", {{"fraction", 0.25}, {"note", "q"}}};
+  const json j = e;
+  EXPECT_EQ(j, json({{"seq", 7},
+                     {"type", "progress"},
+                     {"time", "2026-01-01T00:00:00.000Z"},
+                     {"fraction", 0.25},
+                     {"note", "q"}}));
+  const auto back = j.get<job_event>();
+  EXPECT_EQ(back.seq, 7u);
+  EXPECT_EQ(back.type, event_type::progress);
+  EXPECT_EQ(back.data, e.data);
+}
+
+TEST(job_enums_test, terminal_states_and_events_agree) {
+  for (auto s : {job_state::succeeded, job_state::failed, job_state::cancelled, job_state::timed_out,
+                 job_state::crashed}) {
+    EXPECT_TRUE(is_terminal(s));
+    EXPECT_TRUE(is_terminal(terminal_event(s)));
+    EXPECT_EQ(to_string(terminal_event(s)), to_string(s));
+    EXPECT_EQ(job_state_from_string(to_string(s)), s);
+  }
+  EXPECT_FALSE(is_terminal(job_state::queued));
+  EXPECT_FALSE(is_terminal(job_state::running));
+  EXPECT_FALSE(is_terminal(event_type::progress));
+}
+
+TEST(timestamp_test, formats_rfc3339_utc_with_milliseconds) {
+  const auto t = std::chrono::system_clock::time_point{std::chrono::milliseconds{1'700'000'000'123}};
+  EXPECT_EQ(format_timestamp(t), "2023-11-14T22:13:20.123Z");
+}
+
+}  // namespace
+}  // namespace offload::proto

@@ -1,0 +1,67 @@
+// The scheduler: priority order, FIFO within a priority, lanes apart, exact bound and removal.
+#include "core/scheduler.hpp"
+
+#include <gtest/gtest.h>
+
+namespace offload::core {
+namespace {
+
+std::shared_ptr<job> make_job(std::uint64_t seq, int priority, proto::lane l = proto::lane::thread) {
+  auto j = std::make_shared<job>();
+  j->seq = seq;
+  j->spec.priority = priority;
+  j->lane = l;
+  return j;
+}
+
+TEST(scheduler_test, pops_highest_priority_first_then_oldest) {
+  scheduler s{10};
+  ASSERT_TRUE(s.push(make_job(1, 5)));
+  ASSERT_TRUE(s.push(make_job(2, 9)));
+  ASSERT_TRUE(s.push(make_job(3, 0)));
+  ASSERT_TRUE(s.push(make_job(4, 5)));
+  ASSERT_TRUE(s.push(make_job(5, 9)));
+  std::vector<std::uint64_t> order;
+  while (auto j = s.pop(proto::lane::thread))
+    order.push_back(j->seq);
+  EXPECT_EQ(order, (std::vector<std::uint64_t>{2, 5, 1, 4, 3}));
+  EXPECT_EQ(s.size(), 0u);
+}
+
+TEST(scheduler_test, bound_is_exact_and_shared_by_lanes) {
+  scheduler s{3};
+  EXPECT_TRUE(s.push(make_job(1, 5)));
+  EXPECT_TRUE(s.push(make_job(2, 5, proto::lane::process)));
+  EXPECT_TRUE(s.push(make_job(3, 5)));
+  EXPECT_TRUE(s.full());
+  EXPECT_FALSE(s.push(make_job(4, 5)));
+  EXPECT_EQ(s.size(), 3u);
+  EXPECT_EQ(s.size(proto::lane::thread), 2u);
+  EXPECT_EQ(s.size(proto::lane::process), 1u);
+}
+
+TEST(scheduler_test, lanes_are_separate_queues) {
+  scheduler s{10};
+  s.push(make_job(1, 5, proto::lane::process));
+  EXPECT_EQ(s.pop(proto::lane::thread), nullptr);
+  EXPECT_EQ(s.pop(proto::lane::process)->seq, 1u);
+}
+
+TEST(scheduler_test, remove_frees_a_place_at_once) {
+  scheduler s{2};
+  auto a = make_job(1, 5);
+  auto b = make_job(2, 7);
+  s.push(a);
+  s.push(b);
+  EXPECT_TRUE(s.full());
+  EXPECT_TRUE(s.remove(*b));
+  EXPECT_FALSE(s.remove(*b)) << "a second removal finds nothing";
+  EXPECT_FALSE(s.full());
+  EXPECT_TRUE(s.push(make_job(3, 1)));
+  EXPECT_EQ(s.pop(proto::lane::thread)->seq, 1u);
+  EXPECT_EQ(s.pop(proto::lane::thread)->seq, 3u);
+  EXPECT_EQ(s.pop(proto::lane::thread), nullptr);
+}
+
+}  // namespace
+}  // namespace offload::core
