@@ -1,5 +1,6 @@
 // JSON form of proto::error.
 #include <offload/proto/error.hpp>
+#include <offload/proto/json_parse.hpp>
 
 namespace offload::proto {
 
@@ -19,7 +20,7 @@ void from_json(const nlohmann::json& j, error& e) {
 }
 
 std::string error_body(const error& e) {
-  return nlohmann::json{{"error", e}}.dump();
+  return dump_json(nlohmann::json{{"error", e}});
 }
 
 }  // namespace offload::proto

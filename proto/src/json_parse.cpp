@@ -51,4 +51,8 @@ result<nlohmann::json> parse_json(std::string_view text, std::size_t max_depth) 
   }
 }
 
+std::string dump_json(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 }  // namespace offload::proto

@@ -2,6 +2,7 @@
 #include "core/event_log.hpp"
 
 #include <offload/proto/job_event.hpp>
+#include <offload/proto/json_parse.hpp>
 #include <offload/proto/timestamp.hpp>
 
 #include <algorithm>
@@ -11,18 +12,21 @@ namespace offload::core {
 struct event_log::subscription::registry {
   struct entry {
     std::uint64_t id;
-    listener fn;
+    // Shared so that a call in progress keeps its closure even if the vector grows or the entry goes.
+    std::shared_ptr<listener> fn;
+    bool alive = true;
   };
   std::vector<entry> entries;
   std::uint64_t next_id = 1;
-  // While notifying, removals only clear `fn`; the sweep after notification compacts.
+  // While notifying, removal only marks an entry dead: the closure may be the one running right now.
+  // The sweep after notification destroys dead entries.
   int notifying = 0;
 
   void remove(std::uint64_t id) {
     auto it = std::find_if(entries.begin(), entries.end(), [id](const entry& e) { return e.id == id; });
     if (it == entries.end()) return;
     if (notifying > 0)
-      it->fn = nullptr;
+      it->alive = false;
     else
       entries.erase(it);
   }
@@ -52,28 +56,31 @@ event_log::event_log() : listeners_(std::make_shared<subscription::registry>()) 
 const logged_event& event_log::append(proto::event_type type, nlohmann::json data,
                                       std::chrono::system_clock::time_point when) {
   proto::job_event event{last_seq() + 1, type, proto::format_timestamp(when), std::move(data)};
-  events_.push_back(logged_event{event.seq, type, nlohmann::json(event).dump()});
+  events_.push_back(logged_event{event.seq, type, proto::dump_json(nlohmann::json(event))});
   const auto& logged = events_.back();
 
   auto reg = listeners_;
   ++reg->notifying;
   // Index-based: listeners added during notification are not called for this event.
-  for (std::size_t i = 0, n = reg->entries.size(); i < n; ++i)
-    if (reg->entries[i].fn) reg->entries[i].fn(logged);
+  for (std::size_t i = 0, n = reg->entries.size(); i < n; ++i) {
+    if (!reg->entries[i].alive) continue;
+    const auto fn = reg->entries[i].fn;
+    (*fn)(logged);
+  }
   if (--reg->notifying == 0)
-    std::erase_if(reg->entries, [](const subscription::registry::entry& e) { return !e.fn; });
+    std::erase_if(reg->entries, [](const subscription::registry::entry& e) { return !e.alive; });
   return logged;
 }
 
 event_log::subscription event_log::subscribe(listener fn) const {
   const auto id = listeners_->next_id++;
-  listeners_->entries.push_back({id, std::move(fn)});
+  listeners_->entries.push_back({id, std::make_shared<listener>(std::move(fn)), true});
   return subscription{listeners_, id};
 }
 
 std::size_t event_log::listener_count() const noexcept {
   return static_cast<std::size_t>(std::count_if(listeners_->entries.begin(), listeners_->entries.end(),
-                                                [](const auto& e) { return static_cast<bool>(e.fn); }));
+                                                [](const auto& e) { return e.alive; }));
 }
 
 }  // namespace offload::core

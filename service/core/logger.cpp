@@ -1,6 +1,7 @@
 // JSON-lines logger.
 #include "core/logger.hpp"
 
+#include <offload/proto/json_parse.hpp>
 #include <offload/proto/timestamp.hpp>
 
 #include <atomic>
@@ -49,7 +50,7 @@ void log(log_level level, std::string_view msg, const nlohmann::json& fields) {
   line["time"] = proto::format_timestamp(std::chrono::system_clock::now());
   line["level"] = name_of(level);
   line["msg"] = msg;
-  auto text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  auto text = proto::dump_json(line);
   text.push_back('\n');
   std::fwrite(text.data(), 1, text.size(), stderr);
 }

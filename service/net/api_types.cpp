@@ -2,6 +2,8 @@
 #include "net/api_request.hpp"
 #include "net/api_response.hpp"
 
+#include <offload/proto/json_parse.hpp>
+
 namespace offload::net {
 namespace {
 
@@ -63,7 +65,7 @@ std::optional<api_request> api_request::from_target(std::string method, std::str
 }
 
 api_response api_response::json(unsigned status, const nlohmann::json& body) {
-  return api_response{status, "application/json", body.dump(), {}};
+  return api_response{status, "application/json", proto::dump_json(body), {}};
 }
 
 api_response api_response::text(unsigned status, std::string body) {

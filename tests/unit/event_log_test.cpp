@@ -53,6 +53,22 @@ TEST(event_log_test, a_listener_may_drop_itself_and_others_while_notified) {
   EXPECT_EQ(log.listener_count(), 0u);
 }
 
+TEST(event_log_test, a_listener_may_subscribe_more_listeners_while_notified) {
+  event_log log;
+  std::vector<event_log::subscription> subs;
+  int added_calls = 0;
+  subs.push_back(log.subscribe([&](const logged_event&) {
+    // Growing the listener vector while this closure runs must not move it from under itself.
+    for (int i = 0; i < 32; ++i)
+      subs.push_back(log.subscribe([&](const logged_event&) { ++added_calls; }));
+  }));
+  log.append(proto::event_type::queued, json::object());
+  EXPECT_EQ(added_calls, 0) << "listeners added during a notification start with the next event";
+  subs.erase(subs.begin());
+  log.append(proto::event_type::started, json::object());
+  EXPECT_EQ(added_calls, 32);
+}
+
 TEST(event_log_test, subscription_outliving_the_log_is_harmless) {
   event_log::subscription sub;
   {

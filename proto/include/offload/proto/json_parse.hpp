@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace offload::proto {
@@ -15,5 +16,9 @@ inline constexpr std::size_t max_json_depth = 64;
 
 /// Parses `text`; `invalid_json` with the byte offset on a syntax error, invalid UTF-8 or excess nesting.
 result<nlohmann::json> parse_json(std::string_view text, std::size_t max_depth = max_json_depth);
+
+/// Serialises compactly. Invalid UTF-8 in strings (say, from a child's output) becomes U+FFFD instead of
+/// throwing.
+std::string dump_json(const nlohmann::json& value);
 
 }  // namespace offload::proto
