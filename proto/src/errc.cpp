@@ -6,7 +6,7 @@
 namespace offload::proto {
 namespace {
 
-constexpr detail::name_table<errc, 19> names{{
+constexpr detail::name_table<errc, 25> names{{
     {errc::invalid_json, "invalid_json"},
     {errc::invalid_input, "invalid_input"},
     {errc::unknown_type, "unknown_type"},
@@ -26,6 +26,12 @@ constexpr detail::name_table<errc, 19> names{{
     {errc::timed_out, "timed_out"},
     {errc::shutdown, "shutdown"},
     {errc::handler_error, "handler_error"},
+    {errc::command_failed, "command_failed"},
+    {errc::crashed, "crashed"},
+    {errc::output_limit, "output_limit"},
+    {errc::protocol_error, "protocol_error"},
+    {errc::spawn_failed, "spawn_failed"},
+    {errc::worker_unavailable, "worker_unavailable"},
 }};
 
 }  // namespace

@@ -3,10 +3,15 @@
 
 #include "core/job_service.hpp"
 #include "core/logger.hpp"
+#include "core/process/command_runner.hpp"
+#include "core/process/command_spec.hpp"
+#include "core/process/worker_pool.hpp"
 #include "core/type_registry.hpp"
 #include "net/job_api.hpp"
 #include "net/listener.hpp"
 #include "net/router.hpp"
+
+#include <offload/proto/json_parse.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -16,20 +21,69 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 namespace offload::app {
 namespace asio = boost::asio;
 
+namespace {
+
+// Built-in types plus the operator's commands; a command may not shadow a built-in.
+proto::result<bool> load_types(const options& opts, core::type_registry& types) {
+  core::register_builtin_types(types);
+  if (opts.config_file.empty()) return true;
+  std::ifstream file{opts.config_file};
+  if (!file) return proto::error{proto::errc::invalid_input, "cannot read " + opts.config_file};
+  const std::string text{std::istreambuf_iterator<char>{file}, std::istreambuf_iterator<char>{}};
+  auto json = proto::parse_json(text);
+  if (!json) return proto::error{proto::errc::invalid_json, opts.config_file + ": " + json.error().message};
+  auto commands = core::parse_command_config(*json);
+  if (!commands)
+    return proto::error{proto::errc::invalid_input, opts.config_file + ": " + commands.error().message};
+  for (auto& [name, spec] : *commands) {
+    if (types.find(name))
+      return proto::error{proto::errc::invalid_input,
+                          opts.config_file + ": commands." + name + ": the name of a built-in type"};
+    types.add(core::command_job_type(std::make_shared<const core::command_spec>(std::move(spec))));
+  }
+  return true;
+}
+
+// This very binary, for `offloadd worker` children.
+std::string self_path() {
+  std::error_code ec;
+  auto path = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string{} : path.string();
+}
+
+}  // namespace
+
 int run_daemon(const options& opts) {
   core::set_log_level(opts.log_level);
+  // Writing to a pipe whose child has gone must be an error code, not the death of the service.
+  std::signal(SIGPIPE, SIG_IGN);
 
   asio::io_context reactor{1};
   core::type_registry types;
-  core::register_builtin_types(types);
+  if (auto loaded = load_types(opts, types); !loaded) {
+    core::log(core::log_level::error, "invalid configuration", {{"what", loaded.error().message}});
+    return 2;
+  }
+  const auto cpus = std::max(1u, std::thread::hardware_concurrency());
   auto config = opts.service;
-  if (config.threads == 0) config.threads = std::max(1u, std::thread::hardware_concurrency());
+  if (config.threads == 0) config.threads = cpus;
+  auto process = opts.process;
+  if (process.workers == 0) process.workers = cpus;
+  if (process.worker_program.empty()) process.worker_program = self_path();
+
   core::job_service jobs{reactor.get_executor(), config, types};
+  auto workers = std::make_unique<core::worker_pool>(reactor.get_executor(), process);
+  workers->start();
+  jobs.set_lane(core::slot_pool::worker, std::move(workers));
+  jobs.set_lane(core::slot_pool::command,
+                std::make_unique<core::command_runner>(reactor.get_executor(), process));
   net::router routes;
   net::job_api api{jobs, routes};
   net::listener listener{reactor.get_executor(), routes, opts.http};
@@ -49,6 +103,9 @@ int run_daemon(const options& opts) {
   core::log(core::log_level::info, "offloadd started",
             {{"listen", host + ":" + std::to_string(bound.port())},
              {"threads", config.threads},
+             {"process_workers", process.workers},
+             {"max_commands", process.max_commands},
+             {"commands", types.all().size() - 5},
              {"max_queued", config.max_queued}});
   listener.start();
 

@@ -82,6 +82,32 @@ const std::vector<option_spec>& option_table() {
                     false, 0, 3600, [](options& o, std::uint64_t n) { o.drain = std::chrono::seconds{n}; }),
       number_option("max-connections", "open connections beyond which new ones are closed", "10000", false, 1,
                     1'000'000, [](options& o, std::uint64_t n) { o.http.max_connections = n; }),
+      {"config", "JSON file with the command allow-list, {\"commands\":{…}}", "(none)",
+       [](options& o, std::string_view v) -> std::optional<std::string> {
+         o.config_file = std::string{v};
+         return std::nullopt;
+       }},
+      number_option("process-workers",
+                    "warm worker processes for built-in types in the process lane (0 = one per CPU)", "0",
+                    false, 0, 1024, [](options& o, std::uint64_t n) { o.process.workers = n; }),
+      number_option("worker-max-jobs", "jobs a worker runs before it is replaced", "1000", false, 1,
+                    100'000'000, [](options& o, std::uint64_t n) { o.process.worker_max_jobs = n; }),
+      number_option("max-commands", "command jobs running at once (one child process each)", "16", false, 1,
+                    4096, [](options& o, std::uint64_t n) { o.process.max_commands = n; }),
+      number_option("kill-grace-ms",
+                    "between SIGTERM and SIGKILL when a process job is cancelled or times out", "2000", false,
+                    0, 600'000,
+                    [](options& o, std::uint64_t n) { o.process.kill_grace = std::chrono::milliseconds{n}; }),
+      {"worker-program", "program started as `PROGRAM worker` for process-lane workers", "(this offloadd)",
+       [](options& o, std::string_view v) -> std::optional<std::string> {
+         o.process.worker_program = std::string{v};
+         return std::nullopt;
+       }},
+      {"work-root", "directory under which command jobs get private working directories", "(system temp dir)",
+       [](options& o, std::string_view v) -> std::optional<std::string> {
+         o.process.work_root = std::string{v};
+         return std::nullopt;
+       }},
       {"log-level", "debug, info, warn or error", "info",
        [](options& o, std::string_view v) -> std::optional<std::string> {
          const auto level = core::log_level_from_string(v);

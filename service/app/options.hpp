@@ -2,6 +2,7 @@
 #pragma once
 
 #include "core/logger.hpp"
+#include "core/process/process_config.hpp"
 #include "core/service_config.hpp"
 #include "net/http_limits.hpp"
 
@@ -19,6 +20,10 @@ struct options {
   std::string listen = "127.0.0.1:8080";
   core::service_config service;
   net::http_limits http;
+  /// Process lane settings (worker count, command concurrency, kill grace, …).
+  core::process_config process;
+  /// JSON file with the command allow-list (`{"commands":{…}}`); empty means no commands.
+  std::string config_file;
   /// On SIGTERM/SIGINT: how long running and queued jobs may still take before they are cancelled.
   std::chrono::seconds drain{30};
   core::log_level log_level = core::log_level::info;

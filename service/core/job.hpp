@@ -15,6 +15,11 @@
 
 namespace offload::core {
 
+/// Which set of execution slots runs a job: the thread pool, the warm worker processes, or one child
+/// process per job for operator commands. Both of the latter are the wire's "process" lane.
+enum class slot_pool { thread, worker, command };
+inline constexpr std::size_t slot_pool_count = 3;
+
 struct job {
   using clock = std::chrono::system_clock;
 
@@ -25,6 +30,7 @@ struct job {
   proto::job_spec spec;
   /// The lane actually chosen (the spec's, or the type's default).
   proto::lane lane = proto::lane::thread;
+  slot_pool pool = slot_pool::thread;
   proto::job_state state = proto::job_state::queued;
   clock::time_point created_at{};
   std::optional<clock::time_point> started_at;

@@ -2,6 +2,7 @@
 #include "core/job_service.hpp"
 
 #include "core/logger.hpp"
+#include "core/process/command_spec.hpp"
 #include "core/thread_lane.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -46,7 +47,7 @@ job_service::job_service(asio::any_io_executor reactor, service_config config, c
       drain_signal_(reactor_) {
   const auto threads =
       config_.threads != 0 ? config_.threads : std::max(1u, std::thread::hardware_concurrency());
-  lanes_[index(proto::lane::thread)] = std::make_unique<thread_lane>(reactor_, threads);
+  lanes_[index(slot_pool::thread)] = std::make_unique<thread_lane>(reactor_, threads);
   asio::co_spawn(reactor_, sweep(), log_failure("sweep"));
 }
 
@@ -54,14 +55,24 @@ job_service::~job_service() {
   join();
 }
 
-void job_service::set_lane(proto::lane l, std::unique_ptr<job_lane> lane) {
-  lanes_[index(l)] = std::move(lane);
+void job_service::set_lane(slot_pool p, std::unique_ptr<job_lane> lane) {
+  lanes_[index(p)] = std::move(lane);
+}
+
+bool job_service::lane_available(proto::lane l) const noexcept {
+  if (l == proto::lane::thread) return lanes_[index(slot_pool::thread)] != nullptr;
+  return lanes_[index(slot_pool::worker)] != nullptr || lanes_[index(slot_pool::command)] != nullptr;
+}
+
+slot_pool job_service::pool_for(const job_type& t, proto::lane l) noexcept {
+  if (t.command) return slot_pool::command;
+  return l == proto::lane::thread ? slot_pool::thread : slot_pool::worker;
 }
 
 std::vector<proto::lane> job_service::lanes_for(const job_type& t) const {
   std::vector<proto::lane> out;
   std::copy_if(t.lanes.begin(), t.lanes.end(), std::back_inserter(out),
-               [this](proto::lane l) { return lane_available(l); });
+               [&](proto::lane l) { return lanes_[index(pool_for(t, l))] != nullptr; });
   return out;
 }
 
@@ -96,7 +107,7 @@ proto::result<submission> job_service::submit(proto::job_spec spec) {
     return proto::error{errc::queue_full,
                         "the queue holds " + std::to_string(queue_.size()) + " jobs, its limit; retry later"};
 
-  auto j = store_.create(std::move(spec), lane);
+  auto j = store_.create(std::move(spec), lane, pool_for(*type, lane));
   j->events.append(proto::event_type::queued, {{"lane", to_string(lane)}, {"priority", j->spec.priority}},
                    j->created_at);
   queue_.push(j);
@@ -123,18 +134,18 @@ proto::result<std::shared_ptr<const job>> job_service::cancel(std::string_view i
 }
 
 void job_service::dispatch() {
-  for (const auto l : {proto::lane::thread, proto::lane::process}) {
-    const auto& lane = lanes_[index(l)];
+  for (const auto p : {slot_pool::thread, slot_pool::worker, slot_pool::command}) {
+    const auto& lane = lanes_[index(p)];
     if (!lane) continue;
-    while (busy_[index(l)] < lane->capacity()) {
-      auto j = queue_.pop(l);
+    while (busy_[index(p)] < lane->capacity()) {
+      auto j = queue_.pop(p);
       if (!j) break;
       const auto next = next_state(j->state, job_input::start);
       if (!next) continue;  // cannot happen: cancelled jobs leave the queue at once
       j->state = *next;
       j->started_at = job::clock::now();
       j->events.append(proto::event_type::started, nlohmann::json::object(), *j->started_at);
-      ++busy_[index(l)];
+      ++busy_[index(p)];
       ++running_;
       asio::co_spawn(reactor_, run(std::move(j), *lane), log_failure("run"));
     }
@@ -146,19 +157,23 @@ asio::awaitable<void> job_service::run(std::shared_ptr<job> j, job_lane& lane) {
 
   // The deadline is the reactor's to enforce: the job is timed_out the moment it passes,
   // and whatever the lane returns later is discarded.
+  const job_type& type = *types_.find(j->spec.type);
+  // A command's configured timeout is a ceiling; the job's own timeout_ms may only shorten it.
+  auto timeout_ms = j->spec.timeout_ms;
+  if (type.command && type.command->timeout_ms)
+    timeout_ms = std::min(timeout_ms.value_or(*type.command->timeout_ms), *type.command->timeout_ms);
   asio::steady_timer deadline{reactor_};
-  if (j->spec.timeout_ms) {
-    deadline.expires_after(std::chrono::milliseconds{*j->spec.timeout_ms});
-    deadline.async_wait([this, weak, ms = *j->spec.timeout_ms](boost::system::error_code ec) {
+  if (timeout_ms) {
+    deadline.expires_after(std::chrono::milliseconds{*timeout_ms});
+    deadline.async_wait([this, weak, ms = *timeout_ms](boost::system::error_code ec) {
       if (ec) return;
       if (auto job = weak.lock())
-        finish(
-            *job, job_input::time_out, std::nullopt,
-            proto::error{errc::timed_out, "the job ran longer than its timeout_ms of " + std::to_string(ms)});
+        finish(*job, job_input::time_out, std::nullopt,
+               proto::error{errc::timed_out,
+                            "the job ran longer than its timeout of " + std::to_string(ms) + " ms"});
     });
   }
 
-  const job_type& type = *types_.find(j->spec.type);
   lane_request request{type, j->spec.input, j->id, j->stop.get_token(),
                        [this, weak](proto::event_type t, nlohmann::json data) {
                          if (auto job = weak.lock()) on_lane_event(*job, t, std::move(data));
@@ -172,7 +187,7 @@ asio::awaitable<void> job_service::run(std::shared_ptr<job> j, job_lane& lane) {
   }
   deadline.cancel();
 
-  --busy_[index(j->lane)];
+  --busy_[index(j->pool)];
   finish(*j, outcome.input, std::move(outcome.result), std::move(outcome.error));
   wake_drain();
   dispatch();

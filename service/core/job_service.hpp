@@ -63,13 +63,16 @@ class job_service {
   std::chrono::seconds retry_after() const;
 
   /// Whether jobs can run in `l` on this server.
-  bool lane_available(proto::lane l) const noexcept { return lanes_[index(l)] != nullptr; }
+  bool lane_available(proto::lane l) const noexcept;
   /// The lanes `t` can run in here: its declared lanes that this server has.
   std::vector<proto::lane> lanes_for(const job_type& t) const;
+  /// The slot pool that runs `t` in lane `l`.
+  static slot_pool pool_for(const job_type& t, proto::lane l) noexcept;
   const type_registry& types() const noexcept { return types_; }
 
-  /// Installs a lane (the thread lane is built in; the process lane is added by its owner).
-  void set_lane(proto::lane l, std::unique_ptr<job_lane> lane);
+  /// Installs the executor of a slot pool (the thread lane is built in; the process lane's two are added
+  /// by the daemon). Call before submitting jobs.
+  void set_lane(slot_pool p, std::unique_ptr<job_lane> lane);
 
   bool draining() const noexcept { return draining_; }
   /// Refuses new jobs, waits up to `grace` for queued and running jobs to finish, cancels the rest
@@ -82,7 +85,7 @@ class job_service {
   service_stats stats() const;
 
  private:
-  static std::size_t index(proto::lane l) noexcept { return static_cast<std::size_t>(l); }
+  static std::size_t index(slot_pool p) noexcept { return static_cast<std::size_t>(p); }
 
   void dispatch();
   boost::asio::awaitable<void> run(std::shared_ptr<job> j, job_lane& lane);
@@ -90,7 +93,7 @@ class job_service {
   /// Applies a terminal input; false (and no change) if the job is already terminal.
   bool finish(job& j, job_input in, std::optional<nlohmann::json> result, std::optional<proto::error> error);
   boost::asio::awaitable<void> sweep();
-  std::size_t busy_slots() const noexcept { return busy_[0] + busy_[1]; }
+  std::size_t busy_slots() const noexcept { return busy_[0] + busy_[1] + busy_[2]; }
   void wake_drain();
 
   boost::asio::any_io_executor reactor_;
@@ -98,9 +101,9 @@ class job_service {
   const type_registry& types_;
   job_store store_;
   scheduler queue_;
-  std::array<std::unique_ptr<job_lane>, 2> lanes_;
-  // Slots in use per lane: counted until the lane returns, even if the job already ended (timeout, cancel).
-  std::array<std::size_t, 2> busy_{};
+  std::array<std::unique_ptr<job_lane>, slot_pool_count> lanes_;
+  // Slots in use per pool: counted until the lane returns, even if the job already ended (timeout, cancel).
+  std::array<std::size_t, slot_pool_count> busy_{};
   std::size_t running_ = 0;
   std::uint64_t submitted_ = 0;
   std::uint64_t finished_ = 0;

@@ -16,7 +16,7 @@ constexpr std::size_t id_length = seq_hex_digits + 8;
 job_store::job_store(std::size_t max_finished, std::chrono::seconds max_age)
     : max_finished_(max_finished), max_age_(max_age), random_(std::random_device{}()) {}
 
-std::shared_ptr<job> job_store::create(proto::job_spec spec, proto::lane lane) {
+std::shared_ptr<job> job_store::create(proto::job_spec spec, proto::lane lane, slot_pool pool) {
   auto j = std::make_shared<job>();
   j->seq = next_seq_++;
   char id[id_length + 1];
@@ -25,6 +25,7 @@ std::shared_ptr<job> job_store::create(proto::job_spec spec, proto::lane lane) {
   j->id = id;
   j->spec = std::move(spec);
   j->lane = lane;
+  j->pool = pool;
   j->created_at = job::clock::now();
   if (j->spec.idempotency_key) by_key_[*j->spec.idempotency_key] = j->seq;
   jobs_.emplace(j->seq, j);

@@ -42,7 +42,7 @@ class job_store {
   job_store(std::size_t max_finished, std::chrono::seconds max_age);
 
   /// Creates and indexes a queued job with a fresh id.
-  std::shared_ptr<job> create(proto::job_spec spec, proto::lane lane);
+  std::shared_ptr<job> create(proto::job_spec spec, proto::lane lane, slot_pool pool = slot_pool::thread);
 
   std::shared_ptr<job> find(std::string_view id) const;
   std::shared_ptr<job> find_by_idempotency_key(std::string_view key) const;

@@ -8,14 +8,18 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace offload::core {
 
+struct command_spec;
+
 /// Checks an input at submission; returns an `invalid_input` error naming the field, or nothing.
-using input_validator = std::optional<proto::error> (*)(const nlohmann::json& input);
+using input_validator = std::function<std::optional<proto::error>(const nlohmann::json& input)>;
 
 /// Runs a job: a pure function of (input, context). Expected failures are returned, not thrown.
 using job_handler = proto::result<nlohmann::json> (*)(const nlohmann::json& input, handler_context& ctx);
@@ -28,9 +32,11 @@ struct job_type {
   nlohmann::json input_schema;
   /// Lanes this type may run in; the first is its default.
   std::vector<proto::lane> lanes;
-  input_validator validate = nullptr;
+  input_validator validate{};
   /// Built-in types have a handler; command types (process lane only) do not.
   job_handler run = nullptr;
+  /// Set for operator-defined commands, which run one child process per job.
+  std::shared_ptr<const command_spec> command{};
 };
 
 }  // namespace offload::core

@@ -1,4 +1,4 @@
-// The queue of jobs waiting for a lane: per lane, highest priority first, FIFO within a priority.
+// The queue of jobs waiting for a slot: per slot pool, highest priority first, FIFO within a priority.
 #pragma once
 
 #include "core/job.hpp"
@@ -19,14 +19,14 @@ class scheduler {
 
   /// True when no job can be added.
   bool full() const noexcept { return size() >= max_queued_; }
-  std::size_t size() const noexcept { return queues_[0].size() + queues_[1].size(); }
-  std::size_t size(proto::lane l) const noexcept { return queue(l).size(); }
+  std::size_t size() const noexcept;
+  std::size_t size(slot_pool p) const noexcept { return queue(p).size(); }
   std::size_t capacity() const noexcept { return max_queued_; }
 
   /// Adds a queued job. Returns false (and adds nothing) when full.
   bool push(std::shared_ptr<job> j);
-  /// Takes the next job for `l`: highest priority, then oldest. Null when that lane's queue is empty.
-  std::shared_ptr<job> pop(proto::lane l);
+  /// Takes the next job for `p`: highest priority, then oldest. Null when that queue is empty.
+  std::shared_ptr<job> pop(slot_pool p);
   /// Removes a job that left the queue without running (cancelled). False if it was not queued here.
   bool remove(const job& j);
 
@@ -36,11 +36,11 @@ class scheduler {
   using queue_type = std::map<key, std::shared_ptr<job>>;
 
   static key key_of(const job& j) noexcept { return {-j.spec.priority, j.seq}; }
-  queue_type& queue(proto::lane l) noexcept { return queues_[static_cast<std::size_t>(l)]; }
-  const queue_type& queue(proto::lane l) const noexcept { return queues_[static_cast<std::size_t>(l)]; }
+  queue_type& queue(slot_pool p) noexcept { return queues_[static_cast<std::size_t>(p)]; }
+  const queue_type& queue(slot_pool p) const noexcept { return queues_[static_cast<std::size_t>(p)]; }
 
   std::size_t max_queued_;
-  std::array<queue_type, 2> queues_;
+  std::array<queue_type, slot_pool_count> queues_;
 };
 
 }  // namespace offload::core

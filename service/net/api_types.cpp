@@ -107,6 +107,12 @@ unsigned http_status(proto::errc code) noexcept {
     case errc::timed_out:
     case errc::shutdown:
     case errc::handler_error:
+    case errc::command_failed:
+    case errc::crashed:
+    case errc::output_limit:
+    case errc::protocol_error:
+    case errc::spawn_failed:
+    case errc::worker_unavailable:
       return 500;
   }
   return 500;

@@ -121,8 +121,6 @@ TEST_F(api_test, malformed_and_invalid_bodies_are_rejected_with_clear_codes) {
   expect_error(http_post(port(), "/v1/jobs", {{"type", "sleep"}, {"input", {{"ms", "soon"}}}}), 400,
                "invalid_input");
   expect_error(http_post(port(), "/v1/jobs", {{"type", "no-such-type"}}), 400, "unknown_type");
-  expect_error(http_post(port(), "/v1/jobs", {{"type", "echo"}, {"lane", "process"}}), 400,
-               "lane_unavailable");
   expect_error(http_post(port(), "/v1/jobs?wait=0", {{"type", "echo"}}), 400, "invalid_input");
   expect_error(http_post(port(), "/v1/jobs?wait=301", {{"type", "echo"}}), 400, "invalid_input");
   expect_error(http_post(port(), "/v1/jobs?wait=abc", {{"type", "echo"}}), 400, "invalid_input");
@@ -240,7 +238,7 @@ TEST_F(api_test, types_lists_builtins_with_lanes_and_schemas) {
   std::set<std::string> names;
   for (const auto& t : body["types"]) {
     names.insert(t["name"]);
-    EXPECT_EQ(t["lanes"], json::array({"thread"})) << t.dump();
+    EXPECT_EQ(t["lanes"], json::array({"thread", "process"})) << t.dump();
     EXPECT_EQ(t["input_schema"]["type"], "object");
     EXPECT_FALSE(t["description"].get<std::string>().empty());
   }

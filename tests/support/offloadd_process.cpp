@@ -70,6 +70,48 @@ offloadd_process::offloadd_process(std::vector<std::string> args, std::vector<st
   port_ = static_cast<unsigned short>(std::stoi(line.substr(colon + 1)));
 }
 
+std::pair<int, std::string> offloadd_process::run_to_exit(const std::vector<std::string>& args,
+                                                          std::chrono::milliseconds limit) {
+  std::vector<std::string> storage{binary()};
+  storage.insert(storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : storage)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int err[2];
+  if (pipe2(err, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, err[1], STDERR_FILENO);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(err[1]);
+  if (rc != 0) throw std::runtime_error("cannot start offloadd");
+  std::string output;
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now())
+            .count();
+    pollfd pfd{err[0], POLLIN, 0};
+    if (left <= 0 || poll(&pfd, 1, static_cast<int>(left)) <= 0) {
+      ::kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+      close(err[0]);
+      throw std::runtime_error("offloadd did not exit in time: " + output);
+    }
+    char buf[4096];
+    const auto n = read(err[0], buf, sizeof buf);
+    if (n <= 0) break;
+    output.append(buf, static_cast<std::size_t>(n));
+  }
+  close(err[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status), output};
+}
+
 offloadd_process::~offloadd_process() {
   if (!exited_ && pid_ > 0) {
     ::kill(pid_, SIGKILL);

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace offload::test {
@@ -28,6 +29,11 @@ class offloadd_process {
 
   /// The path of the offloadd binary under test.
   static std::string binary();
+
+  /// Runs offloadd with exactly `args` until it exits (at most `limit`); returns its exit code and stderr.
+  /// For start-up failures such as a bad configuration.
+  static std::pair<int, std::string> run_to_exit(const std::vector<std::string>& args,
+                                                 std::chrono::milliseconds limit = std::chrono::seconds{20});
 
  private:
   int pid_ = -1;

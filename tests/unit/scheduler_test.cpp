@@ -6,11 +6,11 @@
 namespace offload::core {
 namespace {
 
-std::shared_ptr<job> make_job(std::uint64_t seq, int priority, proto::lane l = proto::lane::thread) {
+std::shared_ptr<job> make_job(std::uint64_t seq, int priority, slot_pool p = slot_pool::thread) {
   auto j = std::make_shared<job>();
   j->seq = seq;
   j->spec.priority = priority;
-  j->lane = l;
+  j->pool = p;
   return j;
 }
 
@@ -22,29 +22,29 @@ TEST(scheduler_test, pops_highest_priority_first_then_oldest) {
   ASSERT_TRUE(s.push(make_job(4, 5)));
   ASSERT_TRUE(s.push(make_job(5, 9)));
   std::vector<std::uint64_t> order;
-  while (auto j = s.pop(proto::lane::thread))
+  while (auto j = s.pop(slot_pool::thread))
     order.push_back(j->seq);
   EXPECT_EQ(order, (std::vector<std::uint64_t>{2, 5, 1, 4, 3}));
   EXPECT_EQ(s.size(), 0u);
 }
 
-TEST(scheduler_test, bound_is_exact_and_shared_by_lanes) {
+TEST(scheduler_test, bound_is_exact_and_shared_by_all_pools) {
   scheduler s{3};
   EXPECT_TRUE(s.push(make_job(1, 5)));
-  EXPECT_TRUE(s.push(make_job(2, 5, proto::lane::process)));
+  EXPECT_TRUE(s.push(make_job(2, 5, slot_pool::worker)));
   EXPECT_TRUE(s.push(make_job(3, 5)));
   EXPECT_TRUE(s.full());
   EXPECT_FALSE(s.push(make_job(4, 5)));
   EXPECT_EQ(s.size(), 3u);
-  EXPECT_EQ(s.size(proto::lane::thread), 2u);
-  EXPECT_EQ(s.size(proto::lane::process), 1u);
+  EXPECT_EQ(s.size(slot_pool::thread), 2u);
+  EXPECT_EQ(s.size(slot_pool::worker), 1u);
 }
 
-TEST(scheduler_test, lanes_are_separate_queues) {
+TEST(scheduler_test, slot_pools_are_separate_queues) {
   scheduler s{10};
-  s.push(make_job(1, 5, proto::lane::process));
-  EXPECT_EQ(s.pop(proto::lane::thread), nullptr);
-  EXPECT_EQ(s.pop(proto::lane::process)->seq, 1u);
+  s.push(make_job(1, 5, slot_pool::worker));
+  EXPECT_EQ(s.pop(slot_pool::thread), nullptr);
+  EXPECT_EQ(s.pop(slot_pool::worker)->seq, 1u);
 }
 
 TEST(scheduler_test, remove_frees_a_place_at_once) {
@@ -58,9 +58,9 @@ TEST(scheduler_test, remove_frees_a_place_at_once) {
   EXPECT_FALSE(s.remove(*b)) << "a second removal finds nothing";
   EXPECT_FALSE(s.full());
   EXPECT_TRUE(s.push(make_job(3, 1)));
-  EXPECT_EQ(s.pop(proto::lane::thread)->seq, 1u);
-  EXPECT_EQ(s.pop(proto::lane::thread)->seq, 3u);
-  EXPECT_EQ(s.pop(proto::lane::thread), nullptr);
+  EXPECT_EQ(s.pop(slot_pool::thread)->seq, 1u);
+  EXPECT_EQ(s.pop(slot_pool::thread)->seq, 3u);
+  EXPECT_EQ(s.pop(slot_pool::thread), nullptr);
 }
 
 }  // namespace

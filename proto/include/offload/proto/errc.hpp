@@ -46,6 +46,18 @@ enum class errc {
   shutdown,
   /// The handler reported a failure or threw while running the job.
   handler_error,
+  /// The command exited with a non-zero code (the message carries the code and the tail of stderr).
+  command_failed,
+  /// The job's process was killed by a signal (the message names it, e.g. SIGSEGV).
+  crashed,
+  /// The job's output exceeded its cap; the process tree was killed.
+  output_limit,
+  /// A worker process sent a malformed or oversize protocol line; it was replaced.
+  protocol_error,
+  /// The job's process could not be started.
+  spawn_failed,
+  /// Process workers keep dying at start-up; the pool is backing off.
+  worker_unavailable,
 };
 
 /// The wire spelling of a code, e.g. `"invalid_json"`.

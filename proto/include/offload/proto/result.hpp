@@ -13,6 +13,8 @@ namespace offload::proto {
 template <class T>
 class result {
  public:
+  /// An `internal` error; exists so results can travel through Asio completion handlers.
+  result() : v_(std::in_place_index<1>, offload::proto::error{errc::internal, "no result"}) {}
   result(T value) : v_(std::in_place_index<0>, std::move(value)) {}              // NOLINT
   result(offload::proto::error e) : v_(std::in_place_index<1>, std::move(e)) {}  // NOLINT
 

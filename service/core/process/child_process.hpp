@@ -1,0 +1,101 @@
+// A child process started with Boost.Process v2: own process group, death signal, rlimits, clean
+// environment, private working directory, and stdin/stdout/stderr as Asio pipes. It never blocks the reactor.
+#pragma once
+
+#include <offload/proto/result.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/readable_pipe.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/writable_pipe.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace offload::core {
+
+/// Limits applied with setrlimit() in the child before exec; absent means inherited.
+struct resource_limits {
+  /// RLIMIT_AS, in MiB.
+  std::optional<std::uint64_t> address_space_mb;
+  /// RLIMIT_CPU, in seconds of CPU time.
+  std::optional<std::uint64_t> cpu_seconds;
+  /// RLIMIT_NOFILE.
+  std::optional<std::uint64_t> open_files;
+  /// RLIMIT_NPROC (per user; not enforced for root).
+  std::optional<std::uint64_t> processes;
+};
+
+/// What to start. Never a shell: the argv vector reaches execve as it is.
+struct child_options {
+  /// Absolute path of the program.
+  std::string executable;
+  /// argv[1..].
+  std::vector<std::string> args;
+  /// The whole environment, as `NAME=value`; nothing is inherited.
+  std::vector<std::string> env;
+  /// Working directory; empty keeps the service's.
+  std::string work_dir;
+  resource_limits limits;
+};
+
+/// How a child ended.
+struct exit_status {
+  /// The exit code when it exited; meaningless when `signal` is set.
+  int code = 0;
+  /// The signal that killed it, or 0.
+  int signal = 0;
+
+  bool success() const noexcept { return signal == 0 && code == 0; }
+  /// `exit code 3` or `SIGSEGV`.
+  std::string describe() const;
+};
+
+/// `SIGSEGV` for 11, …; `signal N` for the unnamed.
+std::string signal_name(int signal);
+
+/// Owns one child and its process group. Destroying a live child kills its group.
+class child_process {
+ public:
+  /// Starts the child, or returns `internal` with the reason (missing program, fork failure, …).
+  static proto::result<std::unique_ptr<child_process>> spawn(boost::asio::any_io_executor executor,
+                                                             const child_options& options);
+  ~child_process();
+  child_process(const child_process&) = delete;
+  child_process& operator=(const child_process&) = delete;
+
+  boost::asio::writable_pipe& stdin_pipe() noexcept { return in_; }
+  boost::asio::readable_pipe& stdout_pipe() noexcept { return out_; }
+  boost::asio::readable_pipe& stderr_pipe() noexcept { return err_; }
+  int pid() const noexcept { return pid_; }
+  bool exited() const noexcept { return status_.has_value(); }
+
+  /// Sends `sig` to the child's whole process group (the child and everything it forked).
+  void signal_group(int sig) noexcept;
+  /// SIGTERM to the group now; SIGKILL to the group after `grace` unless the child has exited by then.
+  void terminate_group(std::chrono::milliseconds grace);
+
+  /// Completes when the child exited, and reaps it (through a pidfd: no waitpid on the reactor).
+  /// Afterwards the group is sent SIGKILL, so grandchildren never outlive it. If the wait is cancelled,
+  /// it may be started again.
+  boost::asio::awaitable<exit_status> async_wait();
+
+ private:
+  struct impl;
+  explicit child_process(boost::asio::any_io_executor executor);
+
+  boost::asio::steady_timer kill_timer_;
+  boost::asio::writable_pipe in_;
+  boost::asio::readable_pipe out_;
+  boost::asio::readable_pipe err_;
+  std::unique_ptr<impl> impl_;
+  int pid_ = -1;
+  std::optional<exit_status> status_;
+};
+
+}  // namespace offload::core

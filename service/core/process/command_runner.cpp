@@ -1,0 +1,188 @@
+// One child per command job: spawn, feed stdin, stream stdout/stderr, wait, map the ending to a job state.
+#include "core/process/command_runner.hpp"
+
+#include "core/logger.hpp"
+#include "core/process/command_spec.hpp"
+#include "core/process/output_chunker.hpp"
+
+#include <offload/proto/json_parse.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <array>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <stop_token>
+
+namespace offload::core {
+namespace asio = boost::asio;
+using namespace asio::experimental::awaitable_operators;
+using proto::errc;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t stderr_tail_bytes = 2048;
+
+// Everything read from one child, shared by its two output pumps.
+struct run_state {
+  child_process& child;
+  const command_spec& spec;
+  const lane_request& request;
+  std::uint64_t total = 0;
+  bool over_limit = false;
+  std::string stdout_text{};
+  std::string stderr_tail{};
+};
+
+asio::awaitable<void> feed_stdin(child_process& child, std::string data) {
+  if (!data.empty()) co_await asio::async_write(child.stdin_pipe(), asio::buffer(data), use_tuple);
+  // EOF for the child (an EPIPE from a child that never reads is fine: SIGPIPE is ignored).
+  boost::system::error_code ignored;
+  child.stdin_pipe().close(ignored);
+}
+
+asio::awaitable<void> pump(asio::readable_pipe& pipe, const char* stream, run_state& st) {
+  output_chunker chunker{stream};
+  const bool is_stdout = std::string_view{stream} == "stdout";
+  std::array<char, 16 * 1024> buffer;
+  for (;;) {
+    auto [ec, n] = co_await pipe.async_read_some(asio::buffer(buffer), use_tuple);
+    if (n > 0 && !st.over_limit) {
+      std::string_view bytes{buffer.data(), n};
+      if (st.total + n > st.spec.max_output_bytes) {
+        // Keep what fits, then stop the tree: the job fails with output_limit.
+        bytes = bytes.substr(0, st.spec.max_output_bytes - st.total);
+        st.over_limit = true;
+        st.child.signal_group(SIGKILL);
+      }
+      st.total += bytes.size();
+      if (is_stdout) {
+        st.stdout_text.append(bytes);
+      } else {
+        st.stderr_tail.append(bytes);
+        if (st.stderr_tail.size() > stderr_tail_bytes)
+          st.stderr_tail.erase(0, st.stderr_tail.size() - stderr_tail_bytes);
+      }
+      if (auto payload = chunker.feed(bytes))
+        st.request.on_event(proto::event_type::output, std::move(*payload));
+    }
+    if (ec) break;
+  }
+  if (auto payload = chunker.flush()) st.request.on_event(proto::event_type::output, std::move(*payload));
+}
+
+lane_outcome fail(errc code, std::string message) {
+  return lane_outcome{job_input::fail, nullptr, proto::error{code, std::move(message)}};
+}
+
+lane_outcome outcome_of(const exit_status& status, run_state& st) {
+  if (st.over_limit)
+    return fail(errc::output_limit, "output exceeded max_output_bytes (" +
+                                        std::to_string(st.spec.max_output_bytes) + "); killed");
+  if (status.signal != 0)
+    return lane_outcome{job_input::crash, nullptr,
+                        proto::error{errc::crashed, "the command was killed by " + status.describe()}};
+  if (st.spec.result == command_result::exit_code)
+    return lane_outcome{job_input::succeed, nlohmann::json{{"exit_code", status.code}}, std::nullopt};
+  if (status.code != 0) {
+    auto message = "the command exited with code " + std::to_string(status.code);
+    if (!st.stderr_tail.empty()) message += "; stderr: " + st.stderr_tail;
+    return fail(errc::command_failed, std::move(message));
+  }
+  if (st.spec.result == command_result::stdout_json) {
+    auto parsed = proto::parse_json(st.stdout_text);
+    if (!parsed)
+      return fail(errc::command_failed, "the command's stdout is not JSON: " + parsed.error().message);
+    return lane_outcome{job_input::succeed, std::move(*parsed), std::nullopt};
+  }
+  return lane_outcome{job_input::succeed,
+                      nlohmann::json{{"stdout", std::move(st.stdout_text)}, {"exit_code", 0}}, std::nullopt};
+}
+
+}  // namespace
+
+command_runner::command_runner(asio::any_io_executor reactor, process_config config)
+    : reactor_(std::move(reactor)), config_(std::move(config)) {
+  if (config_.work_root.empty()) config_.work_root = std::filesystem::temp_directory_path().string();
+}
+
+command_runner::~command_runner() {
+  join();
+}
+
+void command_runner::join() {
+  files_.join();
+}
+
+namespace {
+
+// Both run on the file pool. They are plain coroutine functions taking values, not capturing lambdas:
+// g++ 12 destroys a coroutine lambda's captures twice when it is handed to co_spawn.
+asio::awaitable<proto::result<std::string>> make_work_dir(std::string root) {
+  std::string pattern = root + "/offload-job-XXXXXX";
+  if (::mkdtemp(pattern.data()) == nullptr)
+    co_return proto::error{errc::spawn_failed, "cannot create a working directory under " + root};
+  co_return pattern;
+}
+
+asio::awaitable<void> remove_work_dir(std::string dir) {
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (ec) log(log_level::warn, "cannot remove a working directory", {{"dir", dir}, {"what", ec.message()}});
+  co_return;
+}
+
+}  // namespace
+
+asio::awaitable<proto::result<std::string>> command_runner::async_make_work_dir() {
+  co_return co_await asio::co_spawn(files_, make_work_dir(config_.work_root), asio::use_awaitable);
+}
+
+asio::awaitable<void> command_runner::async_remove_work_dir(std::string dir) {
+  co_await asio::co_spawn(files_, remove_work_dir(std::move(dir)), asio::use_awaitable);
+}
+
+asio::awaitable<lane_outcome> command_runner::async_run(lane_request request) {
+  const command_spec& spec = *request.type.command;
+  auto argv = expand_argv(spec, request.input);
+  auto dir = co_await async_make_work_dir();
+  if (!dir) co_return lane_outcome{job_input::fail, nullptr, dir.error()};
+
+  child_options options;
+  options.executable = argv.front();
+  options.args.assign(argv.begin() + 1, argv.end());
+  for (const auto& [k, v] : spec.env)
+    options.env.push_back(k + "=" + v);
+  options.work_dir = *dir;
+  options.limits = spec.limits;
+  auto spawned = child_process::spawn(reactor_, options);
+  if (!spawned) {
+    co_await async_remove_work_dir(*dir);
+    co_return fail(errc::spawn_failed, spawned.error().message);
+  }
+  auto& child = **spawned;
+
+  // Cancel and timeout reach us through the stop token, on the reactor: kill the whole tree.
+  const auto grace = config_.kill_grace;
+  const std::stop_callback on_stop{request.stop, [&child, grace] { child.terminate_group(grace); }};
+
+  std::string stdin_data;
+  if (spec.stdin_field) stdin_data = request.input.at(*spec.stdin_field).get<std::string>();
+  run_state state{child, spec, request};
+  // The wait kills the group as soon as the child exits, so grandchildren holding the pipes cannot
+  // keep the pumps (and the job) alive.
+  const auto status =
+      co_await (feed_stdin(child, std::move(stdin_data)) && pump(child.stdout_pipe(), "stdout", state) &&
+                pump(child.stderr_pipe(), "stderr", state) && child.async_wait());
+  co_await async_remove_work_dir(std::move(*dir));
+  co_return outcome_of(status, state);
+}
+
+}  // namespace offload::core

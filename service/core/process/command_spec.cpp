@@ -1,0 +1,229 @@
+// Allow-list parsing and argv template expansion.
+#include "core/process/command_spec.hpp"
+
+#include <offload/proto/job_spec.hpp>
+#include <offload/proto/json_fields.hpp>
+
+#include <cctype>
+#include <unistd.h>
+
+namespace offload::core {
+namespace {
+
+using nlohmann::json;
+
+bool is_identifier(std::string_view s) {
+  if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
+  for (const char c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
+  return true;
+}
+
+// A piece of an argv element: literal text, or the name of an input field.
+struct segment {
+  bool field;
+  std::string text;
+};
+
+// Splits an element into literals and `{input.NAME}` placeholders. Anything shaped like a placeholder
+// (`{word.word}`) that is not `{input.NAME}` is an error, so typos fail at start-up; other braces are
+// literal (awk programs, JSON snippets).
+proto::result<std::vector<segment>> split_template(std::string_view element) {
+  std::vector<segment> out;
+  std::string literal;
+  for (std::size_t i = 0; i < element.size();) {
+    if (element[i] == '{') {
+      const auto close = element.find('}', i);
+      if (close != std::string_view::npos) {
+        const auto inner = element.substr(i + 1, close - i - 1);
+        const auto dot = inner.find('.');
+        if (dot != std::string_view::npos && is_identifier(inner.substr(0, dot)) &&
+            is_identifier(inner.substr(dot + 1))) {
+          if (inner.substr(0, dot) != "input")
+            return proto::error{proto::errc::invalid_input, "unknown placeholder {" + std::string{inner} +
+                                                                "} (only {input.FIELD} exists)"};
+          if (!literal.empty()) out.push_back({false, std::exchange(literal, {})});
+          out.push_back({true, std::string{inner.substr(dot + 1)}});
+          i = close + 1;
+          continue;
+        }
+      }
+    }
+    literal.push_back(element[i++]);
+  }
+  if (!literal.empty()) out.push_back({false, std::move(literal)});
+  return out;
+}
+
+std::string scalar_text(const json& value) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_boolean()) return value.get<bool>() ? "true" : "false";
+  return value.dump();  // numbers
+}
+
+proto::error config_error(const std::string& path, const std::string& what) {
+  return {proto::errc::invalid_input, path + ": " + what};
+}
+
+proto::result<command_spec> parse_command(const std::string& name, const json& j) {
+  const auto at = "commands." + name;
+  if (!j.is_object()) return config_error(at, "must be an object");
+  if (auto unknown = proto::first_unknown_field(
+          j, {"argv", "stdin", "result", "timeout_ms", "max_output_bytes", "env", "limits", "description"}))
+    return config_error(at + "." + *unknown, "unknown field");
+
+  command_spec spec;
+  spec.name = name;
+  spec.description = j.value("description", "Runs " + name + " (operator-defined command).");
+
+  const auto argv = j.find("argv");
+  if (argv == j.end() || !argv->is_array() || argv->empty())
+    return config_error(at + ".argv", "must be a non-empty array of strings");
+  for (std::size_t i = 0; i < argv->size(); ++i) {
+    const auto& element = (*argv)[i];
+    const auto path = at + ".argv[" + std::to_string(i) + "]";
+    if (!element.is_string()) return config_error(path, "must be a string");
+    auto segments = split_template(element.get<std::string>());
+    if (!segments) return config_error(path, segments.error().message);
+    for (const auto& s : *segments)
+      if (s.field) spec.argv_fields.insert(s.text);
+    spec.argv.push_back(element.get<std::string>());
+  }
+  if (spec.argv.front().empty() || spec.argv.front().front() != '/' ||
+      spec.argv.front().find('{') != std::string::npos)
+    return config_error(at + ".argv[0]", "must be an absolute program path without placeholders");
+  if (::access(spec.argv.front().c_str(), X_OK) != 0)
+    return config_error(at + ".argv[0]", spec.argv.front() + " is not an executable file");
+
+  if (const auto in = j.find("stdin"); in != j.end() && !in->is_null()) {
+    const auto text = in->is_string() ? in->get<std::string>() : std::string{};
+    if (!text.starts_with("input.") || !is_identifier(std::string_view{text}.substr(6)))
+      return config_error(at + ".stdin", "must be \"input.FIELD\"");
+    spec.stdin_field = text.substr(6);
+    if (spec.argv_fields.contains(*spec.stdin_field))
+      return config_error(at + ".stdin", "field " + *spec.stdin_field + " is already used in argv");
+  }
+
+  const auto result = j.value("result", std::string{"stdout"});
+  if (result == "stdout")
+    spec.result = command_result::stdout_text;
+  else if (result == "stdout_json")
+    spec.result = command_result::stdout_json;
+  else if (result == "exit_code")
+    spec.result = command_result::exit_code;
+  else
+    return config_error(at + ".result", "must be \"stdout\", \"stdout_json\" or \"exit_code\"");
+
+  auto timeout = proto::read_optional_uint(j, "timeout_ms", 1, proto::job_spec::max_timeout_ms);
+  if (!timeout) return config_error(at, timeout.error().message);
+  spec.timeout_ms = *timeout;
+  auto max_output = proto::read_optional_uint(j, "max_output_bytes", 1, 1ull << 32);
+  if (!max_output) return config_error(at, max_output.error().message);
+  spec.max_output_bytes = max_output->value_or(command_spec::default_max_output_bytes);
+
+  if (const auto env = j.find("env"); env != j.end()) {
+    if (!env->is_object()) return config_error(at + ".env", "must be an object of strings");
+    for (const auto& [k, v] : env->items()) {
+      if (!v.is_string() || k.empty() || k.find('=') != std::string::npos)
+        return config_error(at + ".env." + k, "must be a string, under a name without '='");
+      spec.env[k] = v.get<std::string>();
+    }
+  }
+
+  if (const auto limits = j.find("limits"); limits != j.end()) {
+    if (!limits->is_object()) return config_error(at + ".limits", "must be an object");
+    if (auto unknown = proto::first_unknown_field(
+            *limits, {"address_space_mb", "cpu_seconds", "open_files", "processes"}))
+      return config_error(at + ".limits." + *unknown, "unknown limit");
+    const std::pair<const char*, std::optional<std::uint64_t>*> fields[] = {
+        {"address_space_mb", &spec.limits.address_space_mb},
+        {"cpu_seconds", &spec.limits.cpu_seconds},
+        {"open_files", &spec.limits.open_files},
+        {"processes", &spec.limits.processes}};
+    for (const auto& [field, target] : fields) {
+      auto v = proto::read_optional_uint(*limits, field, 1, 1ull << 40);
+      if (!v) return config_error(at + ".limits", v.error().message);
+      *target = *v;
+    }
+  }
+  return spec;
+}
+
+}  // namespace
+
+proto::result<std::map<std::string, command_spec>> parse_command_config(const nlohmann::json& config) {
+  if (!config.is_object()) return config_error("config", "must be a JSON object");
+  if (auto unknown = proto::first_unknown_field(config, {"commands"}))
+    return config_error(*unknown, "unknown field");
+  std::map<std::string, command_spec> out;
+  const auto commands = config.find("commands");
+  if (commands == config.end()) return out;
+  if (!commands->is_object()) return config_error("commands", "must be an object");
+  for (const auto& [name, value] : commands->items()) {
+    if (name.empty() || name.size() > proto::job_spec::max_type_bytes ||
+        name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_.-") != std::string::npos)
+      return config_error("commands." + name, "a command name must be 1 to 64 characters from [a-z0-9_.-]");
+    auto spec = parse_command(name, value);
+    if (!spec) return std::move(spec).error();
+    out.emplace(name, std::move(spec).value());
+  }
+  return out;
+}
+
+std::optional<proto::error> validate_command_input(const command_spec& spec, const nlohmann::json& input) {
+  for (const auto& [key, value] : input.items()) {
+    if (spec.argv_fields.contains(key)) {
+      if (!value.is_string() && !value.is_number() && !value.is_boolean())
+        return proto::invalid_field(key, "must be a string, a number or a boolean");
+    } else if (spec.stdin_field && key == *spec.stdin_field) {
+      if (!value.is_string()) return proto::invalid_field(key, "must be a string (it is written to stdin)");
+    } else {
+      return proto::invalid_field(key, "unknown field for command '" + spec.name + "'");
+    }
+  }
+  for (const auto& field : spec.argv_fields)
+    if (!input.contains(field)) return proto::invalid_field(field, "is required");
+  if (spec.stdin_field && !input.contains(*spec.stdin_field))
+    return proto::invalid_field(*spec.stdin_field, "is required");
+  return std::nullopt;
+}
+
+job_type command_job_type(std::shared_ptr<const command_spec> spec) {
+  nlohmann::json properties = nlohmann::json::object();
+  nlohmann::json required = nlohmann::json::array();
+  for (const auto& field : spec->argv_fields) {
+    properties[field] = {{"type", {"string", "number", "boolean"}}};
+    required.push_back(field);
+  }
+  if (spec->stdin_field) {
+    properties[*spec->stdin_field] = {{"type", "string"}, {"description", "written to the command's stdin"}};
+    required.push_back(*spec->stdin_field);
+  }
+  job_type type;
+  type.name = spec->name;
+  type.description = spec->description;
+  type.input_schema = {{"type", "object"},
+                       {"additionalProperties", false},
+                       {"required", std::move(required)},
+                       {"properties", std::move(properties)}};
+  type.lanes = {proto::lane::process};
+  type.validate = [spec](const nlohmann::json& input) { return validate_command_input(*spec, input); };
+  type.command = std::move(spec);
+  return type;
+}
+
+std::vector<std::string> expand_argv(const command_spec& spec, const nlohmann::json& input) {
+  std::vector<std::string> argv;
+  argv.reserve(spec.argv.size());
+  for (const auto& element : spec.argv) {
+    // Each element yields exactly one argument: values are inserted as text, never re-split or globbed.
+    std::string arg;
+    const auto segments = split_template(element);
+    for (const auto& s : *segments)
+      arg += s.field ? scalar_text(input.at(s.text)) : s.text;
+    argv.push_back(std::move(arg));
+  }
+  return argv;
+}
+
+}  // namespace offload::core

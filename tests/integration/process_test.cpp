@@ -1,0 +1,300 @@
+// The process lane of a real offloadd: warm workers, allow-listed commands, every terminal state,
+// whole-tree kills, limits, no shell, no leaked environment, no zombies, and a reactor that stays free.
+#include "support/http_client.hpp"
+#include "support/job_helpers.hpp"
+#include "support/offloadd_process.hpp"
+#include "support/proc_helpers.hpp"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <fstream>
+
+namespace offload::test {
+namespace {
+
+using nlohmann::json;
+
+json command(std::vector<std::string> args, json extra = json::object()) {
+  json argv = json::array({TEST_CHILD_PATH});
+  for (auto& a : args)
+    argv.push_back(std::move(a));
+  extra["argv"] = std::move(argv);
+  return extra;
+}
+
+// Commands every test here can use.
+json test_commands() {
+  return {{"commands",
+           {{"exit3", command({"exit", "3"})},
+            {"exit11", command({"exit", "11"})},
+            {"crash", command({"crash"})},
+            {"hang", command({"hang"})},
+            {"stubborn", command({"ignore-term"})},
+            {"tree", command({"fork-grandchild", "{input.pidfile}"})},
+            {"flood", command({"flood", "{input.mib}"}, {{"max_output_bytes", 1 << 20}})},
+            {"hog", command({"alloc"}, {{"limits", {{"address_space_mb", 256}}}})},
+            {"cat", command({"echo"}, {{"stdin", "input.data"}})},
+            {"args",
+             command({"args", "{input.a}", "--name={input.b}", "{input.n}"}, {{"result", "stdout_json"}})},
+            {"env", command({"env"}, {{"result", "stdout_json"}, {"env", {{"GREETING", "hello"}}}})},
+            {"cwd", command({"cwd"}, {{"result", "stdout_json"}})},
+            {"status", command({"exit", "{input.code}"}, {{"result", "exit_code"}})},
+            {"complain", command({"stderr"})},
+            {"true", {{"argv", {"/bin/true"}}, {"result", "exit_code"}}},
+            {"capped", command({"hang"}, {{"timeout_ms", 300}})}}}};
+}
+
+class process_test : public ::testing::Test {
+ protected:
+  temp_dir dir_;
+  std::string config_ = dir_.write("commands.json", test_commands().dump());
+  offloadd_process server_{{"--config", config_, "--process-workers", "2", "--threads", "2",
+                            "--kill-grace-ms", "300", "--work-root", dir_.path().string()},
+                           {"OFFLOAD_SECRET_FOR_TEST=do-not-leak", "SERVICE_ONLY_VARIABLE=private"}};
+  unsigned short port() const { return server_.port(); }
+
+  json run(const json& body, double wait = 60) {
+    const auto r = http_post(port(), "/v1/jobs?wait=" + std::to_string(wait), body);
+    EXPECT_EQ(r.status, 200u) << r.body;
+    return r.json();
+  }
+
+  // Children of offloadd that are not workers' zombies: none may be in state Z once jobs are over.
+  void expect_no_zombies() {
+    for (const int child : children_of(server_.pid()))
+      EXPECT_NE(process_state(child), 'Z') << "zombie child " << child;
+  }
+};
+
+TEST_F(process_test, builtin_types_run_in_warm_workers) {
+  EXPECT_EQ(run({{"type", "sum"}, {"lane", "process"}, {"input", {{"n", 1000000}}}})["result"]["sum"],
+            "499999500000");
+  EXPECT_EQ(run({{"type", "sha256"}, {"lane", "process"}, {"input", {{"data", "abc"}}}})["result"]["hex"],
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(
+      run({{"type", "primes"}, {"lane", "process"}, {"input", {{"limit", 1000000}}}})["result"]["count"],
+      78498);
+  const auto echo = run({{"type", "echo"}, {"lane", "process"}, {"input", {{"x", "ü"}}}});
+  EXPECT_EQ(echo["lane"], "process");
+  EXPECT_EQ(echo["result"], json({{"x", "ü"}}));
+  // Progress crosses the process boundary too.
+  const auto sum = run({{"type", "sum"}, {"lane", "process"}, {"input", {{"n", 100000000}}}});
+  EXPECT_GE(sum["last_seq"].get<int>(), 8);
+  // Warm: the same two worker processes served all of that.
+  EXPECT_EQ(children_of(server_.pid()).size(), 2u);
+}
+
+TEST_F(process_test, types_list_lanes_and_commands) {
+  const auto types = http_get(port(), "/v1/types").json()["types"];
+  std::map<std::string, json> by_name;
+  for (const auto& t : types)
+    by_name[t["name"]] = t;
+  EXPECT_EQ(by_name["sum"]["lanes"], json::array({"thread", "process"}));
+  EXPECT_EQ(by_name["cat"]["lanes"], json::array({"process"}));
+  EXPECT_EQ(by_name["cat"]["input_schema"]["required"], json::array({"data"}));
+  EXPECT_EQ(by_name["args"]["input_schema"]["required"], json::array({"a", "b", "n"}));
+}
+
+TEST_F(process_test, command_results_by_mode) {
+  const auto cat = run({{"type", "cat"}, {"input", {{"data", "hello\nworld"}}}});
+  EXPECT_EQ(cat["state"], "succeeded");
+  EXPECT_EQ(cat["result"], json({{"stdout", "hello\nworld"}, {"exit_code", 0}}));
+  const auto status = run({{"type", "status"}, {"input", {{"code", 7}}}});
+  EXPECT_EQ(status["state"], "succeeded");
+  EXPECT_EQ(status["result"], json({{"exit_code", 7}}));
+  EXPECT_EQ(run({{"type", "true"}})["result"], json({{"exit_code", 0}}));
+}
+
+TEST_F(process_test, every_terminal_state_is_exact) {
+  const auto exit3 = run({{"type", "exit3"}});
+  EXPECT_EQ(exit3["state"], "failed");
+  EXPECT_EQ(exit3["error"]["code"], "command_failed");
+  EXPECT_NE(exit3["error"]["message"].get<std::string>().find("code 3"), std::string::npos);
+
+  const auto complain = run({{"type", "complain"}});
+  EXPECT_EQ(complain["state"], "failed");
+  EXPECT_NE(complain["error"]["message"].get<std::string>().find("something went wrong"), std::string::npos)
+      << "the tail of stderr is in the error";
+
+  const auto crash = run({{"type", "crash"}});
+  EXPECT_EQ(crash["state"], "crashed");
+  EXPECT_EQ(crash["error"]["code"], "crashed");
+  EXPECT_NE(crash["error"]["message"].get<std::string>().find("SIGSEGV"), std::string::npos);
+
+  // exit(11) is an exit code, not a segmentation fault.
+  const auto exit11 = run({{"type", "exit11"}});
+  EXPECT_EQ(exit11["state"], "failed");
+  EXPECT_NE(exit11["error"]["message"].get<std::string>().find("code 11"), std::string::npos);
+
+  const auto hang = run({{"type", "hang"}, {"timeout_ms", 200}});
+  EXPECT_EQ(hang["state"], "timed_out");
+
+  // The command's own timeout_ms is a ceiling even when the job asks for more.
+  const auto capped = run({{"type", "capped"}, {"timeout_ms", 600000}});
+  EXPECT_EQ(capped["state"], "timed_out");
+  EXPECT_NE(capped["error"]["message"].get<std::string>().find("300 ms"), std::string::npos);
+
+  const auto job = submit(port(), {{"type", "hang"}});
+  wait_for_job(port(), job["id"], [](const json& v) { return is_state(v, "running"); });
+  const auto cancelled = http_delete(port(), "/v1/jobs/" + job["id"].get<std::string>());
+  EXPECT_EQ(cancelled.json()["state"], "cancelled");
+  EXPECT_EQ(http_get(port(), "/healthz").status, 200u);
+}
+
+TEST_F(process_test, timeout_kills_the_whole_tree_even_when_sigterm_is_ignored) {
+  const auto pidfile = (dir_.path() / "grandchild.pid").string();
+  const auto tree = run({{"type", "tree"}, {"input", {{"pidfile", pidfile}}}, {"timeout_ms", 300}});
+  EXPECT_EQ(tree["state"], "timed_out");
+  int grandchild = 0;
+  std::ifstream{pidfile} >> grandchild;
+  ASSERT_GT(grandchild, 0);
+  wait_until([&] { return process_dead(grandchild); }, "the grandchild to die");
+
+  const auto stubborn = run({{"type", "stubborn"}, {"timeout_ms", 200}});
+  EXPECT_EQ(stubborn["state"], "timed_out");
+  // Only the two warm workers remain, and nothing is left unreaped.
+  wait_until([&] { return children_of(server_.pid()).size() == 2; }, "only workers to remain");
+  expect_no_zombies();
+}
+
+TEST_F(process_test, output_beyond_the_cap_fails_with_output_limit) {
+  const auto flood = run({{"type", "flood"}, {"input", {{"mib", 8}}}});
+  EXPECT_EQ(flood["state"], "failed");
+  EXPECT_EQ(flood["error"]["code"], "output_limit");
+  EXPECT_EQ(run({{"type", "flood"}, {"input", {{"mib", 0}}}})["state"], "succeeded");
+}
+
+TEST_F(process_test, address_space_limit_stops_a_memory_hog) {
+  const auto hog = run({{"type", "hog"}});
+  EXPECT_EQ(hog["state"], "failed") << hog.dump();
+  EXPECT_NE(hog["error"]["message"].get<std::string>().find("allocation failed"), std::string::npos);
+  EXPECT_EQ(http_get(port(), "/healthz").status, 200u);
+}
+
+TEST_F(process_test, placeholders_cannot_inject_arguments) {
+  const std::string nasty = "; rm -rf / $(id) `id` * \"quoted\" 'single'";
+  const auto r = run({{"type", "args"}, {"input", {{"a", nasty}, {"b", "x y"}, {"n", 42}}}});
+  ASSERT_EQ(r["state"], "succeeded") << r.dump();
+  EXPECT_EQ(r["result"], json::array({nasty, "--name=x y", "42"}));
+  // Inputs are checked against the template.
+  EXPECT_EQ(http_post(port(), "/v1/jobs", {{"type", "args"}, {"input", {{"a", "1"}, {"b", "2"}}}}).status,
+            400u);
+  EXPECT_EQ(
+      http_post(port(), "/v1/jobs", {{"type", "args"}, {"input", {{"a", {1}}, {"b", "2"}, {"n", 1}}}}).status,
+      400u);
+  EXPECT_EQ(http_post(port(), "/v1/jobs", {{"type", "cat"}, {"input", {{"data", "x"}, {"more", 1}}}}).status,
+            400u);
+  const auto thread =
+      http_post(port(), "/v1/jobs", {{"type", "cat"}, {"lane", "thread"}, {"input", {{"data", "x"}}}});
+  EXPECT_EQ(thread.status, 400u);
+  EXPECT_EQ(thread.json()["error"]["code"], "lane_unavailable");
+}
+
+TEST_F(process_test, children_get_only_the_configured_environment_and_a_private_directory) {
+  const auto env = run({{"type", "env"}});
+  ASSERT_EQ(env["state"], "succeeded") << env.dump();
+  EXPECT_EQ(env["result"], json::array({"GREETING=hello"}));
+
+  const auto cwd = run({{"type", "cwd"}});
+  ASSERT_EQ(cwd["state"], "succeeded");
+  const auto dir = cwd["result"][0].get<std::string>();
+  EXPECT_EQ(dir.rfind(dir_.path().string() + "/offload-job-", 0), 0u) << dir;
+  wait_until([&] { return !std::filesystem::exists(dir); }, "the working directory to be removed");
+}
+
+TEST_F(process_test, a_worker_killed_mid_job_fails_only_that_job_and_the_pool_recovers) {
+  const auto job = submit(port(), {{"type", "sum"}, {"lane", "process"}, {"input", {{"n", 10000000000}}}});
+  // Progress proves a worker has the job in hand.
+  wait_for_job(port(), job["id"], [](const json& v) { return v.contains("progress"); });
+  // Kill every worker: the busy one takes its job down, the idle one is noticed and replaced.
+  for (const int worker : children_of(server_.pid()))
+    ::kill(worker, SIGKILL);
+  const auto done = wait_for_job(port(), job["id"], is_terminal_view);
+  EXPECT_EQ(done["state"], "crashed") << done.dump();
+  EXPECT_NE(done["error"]["message"].get<std::string>().find("SIGKILL"), std::string::npos);
+  // The pool replaces what died and serves the next job.
+  EXPECT_EQ(run({{"type", "echo"}, {"lane", "process"}, {"input", {{"ok", true}}}})["state"], "succeeded");
+  wait_until([&] { return children_of(server_.pid()).size() == 2; }, "the pool to refill");
+  expect_no_zombies();
+}
+
+TEST_F(process_test, reactor_stays_free_while_every_process_slot_is_busy) {
+  const auto a = submit(port(), {{"type", "sleep"}, {"lane", "process"}, {"input", {{"ms", 600000}}}});
+  const auto b = submit(port(), {{"type", "sleep"}, {"lane", "process"}, {"input", {{"ms", 600000}}}});
+  for (const auto& j : {a, b})
+    wait_for_job(port(), j["id"], [](const json& v) { return is_state(v, "running"); });
+  EXPECT_EQ(http_get(port(), "/healthz").status, 200u);
+  // The thread lane is independent of the busy process lane.
+  EXPECT_EQ(run({{"type", "sum"}, {"input", {{"n", 1000}}}})["result"]["sum"], "499500");
+  // And the process jobs are still running: those answers came first.
+  for (const auto& j : {a, b}) {
+    EXPECT_EQ(http_get(port(), "/v1/jobs/" + j["id"].get<std::string>()).json()["state"], "running");
+    EXPECT_EQ(http_delete(port(), "/v1/jobs/" + j["id"].get<std::string>()).status, 200u);
+  }
+}
+
+TEST(process_config_test, bad_configurations_stop_start_up_with_a_clear_error) {
+  temp_dir dir;
+  const auto check = [&](const json& config, const std::string& expected) {
+    const auto path = dir.write("bad.json", config.dump());
+    const auto [code, output] = offloadd_process::run_to_exit({"--listen", "127.0.0.1:0", "--config", path});
+    EXPECT_EQ(code, 2) << output;
+    EXPECT_NE(output.find(expected), std::string::npos) << output;
+  };
+  check({{"commands", {{"x", {{"argv", {"/bin/echo", "{inptu.file}"}}}}}}},
+        "unknown placeholder {inptu.file}");
+  check({{"commands", {{"x", {{"argv", {"/no/such/program"}}}}}}}, "is not an executable file");
+  check({{"commands", {{"x", {{"argv", {"echo"}}}}}}}, "absolute program path");
+  check({{"commands", {{"sum", {{"argv", {"/bin/true"}}}}}}}, "the name of a built-in type");
+  check({{"commands", {{"x", {{"argv", {"/bin/true"}}, {"limits", {{"cpu", 1}}}}}}}}, "unknown limit");
+  const auto [code, output] =
+      offloadd_process::run_to_exit({"--listen", "127.0.0.1:0", "--config", "/nonexistent"});
+  EXPECT_EQ(code, 2) << output;
+}
+
+// A pool of impostor workers whose path names the misbehaviour.
+std::string impostor(const temp_dir& dir, const std::string& mode) {
+  const auto path = dir.path() / mode;
+  std::filesystem::create_symlink(TEST_CHILD_PATH, path);
+  return path.string();
+}
+
+TEST(worker_protocol_test, garbage_or_oversize_lines_fail_the_job_with_protocol_error) {
+  temp_dir dir;
+  for (const auto* mode : {"worker-garbage", "worker-oversize"}) {
+    offloadd_process server{{"--process-workers", "1", "--worker-program", impostor(dir, mode)}};
+    const auto r = http_post(server.port(), "/v1/jobs?wait=60", {{"type", "echo"}, {"lane", "process"}});
+    ASSERT_EQ(r.status, 200u) << r.body;
+    EXPECT_EQ(r.json()["state"], "crashed") << mode;
+    EXPECT_EQ(r.json()["error"]["code"], "protocol_error") << mode;
+    EXPECT_EQ(http_get(server.port(), "/healthz").status, 200u);
+  }
+}
+
+TEST(worker_protocol_test, a_worker_that_crashes_on_a_job_is_reported_with_its_signal) {
+  temp_dir dir;
+  offloadd_process server{{"--process-workers", "1", "--worker-program", impostor(dir, "worker-crash")}};
+  const auto r = http_post(server.port(), "/v1/jobs?wait=60", {{"type", "echo"}, {"lane", "process"}});
+  EXPECT_EQ(r.json()["state"], "crashed");
+  EXPECT_NE(r.json()["error"]["message"].get<std::string>().find("SIGSEGV"), std::string::npos);
+}
+
+TEST(worker_protocol_test, a_crash_looping_pool_fails_jobs_clearly_and_stays_up) {
+  temp_dir dir;
+  offloadd_process server{
+      {"--process-workers", "1", "--worker-program", impostor(dir, "worker-exit-at-start")}};
+  // Each job either waits out a back-off and fails to start a worker, or is refused at once when the
+  // pool is backing off: never a hang, always worker_unavailable.
+  for (int i = 0; i < 6; ++i) {
+    const auto r = http_post(server.port(), "/v1/jobs?wait=120", {{"type", "echo"}, {"lane", "process"}});
+    ASSERT_EQ(r.status, 200u) << r.body;
+    EXPECT_EQ(r.json()["state"], "failed");
+    EXPECT_EQ(r.json()["error"]["code"], "worker_unavailable") << r.body;
+  }
+  EXPECT_EQ(http_get(server.port(), "/healthz").status, 200u);
+  EXPECT_EQ(http_post(server.port(), "/v1/jobs?wait=10", {{"type", "echo"}}).json()["state"], "succeeded");
+}
+
+}  // namespace
+}  // namespace offload::test

@@ -1,0 +1,80 @@
+// Looking at processes through /proc: children of a pid, whether a pid is still alive, temp directories.
+#pragma once
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace offload::test {
+
+/// Direct children of `pid` (Linux /proc/PID/task/*/children).
+inline std::vector<int> children_of(int pid) {
+  std::vector<int> out;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+    std::ifstream in{task.path() / "children"};
+    for (int child; in >> child;)
+      out.push_back(child);
+  }
+  return out;
+}
+
+/// The state letter of `pid` (R, S, Z, …), or '\0' when there is no such process.
+inline char process_state(int pid) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string line;
+  if (!std::getline(in, line)) return '\0';
+  const auto close = line.rfind(')');
+  return close + 2 < line.size() ? line[close + 2] : '\0';
+}
+
+/// Gone, or a zombie: either way it no longer runs.
+inline bool process_dead(int pid) {
+  const char s = process_state(pid);
+  return s == '\0' || s == 'Z' || s == 'X';
+}
+
+/// Polls `done` until it holds; throws after `limit`. A condition, not a sleep.
+template <class Pred>
+void wait_until(Pred done, const std::string& what,
+                std::chrono::milliseconds limit = std::chrono::seconds{20}) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline)
+      throw std::runtime_error("timed out waiting for " + what);
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  }
+}
+
+/// A private temporary directory, removed with everything in it.
+class temp_dir {
+ public:
+  temp_dir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "offload-test-XXXXXX").string();
+    if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+
+  const std::filesystem::path& path() const noexcept { return path_; }
+  /// Writes `text` to a file in the directory and returns its path.
+  std::string write(const std::string& name, const std::string& text) const {
+    std::ofstream{path_ / name} << text;
+    return (path_ / name).string();
+  }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace offload::test

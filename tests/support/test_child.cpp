@@ -1,0 +1,152 @@
+// A misbehaving child for process-lane tests. The first argument picks the behaviour; when started as a
+// worker (`PROGRAM worker`), the behaviour comes from the program's file name (tests make symlinks).
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+extern char** environ;
+
+namespace {
+
+[[noreturn]] void hang() {
+  for (;;)
+    pause();
+}
+
+void write_all(const char* data, std::size_t n) {
+  while (n > 0) {
+    const auto w = write(STDOUT_FILENO, data, n);
+    if (w <= 0) std::exit(1);
+    data += w;
+    n -= static_cast<std::size_t>(w);
+  }
+}
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (const unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+// Worker impostors: speak (or break) the worker protocol.
+int fake_worker(const std::string& mode) {
+  if (mode == "worker-exit-at-start") return 1;
+  std::puts("{\"event\":\"ready\"}");
+  std::fflush(stdout);
+  char* line = nullptr;
+  std::size_t cap = 0;
+  while (getline(&line, &cap, stdin) > 0) {
+    if (mode == "worker-garbage") {
+      std::puts("this is not JSON");
+    } else if (mode == "worker-oversize") {
+      const std::string big(17 * 1024 * 1024, 'x');
+      write_all(big.data(), big.size());
+    } else if (mode == "worker-crash") {
+      std::signal(SIGSEGV, SIG_DFL);
+      std::raise(SIGSEGV);
+    }
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc >= 2 && std::string{argv[1]} == "worker") {
+    std::string name = argv[0];
+    return fake_worker(name.substr(name.rfind('/') + 1));
+  }
+  const std::string mode = argc >= 2 ? argv[1] : "";
+  if (mode == "exit") return std::atoi(argv[2]);
+  if (mode == "crash") {
+    std::signal(SIGSEGV, SIG_DFL);
+    std::raise(SIGSEGV);
+  }
+  if (mode == "hang") hang();
+  if (mode == "ignore-term") {
+    std::signal(SIGTERM, SIG_IGN);
+    std::puts("ignoring SIGTERM");
+    std::fflush(stdout);
+    hang();
+  }
+  if (mode == "fork-grandchild") {
+    // argv[2]: file that receives the grandchild's pid.
+    const pid_t pid = fork();
+    if (pid == 0) hang();
+    if (FILE* f = std::fopen(argv[2], "w")) {
+      std::fprintf(f, "%d\n", pid);
+      std::fclose(f);
+    }
+    std::puts("forked");
+    std::fflush(stdout);
+    hang();
+  }
+  if (mode == "flood") {
+    // argv[2]: MiB to write.
+    const std::string chunk(1024 * 1024, 'y');
+    for (int i = 0; i < std::atoi(argv[2]); ++i)
+      write_all(chunk.data(), chunk.size());
+    return 0;
+  }
+  if (mode == "alloc") {
+    std::vector<char*> blocks;
+    for (std::size_t mib = 0;; mib += 16) {
+      char* p = static_cast<char*>(std::malloc(16 << 20));
+      if (!p) {
+        std::fprintf(stderr, "allocation failed after %zu MiB\n", mib);
+        return 3;
+      }
+      std::memset(p, 1, 16 << 20);
+      blocks.push_back(p);
+    }
+  }
+  if (mode == "echo") {
+    char buf[65536];
+    for (ssize_t n; (n = read(STDIN_FILENO, buf, sizeof buf)) > 0;)
+      write_all(buf, static_cast<std::size_t>(n));
+    return 0;
+  }
+  if (mode == "args" || mode == "env" || mode == "cwd") {
+    // Prints a JSON array: the arguments after the mode, the environment, or the working directory.
+    std::vector<std::string> items;
+    if (mode == "args")
+      for (int i = 2; i < argc; ++i)
+        items.emplace_back(argv[i]);
+    if (mode == "env")
+      for (char** e = environ; *e; ++e)
+        items.emplace_back(*e);
+    if (mode == "cwd") {
+      char buf[4096];
+      items.emplace_back(getcwd(buf, sizeof buf) ? buf : "?");
+    }
+    std::string out = "[";
+    for (std::size_t i = 0; i < items.size(); ++i)
+      out += (i ? "," : "") + json_string(items[i]);
+    out += "]";
+    write_all(out.data(), out.size());
+    return 0;
+  }
+  if (mode == "stderr") {
+    std::fputs("something went wrong\n", stderr);
+    return 4;
+  }
+  std::fprintf(stderr, "unknown mode '%s'\n", mode.c_str());
+  return 64;
+}

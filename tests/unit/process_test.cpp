@@ -1,0 +1,231 @@
+// Process-lane building blocks without the service: allow-list parsing, argv expansion, output chunking,
+// the worker protocol, and child processes started for real.
+#include "core/process/child_process.hpp"
+#include "core/process/command_spec.hpp"
+#include "core/process/output_chunker.hpp"
+
+#include <offload/proto/worker_message.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/use_future.hpp>
+#include <gtest/gtest.h>
+
+#include <csignal>
+
+namespace offload::core {
+namespace {
+
+using nlohmann::json;
+
+proto::result<std::map<std::string, command_spec>> parse(const json& commands) {
+  return parse_command_config({{"commands", commands}});
+}
+
+TEST(command_spec_test, parses_a_full_command) {
+  const auto r =
+      parse({{"wc",
+              {{"argv", {"/usr/bin/wc", "-c", "{input.file}"}},
+               {"stdin", "input.data"},
+               {"result", "stdout_json"},
+               {"timeout_ms", 5000},
+               {"max_output_bytes", 4096},
+               {"env", {{"LANG", "C"}}},
+               {"limits",
+                {{"address_space_mb", 512}, {"cpu_seconds", 10}, {"open_files", 64}, {"processes", 32}}}}}});
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  const auto& wc = r->at("wc");
+  EXPECT_EQ(wc.argv.size(), 3u);
+  EXPECT_EQ(wc.stdin_field, "data");
+  EXPECT_EQ(wc.result, command_result::stdout_json);
+  EXPECT_EQ(wc.timeout_ms, 5000u);
+  EXPECT_EQ(wc.max_output_bytes, 4096u);
+  EXPECT_EQ(wc.env.at("LANG"), "C");
+  EXPECT_EQ(wc.limits.address_space_mb, 512u);
+  EXPECT_EQ(wc.limits.processes, 32u);
+  EXPECT_EQ(wc.argv_fields, std::set<std::string>{"file"});
+}
+
+TEST(command_spec_test, errors_name_the_path) {
+  const std::pair<json, const char*> cases[] = {
+      {{{"x", {{"argv", {"/bin/echo", "{inptu.file}"}}}}},
+       "commands.x.argv[1]: unknown placeholder {inptu.file}"},
+      {{{"x", {{"argv", json::array()}}}}, "commands.x.argv"},
+      {{{"x", {{"argv", {"relative"}}}}}, "commands.x.argv[0]"},
+      {{{"x", {{"argv", {"/bin/{input.p}"}}}}}, "commands.x.argv[0]"},
+      {{{"x", {{"argv", {"/no/such"}}}}}, "not an executable"},
+      {{{"x", {{"argv", {"/bin/true"}}, {"stdin", "data"}}}}, "commands.x.stdin"},
+      {{{"x", {{"argv", {"/bin/true"}}, {"result", "text"}}}}, "commands.x.result"},
+      {{{"x", {{"argv", {"/bin/true"}}, {"limits", {{"cpu", 1}}}}}}, "commands.x.limits.cpu"},
+      {{{"x", {{"argv", {"/bin/true"}}, {"env", {{"A", 1}}}}}}, "commands.x.env.A"},
+      {{{"x", {{"argv", {"/bin/true"}}, {"shell", true}}}}, "commands.x.shell"},
+      {{{"Bad Name", {{"argv", {"/bin/true"}}}}}, "command name"},
+  };
+  for (const auto& [commands, expected] : cases) {
+    const auto r = parse(commands);
+    ASSERT_FALSE(r.has_value()) << commands.dump();
+    EXPECT_NE(r.error().message.find(expected), std::string::npos) << r.error().message;
+  }
+}
+
+TEST(command_spec_test, literal_braces_stay_literal) {
+  const auto r = parse({{"awk", {{"argv", {"/usr/bin/awk", "{print $1}", "{a.b.c}", "{}"}}}}});
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_TRUE(r->at("awk").argv_fields.empty());
+  EXPECT_EQ(expand_argv(r->at("awk"), json::object()),
+            (std::vector<std::string>{"/usr/bin/awk", "{print $1}", "{a.b.c}", "{}"}));
+}
+
+TEST(command_spec_test, expansion_yields_exactly_one_argument_per_element) {
+  const auto r = parse({{"x", {{"argv", {"/bin/echo", "{input.a}", "--n={input.n}{input.b}"}}}}});
+  ASSERT_TRUE(r.has_value());
+  const auto& spec = r->at("x");
+  const json input{{"a", "; rm -rf / $(id) *"}, {"n", 3}, {"b", true}};
+  ASSERT_FALSE(validate_command_input(spec, input).has_value());
+  EXPECT_EQ(expand_argv(spec, input),
+            (std::vector<std::string>{"/bin/echo", "; rm -rf / $(id) *", "--n=3true"}));
+}
+
+TEST(command_spec_test, input_validation) {
+  const auto r = parse({{"x", {{"argv", {"/bin/echo", "{input.a}"}}, {"stdin", "input.data"}}}});
+  ASSERT_TRUE(r.has_value());
+  const auto& spec = r->at("x");
+  EXPECT_FALSE(validate_command_input(spec, {{"a", "1"}, {"data", "d"}}).has_value());
+  EXPECT_EQ(validate_command_input(spec, {{"data", "d"}})->message, "a: is required");
+  EXPECT_NE(validate_command_input(spec, {{"a", json::array()}, {"data", "d"}})->message.find("a:"),
+            std::string::npos);
+  EXPECT_NE(validate_command_input(spec, {{"a", "1"}, {"data", 5}})->message.find("data:"),
+            std::string::npos);
+  EXPECT_NE(validate_command_input(spec, {{"a", "1"}, {"data", "d"}, {"z", 1}})->message.find("z:"),
+            std::string::npos);
+  const auto type = command_job_type(std::make_shared<const command_spec>(spec));
+  EXPECT_EQ(type.lanes, std::vector<proto::lane>{proto::lane::process});
+  EXPECT_EQ(type.input_schema["required"], json::array({"a", "data"}));
+}
+
+TEST(output_chunker_test, splits_only_on_character_boundaries) {
+  output_chunker chunker{"stdout"};
+  const std::string euro = "\xe2\x82\xac";  // €
+  auto first = chunker.feed("ab" + euro.substr(0, 1));
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ((*first)["data"], "ab");
+  EXPECT_FALSE(chunker.feed(euro.substr(1, 1)).has_value()) << "still incomplete";
+  const auto second = chunker.feed(euro.substr(2) + "c");
+  EXPECT_EQ((*second)["data"], euro + "c");
+  EXPECT_EQ((*second)["stream"], "stdout");
+  EXPECT_FALSE(chunker.flush().has_value());
+}
+
+TEST(output_chunker_test, non_utf8_bytes_travel_as_base64) {
+  output_chunker chunker{"stderr"};
+  const auto payload = chunker.feed(std::string{"\xff\xfe\x00z", 4});
+  ASSERT_TRUE(payload.has_value());
+  EXPECT_FALSE(payload->contains("data"));
+  EXPECT_EQ((*payload)["data_base64"], "//4Aeg==");
+  EXPECT_EQ(base64_encode(""), "");
+  EXPECT_EQ(base64_encode("f"), "Zg==");
+  EXPECT_EQ(base64_encode("fo"), "Zm8=");
+  EXPECT_EQ(base64_encode("foo"), "Zm9v");
+  // A truncated sequence at the very end is flushed as bytes.
+  output_chunker tail{"stdout"};
+  EXPECT_FALSE(tail.feed("\xe2\x82").has_value());
+  EXPECT_TRUE(tail.flush()->contains("data_base64"));
+}
+
+TEST(output_chunker_test, utf8_validation) {
+  EXPECT_TRUE(is_valid_utf8("plain ascii"));
+  EXPECT_TRUE(is_valid_utf8("\xc3\xbc \xe2\x82\xac \xf0\x9f\x98\x80"));
+  EXPECT_FALSE(is_valid_utf8("\xc0\xaf"));          // overlong
+  EXPECT_FALSE(is_valid_utf8("\xed\xa0\x80"));      // surrogate
+  EXPECT_FALSE(is_valid_utf8("\xf4\x90\x80\x80"));  // above U+10FFFF
+  EXPECT_FALSE(is_valid_utf8("\x80"));              // lone continuation
+}
+
+TEST(worker_message_test, round_trips_and_rejects_garbage) {
+  const auto req = proto::decode_worker_request(proto::encode_line(proto::worker_request{"sum", {{"n", 5}}}));
+  ASSERT_TRUE(req.has_value());
+  EXPECT_EQ(req->type, "sum");
+  EXPECT_EQ(req->input["n"], 5);
+
+  proto::worker_event progress;
+  progress.kind = proto::worker_event_kind::progress;
+  progress.fraction = 0.5;
+  progress.note = "half";
+  auto line = proto::encode_line(progress);
+  ASSERT_EQ(line.back(), '\n');
+  line.pop_back();
+  const auto e = proto::decode_worker_event(line);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->kind, proto::worker_event_kind::progress);
+  EXPECT_EQ(e->fraction, 0.5);
+
+  for (const auto* bad :
+       {"", "garbage", "[]", "{}", R"({"event":"nope"})", R"({"event":"progress","fraction":2})",
+        R"({"event":"output","data":1})", R"({"event":"result"})", R"({"event":"error","error":{"code":1}})",
+        R"({"event":"error","error":{"code":"x","message":[]}})"}) {
+    const auto r = proto::decode_worker_event(bad);
+    ASSERT_FALSE(r.has_value()) << bad;
+    EXPECT_EQ(r.error().code, proto::errc::protocol_error);
+  }
+  EXPECT_FALSE(proto::decode_worker_request(R"({"type":1,"input":{}})").has_value());
+  EXPECT_FALSE(proto::decode_worker_request(R"({"type":"x","input":[]})").has_value());
+}
+
+// Runs a coroutine on a fresh io_context with a deadline.
+template <class T>
+T run(boost::asio::io_context& ioc, boost::asio::awaitable<T> op) {
+  auto f = boost::asio::co_spawn(ioc, std::move(op), boost::asio::use_future);
+  ioc.run_for(std::chrono::seconds{20});
+  EXPECT_EQ(f.wait_for(std::chrono::seconds{0}), std::future_status::ready) << "deadline passed";
+  return f.get();
+}
+
+TEST(child_process_test, exit_codes_and_signals_are_told_apart) {
+  boost::asio::io_context ioc;
+  auto status_of = [&](std::vector<std::string> args) {
+    auto child = child_process::spawn(ioc.get_executor(), {TEST_CHILD_PATH, std::move(args), {}, "", {}});
+    EXPECT_TRUE(child.has_value());
+    auto status = run(ioc, (*child)->async_wait());
+    ioc.restart();
+    return status;
+  };
+  const auto three = status_of({"exit", "3"});
+  EXPECT_EQ(three.code, 3);
+  EXPECT_EQ(three.signal, 0);
+  EXPECT_EQ(three.describe(), "exit code 3");
+  const auto eleven = status_of({"exit", "11"});
+  EXPECT_EQ(eleven.code, 11);
+  EXPECT_EQ(eleven.signal, 0);
+  const auto crash = status_of({"crash"});
+  EXPECT_EQ(crash.signal, SIGSEGV);
+  EXPECT_EQ(crash.describe(), "SIGSEGV");
+  EXPECT_TRUE(status_of({"exit", "0"}).success());
+}
+
+TEST(child_process_test, terminate_group_escalates_to_sigkill) {
+  boost::asio::io_context ioc;
+  auto child = child_process::spawn(ioc.get_executor(), {TEST_CHILD_PATH, {"ignore-term"}, {}, "", {}});
+  ASSERT_TRUE(child.has_value());
+  auto& c = **child;
+  // Wait for its first line, so SIGTERM is already being ignored.
+  std::string first(17, '\0');
+  run(ioc, [&]() -> boost::asio::awaitable<bool> {
+    co_await boost::asio::async_read(c.stdout_pipe(), boost::asio::buffer(first), boost::asio::use_awaitable);
+    co_return true;
+  }());
+  ioc.restart();
+  c.terminate_group(std::chrono::milliseconds{100});
+  EXPECT_EQ(run(ioc, c.async_wait()).signal, SIGKILL);
+}
+
+TEST(child_process_test, refuses_what_it_cannot_execute) {
+  boost::asio::io_context ioc;
+  EXPECT_FALSE(child_process::spawn(ioc.get_executor(), {"/no/such/program", {}, {}, "", {}}).has_value());
+  EXPECT_FALSE(child_process::spawn(ioc.get_executor(), {"relative/path", {}, {}, "", {}}).has_value());
+  EXPECT_EQ(signal_name(SIGTERM), "SIGTERM");
+  EXPECT_EQ(signal_name(63), "signal 63");
+}
+
+}  // namespace
+}  // namespace offload::core
