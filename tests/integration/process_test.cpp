@@ -9,6 +9,7 @@
 
 #include <csignal>
 #include <fstream>
+#include <set>
 
 namespace offload::test {
 namespace {
@@ -100,6 +101,8 @@ TEST_F(process_test, command_results_by_mode) {
   const auto cat = run({{"type", "cat"}, {"input", {{"data", "hello\nworld"}}}});
   EXPECT_EQ(cat["state"], "succeeded");
   EXPECT_EQ(cat["result"], json({{"stdout", "hello\nworld"}, {"exit_code", 0}}));
+  // queued, started, at least one output event, succeeded.
+  EXPECT_GE(cat["last_seq"].get<int>(), 4);
   const auto status = run({{"type", "status"}, {"input", {{"code", 7}}}});
   EXPECT_EQ(status["state"], "succeeded");
   EXPECT_EQ(status["result"], json({{"exit_code", 7}}));
@@ -232,6 +235,20 @@ TEST_F(process_test, reactor_stays_free_while_every_process_slot_is_busy) {
     EXPECT_EQ(http_get(port(), "/v1/jobs/" + j["id"].get<std::string>()).json()["state"], "running");
     EXPECT_EQ(http_delete(port(), "/v1/jobs/" + j["id"].get<std::string>()).status, 200u);
   }
+}
+
+TEST(worker_pool_test, workers_are_replaced_after_worker_max_jobs) {
+  offloadd_process server{{"--process-workers", "1", "--worker-max-jobs", "2"}};
+  std::set<int> seen;
+  for (int i = 0; i < 6; ++i) {
+    const auto r = http_post(server.port(), "/v1/jobs?wait=30", {{"type", "echo"}, {"lane", "process"}});
+    ASSERT_EQ(r.json()["state"], "succeeded");
+    for (const int pid : children_of(server.pid()))
+      seen.insert(pid);
+  }
+  // Six jobs, two per worker: at least three different worker processes served them.
+  EXPECT_GE(seen.size(), 3u);
+  wait_until([&] { return children_of(server.pid()).size() == 1; }, "retired workers to be reaped");
 }
 
 TEST(process_config_test, bad_configurations_stop_start_up_with_a_clear_error) {
