@@ -6,13 +6,14 @@
 namespace offload::proto {
 namespace {
 
-constexpr detail::name_table<errc, 25> names{{
+constexpr detail::name_table<errc, 26> names{{
     {errc::invalid_json, "invalid_json"},
     {errc::invalid_input, "invalid_input"},
     {errc::unknown_type, "unknown_type"},
     {errc::lane_unavailable, "lane_unavailable"},
     {errc::not_found, "not_found"},
     {errc::method_not_allowed, "method_not_allowed"},
+    {errc::upgrade_required, "upgrade_required"},
     {errc::payload_too_large, "payload_too_large"},
     {errc::bad_request, "bad_request"},
     {errc::headers_too_large, "headers_too_large"},

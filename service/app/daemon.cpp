@@ -10,6 +10,7 @@
 #include "net/job_api.hpp"
 #include "net/listener.hpp"
 #include "net/router.hpp"
+#include "net/websocket_session.hpp"
 
 #include <offload/proto/json_parse.hpp>
 
@@ -23,6 +24,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sys/resource.h>
 #include <thread>
 
 namespace offload::app {
@@ -64,6 +66,11 @@ int run_daemon(const options& opts) {
   core::set_log_level(opts.log_level);
   // Writing to a pipe whose child has gone must be an error code, not the death of the service.
   std::signal(SIGPIPE, SIG_IGN);
+  // Every connection, subscriber and child pipe is a descriptor: use all the hard limit allows.
+  if (rlimit files{}; ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
 
   asio::io_context reactor{1};
   core::type_registry types;
@@ -86,7 +93,8 @@ int run_daemon(const options& opts) {
                 std::make_unique<core::command_runner>(reactor.get_executor(), process));
   net::router routes;
   net::job_api api{jobs, routes};
-  net::listener listener{reactor.get_executor(), routes, opts.http};
+  net::websocket_endpoints websockets{jobs, opts.websocket};
+  net::listener listener{reactor.get_executor(), routes, opts.http, &websockets};
 
   net::tcp::endpoint bound;
   try {

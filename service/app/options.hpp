@@ -5,6 +5,7 @@
 #include "core/process/process_config.hpp"
 #include "core/service_config.hpp"
 #include "net/http_limits.hpp"
+#include "net/websocket_limits.hpp"
 
 #include <chrono>
 #include <functional>
@@ -20,6 +21,7 @@ struct options {
   std::string listen = "127.0.0.1:8080";
   core::service_config service;
   net::http_limits http;
+  net::websocket_limits websocket;
   /// Process lane settings (worker count, command concurrency, kill grace, …).
   core::process_config process;
   /// JSON file with the command allow-list (`{"commands":{…}}`); empty means no commands.

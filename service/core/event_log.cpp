@@ -56,7 +56,8 @@ event_log::event_log() : listeners_(std::make_shared<subscription::registry>()) 
 const logged_event& event_log::append(proto::event_type type, nlohmann::json data,
                                       std::chrono::system_clock::time_point when) {
   proto::job_event event{last_seq() + 1, type, proto::format_timestamp(when), std::move(data)};
-  events_.push_back(logged_event{event.seq, type, proto::dump_json(nlohmann::json(event))});
+  events_.push_back(logged_event{
+      event.seq, type, std::make_shared<const std::string>(proto::dump_json(nlohmann::json(event)))});
   const auto& logged = events_.back();
 
   auto reg = listeners_;

@@ -14,11 +14,12 @@
 
 namespace offload::core {
 
-/// One logged event. `frame` is the JSON text sent to subscribers, serialised once when appended.
+/// One logged event. `frame` is the JSON text sent to subscribers, serialised once when appended and
+/// shared by every subscriber's send queue (a thousand subscribers, one copy).
 struct logged_event {
   std::uint64_t seq = 0;
   proto::event_type type = proto::event_type::queued;
-  std::string frame;
+  std::shared_ptr<const std::string> frame;
 };
 
 /// Owned by one job and touched only on the reactor, so it needs no locks.

@@ -41,6 +41,9 @@ struct job {
   /// Set in every other terminal state.
   std::optional<proto::error> error;
   event_log events;
+  /// Bytes of output logged so far, and whether later output was dropped for `max_log_bytes`.
+  std::uint64_t output_bytes = 0;
+  bool output_truncated = false;
   /// Asked to stop on cancel, timeout or shutdown; the lane passes its token to the handler.
   std::stop_source stop;
 

@@ -198,6 +198,20 @@ void job_service::on_lane_event(job& j, proto::event_type type, nlohmann::json d
   if (j.state != job_state::running) return;
   if (type == proto::event_type::progress)
     j.progress = proto::job_progress{data.value("fraction", 0.0), data.value("note", std::string{})};
+  if (type == proto::event_type::output) {
+    if (j.output_truncated) return;
+    const auto it = data.find("data");
+    const auto b64 = data.find("data_base64");
+    const auto size = it != data.end() ? it->get_ref<const std::string&>().size()
+                                       : (b64 != data.end() ? b64->get_ref<const std::string&>().size() : 0);
+    if (j.output_bytes + size > config_.max_log_bytes) {
+      // The log keeps what fits; one marker says the rest was dropped (the terminal event says so too).
+      j.output_truncated = true;
+      j.events.append(proto::event_type::output_truncated, {{"logged_bytes", j.output_bytes}});
+      return;
+    }
+    j.output_bytes += size;
+  }
   j.events.append(type, std::move(data));
 }
 
@@ -217,6 +231,7 @@ bool job_service::finish(job& j, job_input in, std::optional<nlohmann::json> res
     j.error = error ? std::move(*error) : proto::error{errc::internal, "internal error"};
     data["error"] = *j.error;
   }
+  if (j.output_truncated) data["output_truncated"] = true;
   // Tell the handler (or the process) to stop; harmless when it already returned.
   j.stop.request_stop();
   j.events.append(proto::terminal_event(*next), std::move(data), *j.finished_at);

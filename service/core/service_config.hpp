@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 
 namespace offload::core {
 
@@ -15,6 +16,8 @@ struct service_config {
   std::size_t retain_jobs = 100000;
   /// How long a finished job is kept.
   std::chrono::seconds retain_for{3600};
+  /// Bytes of `output` events logged per job; past it one `output_truncated` event replaces the rest.
+  std::uint64_t max_log_bytes = 16 * 1024 * 1024;
   /// How often retention runs and the completion rate (for `Retry-After`) is sampled.
   std::chrono::milliseconds sweep_interval{1000};
 };

@@ -46,28 +46,33 @@ thread_lane::~thread_lane() {
   join();
 }
 
+namespace {
+
+// Runs on a pool thread. A plain coroutine function, not a capturing lambda: g++ 12 destroys a coroutine
+// lambda's captures twice when it is handed to co_spawn.
+asio::awaitable<lane_outcome> run_handler(asio::any_io_executor reactor, const lane_request& request) {
+  pool_context ctx{std::move(reactor), request.stop, request.on_event};
+  try {
+    auto r = request.type.run(request.input, ctx);
+    if (r) co_return lane_outcome{job_input::succeed, std::move(r).value(), std::nullopt};
+    co_return lane_outcome{job_input::fail, nullptr, std::move(r).error()};
+  } catch (const std::bad_alloc&) {
+    co_return lane_outcome{job_input::fail, nullptr,
+                           proto::error{proto::errc::handler_error, "out of memory"}};
+  } catch (const std::exception& e) {
+    log(log_level::warn, "handler threw",
+        {{"job", request.job_id}, {"type", request.type.name}, {"what", e.what()}});
+    co_return lane_outcome{
+        job_input::fail, nullptr,
+        proto::error{proto::errc::handler_error, std::string{"handler failed: "} + e.what()}};
+  }
+}
+
+}  // namespace
+
 asio::awaitable<lane_outcome> thread_lane::async_run(lane_request request) {
   // The awaiting coroutine stays suspended on the reactor, so `request` outlives the pool-side work.
-  co_return co_await asio::co_spawn(
-      pool_,
-      [this, &request]() -> asio::awaitable<lane_outcome> {
-        pool_context ctx{reactor_, request.stop, request.on_event};
-        try {
-          auto r = request.type.run(request.input, ctx);
-          if (r) co_return lane_outcome{job_input::succeed, std::move(r).value(), std::nullopt};
-          co_return lane_outcome{job_input::fail, nullptr, std::move(r).error()};
-        } catch (const std::bad_alloc&) {
-          co_return lane_outcome{job_input::fail, nullptr,
-                                 proto::error{proto::errc::handler_error, "out of memory"}};
-        } catch (const std::exception& e) {
-          log(log_level::warn, "handler threw",
-              {{"job", request.job_id}, {"type", request.type.name}, {"what", e.what()}});
-          co_return lane_outcome{
-              job_input::fail, nullptr,
-              proto::error{proto::errc::handler_error, std::string{"handler failed: "} + e.what()}};
-        }
-      },
-      asio::use_awaitable);
+  co_return co_await asio::co_spawn(pool_, run_handler(reactor_, request), asio::use_awaitable);
 }
 
 void thread_lane::join() {

@@ -91,6 +91,8 @@ unsigned http_status(proto::errc code) noexcept {
       return 404;
     case errc::method_not_allowed:
       return 405;
+    case errc::upgrade_required:
+      return 426;
     case errc::idempotency_conflict:
     case errc::already_finished:
       return 409;

@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 
 namespace offload::net {
 namespace beast = boost::beast;
@@ -76,7 +77,7 @@ class in_flight_guard {
 }  // namespace
 
 asio::awaitable<void> run_http_session(tcp::socket socket, const router& routes, const http_limits& limits,
-                                       std::size_t& in_flight) {
+                                       std::size_t& in_flight, websocket_endpoints* upgrades) {
   beast::tcp_stream stream{std::move(socket)};
   beast::flat_buffer buffer;
   for (;;) {
@@ -105,6 +106,14 @@ asio::awaitable<void> run_http_session(tcp::socket socket, const router& routes,
       break;
     }
 
+    if (upgrades && beast::websocket::is_upgrade(parser.get())) {
+      // The WebSocket session takes the stream; an error response means it refused before the handshake.
+      stream.expires_never();
+      auto refused = co_await upgrades->async_upgrade(stream, parser.release());
+      if (!refused) co_return;
+      co_await async_send(stream, std::move(*refused), 11, false, limits);
+      break;
+    }
     const in_flight_guard guard{in_flight};
     auto& req = parser.get();
     const bool keep_alive = req.keep_alive();
@@ -125,9 +134,9 @@ asio::awaitable<void> run_http_session(tcp::socket socket, const router& routes,
         response = api_response::error({errc::internal, "internal error"});
       }
     }
-    if (auto write_ec = co_await async_send(stream, std::move(response), version, keep_alive, limits);
-        write_ec || !keep_alive)
-      break;
+    // Not inside the if: g++ 12 miscompiles some co_await expressions in conditions.
+    const auto write_ec = co_await async_send(stream, std::move(response), version, keep_alive, limits);
+    if (write_ec || !keep_alive) break;
   }
   beast::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);

@@ -4,13 +4,15 @@
 #include "net/http_limits.hpp"
 #include "net/net.hpp"
 #include "net/router.hpp"
+#include "net/websocket_session.hpp"
 
 namespace offload::net {
 
 /// Serves one connection until the peer closes it, a deadline passes or a request asks to close.
 /// Never throws: unexpected handler failures become `500 internal`.
 /// `in_flight` counts requests read but not yet answered, so a shutdown can let them finish.
+/// WebSocket upgrade requests go to `upgrades` (null: they are answered like any other request).
 asio::awaitable<void> run_http_session(tcp::socket socket, const router& routes, const http_limits& limits,
-                                       std::size_t& in_flight);
+                                       std::size_t& in_flight, websocket_endpoints* upgrades);
 
 }  // namespace offload::net

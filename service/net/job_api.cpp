@@ -39,6 +39,8 @@ job_api::job_api(core::job_service& jobs, router& routes) : jobs_(jobs) {
   routes.add("GET", "/v1/jobs/{id}", [this](const api_request&, const route_params& p) { return get(p); });
   routes.add("DELETE", "/v1/jobs/{id}",
              [this](const api_request&, const route_params& p) { return cancel(p); });
+  routes.add("GET", "/v1/jobs/{id}/events",
+             [this](const api_request&, const route_params& p) { return events(p); });
   routes.add("GET", "/v1/types", [this](const api_request&, const route_params&) { return types(); });
   routes.add("GET", "/healthz", [](const api_request&, const route_params&) -> asio::awaitable<api_response> {
     co_return api_response::text(200, "ok\n");
@@ -111,6 +113,16 @@ asio::awaitable<api_response> job_api::cancel(const route_params& params) {
   const auto cancelled = jobs_.cancel(params.at(0));
   if (!cancelled) co_return api_response::error(cancelled.error());
   co_return api_response::json(200, (*cancelled)->view());
+}
+
+asio::awaitable<api_response> job_api::events(const route_params& params) {
+  // Reached only without an upgrade: the event stream is WebSocket-only.
+  if (!jobs_.find(params.at(0)))
+    co_return api_response::error({errc::not_found, "no job with id '" + params.at(0) + "'"});
+  auto response = api_response::error(
+      {errc::upgrade_required, "this endpoint streams events over WebSocket; send an upgrade"});
+  response.headers.emplace_back("Upgrade", "websocket");
+  co_return response;
 }
 
 asio::awaitable<api_response> job_api::types() {

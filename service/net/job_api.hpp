@@ -19,6 +19,7 @@ class job_api {
   asio::awaitable<api_response> get(const route_params& params);
   asio::awaitable<api_response> list(const api_request& req);
   asio::awaitable<api_response> cancel(const route_params& params);
+  asio::awaitable<api_response> events(const route_params& params);
   asio::awaitable<api_response> types();
   asio::awaitable<api_response> ready();
 

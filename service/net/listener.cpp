@@ -15,8 +15,9 @@
 
 namespace offload::net {
 
-listener::listener(asio::any_io_executor executor, const router& routes, http_limits limits)
-    : executor_(executor), acceptor_(executor), routes_(routes), limits_(limits) {}
+listener::listener(asio::any_io_executor executor, const router& routes, http_limits limits,
+                   websocket_endpoints* upgrades)
+    : executor_(executor), acceptor_(executor), routes_(routes), limits_(limits), upgrades_(upgrades) {}
 
 tcp::endpoint listener::parse_endpoint(std::string_view text) {
   const auto colon = text.rfind(':');
@@ -87,8 +88,16 @@ asio::awaitable<void> listener::accept_loop() {
     }
     socket.set_option(tcp::no_delay(true), ec);
     ++connections_;
-    asio::co_spawn(executor_, run_http_session(std::move(socket), routes_, limits_, in_flight_),
-                   [this](std::exception_ptr) { --connections_; });
+    asio::co_spawn(executor_, run_http_session(std::move(socket), routes_, limits_, in_flight_, upgrades_),
+                   [this](std::exception_ptr e) {
+                     --connections_;
+                     if (!e) return;
+                     try {
+                       std::rethrow_exception(e);
+                     } catch (const std::exception& ex) {
+                       core::log(core::log_level::error, "connection failed", {{"what", ex.what()}});
+                     }
+                   });
   }
 }
 

@@ -4,6 +4,7 @@
 #include "net/http_limits.hpp"
 #include "net/net.hpp"
 #include "net/router.hpp"
+#include "net/websocket_session.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -13,7 +14,9 @@ namespace offload::net {
 
 class listener {
  public:
-  listener(asio::any_io_executor executor, const router& routes, http_limits limits);
+  /// `upgrades` (may be null) takes WebSocket upgrade requests.
+  listener(asio::any_io_executor executor, const router& routes, http_limits limits,
+           websocket_endpoints* upgrades = nullptr);
 
   /// Opens, binds and listens; returns the bound endpoint (port 0 picks a free one). Throws on failure.
   tcp::endpoint bind(const tcp::endpoint& endpoint);
@@ -39,6 +42,7 @@ class listener {
   tcp::acceptor acceptor_;
   const router& routes_;
   http_limits limits_;
+  websocket_endpoints* upgrades_;
   std::size_t connections_ = 0;
   std::size_t in_flight_ = 0;
 };

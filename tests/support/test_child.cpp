@@ -105,6 +105,16 @@ int main(int argc, char** argv) {
       write_all(chunk.data(), chunk.size());
     return 0;
   }
+  if (mode == "drip") {
+    // argv[2]: MiB to write, in 16 KiB pieces about 4 ms apart (~4 MB/s): a steady producer that any
+    // reading client keeps up with, even on a loaded machine.
+    const std::string chunk(16 * 1024, 'd');
+    for (int i = 0; i < std::atoi(argv[2]) * 64; ++i) {
+      write_all(chunk.data(), chunk.size());
+      usleep(4000);
+    }
+    return 0;
+  }
   if (mode == "alloc") {
     std::vector<char*> blocks;
     for (std::size_t mib = 0;; mib += 16) {

@@ -15,7 +15,7 @@ TEST(event_log_test, numbers_events_and_serialises_frames_once) {
   const auto& e = log.append(proto::event_type::progress, {{"fraction", 0.5}, {"note", "half"}});
   EXPECT_EQ(e.seq, 2u);
   EXPECT_EQ(log.last_seq(), 2u);
-  const auto frame = json::parse(e.frame);
+  const auto frame = json::parse(*e.frame);
   EXPECT_EQ(frame["seq"], 2);
   EXPECT_EQ(frame["type"], "progress");
   EXPECT_EQ(frame["fraction"], 0.5);

@@ -20,6 +20,8 @@ enum class errc {
   not_found,
   /// The route exists but not for this HTTP method.
   method_not_allowed,
+  /// The endpoint speaks WebSocket only; send an upgrade request.
+  upgrade_required,
   /// The request body is larger than the server accepts.
   payload_too_large,
   /// The HTTP request itself is malformed.

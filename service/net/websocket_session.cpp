@@ -1,0 +1,296 @@
+// WebSocket sessions on Beast: a reader coroutine for client messages, a single writer coroutine for the
+// socket, and a bounded queue between them that event-log listeners feed.
+#include "net/websocket_session.hpp"
+
+#include "core/logger.hpp"
+#include "net/api_request.hpp"
+
+#include <offload/proto/job_spec.hpp>
+#include <offload/proto/json_fields.hpp>
+#include <offload/proto/json_parse.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include <charconv>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace offload::net {
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using namespace asio::experimental::awaitable_operators;
+using proto::errc;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// `after` from the query: a sequence number, default 0.
+std::optional<std::uint64_t> parse_after(std::optional<std::string_view> text) {
+  if (!text) return 0;
+  std::uint64_t after = 0;
+  const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), after);
+  if (ec != std::errc{} || end != text->data() + text->size()) return std::nullopt;
+  return after;
+}
+
+class websocket_session {
+ public:
+  websocket_session(beast::tcp_stream& stream, core::job_service& jobs, const websocket_limits& limits)
+      : ws_(std::move(stream)), jobs_(jobs), limits_(limits), wake_(ws_.get_executor()) {
+    wake_.expires_at(asio::steady_timer::time_point::max());
+  }
+
+  // One job's events: replay after `after`, then follow live, then close 1000 after the terminal event.
+  asio::awaitable<void> run_job_stream(upgrade_request request, std::shared_ptr<const core::job> job,
+                                       std::uint64_t after) {
+    // Not `if (!co_await …)`: g++ 12 miscompiles it (the coroutine never resumes).
+    const bool accepted = co_await accept(request);
+    if (!accepted) co_return;
+    follow(job, after, false);
+    co_await (discard_reads() || writer());
+  }
+
+  // The multiplexed socket.
+  asio::awaitable<void> run_multiplexed(upgrade_request request) {
+    const bool accepted = co_await accept(request);
+    if (!accepted) co_return;
+    co_await (handle_messages() || writer());
+  }
+
+ private:
+  asio::awaitable<bool> accept(upgrade_request& request) {
+    ws_.set_option(websocket::stream_base::timeout{limits_.handshake_timeout, limits_.idle_timeout, true});
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(beast::http::field::server, "offloadd"); }));
+    ws_.read_message_max(limits_.max_message_bytes);
+    ws_.text(true);
+    auto [ec] = co_await ws_.async_accept(request, use_tuple);
+    if (ec) core::log(core::log_level::debug, "websocket handshake failed", {{"what", ec.message()}});
+    co_return !ec;
+  }
+
+  // Replays the logged events after `after` and subscribes for the rest, in one step on the reactor:
+  // nothing can be appended in between, so there is no gap and no duplicate.
+  void follow(const std::shared_ptr<const core::job>& job, std::uint64_t after, bool multiplexed) {
+    const auto id = job->id;
+    // Replayed frames are already held by the log and do not count as lag: only live backlog does.
+    for (const auto& e : job->events.events())
+      if (e.seq > after) push_event(id, e, multiplexed, false);
+    // A finished job's log is complete (even when `after` skipped all of it): nothing to follow.
+    if (proto::is_terminal(job->state)) return on_terminal(id, multiplexed);
+    subscriptions_[id] = job->events.subscribe([this, id, multiplexed](const core::logged_event& e) {
+      push_event(id, e, multiplexed, true);
+      if (proto::is_terminal(e.type)) on_terminal(id, multiplexed);
+    });
+  }
+
+  void on_terminal(const std::string& id, bool multiplexed) {
+    // Dropping a subscription from inside its own listener is allowed by the event log.
+    subscriptions_.erase(id);
+    if (!multiplexed) close_after_flush(websocket::close_code::normal, "job finished");
+  }
+
+  void push_event(const std::string& id, const core::logged_event& e, bool multiplexed, bool live) {
+    if (!multiplexed) return push(e.frame, live);
+    push(std::make_shared<const std::string>(R"({"op":"event","id":")" + id + R"(","seq":)" +
+                                             std::to_string(e.seq) + R"(,"event":)" + *e.frame + "}"),
+         live);
+  }
+
+  // `counted`: the frame is live backlog and counts against max_queued_bytes.
+  void push(std::shared_ptr<const std::string> frame, bool counted = true) {
+    if (close_) return;
+    // The limit is on backlog: one frame larger than it (a big result) still goes out when nothing waits.
+    if (counted && queued_bytes_ > 0 && queued_bytes_ + frame->size() > limits_.max_queued_bytes) {
+      // Too slow: stop queueing and close once the write in progress is done. The log keeps every event,
+      // so the client reconnects with after=<last seq it saw> and loses nothing.
+      queue_.clear();
+      queued_bytes_ = 0;
+      subscriptions_.clear();
+      close_ = websocket::close_reason{websocket::close_code::try_again_later,
+                                       "consumer too slow; reconnect with after=<last seq>"};
+      wake_.cancel();
+      return;
+    }
+    if (counted) queued_bytes_ += frame->size();
+    queue_.push_back({std::move(frame), counted});
+    wake_.cancel();
+  }
+
+  void close_after_flush(websocket::close_code code, const char* reason) {
+    if (!close_) close_after_flush_ = websocket::close_reason{code, reason};
+    wake_.cancel();
+  }
+
+  void reply(const nlohmann::json& message) {
+    push(std::make_shared<const std::string>(proto::dump_json(message)));
+  }
+
+  void reply_error(const nlohmann::json& req, const proto::error& e) {
+    reply({{"op", "error"}, {"req", req}, {"error", e}});
+  }
+
+  // The only coroutine that writes to the socket.
+  asio::awaitable<void> writer() {
+    for (;;) {
+      while (!queue_.empty() && !close_) {
+        const auto next = queue_.front();
+        auto [ec, n] = co_await ws_.async_write(asio::buffer(*next.frame), use_tuple);
+        if (ec) co_return;
+        // A 1013 close may have cleared the queue during the write.
+        if (!queue_.empty() && queue_.front().frame == next.frame) {
+          if (next.counted) queued_bytes_ -= next.frame->size();
+          queue_.pop_front();
+        }
+      }
+      if (!close_ && close_after_flush_ && queue_.empty()) close_ = close_after_flush_;
+      if (close_) {
+        co_await ws_.async_close(*close_, use_tuple);
+        co_return;
+      }
+      co_await wake_.async_wait(use_tuple);
+      if (done_) co_return;
+    }
+  }
+
+  // The per-job stream takes no messages; reading still answers pings and notices the client leaving.
+  asio::awaitable<void> discard_reads() {
+    beast::flat_buffer buffer;
+    for (;;) {
+      auto [ec, n] = co_await ws_.async_read(buffer, use_tuple);
+      if (ec) co_return reader_done();
+      buffer.consume(n);
+    }
+  }
+
+  // The client is gone (or closed): the writer has nothing left to do.
+  void reader_done() {
+    done_ = true;
+    wake_.cancel();
+  }
+
+  asio::awaitable<void> handle_messages() {
+    beast::flat_buffer buffer;
+    for (;;) {
+      auto [ec, n] = co_await ws_.async_read(buffer, use_tuple);
+      if (ec) co_return reader_done();  // closed, too big (1009), timed out, or reset
+      const std::string text = beast::buffers_to_string(buffer.data());
+      buffer.consume(n);
+      handle(text);
+    }
+  }
+
+  void handle(std::string_view text) {
+    auto parsed = proto::parse_json(text);
+    if (!parsed) return reply_error(nullptr, parsed.error());
+    const auto& msg = *parsed;
+    if (!msg.is_object())
+      return reply_error(nullptr, {errc::invalid_input, "a message must be a JSON object"});
+    const nlohmann::json req = msg.contains("req") ? msg["req"] : nlohmann::json(nullptr);
+    const auto op = msg.find("op");
+    if (op == msg.end() || !op->is_string())
+      return reply_error(
+          req, {errc::invalid_input, "op: required, one of submit, subscribe, unsubscribe, cancel"});
+    const auto& name = op->get_ref<const std::string&>();
+
+    if (name == "submit") {
+      const auto body = msg.find("job");
+      if (body == msg.end()) return reply_error(req, {errc::invalid_input, "job: required"});
+      auto spec = proto::parse_job_spec(*body);
+      if (!spec) return reply_error(req, spec.error());
+      auto submitted = jobs_.submit(std::move(spec).value());
+      if (!submitted) return reply_error(req, submitted.error());
+      reply({{"op", "ack"}, {"req", req}, {"id", submitted->job->id}, {"job", submitted->job->view()}});
+      return follow(submitted->job, 0, true);
+    }
+
+    const auto id_field = msg.find("id");
+    if (id_field == msg.end() || !id_field->is_string())
+      return reply_error(req, {errc::invalid_input, "id: required"});
+    const auto& id = id_field->get_ref<const std::string&>();
+    if (name == "subscribe") {
+      const auto after = msg.contains("after") && msg["after"].is_number_unsigned()
+                             ? std::optional<std::uint64_t>{msg["after"].get<std::uint64_t>()}
+                             : (msg.contains("after") ? std::nullopt : std::optional<std::uint64_t>{0});
+      if (!after) return reply_error(req, {errc::invalid_input, "after: must be a sequence number"});
+      const auto job = jobs_.find(id);
+      if (!job) return reply_error(req, {errc::not_found, "no job with id '" + id + "'"});
+      reply({{"op", "ack"}, {"req", req}, {"id", id}});
+      subscriptions_.erase(id);
+      return follow(job, *after, true);
+    }
+    if (name == "unsubscribe") {
+      subscriptions_.erase(id);
+      return reply({{"op", "ack"}, {"req", req}, {"id", id}});
+    }
+    if (name == "cancel") {
+      const auto cancelled = jobs_.cancel(id);
+      if (!cancelled) return reply_error(req, cancelled.error());
+      return reply({{"op", "ack"}, {"req", req}, {"id", id}, {"job", (*cancelled)->view()}});
+    }
+    reply_error(req, {errc::invalid_input, "op: unknown operation '" + name + "'"});
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  core::job_service& jobs_;
+  const websocket_limits& limits_;
+  // Frames waiting for the writer, and the total size of the live (counted) ones.
+  struct outgoing {
+    std::shared_ptr<const std::string> frame;
+    bool counted;
+  };
+  std::deque<outgoing> queue_;
+  std::size_t queued_bytes_ = 0;
+  // Never expires; cancelled to wake the writer.
+  asio::steady_timer wake_;
+  // Close now (1013) / close once the queue is empty (1000 after the terminal event).
+  std::optional<websocket::close_reason> close_;
+  std::optional<websocket::close_reason> close_after_flush_;
+  bool done_ = false;
+  // Live subscriptions by job id; destroying one unsubscribes.
+  std::map<std::string, core::event_log::subscription> subscriptions_;
+};
+
+}  // namespace
+
+asio::awaitable<std::optional<api_response>> websocket_endpoints::async_upgrade(beast::tcp_stream& stream,
+                                                                                upgrade_request request) {
+  auto target = api_request::from_target(std::string{request.method_string()}, request.target(), {});
+  if (!target)
+    co_return api_response::error({errc::bad_request, "the request target is not a valid absolute path"});
+  const std::string_view path = target->path;
+
+  ++sessions_;
+  struct session_count {
+    std::size_t& n;
+    ~session_count() { --n; }
+  } counted{sessions_};
+
+  if (path == "/v1/ws") {
+    websocket_session session{stream, jobs_, limits_};
+    co_await session.run_multiplexed(std::move(request));
+    co_return std::nullopt;
+  }
+  constexpr std::string_view prefix = "/v1/jobs/", suffix = "/events";
+  if (path.starts_with(prefix) && path.ends_with(suffix) && path.size() > prefix.size() + suffix.size()) {
+    const auto id = path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
+    const auto after = parse_after(target->query_value("after"));
+    if (!after) co_return api_response::error(proto::invalid_field("after", "must be a sequence number"));
+    auto job = jobs_.find(id);
+    if (!job) co_return api_response::error({errc::not_found, "no job with id '" + std::string{id} + "'"});
+    websocket_session session{stream, jobs_, limits_};
+    co_await session.run_job_stream(std::move(request), std::move(job), *after);
+    co_return std::nullopt;
+  }
+  co_return api_response::error({errc::not_found, "no WebSocket endpoint at " + target->path});
+}
+
+}  // namespace offload::net

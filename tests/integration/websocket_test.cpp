@@ -1,0 +1,306 @@
+// Job events over WebSocket from a real offloadd: replay and resume without gaps or duplicates,
+// the multiplexed socket, slow consumers, bad messages, a thousand subscribers, and process output.
+#include "support/http_client.hpp"
+#include "support/job_helpers.hpp"
+#include "support/offloadd_process.hpp"
+#include "support/proc_helpers.hpp"
+#include "support/ws_client.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <gtest/gtest.h>
+
+#include <random>
+#include <sys/resource.h>
+
+namespace offload::test {
+namespace {
+
+using nlohmann::json;
+
+std::string events_target(const std::string& id, std::uint64_t after = 0) {
+  return "/v1/jobs/" + id + "/events?after=" + std::to_string(after);
+}
+
+std::vector<std::uint64_t> seqs(const std::vector<json>& events) {
+  std::vector<std::uint64_t> out;
+  for (const auto& e : events)
+    out.push_back(e.at("seq").get<std::uint64_t>());
+  return out;
+}
+
+// 1, 2, …, n
+std::vector<std::uint64_t> one_to(std::uint64_t n) {
+  std::vector<std::uint64_t> out;
+  for (std::uint64_t i = 1; i <= n; ++i)
+    out.push_back(i);
+  return out;
+}
+
+class websocket_test : public ::testing::Test {
+ protected:
+  temp_dir dir_;
+  std::string config_ = dir_.write(
+      "commands.json",
+      json{
+          {"commands",
+           {{"cat",
+             {{"argv", {TEST_CHILD_PATH, "echo"}}, {"stdin", "input.data"}, {"max_output_bytes", 64 << 20}}},
+            {"drip", {{"argv", {TEST_CHILD_PATH, "drip", "{input.mib}"}}, {"max_output_bytes", 256 << 20}}}}}}
+          .dump());
+  offloadd_process server_{{"--threads", "1", "--process-workers", "1", "--config", config_,
+                            "--max-log-bytes", "128m", "--max-body", "8m"}};
+  unsigned short port() const { return server_.port(); }
+};
+
+TEST_F(websocket_test, subscribing_before_start_and_after_the_end_gives_identical_sequences) {
+  // A blocker holds the only thread, so the job is still queued when the first subscriber arrives.
+  const auto blocker =
+      submit(port(), {{"type", "sleep"}, {"input", {{"ms", 600000}}}})["id"].get<std::string>();
+  const auto id = submit(port(), {{"type", "sum"}, {"input", {{"n", 300000000}}}})["id"].get<std::string>();
+  ws_client early{port(), events_target(id)};
+  const auto first = early.read_json();
+  ASSERT_TRUE(first);
+  EXPECT_EQ((*first)["type"], "queued");
+  ASSERT_EQ(http_delete(port(), "/v1/jobs/" + blocker).status, 200u);
+
+  auto live = early.read_all();
+  live.insert(live.begin(), *first);
+  EXPECT_EQ(early.close_code(), 1000);
+  ASSERT_GE(live.size(), 5u);
+  EXPECT_EQ(seqs(live), one_to(live.size()));
+  EXPECT_EQ(live[1]["type"], "started");
+  EXPECT_EQ(live[2]["type"], "progress");
+  EXPECT_EQ(live.back()["type"], "succeeded");
+  EXPECT_EQ(live.back()["result"]["sum"], "44999999850000000");
+
+  ws_client late{port(), events_target(id)};
+  EXPECT_EQ(late.read_all(), live) << "the replay is the same log, frame for frame";
+  EXPECT_EQ(late.close_code(), 1000);
+}
+
+TEST_F(websocket_test, after_resumes_with_no_gap_and_no_duplicate) {
+  const auto id = http_post(port(), "/v1/jobs?wait=60", {{"type", "sum"}, {"input", {{"n", 100000000}}}})
+                      .json()["id"]
+                      .get<std::string>();
+  ws_client all{port(), events_target(id)};
+  const auto full = all.read_all();
+  ASSERT_GE(full.size(), 5u);
+  for (std::uint64_t after = 0; after <= full.size(); ++after) {
+    ws_client from{port(), events_target(id, after)};
+    const auto rest = from.read_all();
+    EXPECT_EQ(rest, std::vector<json>(full.begin() + static_cast<long>(after), full.end()))
+        << "after=" << after;
+  }
+}
+
+TEST_F(websocket_test, a_client_dropped_mid_stream_reconnects_and_reassembles_everything) {
+  const auto id = submit(port(), {{"type", "sum"}, {"lane", "process"}, {"input", {{"n", 2000000000}}}})["id"]
+                      .get<std::string>();
+  std::vector<json> got;
+  {
+    ws_client first{port(), events_target(id)};
+    for (int i = 0; i < 4; ++i)
+      got.push_back(*first.read_json());
+    first.drop();  // vanishes without a closing handshake
+  }
+  ws_client second{port(), events_target(id, got.back()["seq"].get<std::uint64_t>())};
+  for (auto& e : second.read_all())
+    got.push_back(std::move(e));
+  EXPECT_EQ(seqs(got), one_to(got.size()));
+  EXPECT_EQ(got.back()["type"], "succeeded");
+  ws_client replay{port(), events_target(id)};
+  EXPECT_EQ(replay.read_all(), got);
+}
+
+TEST_F(websocket_test, two_subscribers_see_the_same_order) {
+  const auto id = submit(port(), {{"type", "sha256"}, {"input", {{"data", "x"}, {"rounds", 3000000}}}})["id"]
+                      .get<std::string>();
+  ws_client a{port(), events_target(id)};
+  ws_client b{port(), events_target(id)};
+  const auto from_a = a.read_all();
+  const auto from_b = b.read_all();
+  EXPECT_EQ(from_a, from_b);
+  EXPECT_EQ(from_a.back()["type"], "succeeded");
+}
+
+TEST_F(websocket_test, process_output_arrives_in_order_and_byte_exact) {
+  std::mt19937 rng{42};
+  std::string data;
+  for (int i = 0; i < 2 * 1024 * 1024; ++i)
+    data.push_back(static_cast<char>('a' + rng() % 26));
+  data += "\n€ and ü survive chunking\n";
+  const auto id = submit(port(), {{"type", "cat"}, {"input", {{"data", data}}}})["id"].get<std::string>();
+  ws_client client{port(), events_target(id)};
+  std::string out;
+  std::size_t chunks = 0;
+  const auto events = client.read_all();
+  for (const auto& e : events) {
+    if (e["type"] != "output") continue;
+    EXPECT_EQ(e["stream"], "stdout");
+    out += e["data"].get<std::string>();
+    ++chunks;
+  }
+  EXPECT_GT(chunks, 1u) << "streamed as it came, not in one piece";
+  EXPECT_EQ(out.size(), data.size());
+  EXPECT_TRUE(out == data) << "the output differs from the input";
+  EXPECT_EQ(events.back()["type"], "succeeded");
+}
+
+TEST_F(websocket_test, a_slow_reader_is_closed_with_1013_while_others_keep_going) {
+  // A server with a small per-client queue, so that a client that does not read overflows it.
+  offloadd_process server{{"--config", config_, "--max-log-bytes", "128m", "--ws-max-queued-bytes", "256k"}};
+  const auto port = [&] { return server.port(); };
+  const auto id = submit(port(), {{"type", "drip"}, {"input", {{"mib", 24}}}})["id"].get<std::string>();
+  ws_client fast{port(), events_target(id)};
+  ws_client slow{port(), events_target(id)};  // never reads until the end
+  const auto events = fast.read_all(std::chrono::seconds{120});
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back()["type"], "succeeded");
+  EXPECT_EQ(fast.close_code(), 1000);
+  EXPECT_EQ(http_get(port(), "/healthz").status, 200u);
+
+  // The slow one finds, after whatever was already in flight, a 1013 close; it can resume from its last seq.
+  const auto seen = slow.read_all(std::chrono::seconds{120});
+  EXPECT_EQ(slow.close_code(), 1013);
+  ASSERT_LT(seen.size(), events.size());
+  const auto last = seen.empty() ? 0 : seen.back()["seq"].get<std::uint64_t>();
+  ws_client resumed{port(), events_target(id, last)};
+  auto rest = resumed.read_all(std::chrono::seconds{120});
+  auto all = seen;
+  all.insert(all.end(), rest.begin(), rest.end());
+  EXPECT_EQ(seqs(all), one_to(all.size()));
+}
+
+TEST_F(websocket_test, multiplexed_socket_submits_subscribes_and_cancels) {
+  ws_client ws{port(), "/v1/ws"};
+  ws.send(json{{"op", "submit"}, {"req", 1}, {"job", {{"type", "echo"}, {"input", {{"k", "v"}}}}}});
+  const auto ack = *ws.read_json();
+  EXPECT_EQ(ack["op"], "ack");
+  EXPECT_EQ(ack["req"], 1);
+  const auto id = ack["id"].get<std::string>();
+  std::vector<json> events;
+  while (events.empty() || events.back()["event"]["type"] != "succeeded") {
+    auto m = *ws.read_json();
+    ASSERT_EQ(m["op"], "event") << m.dump();
+    EXPECT_EQ(m["id"], id);
+    events.push_back(m);
+  }
+  EXPECT_EQ(events.back()["event"]["result"], json({{"k", "v"}}));
+  for (std::size_t i = 0; i < events.size(); ++i)
+    EXPECT_EQ(events[i]["seq"], i + 1);
+
+  // Subscribe to a finished job from seq 2: its replay.
+  ws.send(json{{"op", "subscribe"}, {"req", "two"}, {"id", id}, {"after", 2}});
+  EXPECT_EQ((*ws.read_json())["op"], "ack");
+  EXPECT_EQ((*ws.read_json())["seq"], 3);
+
+  // Cancel through the socket.
+  ws.send(json{{"op", "submit"}, {"req", 3}, {"job", {{"type", "sleep"}, {"input", {{"ms", 600000}}}}}});
+  const auto sleep_id = (*ws.read_json())["id"].get<std::string>();
+  ws.send(json{{"op", "cancel"}, {"req", 4}, {"id", sleep_id}});
+  bool acked = false, cancelled = false;
+  while (!(acked && cancelled)) {
+    const auto m = *ws.read_json();
+    if (m["op"] == "ack" && m["req"] == 4) acked = true;
+    if (m["op"] == "event" && m["event"]["type"] == "cancelled") cancelled = true;
+  }
+}
+
+TEST_F(websocket_test, bad_messages_get_error_replies_and_the_socket_survives) {
+  ws_client ws{port(), "/v1/ws"};
+  const std::pair<std::string, std::string> cases[] = {
+      {"not json at all", "invalid_json"},
+      {"[1,2,3]", "invalid_input"},
+      {R"({"req":1})", "invalid_input"},
+      {R"({"op":"launch","req":2})", "invalid_input"},
+      {R"({"op":"subscribe","req":3})", "invalid_input"},
+      {R"({"op":"subscribe","req":4,"id":"000000000999aaaaaaaa"})", "not_found"},
+      {R"({"op":"subscribe","req":5,"id":"x","after":-1})", "invalid_input"},
+      {R"({"op":"submit","req":6,"job":{"type":"nope"}})", "unknown_type"},
+      {R"({"op":"submit","req":7,"job":{"type":"sum","input":{"n":"x"}}})", "invalid_input"},
+      {R"({"op":"cancel","req":8,"id":"000000000999aaaaaaaa"})", "not_found"},
+      {std::string(100, '[') + std::string(100, ']'), "invalid_json"},
+  };
+  for (const auto& [message, code] : cases) {
+    ws.send(message);
+    const auto reply = ws.read_json();
+    ASSERT_TRUE(reply) << message;
+    EXPECT_EQ((*reply)["op"], "error") << message;
+    EXPECT_EQ((*reply)["error"]["code"], code) << message << " → " << reply->dump();
+  }
+  // Still usable afterwards.
+  ws.send(json{{"op", "submit"}, {"req", 9}, {"job", {{"type", "echo"}}}});
+  EXPECT_EQ((*ws.read_json())["op"], "ack");
+}
+
+TEST_F(websocket_test, an_oversize_message_closes_with_1009) {
+  ws_client ws{port(), "/v1/ws"};
+  ws.send(std::string(70 * 1024, ' '));
+  EXPECT_FALSE(ws.read().has_value()) << "the server closes the socket";
+  // 1009 when the close frame reaches the client before the teardown; a reset is possible when the
+  // client is still sending the rest of the oversize message.
+  EXPECT_TRUE(ws.close_code() == 1009 || ws.close_code() == -1) << *ws.close_code();
+  EXPECT_EQ(http_get(port(), "/healthz").status, 200u);
+}
+
+TEST_F(websocket_test, unknown_jobs_and_plain_requests_are_refused_before_the_upgrade) {
+  EXPECT_EQ(ws_client::refused_status(port(), "/v1/jobs/000000000999aaaaaaaa/events"), 404u);
+  EXPECT_EQ(ws_client::refused_status(port(), "/v1/nothing"), 404u);
+  const auto id = submit(port(), {{"type", "echo"}})["id"].get<std::string>();
+  EXPECT_EQ(ws_client::refused_status(port(), "/v1/jobs/" + id + "/events?after=x"), 400u);
+  const auto plain = http_get(port(), "/v1/jobs/" + id + "/events");
+  EXPECT_EQ(plain.status, 426u);
+  EXPECT_EQ(plain.json()["error"]["code"], "upgrade_required");
+}
+
+TEST_F(websocket_test, a_thousand_subscribers_all_receive_the_terminal_event) {
+  namespace asio = boost::asio;
+  namespace beast = boost::beast;
+  const auto blocker =
+      submit(port(), {{"type", "sleep"}, {"input", {{"ms", 600000}}}})["id"].get<std::string>();
+  const auto id = submit(port(), {{"type", "sum"}, {"input", {{"n", 100000000}}}})["id"].get<std::string>();
+
+  constexpr int subscribers = 1000;
+  // A thousand sockets need more descriptors than some default soft limits allow.
+  if (rlimit files{}; getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
+  asio::io_context ioc;
+  int connected = 0, finished = 0;
+  auto subscriber = [&]() -> asio::awaitable<void> {
+    beast::websocket::stream<beast::tcp_stream> ws{co_await asio::this_coro::executor};
+    co_await beast::get_lowest_layer(ws).async_connect(
+        asio::ip::tcp::endpoint{asio::ip::make_address("127.0.0.1"), port()}, asio::use_awaitable);
+    co_await ws.async_handshake("127.0.0.1", events_target(id), asio::use_awaitable);
+    ++connected;
+    beast::flat_buffer buffer;
+    for (;;) {
+      auto [ec, n] = co_await ws.async_read(buffer, asio::as_tuple(asio::use_awaitable));
+      if (ec) co_return;
+      const auto event = json::parse(beast::buffers_to_string(buffer.data()));
+      buffer.consume(n);
+      if (event["type"] == "succeeded") ++finished;
+    }
+  };
+  for (int i = 0; i < subscribers; ++i)
+    asio::co_spawn(ioc, subscriber(), asio::detached);
+  // All subscribed while the job is still queued, then let it run.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{60};
+  while (connected < subscribers && std::chrono::steady_clock::now() < deadline)
+    ioc.run_one_for(std::chrono::milliseconds{50});
+  ASSERT_EQ(connected, subscribers);
+  ASSERT_EQ(http_delete(port(), "/v1/jobs/" + blocker).status, 200u);
+  while (finished < subscribers && std::chrono::steady_clock::now() < deadline)
+    ioc.run_one_for(std::chrono::milliseconds{50});
+  EXPECT_EQ(finished, subscribers);
+}
+
+}  // namespace
+}  // namespace offload::test
