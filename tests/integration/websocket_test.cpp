@@ -177,6 +177,30 @@ TEST_F(websocket_test, a_slow_reader_is_closed_with_1013_while_others_keep_going
   EXPECT_EQ(seqs(all), one_to(all.size()));
 }
 
+TEST(websocket_limits_test, output_past_max_log_bytes_becomes_one_output_truncated_event) {
+  temp_dir dir;
+  const auto config = dir.write(
+      "c.json",
+      json{{"commands", {{"cat", {{"argv", {TEST_CHILD_PATH, "echo"}}, {"stdin", "input.data"}}}}}}.dump());
+  offloadd_process server{{"--config", config, "--max-log-bytes", "64k"}};
+  const auto view = http_post(server.port(), "/v1/jobs?wait=30",
+                              {{"type", "cat"}, {"input", {{"data", std::string(512 * 1024, 'z')}}}})
+                        .json();
+  ASSERT_EQ(view["state"], "succeeded");
+  EXPECT_EQ(view["result"]["stdout"].get<std::string>().size(), 512u * 1024) << "the result itself is whole";
+  ws_client ws{server.port(), events_target(view["id"])};
+  const auto events = ws.read_all();
+  std::size_t logged = 0, truncated = 0;
+  for (const auto& e : events) {
+    if (e["type"] == "output") logged += e["data"].get<std::string>().size();
+    if (e["type"] == "output_truncated") ++truncated;
+  }
+  EXPECT_LE(logged, 64u * 1024);
+  EXPECT_EQ(truncated, 1u);
+  EXPECT_EQ(events.back()["type"], "succeeded");
+  EXPECT_EQ(events.back()["output_truncated"], true);
+}
+
 TEST_F(websocket_test, multiplexed_socket_submits_subscribes_and_cancels) {
   ws_client ws{port(), "/v1/ws"};
   ws.send(json{{"op", "submit"}, {"req", 1}, {"job", {{"type", "echo"}, {"input", {{"k", "v"}}}}}});

@@ -1,0 +1,116 @@
+// WebSocket delivery benchmark against a running offloadd (loopback only).
+//   fanout: N subscribers to one job whose stdout streams many output events; reports events/s delivered.
+//   stream: one subscriber to a job that writes M MiB to stdout; reports MB/s of output delivered.
+// The server must define the commands `cat` (stdin = input.data) and `flood` (argv flood {input.mib}).
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using nlohmann::json;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+unsigned short port = 8080;
+
+asio::ip::tcp::endpoint server() {
+  return {asio::ip::make_address("127.0.0.1"), port};
+}
+
+asio::awaitable<std::string> submit(json body) {
+  beast::tcp_stream stream{co_await asio::this_coro::executor};
+  co_await stream.async_connect(server(), asio::use_awaitable);
+  beast::http::request<beast::http::string_body> req{beast::http::verb::post, "/v1/jobs", 11};
+  req.set(beast::http::field::host, "127.0.0.1");
+  req.body() = body.dump();
+  req.prepare_payload();
+  co_await beast::http::async_write(stream, req, asio::use_awaitable);
+  beast::flat_buffer buffer;
+  beast::http::response<beast::http::string_body> res;
+  co_await beast::http::async_read(stream, buffer, res, asio::use_awaitable);
+  co_return json::parse(res.body()).at("id").get<std::string>();
+}
+
+struct counters {
+  std::uint64_t events = 0, bytes = 0;
+  int finished = 0, connected = 0;
+};
+
+asio::awaitable<void> subscribe(std::string id, counters& c) {
+  beast::websocket::stream<beast::tcp_stream> ws{co_await asio::this_coro::executor};
+  co_await beast::get_lowest_layer(ws).async_connect(server(), asio::use_awaitable);
+  ws.read_message_max(256 << 20);
+  co_await ws.async_handshake("127.0.0.1", "/v1/jobs/" + id + "/events", asio::use_awaitable);
+  ++c.connected;
+  beast::flat_buffer buffer;
+  for (;;) {
+    auto [ec, n] = co_await ws.async_read(buffer, asio::as_tuple(asio::use_awaitable));
+    if (ec) break;
+    ++c.events;
+    const auto text = beast::buffers_to_string(buffer.data());
+    buffer.consume(n);
+    if (text.find("\"type\":\"output\"") != std::string::npos)
+      c.bytes += json::parse(text)["data"].get<std::string>().size();
+  }
+  ++c.finished;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 4) {
+    std::fprintf(stderr, "usage: ws_bench PORT fanout SUBSCRIBERS | ws_bench PORT stream MIB\n");
+    return 2;
+  }
+  port = static_cast<unsigned short>(std::atoi(argv[1]));
+  const std::string mode = argv[2];
+  const int n = std::atoi(argv[3]);
+  asio::io_context ioc{1};
+  counters c;
+  clock_type::time_point start;
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        // Bodies are built before the co_await: g++ 12 cannot compile braced lists inside one.
+        json body;
+        if (mode == "fanout") {
+          // 8 MiB of stdout: about 512 output events, replayed or live, to every subscriber.
+          body = {{"type", "cat"}, {"input", {{"data", std::string(8 << 20, 'x')}}}};
+        } else {
+          body = {{"type", "flood"}, {"input", {{"mib", n}}}};
+        }
+        const auto id = co_await submit(std::move(body));
+        for (int i = 0; i < (mode == "fanout" ? n : 1); ++i)
+          asio::co_spawn(ioc, subscribe(id, c), asio::detached);
+        start = clock_type::now();
+      },
+      asio::detached);
+  const int expected = mode == "fanout" ? n : 1;
+  while (c.finished < expected)
+    ioc.run_one_for(std::chrono::seconds{1});
+  const double seconds = std::chrono::duration<double>(clock_type::now() - start).count();
+  if (mode == "fanout")
+    std::printf(
+        "{\"scenario\":\"ws_fanout\",\"subscribers\":%d,\"events\":%llu,\"seconds\":%.3f,\"events_per_s\":%."
+        "0f}\n",
+        n, static_cast<unsigned long long>(c.events), seconds, static_cast<double>(c.events) / seconds);
+  else
+    std::printf("{\"scenario\":\"ws_stream\",\"mib\":%d,\"bytes\":%llu,\"seconds\":%.3f,\"mb_per_s\":%.1f}\n",
+                n, static_cast<unsigned long long>(c.bytes), seconds,
+                static_cast<double>(c.bytes) / 1e6 / seconds);
+  return 0;
+}
