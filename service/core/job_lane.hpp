@@ -33,6 +33,11 @@ struct lane_outcome {
   job_input input = job_input::fail;
   nlohmann::json result;
   std::optional<proto::error> error;
+
+  /// The job failed with `code` and `message`.
+  static lane_outcome failure(proto::errc code, std::string message) {
+    return {job_input::fail, nullptr, proto::error{code, std::move(message)}};
+  }
 };
 
 /// A bounded set of execution slots. Called only on the reactor.

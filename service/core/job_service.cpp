@@ -23,18 +23,6 @@ namespace {
 // How long the drain waits for lanes to hand back their slots after cancelling everything.
 constexpr auto slot_release_limit = std::chrono::seconds{10};
 
-// Rethrows nothing: a coroutine of the service that fails unexpectedly is logged, never fatal.
-auto log_failure(std::string_view what) {
-  return [what](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      log(log_level::error, "coroutine failed", {{"where", what}, {"what", ex.what()}});
-    }
-  };
-}
-
 }  // namespace
 
 job_service::job_service(asio::any_io_executor reactor, service_config config, const type_registry& types)
@@ -48,7 +36,7 @@ job_service::job_service(asio::any_io_executor reactor, service_config config, c
   const auto threads =
       config_.threads != 0 ? config_.threads : std::max(1u, std::thread::hardware_concurrency());
   lanes_[index(slot_pool::thread)] = std::make_unique<thread_lane>(reactor_, threads);
-  asio::co_spawn(reactor_, sweep(), log_failure("sweep"));
+  asio::co_spawn(reactor_, sweep(), log_coroutine_failure("sweep"));
 }
 
 job_service::~job_service() {
@@ -147,7 +135,7 @@ void job_service::dispatch() {
       j->events.append(proto::event_type::started, nlohmann::json::object(), *j->started_at);
       ++busy_[index(p)];
       ++running_;
-      asio::co_spawn(reactor_, run(std::move(j), *lane), log_failure("run"));
+      asio::co_spawn(reactor_, run(std::move(j), *lane), log_coroutine_failure("run"));
     }
   }
 }

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <exception>
 #include <optional>
 #include <string_view>
 
@@ -27,5 +28,18 @@ bool log_enabled(log_level level) noexcept;
 
 /// Writes `{"time","level","msg",…fields}` as one line. Safe from any thread (one write per line).
 void log(log_level level, std::string_view msg, const nlohmann::json& fields = nlohmann::json::object());
+
+/// A `co_spawn` completion handler for detached service coroutines: an unexpected exception is logged
+/// (with `where`, a string literal), never fatal.
+inline auto log_coroutine_failure(const char* where) {
+  return [where](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      log(log_level::error, "coroutine failed", {{"where", where}, {"what", ex.what()}});
+    }
+  };
+}
 
 }  // namespace offload::core

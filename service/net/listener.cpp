@@ -45,14 +45,7 @@ tcp::endpoint listener::bind(const tcp::endpoint& endpoint) {
 }
 
 void listener::start() {
-  asio::co_spawn(executor_, accept_loop(), [](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      core::log(core::log_level::error, "accept loop failed", {{"what", ex.what()}});
-    }
-  });
+  asio::co_spawn(executor_, accept_loop(), core::log_coroutine_failure("accept loop"));
 }
 
 void listener::stop() {
@@ -91,12 +84,7 @@ asio::awaitable<void> listener::accept_loop() {
     asio::co_spawn(executor_, run_http_session(std::move(socket), routes_, limits_, in_flight_, upgrades_),
                    [this](std::exception_ptr e) {
                      --connections_;
-                     if (!e) return;
-                     try {
-                       std::rethrow_exception(e);
-                     } catch (const std::exception& ex) {
-                       core::log(core::log_level::error, "connection failed", {{"what", ex.what()}});
-                     }
+                     core::log_coroutine_failure("http session")(e);
                    });
   }
 }

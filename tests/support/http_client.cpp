@@ -1,6 +1,8 @@
 // Test HTTP client on Beast; each operation runs an io_context with a deadline.
 #include "support/http_client.hpp"
 
+#include "support/run_with_deadline.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -22,22 +24,6 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 namespace {
-
-// Runs `op` on `ioc` until it completes or `timeout` passes; rethrows its exception.
-template <class T>
-T run_with_deadline(asio::io_context& ioc, asio::awaitable<T> op, std::chrono::milliseconds timeout) {
-  std::optional<T> value;
-  std::exception_ptr error;
-  asio::co_spawn(ioc, std::move(op), [&](std::exception_ptr e, T v) {
-    error = e;
-    if (!e) value = std::move(v);
-  });
-  ioc.restart();
-  ioc.run_for(timeout);
-  if (error) std::rethrow_exception(error);
-  if (!value) throw std::runtime_error("HTTP operation timed out");
-  return std::move(*value);
-}
 
 http_response to_response(http::response<http::string_body>& res) {
   http_response out;

@@ -1,6 +1,8 @@
 // Test WebSocket client on Beast, each operation bounded by running its io_context for a deadline.
 #include "support/ws_client.hpp"
 
+#include "support/run_with_deadline.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -15,28 +17,6 @@ namespace offload::test {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
-
-namespace {
-
-template <class T>
-T run_with_deadline(asio::io_context& ioc, asio::awaitable<T> op, std::chrono::milliseconds timeout) {
-  std::optional<T> value;
-  std::exception_ptr error;
-  asio::co_spawn(ioc, std::move(op), [&](std::exception_ptr e, T v) {
-    error = e;
-    if (!e) value = std::move(v);
-  });
-  ioc.restart();
-  ioc.run_for(timeout);
-  if (error) std::rethrow_exception(error);
-  if (!value) {
-    ioc.stop();
-    throw std::runtime_error("WebSocket operation timed out");
-  }
-  return std::move(*value);
-}
-
-}  // namespace
 
 struct ws_client::impl {
   asio::io_context ioc;

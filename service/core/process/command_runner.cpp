@@ -78,14 +78,11 @@ asio::awaitable<void> pump(asio::readable_pipe& pipe, const char* stream, run_st
   if (auto payload = chunker.flush()) st.request.on_event(proto::event_type::output, std::move(*payload));
 }
 
-lane_outcome fail(errc code, std::string message) {
-  return lane_outcome{job_input::fail, nullptr, proto::error{code, std::move(message)}};
-}
-
 lane_outcome outcome_of(const exit_status& status, run_state& st) {
   if (st.over_limit)
-    return fail(errc::output_limit, "output exceeded max_output_bytes (" +
-                                        std::to_string(st.spec.max_output_bytes) + "); killed");
+    return lane_outcome::failure(
+        errc::output_limit,
+        "output exceeded max_output_bytes (" + std::to_string(st.spec.max_output_bytes) + "); killed");
   if (status.signal != 0)
     return lane_outcome{job_input::crash, nullptr,
                         proto::error{errc::crashed, "the command was killed by " + status.describe()}};
@@ -94,12 +91,13 @@ lane_outcome outcome_of(const exit_status& status, run_state& st) {
   if (status.code != 0) {
     auto message = "the command exited with code " + std::to_string(status.code);
     if (!st.stderr_tail.empty()) message += "; stderr: " + st.stderr_tail;
-    return fail(errc::command_failed, std::move(message));
+    return lane_outcome::failure(errc::command_failed, std::move(message));
   }
   if (st.spec.result == command_result::stdout_json) {
     auto parsed = proto::parse_json(st.stdout_text);
     if (!parsed)
-      return fail(errc::command_failed, "the command's stdout is not JSON: " + parsed.error().message);
+      return lane_outcome::failure(errc::command_failed,
+                                   "the command's stdout is not JSON: " + parsed.error().message);
     return lane_outcome{job_input::succeed, std::move(*parsed), std::nullopt};
   }
   return lane_outcome{job_input::succeed,
@@ -165,7 +163,7 @@ asio::awaitable<lane_outcome> command_runner::async_run(lane_request request) {
   auto spawned = child_process::spawn(reactor_, options);
   if (!spawned) {
     co_await async_remove_work_dir(*dir);
-    co_return fail(errc::spawn_failed, spawned.error().message);
+    co_return lane_outcome::failure(errc::spawn_failed, spawned.error().message);
   }
   auto& child = **spawned;
 

@@ -31,21 +31,6 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr auto ready_timeout = std::chrono::seconds{10};
 constexpr auto max_backoff = std::chrono::seconds{30};
 
-auto log_failure(const char* where) {
-  return [where](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      log(log_level::error, "worker pool coroutine failed", {{"where", where}, {"what", ex.what()}});
-    }
-  };
-}
-
-lane_outcome fail(errc code, std::string message) {
-  return lane_outcome{job_input::fail, nullptr, proto::error{code, std::move(message)}};
-}
-
 }  // namespace
 
 struct worker_pool::worker {
@@ -92,7 +77,7 @@ worker_pool::~worker_pool() {
 }
 
 void worker_pool::start() {
-  asio::co_spawn(reactor_, async_warm_up(), log_failure("warm-up"));
+  asio::co_spawn(reactor_, async_warm_up(), log_coroutine_failure("warm-up"));
 }
 
 void worker_pool::join() {
@@ -145,10 +130,10 @@ asio::awaitable<proto::result<worker_pool::worker_ptr>> worker_pool::async_start
   }
   auto w = std::make_shared<worker>(std::move(spawned).value(), reactor_);
   ++restarts_;
-  asio::co_spawn(reactor_, watch(w), log_failure("watch"));
+  asio::co_spawn(reactor_, watch(w), log_coroutine_failure("watch"));
 
   // Worker stderr goes to our log; draining it also keeps a chatty worker from blocking on a full pipe.
-  asio::co_spawn(reactor_, drain_stderr(w), log_failure("stderr"));
+  asio::co_spawn(reactor_, drain_stderr(w), log_coroutine_failure("stderr"));
 
   asio::steady_timer timer{reactor_, ready_timeout};
   auto first = co_await (w->async_read_line() || timer.async_wait(use_tuple));
@@ -260,8 +245,8 @@ asio::awaitable<lane_outcome> worker_pool::async_run_on(worker& w, lane_request&
       co_return lane_outcome{
           job_input::crash, nullptr,
           proto::error{errc::crashed, "the worker running the job died from " + status.describe()}};
-    co_return fail(errc::handler_error,
-                   "the worker running the job exited with code " + std::to_string(status.code));
+    co_return lane_outcome::failure(
+        errc::handler_error, "the worker running the job exited with code " + std::to_string(status.code));
   }
 }
 
@@ -298,7 +283,7 @@ asio::awaitable<void> worker_pool::watch(worker_ptr w) {
     idle_.erase(it);
     log(log_level::warn, "idle worker died", {{"pid", w->child->pid()}, {"how", status.describe()}});
     worker_gone();
-    if (!stopped_) asio::co_spawn(reactor_, async_warm_up(), log_failure("warm-up"));
+    if (!stopped_) asio::co_spawn(reactor_, async_warm_up(), log_coroutine_failure("warm-up"));
   }
 }
 
@@ -316,9 +301,9 @@ void worker_pool::worker_gone() {
 
 void worker_pool::retire(worker_ptr w) {
   worker_gone();
-  asio::co_spawn(reactor_, reap(std::move(w), config_.kill_grace), log_failure("retire"));
+  asio::co_spawn(reactor_, reap(std::move(w), config_.kill_grace), log_coroutine_failure("retire"));
   // Keep the pool warm.
-  if (!stopped_) asio::co_spawn(reactor_, async_warm_up(), log_failure("warm-up"));
+  if (!stopped_) asio::co_spawn(reactor_, async_warm_up(), log_coroutine_failure("warm-up"));
 }
 
 }  // namespace offload::core

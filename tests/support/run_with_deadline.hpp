@@ -1,0 +1,36 @@
+// Runs one test coroutine on an io_context with a deadline: a hung server fails the test instead of hanging
+// it.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <chrono>
+#include <exception>
+#include <optional>
+#include <stdexcept>
+
+namespace offload::test {
+
+/// The coroutine's value; rethrows its exception; throws `std::runtime_error` after `timeout`.
+template <class T>
+T run_with_deadline(boost::asio::io_context& ioc, boost::asio::awaitable<T> op,
+                    std::chrono::milliseconds timeout) {
+  std::optional<T> value;
+  std::exception_ptr error;
+  boost::asio::co_spawn(ioc, std::move(op), [&](std::exception_ptr e, T v) {
+    error = e;
+    if (!e) value = std::move(v);
+  });
+  ioc.restart();
+  ioc.run_for(timeout);
+  if (error) std::rethrow_exception(error);
+  if (!value) {
+    ioc.stop();
+    throw std::runtime_error("operation timed out");
+  }
+  return std::move(*value);
+}
+
+}  // namespace offload::test
