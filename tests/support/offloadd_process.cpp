@@ -10,44 +10,65 @@
 #include <stdexcept>
 #include <sys/wait.h>
 #include <thread>
+#include <tuple>
 #include <unistd.h>
 
 extern char** environ;
 
 namespace offload::test {
+namespace {
+
+// A null-terminated pointer array over `strings`, as execve-style calls want.
+std::vector<char*> c_strings(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (auto& s : strings)
+    out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+// Starts `argv` with `envp`, its file descriptor `target` connected to a pipe; returns pid and read end.
+std::pair<pid_t, int> spawn_piped(std::vector<std::string> argv, std::vector<std::string> envp, int target) {
+  auto args = c_strings(argv);
+  auto env = c_strings(envp);
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], target);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), env.data());
+  posix_spawn_file_actions_destroy(&actions);
+  close(fds[1]);
+  if (rc != 0) {
+    close(fds[0]);
+    throw std::runtime_error(std::string{"cannot start offloadd: "} + std::strerror(rc));
+  }
+  return {pid, fds[0]};
+}
+
+std::vector<std::string> inherited_environment() {
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e)
+    env.emplace_back(*e);
+  return env;
+}
+
+}  // namespace
 
 std::string offloadd_process::binary() {
   return OFFLOADD_PATH;
 }
 
 offloadd_process::offloadd_process(std::vector<std::string> args, std::vector<std::string> env) {
-  std::vector<std::string> argv_storage{binary(), "--listen", "127.0.0.1:0", "--log-level", "warn"};
-  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_storage)
-    argv.push_back(a.data());
-  argv.push_back(nullptr);
-
+  std::vector<std::string> argv{binary(), "--listen", "127.0.0.1:0", "--log-level", "warn"};
+  argv.insert(argv.end(), args.begin(), args.end());
   // Inherit the environment minus OFFLOAD_*, plus what the test asks for.
-  std::vector<std::string> env_storage;
-  for (char** e = environ; *e; ++e)
-    if (std::strncmp(*e, "OFFLOAD_", 8) != 0) env_storage.emplace_back(*e);
-  env_storage.insert(env_storage.end(), env.begin(), env.end());
-  std::vector<char*> envp;
-  for (auto& e : env_storage)
-    envp.push_back(e.data());
-  envp.push_back(nullptr);
-
-  int out[2];
-  if (pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-  const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  close(out[1]);
-  stdout_fd_ = out[0];
-  if (rc != 0) throw std::runtime_error(std::string{"cannot start offloadd: "} + std::strerror(rc));
+  std::vector<std::string> environment;
+  for (auto& e : inherited_environment())
+    if (!e.starts_with("OFFLOAD_")) environment.push_back(std::move(e));
+  environment.insert(environment.end(), env.begin(), env.end());
+  std::tie(pid_, stdout_fd_) = spawn_piped(std::move(argv), std::move(environment), STDOUT_FILENO);
 
   // Read the first line: "listening on http://127.0.0.1:PORT".
   std::string line;
@@ -72,41 +93,28 @@ offloadd_process::offloadd_process(std::vector<std::string> args, std::vector<st
 
 std::pair<int, std::string> offloadd_process::run_to_exit(const std::vector<std::string>& args,
                                                           std::chrono::milliseconds limit) {
-  std::vector<std::string> storage{binary()};
-  storage.insert(storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : storage)
-    argv.push_back(a.data());
-  argv.push_back(nullptr);
-  int err[2];
-  if (pipe2(err, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, err[1], STDERR_FILENO);
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  close(err[1]);
-  if (rc != 0) throw std::runtime_error("cannot start offloadd");
+  std::vector<std::string> argv{binary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const auto [pid, err_fd] = spawn_piped(std::move(argv), inherited_environment(), STDERR_FILENO);
   std::string output;
   const auto deadline = std::chrono::steady_clock::now() + limit;
   for (;;) {
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now())
             .count();
-    pollfd pfd{err[0], POLLIN, 0};
+    pollfd pfd{err_fd, POLLIN, 0};
     if (left <= 0 || poll(&pfd, 1, static_cast<int>(left)) <= 0) {
       ::kill(pid, SIGKILL);
       waitpid(pid, nullptr, 0);
-      close(err[0]);
+      close(err_fd);
       throw std::runtime_error("offloadd did not exit in time: " + output);
     }
     char buf[4096];
-    const auto n = read(err[0], buf, sizeof buf);
+    const auto n = read(err_fd, buf, sizeof buf);
     if (n <= 0) break;
     output.append(buf, static_cast<std::size_t>(n));
   }
-  close(err[0]);
+  close(err_fd);
   int status = 0;
   waitpid(pid, &status, 0);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status), output};

@@ -73,7 +73,6 @@ class child_process {
   boost::asio::readable_pipe& stdout_pipe() noexcept { return out_; }
   boost::asio::readable_pipe& stderr_pipe() noexcept { return err_; }
   int pid() const noexcept { return pid_; }
-  bool exited() const noexcept { return status_.has_value(); }
 
   /// Sends `sig` to the child's whole process group (the child and everything it forked).
   void signal_group(int sig) noexcept;
