@@ -124,7 +124,8 @@ int run_daemon(const options& opts) {
         const int signal = co_await signals.async_wait(asio::use_awaitable);
         core::log(core::log_level::info, "draining",
                   {{"signal", signal}, {"grace_seconds", opts.drain.count()}});
-        listener.stop();
+        // The listener stays open while draining: load balancers see /readyz turn 503 and clients get
+        // `503 draining` instead of refused connections, and can still follow their jobs to the end.
         // A second signal skips the rest of the grace period.
         signals.async_wait([&](boost::system::error_code ec, int) {
           if (ec) return;
@@ -132,6 +133,7 @@ int run_daemon(const options& opts) {
           reactor.stop();
         });
         co_await jobs.async_drain(opts.drain);
+        listener.stop();
         // Let clients that waited on jobs receive their final answers.
         co_await listener.async_quiesce(std::chrono::seconds{2});
         reactor.stop();

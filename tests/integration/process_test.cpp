@@ -17,11 +17,7 @@ namespace {
 using nlohmann::json;
 
 json command(std::vector<std::string> args, json extra = json::object()) {
-  json argv = json::array({TEST_CHILD_PATH});
-  for (auto& a : args)
-    argv.push_back(std::move(a));
-  extra["argv"] = std::move(argv);
-  return extra;
+  return test_command(std::move(args), std::move(extra));
 }
 
 // Commands every test here can use.

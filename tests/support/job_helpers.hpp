@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace offload::test {
 
@@ -35,6 +36,16 @@ inline nlohmann::json wait_for_job(unsigned short port, const std::string& id,
       throw std::runtime_error("job " + id + " did not reach the expected condition: " + r.body);
     std::this_thread::sleep_for(std::chrono::milliseconds{10});
   }
+}
+
+/// An allow-list entry running the test child in `args` mode, plus `extra` settings.
+inline nlohmann::json test_command(std::vector<std::string> args,
+                                   nlohmann::json extra = nlohmann::json::object()) {
+  nlohmann::json argv = nlohmann::json::array({TEST_CHILD_PATH});
+  for (auto& a : args)
+    argv.push_back(std::move(a));
+  extra["argv"] = std::move(argv);
+  return extra;
 }
 
 inline bool is_state(const nlohmann::json& view, const std::string& state) {

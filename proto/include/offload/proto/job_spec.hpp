@@ -24,17 +24,17 @@ struct job_spec {
   static constexpr std::size_t max_idempotency_key_bytes = 128;
 
   /// Registered type name: `[a-z0-9_.-]`, 1 to 64 bytes.
-  std::string type;
+  std::string type{};
   /// Handler input; always a JSON object.
   nlohmann::json input = nlohmann::json::object();
   /// Requested lane; the server picks the type's default when absent.
-  std::optional<proto::lane> lane;
+  std::optional<proto::lane> lane{};
   /// 0 (lowest) to 9 (highest).
   int priority = default_priority;
   /// Running time allowed, from start to terminal state.
-  std::optional<std::uint64_t> timeout_ms;
+  std::optional<std::uint64_t> timeout_ms{};
   /// Client-chosen key: resubmitting the same body with the same key returns the same job.
-  std::optional<std::string> idempotency_key;
+  std::optional<std::string> idempotency_key{};
 
   friend bool operator==(const job_spec&, const job_spec&) = default;
 };

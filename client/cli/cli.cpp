@@ -1,0 +1,471 @@
+// The `offload` commands.
+#include "cli.hpp"
+
+#include "event_printer.hpp"
+#include "input_builder.hpp"
+
+#include <offload/client/client.hpp>
+#include <offload/proto/json_parse.hpp>
+
+#include <charconv>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string_view>
+#include <variant>
+
+namespace offload::cli {
+namespace {
+
+constexpr std::string_view usage_text = R"(usage: offload [--url URL] [--token TOKEN] [--json] COMMAND [ARGS]
+
+Commands:
+  submit TYPE [key=value | key:=JSON]... [options]
+                         submit a job; prints its id (or follows it with --wait / --follow)
+      --input JSON|@FILE|@-  the input object (fields given as key=value are merged over it)
+      --lane thread|process  where to run it (default: the type's default lane)
+      --priority N           0 (lowest) to 9 (highest), default 5
+      --timeout MS           running time allowed
+      --key KEY              idempotency key (default: a random one, so retries never duplicate)
+      --wait[=SECONDS]       wait for the end and print the final job (default: up to 24 h)
+      --follow               stream the job's events until it ends
+  status ID              print a job
+  wait ID [--timeout-s S]  wait until the job ends (default up to 24 h) and print it
+  watch ID [--after N]   stream a job's events (from after sequence number N) until it ends
+  cancel ID              cancel a job
+  list [--state S] [--type T] [--limit N] [--after ID]
+                         list jobs, oldest first
+  types                  list the job types the server runs
+  health                 check that the server answers (exit 0) or not (exit 3)
+
+Options:
+  --url URL      server base URL (env OFFLOAD_URL, default http://127.0.0.1:8080)
+  --token TOKEN  bearer token (env OFFLOAD_TOKEN)
+  --json         machine-readable output: job views and events as JSON, one per line
+  -h, --help     this text
+
+Input values: key=value gives numbers, true, false and null their JSON types and anything else a string;
+key:=JSON takes raw JSON (key:='"42"' for the string "42", list:='[1,2]').
+
+On a terminal, --follow and watch show a progress bar and write output chunks as they come; otherwise they
+print one line per event ("SEQ TYPE DETAILS").
+
+Exit codes:
+  0  success (the job succeeded)        5  the job timed out
+  1  the job failed                     6  the job was cancelled
+  2  usage error                        7  the job crashed
+  3  cannot reach the server            8  the job was still running when the wait ended
+  4  the server refused the request (invalid input, unknown job, unauthorised, queue full…)
+)";
+
+constexpr std::chrono::milliseconds default_wait = std::chrono::hours{24};
+
+// Parsed command line: the command, its positional arguments and its options.
+struct command_line {
+  std::string command;
+  std::vector<std::string> positional;
+  std::map<std::string, std::string, std::less<>> options;
+  bool has(std::string_view name) const { return options.find(name) != options.end(); }
+  std::optional<std::string> get(std::string_view name) const {
+    const auto it = options.find(name);
+    if (it == options.end()) return std::nullopt;
+    return it->second;
+  }
+};
+
+struct usage_error {
+  std::string message;
+};
+
+enum class arity { none, required, optional_inline };
+
+const std::map<std::string, arity, std::less<>>& known_options() {
+  static const std::map<std::string, arity, std::less<>> options{
+      {"--url", arity::required},
+      {"--token", arity::required},
+      {"--json", arity::none},
+      {"--help", arity::none},
+      {"-h", arity::none},
+      {"--input", arity::required},
+      {"--lane", arity::required},
+      {"--priority", arity::required},
+      {"--timeout", arity::required},
+      {"--key", arity::required},
+      {"--wait", arity::optional_inline},
+      {"--follow", arity::none},
+      {"--after", arity::required},
+      {"--state", arity::required},
+      {"--type", arity::required},
+      {"--limit", arity::required},
+      {"--timeout-s", arity::required},
+  };
+  return options;
+}
+
+// Splits the arguments; options may come before or after the command. `--` ends option parsing.
+std::variant<command_line, usage_error> parse(const std::vector<std::string>& args) {
+  command_line line;
+  bool options_done = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (!options_done && arg == "--") {
+      options_done = true;
+      continue;
+    }
+    if (!options_done && arg.size() > 1 && arg[0] == '-' && !(arg[1] >= '0' && arg[1] <= '9')) {
+      const auto eq = arg.find('=');
+      const auto name = arg.substr(0, eq);
+      const auto known = known_options().find(name);
+      if (known == known_options().end()) return usage_error{"unknown option " + name};
+      if (known->second == arity::none) {
+        if (eq != std::string::npos) return usage_error{name + " takes no value"};
+        line.options[name] = "";
+      } else if (eq != std::string::npos) {
+        line.options[name] = arg.substr(eq + 1);
+      } else if (known->second == arity::optional_inline) {
+        line.options[name] = "";
+      } else {
+        if (i + 1 >= args.size()) return usage_error{name + " needs a value"};
+        line.options[name] = args[++i];
+      }
+      continue;
+    }
+    if (line.command.empty())
+      line.command = arg;
+    else
+      line.positional.push_back(arg);
+  }
+  return line;
+}
+
+template <class T>
+std::optional<T> parse_number(std::string_view text) {
+  T value{};
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+class runner {
+ public:
+  runner(const command_line& line, const environment& env, std::FILE* out, std::FILE* err)
+      : line_(line), env_(env), out_(out), err_(err), json_(line.has("--json")) {}
+
+  int run() {
+    const auto& c = line_.command;
+    if (c == "submit") return submit();
+    if (c == "status") return with_id([this](const std::string& id) { return show(client().get(id)); });
+    if (c == "wait") return with_id([this](const std::string& id) { return wait(id); });
+    if (c == "watch") return with_id([this](const std::string& id) { return watch(id); });
+    if (c == "cancel") return with_id([this](const std::string& id) { return show(client().cancel(id)); });
+    if (c == "list") return list();
+    if (c == "types") return types();
+    if (c == "health") return health();
+    return usage(c.empty() ? "no command given" : "unknown command '" + c + "'");
+  }
+
+ private:
+  offload::client& client() {
+    if (!client_) {
+      client_options options;
+      options.url = line_.get("--url").value_or(env_.url.empty() ? options.url : env_.url);
+      options.token = line_.get("--token").value_or(env_.token);
+      client_.emplace(std::move(options));
+    }
+    return *client_;
+  }
+
+  int usage(const std::string& message) {
+    std::fprintf(err_, "offload: %s\n(see offload --help)\n", message.c_str());
+    return exit_usage;
+  }
+
+  template <class F>
+  int with_id(F&& action) {
+    if (line_.positional.size() != 1) return usage(line_.command + " takes exactly one job id");
+    return action(line_.positional[0]);
+  }
+
+  // Prints a failed call and picks its exit code.
+  int failed(const error& e) {
+    const auto code = std::string{to_string(static_cast<errc>(e.code.value()))};
+    if (json_) {
+      const nlohmann::json body{{"error", {{"code", code}, {"message", e.message}}}};
+      std::fprintf(out_, "%s\n", proto::dump_json(body).c_str());
+    }
+    std::fprintf(err_, "offload: %s: %s\n", code.c_str(), e.message.c_str());
+    if (e.retry_after)
+      std::fprintf(err_, "offload: the server asks to retry after %lld s\n",
+                   static_cast<long long>(e.retry_after->count()));
+    if (e.is(errc::wait_timeout)) return exit_still_running;
+    if (e.is(errc::connect_failed) || e.is(errc::timeout) || e.is(errc::connection_lost) ||
+        e.is(errc::reconnect_exhausted) || e.is(errc::bad_response) || e.is(errc::invalid_url))
+      return e.is(errc::invalid_url) ? exit_usage : exit_connection;
+    return exit_rejected;
+  }
+
+  static int state_exit(proto::job_state state) {
+    switch (state) {
+      case proto::job_state::succeeded:
+        return exit_succeeded;
+      case proto::job_state::failed:
+        return exit_job_failed;
+      case proto::job_state::timed_out:
+        return exit_job_timed_out;
+      case proto::job_state::cancelled:
+        return exit_job_cancelled;
+      case proto::job_state::crashed:
+        return exit_job_crashed;
+      default:
+        return exit_still_running;
+    }
+  }
+
+  void print_view(const proto::job_view& v) {
+    if (json_) {
+      nlohmann::json j;
+      to_json(j, v);
+      std::fprintf(out_, "%s\n", proto::dump_json(j).c_str());
+      return;
+    }
+    const auto row = [this](const char* name, const std::string& value) {
+      std::fprintf(out_, "%-9s %s\n", name, value.c_str());
+    };
+    row("id:", v.id);
+    row("type:", v.type + " (" + std::string{to_string(v.lane)} + " lane, priority " +
+                     std::to_string(v.priority) + ")");
+    row("state:", std::string{to_string(v.state)});
+    row("created:", v.created_at);
+    if (v.started_at) row("started:", *v.started_at);
+    if (v.finished_at) row("finished:", *v.finished_at);
+    if (v.progress && !proto::is_terminal(v.state))
+      row("progress:",
+          std::to_string(static_cast<int>(v.progress->fraction * 100)) + "% " + v.progress->note);
+    if (v.result) row("result:", proto::dump_json(*v.result));
+    if (v.error) row("error:", std::string{proto::to_string(v.error->code)} + ": " + v.error->message);
+  }
+
+  // Prints a job view; the exit code follows its state when it has ended.
+  int show(const result<proto::job_view>& view) {
+    if (!view) return failed(view.error());
+    print_view(*view);
+    if (line_.command == "cancel") return exit_succeeded;
+    return proto::is_terminal(view->state) || line_.command == "wait" ? state_exit(view->state)
+                                                                      : exit_succeeded;
+  }
+
+  std::optional<std::chrono::milliseconds> wait_option(const std::string& name, std::string& problem) {
+    const auto text = line_.get(name);
+    if (!text || text->empty()) return default_wait;
+    const auto seconds = parse_number<double>(*text);
+    if (!seconds || *seconds <= 0 || *seconds > 1e7) {
+      problem = name + " must be a positive number of seconds";
+      return std::nullopt;
+    }
+    return std::chrono::milliseconds{static_cast<long long>(*seconds * 1000)};
+  }
+
+  int wait(const std::string& id) {
+    std::string problem;
+    const auto timeout = wait_option("--timeout-s", problem);
+    if (!timeout) return usage(problem);
+    auto done = client().wait(id, *timeout);
+    if (!done && done.error().is(errc::wait_timeout)) {
+      // Still running: show where it stands.
+      const auto now = client().get(id);
+      if (now) print_view(*now);
+      return failed(done.error());
+    }
+    return show(done);
+  }
+
+  int watch(const std::string& id, std::uint64_t after = 0) {
+    if (const auto text = line_.get("--after")) {
+      const auto n = parse_number<std::uint64_t>(*text);
+      if (!n) return usage("--after must be a sequence number");
+      after = *n;
+    }
+    const auto mode = json_ ? output_mode::json : env_.terminal ? output_mode::terminal : output_mode::lines;
+    event_printer printer(mode, out_, err_);
+    auto ended = client().stream(
+        id, [&printer](const proto::job_event& e) { printer.print(e); }, after);
+    if (!ended) return failed(ended.error());
+    const auto state = proto::job_state_from_string(to_string(ended->type));
+    return state ? state_exit(*state) : exit_succeeded;
+  }
+
+  int submit() {
+    if (line_.positional.empty()) return usage("submit needs a job type");
+    proto::job_spec spec;
+    spec.type = line_.positional[0];
+    if (const auto input = line_.get("--input")) {
+      auto text = *input;
+      if (text == "@-") {
+        text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+      } else if (text.starts_with('@')) {
+        std::ifstream file(text.substr(1), std::ios::binary);
+        if (!file) return usage("cannot read " + text.substr(1));
+        text.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+      }
+      auto parsed = proto::parse_json(text);
+      if (!parsed || !parsed->is_object()) return usage("--input must be a JSON object");
+      spec.input = std::move(*parsed);
+    }
+    for (std::size_t i = 1; i < line_.positional.size(); ++i)
+      if (const auto problem = add_input_field(spec.input, line_.positional[i])) return usage(*problem);
+    if (const auto lane = line_.get("--lane")) {
+      spec.lane = proto::lane_from_string(*lane);
+      if (!spec.lane) return usage("--lane must be thread or process");
+    }
+    if (const auto priority = line_.get("--priority")) {
+      const auto n = parse_number<int>(*priority);
+      if (!n || *n < proto::job_spec::min_priority || *n > proto::job_spec::max_priority)
+        return usage("--priority must be an integer from 0 to 9");
+      spec.priority = *n;
+    }
+    if (const auto timeout = line_.get("--timeout")) {
+      const auto n = parse_number<std::uint64_t>(*timeout);
+      if (!n || *n == 0) return usage("--timeout must be a positive number of milliseconds");
+      spec.timeout_ms = *n;
+    }
+    if (const auto key = line_.get("--key")) spec.idempotency_key = *key;
+    if (line_.has("--wait") && line_.has("--follow")) return usage("--wait and --follow exclude each other");
+    std::string problem;
+    const auto wait_for = wait_option("--wait", problem);
+    if (!wait_for) return usage(problem);
+
+    auto sub = client().submit(std::move(spec));
+    if (!sub) return failed(sub.error());
+    const auto& id = sub->job.id;
+    if (line_.has("--follow")) {
+      if (!json_)
+        std::fprintf(err_, "job %s %s\n", id.c_str(), sub->replayed ? "(existing, same key)" : "queued");
+      return watch(id);
+    }
+    if (line_.has("--wait")) {
+      auto done = client().wait(id, *wait_for);
+      if (!done && done.error().is(errc::wait_timeout)) {
+        const auto now = client().get(id);
+        if (now) print_view(*now);
+        return failed(done.error());
+      }
+      if (!done) return failed(done.error());
+      print_view(*done);
+      return state_exit(done->state);
+    }
+    if (json_)
+      print_view(sub->job);
+    else
+      std::fprintf(out_, "%s\n", id.c_str());
+    return exit_succeeded;
+  }
+
+  int list() {
+    if (!line_.positional.empty()) return usage("list takes no arguments");
+    list_filter filter;
+    if (const auto state = line_.get("--state")) {
+      filter.state = proto::job_state_from_string(*state);
+      if (!filter.state)
+        return usage(
+            "--state must be one of queued, running, succeeded, failed, cancelled, timed_out, crashed");
+    }
+    filter.type = line_.get("--type");
+    if (const auto limit = line_.get("--limit")) {
+      const auto n = parse_number<std::size_t>(*limit);
+      if (!n || *n < 1 || *n > 1000) return usage("--limit must be an integer from 1 to 1000");
+      filter.limit = *n;
+    }
+    filter.after = line_.get("--after");
+    const auto page = client().list(filter);
+    if (!page) return failed(page.error());
+    if (json_) {
+      nlohmann::json body{{"jobs", nlohmann::json::array()}, {"next", nullptr}};
+      for (const auto& v : page->jobs) {
+        nlohmann::json j;
+        to_json(j, v);
+        body["jobs"].push_back(std::move(j));
+      }
+      if (page->next) body["next"] = *page->next;
+      std::fprintf(out_, "%s\n", proto::dump_json(body).c_str());
+      return exit_succeeded;
+    }
+    std::fprintf(out_, "%-22s %-10s %-8s %-16s %s\n", "ID", "STATE", "LANE", "TYPE", "CREATED");
+    for (const auto& v : page->jobs)
+      std::fprintf(out_, "%-22s %-10s %-8s %-16s %s\n", v.id.c_str(), std::string{to_string(v.state)}.c_str(),
+                   std::string{to_string(v.lane)}.c_str(), v.type.c_str(), v.created_at.c_str());
+    if (page->next) std::fprintf(out_, "(more: offload list --after %s)\n", page->next->c_str());
+    return exit_succeeded;
+  }
+
+  int types() {
+    if (!line_.positional.empty()) return usage("types takes no arguments");
+    const auto types = client().types();
+    if (!types) return failed(types.error());
+    if (json_) {
+      nlohmann::json list = nlohmann::json::array();
+      for (const auto& t : *types) {
+        nlohmann::json lanes = nlohmann::json::array();
+        for (const auto l : t.lanes)
+          lanes.push_back(to_string(l));
+        list.push_back({{"name", t.name},
+                        {"description", t.description},
+                        {"lanes", lanes},
+                        {"input_schema", t.input_schema}});
+      }
+      std::fprintf(out_, "%s\n", proto::dump_json(nlohmann::json{{"types", list}}).c_str());
+      return exit_succeeded;
+    }
+    std::fprintf(out_, "%-16s %-15s %s\n", "TYPE", "LANES", "DESCRIPTION");
+    for (const auto& t : *types) {
+      std::string lanes;
+      for (const auto l : t.lanes)
+        lanes += (lanes.empty() ? "" : ",") + std::string{to_string(l)};
+      std::fprintf(out_, "%-16s %-15s %s\n", t.name.c_str(), lanes.c_str(), t.description.c_str());
+    }
+    return exit_succeeded;
+  }
+
+  int health() {
+    if (!line_.positional.empty()) return usage("health takes no arguments");
+    const auto ok = client().health();
+    if (!ok) {
+      const auto code = failed(ok.error());
+      return code == exit_rejected ? exit_connection : code;
+    }
+    std::fprintf(out_, json_ ? "{\"status\":\"ok\"}\n" : "ok\n");
+    return exit_succeeded;
+  }
+
+  const command_line& line_;
+  const environment& env_;
+  std::FILE* out_;
+  std::FILE* err_;
+  bool json_;
+  std::optional<offload::client> client_;
+};
+
+}  // namespace
+
+int run(const std::vector<std::string>& args, const environment& env, std::FILE* out, std::FILE* err) {
+  auto parsed = parse(args);
+  if (const auto* problem = std::get_if<usage_error>(&parsed)) {
+    std::fprintf(err, "offload: %s\n(see offload --help)\n", problem->message.c_str());
+    return exit_usage;
+  }
+  const auto& line = std::get<command_line>(parsed);
+  if (line.has("--help") || line.has("-h") || line.command == "help") {
+    std::fwrite(usage_text.data(), 1, usage_text.size(), out);
+    return exit_succeeded;
+  }
+  try {
+    return runner(line, env, out, err).run();
+  } catch (const client_error& e) {  // only an unusable --url gets here
+    std::fprintf(err, "offload: %s\n", e.details().message.c_str());
+    return exit_usage;
+  }
+}
+
+}  // namespace offload::cli

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the client into a temporary prefix, builds client/examples against it with find_package, and runs
+# the example against a real offloadd. Usage: check_install.sh BUILD_DIR SOURCE_DIR OFFLOADD
+set -euo pipefail
+build=$1 source=$2 offloadd=$3
+work=$(mktemp -d)
+server_pid=
+cleanup() {
+  [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+cmake --install "$build" --prefix "$work/prefix" >/dev/null
+test -f "$work/prefix/lib/cmake/offload/offloadConfig.cmake"
+test -f "$work/prefix/include/offload/client/client.hpp"
+test -f "$work/prefix/include/offload/proto/job_spec.hpp"
+test -x "$work/prefix/bin/offload"
+
+cmake -S "$source/client/examples" -B "$work/example" -DCMAKE_PREFIX_PATH="$work/prefix" \
+  -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$work/example" >/dev/null
+
+"$offloadd" --listen 127.0.0.1:0 --log-level warn >"$work/server.out" &
+server_pid=$!
+for _ in $(seq 200); do
+  grep -q '^listening on ' "$work/server.out" 2>/dev/null && break
+  sleep 0.05
+done
+url=$(sed -n 's/^listening on //p' "$work/server.out")
+[[ -n $url ]] || { echo "offloadd did not start" >&2; exit 1; }
+
+output=$("$work/example/sum_job" "$url")
+echo "$output"
+[[ $output == 'succeeded {"sum":"499999500000"}' ]]
+"$work/prefix/bin/offload" --url "$url" health

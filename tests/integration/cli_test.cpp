@@ -1,0 +1,194 @@
+// The `offload` CLI as a user runs it: real binary, real server, output and exit codes.
+#include "support/job_helpers.hpp"
+#include "support/offloadd_process.hpp"
+#include "support/proc_helpers.hpp"
+#include "support/run_program.hpp"
+
+#include <gtest/gtest.h>
+
+namespace offload::test {
+namespace {
+
+using nlohmann::json;
+
+class cli_test : public ::testing::Test {
+ protected:
+  temp_dir dir_;
+  std::string config_ = dir_.write("commands.json", json{{"commands",
+                                                          {{"exit3", test_command({"exit", "3"})},
+                                                           {"crash", test_command({"crash"})},
+                                                           {"drip", test_command({"drip", "{input.mib}"})}}}}
+                                                        .dump());
+  offloadd_process server_{
+      {"--config", config_, "--threads", "2", "--process-workers", "1", "--work-root", dir_.path().string()}};
+
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_.port()); }
+
+  program_result offload(std::vector<std::string> args, run_options options = {}) {
+    args.insert(args.begin(), {OFFLOAD_CLI_PATH, "--url", url()});
+    return run_program(args, options);
+  }
+};
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  for (std::size_t end; (end = text.find('\n', start)) != std::string::npos; start = end + 1)
+    lines.push_back(text.substr(start, end - start));
+  return lines;
+}
+
+TEST_F(cli_test, help_and_usage_errors) {
+  const auto help = run_program({OFFLOAD_CLI_PATH, "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("Exit codes:"), std::string::npos);
+  for (const auto& bad : std::vector<std::vector<std::string>>{
+           {},
+           {"frobnicate"},
+           {"submit"},
+           {"submit", "sum", "--priority", "12"},
+           {"submit", "sum", "--lane", "gpu"},
+           {"submit", "sum", "=oops"},
+           {"submit", "sum", "n:=not json"},
+           {"submit", "sum", "--input", "[1]"},
+           {"submit", "sum", "--wait", "--follow"},
+           {"status"},
+           {"list", "--limit", "0"},
+           {"--bogus", "health"},
+       }) {
+    const auto r = offload(bad);
+    EXPECT_EQ(r.exit_code, 2) << ::testing::PrintToString(bad) << r.err;
+    EXPECT_NE(r.err.find("offload:"), std::string::npos);
+  }
+  EXPECT_EQ(run_program({OFFLOAD_CLI_PATH, "--url", "https://x", "health"}).exit_code, 2);
+}
+
+TEST_F(cli_test, health_answers_and_a_dead_server_is_a_connection_error) {
+  const auto ok = offload({"health"});
+  EXPECT_EQ(ok.exit_code, 0);
+  EXPECT_EQ(ok.out, "ok\n");
+  const auto dead = run_program({OFFLOAD_CLI_PATH, "--url", "http://127.0.0.1:1", "health"});
+  EXPECT_EQ(dead.exit_code, 3);
+  EXPECT_NE(dead.err.find("connect_failed"), std::string::npos) << dead.err;
+}
+
+TEST_F(cli_test, url_comes_from_the_environment) {
+  const auto r = run_program({OFFLOAD_CLI_PATH, "health"}, {.env = {"OFFLOAD_URL=" + url()}});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST_F(cli_test, submit_wait_prints_the_final_job_for_people_and_programs) {
+  const auto human = offload({"submit", "sum", "n=1000", "--wait"});
+  EXPECT_EQ(human.exit_code, 0) << human.err;
+  EXPECT_NE(human.out.find("state:    succeeded"), std::string::npos) << human.out;
+  EXPECT_NE(human.out.find(R"("sum":"499500")"), std::string::npos) << human.out;
+
+  const auto machine = offload({"--json", "submit", "sum", "n=10", "--wait", "--priority", "7"});
+  EXPECT_EQ(machine.exit_code, 0);
+  const auto view = json::parse(machine.out);
+  EXPECT_EQ(view["state"], "succeeded");
+  EXPECT_EQ(view["priority"], 7);
+  EXPECT_EQ(view["result"]["sum"], "45");
+}
+
+TEST_F(cli_test, input_from_fields_json_files_and_stdin) {
+  const auto file = dir_.write("input.json", R"({"from_file":true,"n":1})");
+  const auto r = offload({"--json", "submit", "echo", "--input", "@" + file, "n=2", "s=text", "f=1.5",
+                          "b=false", "z=null", "list:=[1,\"two\"]", "quoted:=\"42\"", "--wait"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["result"], (json{{"from_file", true},
+                                                {"n", 2},
+                                                {"s", "text"},
+                                                {"f", 1.5},
+                                                {"b", false},
+                                                {"z", nullptr},
+                                                {"list", {1, "two"}},
+                                                {"quoted", "42"}}));
+  const auto piped =
+      offload({"--json", "submit", "echo", "--input", "@-", "--wait"}, {.input = R"({"x":[true]})"});
+  ASSERT_EQ(piped.exit_code, 0) << piped.err;
+  EXPECT_EQ(json::parse(piped.out)["result"], (json{{"x", {true}}}));
+}
+
+TEST_F(cli_test, submit_prints_the_id_then_status_and_cancel_use_it) {
+  const auto sub = offload({"submit", "sleep", "ms=60000"});
+  ASSERT_EQ(sub.exit_code, 0) << sub.err;
+  const auto id = sub.out.substr(0, sub.out.find('\n'));
+  EXPECT_EQ(id.size(), 20u) << sub.out;
+  wait_for_job(server_.port(), id, [](const json& v) { return is_state(v, "running"); });
+  const auto status = offload({"status", id});
+  EXPECT_EQ(status.exit_code, 0);
+  EXPECT_NE(status.out.find("state:    running"), std::string::npos) << status.out;
+  const auto cancel = offload({"cancel", id});
+  EXPECT_EQ(cancel.exit_code, 0) << cancel.err;
+  EXPECT_NE(cancel.out.find("state:    cancelled"), std::string::npos);
+  EXPECT_EQ(offload({"wait", id}).exit_code, 6);
+  const auto again = offload({"--json", "cancel", id});
+  EXPECT_EQ(again.exit_code, 4);
+  EXPECT_EQ(json::parse(again.out)["error"]["code"], "already_finished");
+}
+
+TEST_F(cli_test, exit_codes_follow_the_job) {
+  EXPECT_EQ(offload({"submit", "exit3", "--wait"}).exit_code, 1);
+  EXPECT_EQ(offload({"submit", "crash", "--wait"}).exit_code, 7);
+  EXPECT_EQ(offload({"submit", "sleep", "ms=60000", "--timeout", "100", "--wait"}).exit_code, 5);
+  const auto running = offload({"submit", "sleep", "ms=60000", "--wait=0.3"});
+  EXPECT_EQ(running.exit_code, 8);
+  EXPECT_NE(running.out.find("state:    running"), std::string::npos) << running.out;
+  const auto rejected = offload({"submit", "no_such_type"});
+  EXPECT_EQ(rejected.exit_code, 4);
+  EXPECT_NE(rejected.err.find("unknown_type"), std::string::npos);
+  EXPECT_EQ(offload({"status", "000000000000deadbeef"}).exit_code, 4);
+}
+
+TEST_F(cli_test, watch_prints_one_line_per_event_without_a_terminal) {
+  const auto sub = offload({"submit", "primes", "limit=3000000"});
+  const auto id = sub.out.substr(0, sub.out.find('\n'));
+  const auto r = offload({"watch", id});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto lines = lines_of(r.out);
+  ASSERT_GE(lines.size(), 3u);
+  EXPECT_EQ(lines.front().rfind("1 queued", 0), 0u) << r.out;
+  EXPECT_EQ(lines[1], "2 started");
+  EXPECT_NE(lines.back().find("succeeded {\"count\":216816}"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find('\r'), std::string::npos) << "no progress bar outside a terminal";
+
+  const auto tail = offload({"--json", "watch", id, "--after", "2"});
+  ASSERT_EQ(tail.exit_code, 0);
+  const auto json_lines = lines_of(tail.out);
+  ASSERT_FALSE(json_lines.empty());
+  EXPECT_EQ(json::parse(json_lines.front())["seq"], 3);
+  EXPECT_EQ(json::parse(json_lines.back())["type"], "succeeded");
+}
+
+TEST_F(cli_test, follow_on_a_terminal_draws_a_progress_bar_and_streams_output) {
+  const auto progress = offload({"submit", "primes", "limit=3000000", "--follow"}, {.terminal = true});
+  ASSERT_EQ(progress.exit_code, 0) << progress.err;
+  EXPECT_NE(progress.out.find("\r\033[K["), std::string::npos) << "a bar redrawn in place";
+  EXPECT_NE(progress.out.find('%'), std::string::npos);
+  EXPECT_NE(progress.out.find("succeeded: {\"count\":216816}"), std::string::npos) << progress.out;
+
+  const auto output = offload({"submit", "drip", "mib=1", "--follow"}, {.terminal = true});
+  ASSERT_EQ(output.exit_code, 0) << output.err;
+  EXPECT_GE(std::count(output.out.begin(), output.out.end(), 'd'), 1 << 20)
+      << "output chunks written through";
+}
+
+TEST_F(cli_test, list_and_types) {
+  ASSERT_EQ(offload({"submit", "sum", "n=5", "--wait"}).exit_code, 0);
+  const auto table = offload({"list", "--state", "succeeded"});
+  EXPECT_EQ(table.exit_code, 0);
+  EXPECT_NE(table.out.find("succeeded  thread   sum"), std::string::npos) << table.out;
+  const auto listed = json::parse(offload({"--json", "list", "--type", "sum", "--limit", "5"}).out);
+  ASSERT_EQ(listed["jobs"].size(), 1u);
+  EXPECT_EQ(listed["jobs"][0]["type"], "sum");
+
+  const auto types = offload({"types"});
+  EXPECT_EQ(types.exit_code, 0);
+  EXPECT_NE(types.out.find("exit3"), std::string::npos);
+  const auto types_json = json::parse(offload({"types", "--json"}).out);
+  EXPECT_TRUE(types_json["types"].is_array());
+}
+
+}  // namespace
+}  // namespace offload::test

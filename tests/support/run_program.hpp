@@ -1,0 +1,31 @@
+// Runs a program to completion with a deadline and captures what it prints (for CLI tests).
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace offload::test {
+
+struct program_result {
+  /// The exit code, or -signal when a signal ended it.
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+struct run_options {
+  /// `NAME=value` entries added to the inherited environment (minus OFFLOAD_*).
+  std::vector<std::string> env{};
+  /// Connect stdout to a pseudo-terminal instead of a pipe (`isatty(1)` is then true).
+  bool terminal = false;
+  /// Written to the program's stdin, which is then closed.
+  std::string input{};
+  std::chrono::milliseconds limit{60'000};
+};
+
+/// Runs `argv` (argv[0] is the path). Throws `std::runtime_error` when it does not exit within the limit
+/// (it is killed first).
+program_result run_program(const std::vector<std::string>& argv, const run_options& options = {});
+
+}  // namespace offload::test
