@@ -289,7 +289,7 @@ asio::awaitable<result<void>> async_client::async_health() {
   const auto answer = co_await impl_->http.request(verb::get, "/healthz", {}, {}, true);
   if (!answer) co_return answer.error();
   if (answer->status != 200) co_return api_error(*answer);
-  co_return result<void>{};
+  co_return result<void>(boost::system::in_place_value);
 }
 
 asio::awaitable<result<proto::job_event>> async_client::async_stream(std::string id, event_handler handler,

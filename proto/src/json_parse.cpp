@@ -48,6 +48,11 @@ result<nlohmann::json> parse_json(std::string_view text, std::size_t max_depth) 
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     return error{errc::invalid_json, "malformed JSON at byte " + std::to_string(e.byte)};
+  } catch (const nlohmann::json::out_of_range&) {
+    // A number outside double's range, such as 1e400.
+    return error{errc::invalid_json, "a number in the JSON is out of range"};
+  } catch (const nlohmann::json::exception& e) {
+    return error{errc::invalid_json, std::string{"malformed JSON: "} + e.what()};
   }
 }
 

@@ -72,6 +72,17 @@ int run_daemon(const options& opts) {
     ::setrlimit(RLIMIT_NOFILE, &files);
   }
 
+  std::vector<std::string> tokens;
+  try {
+    if (!opts.token_file.empty()) tokens = net::bearer_auth::read_token_file(opts.token_file);
+  } catch (const std::exception& e) {
+    core::log(core::log_level::error, "invalid configuration", {{"what", e.what()}});
+    return 2;
+  }
+  if (!opts.env_token.empty()) tokens.push_back(opts.env_token);
+  const net::bearer_auth auth{tokens, opts.metrics_auth};
+  tokens.clear();
+
   asio::io_context reactor{1};
   core::type_registry types;
   if (auto loaded = load_types(opts, types); !loaded) {
@@ -94,7 +105,7 @@ int run_daemon(const options& opts) {
   net::router routes;
   net::job_api api{jobs, routes};
   net::websocket_endpoints websockets{jobs, opts.websocket};
-  net::listener listener{reactor.get_executor(), routes, opts.http, &websockets};
+  net::listener listener{reactor.get_executor(), routes, opts.http, &websockets, &auth};
 
   net::tcp::endpoint bound;
   try {
@@ -114,7 +125,8 @@ int run_daemon(const options& opts) {
              {"process_workers", process.workers},
              {"max_commands", process.max_commands},
              {"commands", types.all().size() - 5},
-             {"max_queued", config.max_queued}});
+             {"max_queued", config.max_queued},
+             {"authentication", auth.enabled()}});
   listener.start();
 
   asio::signal_set signals{reactor, SIGINT, SIGTERM};
@@ -134,6 +146,9 @@ int run_daemon(const options& opts) {
         });
         co_await jobs.async_drain(opts.drain);
         listener.stop();
+        // Subscribers get every terminal event, then a 1001 close.
+        websockets.close_all();
+        co_await websockets.async_closed(std::chrono::seconds{2});
         // Let clients that waited on jobs receive their final answers.
         co_await listener.async_quiesce(std::chrono::seconds{2});
         reactor.stop();

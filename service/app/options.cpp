@@ -70,8 +70,9 @@ const std::vector<option_spec>& option_table() {
        }},
       number_option("threads", "threads of the thread lane (0 = one per CPU)", "0", false, 0, 1024,
                     [](options& o, std::uint64_t n) { o.service.threads = n; }),
-      number_option("max-queued", "jobs waiting for a lane before submissions get 429", "10000", false, 1,
-                    100'000'000, [](options& o, std::uint64_t n) { o.service.max_queued = n; }),
+      number_option("max-queued",
+                    "jobs waiting per lane (thread, process) before that lane's submissions get 429", "10000",
+                    false, 1, 100'000'000, [](options& o, std::uint64_t n) { o.service.max_queued = n; }),
       number_option("max-body", "largest request body in bytes (suffix k, m)", "1m", true, 1024,
                     1024ull << 30, [](options& o, std::uint64_t n) { o.http.max_body_bytes = n; }),
       number_option("retain-seconds", "how long finished jobs are kept", "3600", false, 0, 365ull * 24 * 3600,
@@ -87,6 +88,17 @@ const std::vector<option_spec>& option_table() {
       number_option("max-log-bytes",
                     "output logged per job; later output is replaced by one output_truncated event", "16m",
                     true, 0, 1ull << 36, [](options& o, std::uint64_t n) { o.service.max_log_bytes = n; }),
+      number_option("idle-timeout", "seconds a kept-alive connection may wait for its next request", "30",
+                    false, 1, 3600,
+                    [](options& o, std::uint64_t n) { o.http.idle_timeout = std::chrono::seconds{n}; }),
+      number_option("header-timeout", "seconds from a request's first byte to the end of its headers", "10",
+                    false, 1, 600,
+                    [](options& o, std::uint64_t n) { o.http.header_timeout = std::chrono::seconds{n}; }),
+      number_option("body-timeout", "seconds allowed to receive a request body", "30", false, 1, 3600,
+                    [](options& o, std::uint64_t n) { o.http.body_timeout = std::chrono::seconds{n}; }),
+      number_option("write-timeout", "seconds allowed to send a response before the client is dropped", "30",
+                    false, 1, 3600,
+                    [](options& o, std::uint64_t n) { o.http.write_timeout = std::chrono::seconds{n}; }),
       number_option("max-connections", "open connections beyond which new ones are closed", "10000", false, 1,
                     1'000'000, [](options& o, std::uint64_t n) { o.http.max_connections = n; }),
       {"config", "JSON file with the command allow-list, {\"commands\":{…}}", "(none)",
@@ -113,6 +125,20 @@ const std::vector<option_spec>& option_table() {
       {"work-root", "directory under which command jobs get private working directories", "(system temp dir)",
        [](options& o, std::string_view v) -> std::optional<std::string> {
          o.process.work_root = std::string{v};
+         return std::nullopt;
+       }},
+      {"token-file",
+       "file of bearer tokens, one per line; then /v1/* needs 'Authorization: Bearer TOKEN' "
+       "(OFFLOAD_TOKEN adds one token from the environment)",
+       "(none: no authentication)",
+       [](options& o, std::string_view v) -> std::optional<std::string> {
+         o.token_file = std::string{v};
+         return std::nullopt;
+       }},
+      {"metrics-auth", "true: /metrics needs a token too (when tokens are configured)", "false",
+       [](options& o, std::string_view v) -> std::optional<std::string> {
+         if (v != "true" && v != "false") return "--metrics-auth: expected true or false";
+         o.metrics_auth = v == "true";
          return std::nullopt;
        }},
       {"log-level", "debug, info, warn or error", "info",
@@ -144,6 +170,7 @@ const option_spec* find_option(std::string_view name) {
 
 parsed_options parse_options(std::span<const std::string_view> args, const env_lookup& env) {
   parsed_options out;
+  if (const auto token = env("OFFLOAD_TOKEN")) out.opts.env_token = *token;
   for (const auto& spec : option_table()) {
     if (const auto value = env(env_name(spec.name))) {
       if (auto err = spec.apply(out.opts, *value)) {
@@ -201,6 +228,8 @@ std::string usage() {
             env_name(o.name) + ", default " + std::string{o.default_text} + "\n";
   }
   text += "  --help\n      print this help and exit\n";
+  text +=
+      "\nEnvironment only:\n  OFFLOAD_TOKEN\n      one accepted bearer token (kept out of argv on purpose)\n";
   return text;
 }
 

@@ -29,6 +29,12 @@ struct options {
   /// On SIGTERM/SIGINT: how long running and queued jobs may still take before they are cancelled.
   std::chrono::seconds drain{30};
   core::log_level log_level = core::log_level::info;
+  /// File of accepted bearer tokens (one per line); empty: none from a file.
+  std::string token_file;
+  /// A token from `OFFLOAD_TOKEN` (environment only, so it never shows in a process listing).
+  std::string env_token;
+  /// `/metrics` needs a token too (when tokens are configured).
+  bool metrics_auth = false;
 };
 
 /// What the command line asked for.

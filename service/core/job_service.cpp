@@ -91,9 +91,10 @@ proto::result<submission> job_service::submit(proto::job_spec spec) {
     }
   }
 
-  if (queue_.full())
-    return proto::error{errc::queue_full,
-                        "the queue holds " + std::to_string(queue_.size()) + " jobs, its limit; retry later"};
+  if (queue_.full(lane))
+    return proto::error{errc::queue_full, "the " + std::string{to_string(lane)} + " lane's queue holds " +
+                                              std::to_string(queue_.size(lane)) +
+                                              " jobs, its limit; retry later"};
 
   auto j = store_.create(std::move(spec), lane, pool_for(*type, lane));
   j->events.append(proto::event_type::queued, {{"lane", to_string(lane)}, {"priority", j->spec.priority}},

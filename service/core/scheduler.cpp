@@ -10,8 +10,15 @@ std::size_t scheduler::size() const noexcept {
   return n;
 }
 
+std::size_t scheduler::size(proto::lane l) const noexcept {
+  std::size_t n = 0;
+  for (std::size_t p = 0; p < slot_pool_count; ++p)
+    if (lane_of(static_cast<slot_pool>(p)) == l) n += queues_[p].size();
+  return n;
+}
+
 bool scheduler::push(std::shared_ptr<job> j) {
-  if (full()) return false;
+  if (full(lane_of(j->pool))) return false;
   auto& q = queue(j->pool);
   const auto k = key_of(*j);
   q.emplace(k, std::move(j));

@@ -1,4 +1,5 @@
-// The queue of jobs waiting for a slot: per slot pool, highest priority first, FIFO within a priority.
+// The queue of jobs waiting for a slot: per slot pool, highest priority first, FIFO within a priority,
+// bounded per lane.
 #pragma once
 
 #include "core/job.hpp"
@@ -12,18 +13,27 @@
 
 namespace offload::core {
 
-/// A bounded priority queue. Removal of a cancelled job is exact, so the bound counts only live jobs.
+/// Priority queues bounded per lane: the thread lane's queue, and the process lane's (workers and commands
+/// together) each hold at most `max_queued_per_lane` jobs, so a flood of one kind of work cannot refuse
+/// the other. Removal of a cancelled job is exact, so the bound counts only live jobs.
 class scheduler {
  public:
-  explicit scheduler(std::size_t max_queued) : max_queued_(max_queued) {}
+  explicit scheduler(std::size_t max_queued_per_lane) : max_queued_(max_queued_per_lane) {}
 
-  /// True when no job can be added.
-  bool full() const noexcept { return size() >= max_queued_; }
+  /// True when no job of `l` can be added.
+  bool full(proto::lane l) const noexcept { return size(l) >= max_queued_; }
+  /// All queued jobs.
   std::size_t size() const noexcept;
+  std::size_t size(proto::lane l) const noexcept;
   std::size_t size(slot_pool p) const noexcept { return queue(p).size(); }
   std::size_t capacity() const noexcept { return max_queued_; }
 
-  /// Adds a queued job. Returns false (and adds nothing) when full.
+  /// The lane a slot pool belongs to.
+  static proto::lane lane_of(slot_pool p) noexcept {
+    return p == slot_pool::thread ? proto::lane::thread : proto::lane::process;
+  }
+
+  /// Adds a queued job. Returns false (and adds nothing) when its lane is full.
   bool push(std::shared_ptr<job> j);
   /// Takes the next job for `p`: highest priority, then oldest. Null when that queue is empty.
   std::shared_ptr<job> pop(slot_pool p);

@@ -10,7 +10,7 @@ namespace offload::core {
 struct service_config {
   /// Threads in the thread lane; 0 means one per CPU.
   std::size_t threads = 0;
-  /// Jobs waiting for a lane, over all lanes; beyond it submissions get `queue_full`.
+  /// Jobs waiting in each lane (thread, process); beyond it that lane's submissions get `queue_full`.
   std::size_t max_queued = 10000;
   /// Finished jobs kept for `GET` and replay; the oldest are evicted first.
   std::size_t retain_jobs = 100000;

@@ -11,9 +11,14 @@ struct http_limits {
   std::size_t max_body_bytes = 1024 * 1024;
   /// Largest request line plus headers; larger ones get `431 headers_too_large`.
   std::size_t max_header_bytes = 16 * 1024;
-  /// Time allowed to receive one whole request (headers and body) once a connection is idle-waiting.
-  std::chrono::seconds request_timeout{30};
-  /// Time allowed to send one response to a client.
+  /// A kept-alive connection on which no new request starts within this time is closed.
+  std::chrono::seconds idle_timeout{30};
+  /// From a request's first byte to the end of its headers: a client trickling headers (slowloris) is
+  /// closed when it runs out.
+  std::chrono::seconds header_timeout{10};
+  /// Time allowed to receive a request's body.
+  std::chrono::seconds body_timeout{30};
+  /// Time allowed to send one response; a client that does not read it is dropped.
   std::chrono::seconds write_timeout{30};
   /// Open connections beyond which new ones are closed at once.
   std::size_t max_connections = 10000;

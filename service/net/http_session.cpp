@@ -77,15 +77,22 @@ class in_flight_guard {
 }  // namespace
 
 asio::awaitable<void> run_http_session(tcp::socket socket, const router& routes, const http_limits& limits,
-                                       std::size_t& in_flight, websocket_endpoints* upgrades) {
+                                       std::size_t& in_flight, websocket_endpoints* upgrades,
+                                       const bearer_auth& auth) {
   beast::tcp_stream stream{std::move(socket)};
   beast::flat_buffer buffer;
   for (;;) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
     parser.body_limit(limits.max_body_bytes);
-    stream.expires_after(limits.request_timeout);
-
+    if (buffer.size() == 0) {
+      // Idle: wait for the next request to begin; a silent close when none comes.
+      stream.expires_after(limits.idle_timeout);
+      auto [idle_ec, first] = co_await stream.async_read_some(buffer.prepare(4096), use_tuple);
+      if (idle_ec) break;
+      buffer.commit(first);
+    }
+    stream.expires_after(limits.header_timeout);
     auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
     if (!ec) {
       // A declared length over the limit is refused before any of the body is read.
@@ -96,8 +103,10 @@ asio::awaitable<void> run_http_session(tcp::socket socket, const router& routes,
       http::response<http::empty_body> go_on{http::status::continue_, parser.get().version()};
       std::tie(ec, n) = co_await http::async_write(stream, go_on, use_tuple);
     }
-    if (!ec && !parser.is_done())
+    if (!ec && !parser.is_done()) {
+      stream.expires_after(limits.body_timeout);
       std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, use_tuple);
+    }
     if (ec) {
       if (auto e = read_error(ec)) {
         co_await async_send(stream, api_response::error(*e), 11, false, limits);
@@ -106,7 +115,19 @@ asio::awaitable<void> run_http_session(tcp::socket socket, const router& routes,
       break;
     }
 
-    if (upgrades && beast::websocket::is_upgrade(parser.get())) {
+    const bool upgrade = upgrades && beast::websocket::is_upgrade(parser.get());
+    if (const auto target = parser.get().target(); auth.protects(target.substr(0, target.find('?'))) &&
+                                                   !auth.allows(parser.get()[http::field::authorization])) {
+      auto denied = api_response::error({errc::unauthorized, "a valid bearer token is required"});
+      denied.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"offload\"");
+      const bool keep = parser.get().keep_alive() && !upgrade;
+      const auto denied_ec =
+          co_await async_send(stream, std::move(denied), parser.get().version(), keep, limits);
+      if (denied_ec || !keep) break;
+      continue;
+    }
+
+    if (upgrade) {
       // The WebSocket session takes the stream; an error response means it refused before the handshake.
       stream.expires_never();
       auto refused = co_await upgrades->async_upgrade(stream, parser.release());

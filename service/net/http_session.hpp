@@ -1,6 +1,7 @@
 // One HTTP/1.1 connection: read a request, route it, write the response, repeat while kept alive.
 #pragma once
 
+#include "net/bearer_auth.hpp"
 #include "net/http_limits.hpp"
 #include "net/net.hpp"
 #include "net/router.hpp"
@@ -12,7 +13,9 @@ namespace offload::net {
 /// Never throws: unexpected handler failures become `500 internal`.
 /// `in_flight` counts requests read but not yet answered, so a shutdown can let them finish.
 /// WebSocket upgrade requests go to `upgrades` (null: they are answered like any other request).
+/// Requests to paths `auth` protects need an accepted bearer token, or get `401` with `WWW-Authenticate`.
 asio::awaitable<void> run_http_session(tcp::socket socket, const router& routes, const http_limits& limits,
-                                       std::size_t& in_flight, websocket_endpoints* upgrades);
+                                       std::size_t& in_flight, websocket_endpoints* upgrades,
+                                       const bearer_auth& auth);
 
 }  // namespace offload::net

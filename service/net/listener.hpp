@@ -1,6 +1,7 @@
 // Accepts TCP connections and runs one HTTP session coroutine per connection.
 #pragma once
 
+#include "net/bearer_auth.hpp"
 #include "net/http_limits.hpp"
 #include "net/net.hpp"
 #include "net/router.hpp"
@@ -14,9 +15,9 @@ namespace offload::net {
 
 class listener {
  public:
-  /// `upgrades` (may be null) takes WebSocket upgrade requests.
+  /// `upgrades` (may be null) takes WebSocket upgrade requests; `auth` (may be null: open) guards paths.
   listener(asio::any_io_executor executor, const router& routes, http_limits limits,
-           websocket_endpoints* upgrades = nullptr);
+           websocket_endpoints* upgrades = nullptr, const bearer_auth* auth = nullptr);
 
   /// Opens, binds and listens; returns the bound endpoint (port 0 picks a free one). Throws on failure.
   tcp::endpoint bind(const tcp::endpoint& endpoint);
@@ -43,6 +44,7 @@ class listener {
   const router& routes_;
   http_limits limits_;
   websocket_endpoints* upgrades_;
+  const bearer_auth& auth_;
   std::size_t connections_ = 0;
   std::size_t in_flight_ = 0;
 };

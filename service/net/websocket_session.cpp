@@ -12,6 +12,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
@@ -63,6 +64,11 @@ class websocket_session {
     const bool accepted = co_await accept(request);
     if (!accepted) co_return;
     co_await (handle_messages() || writer());
+  }
+
+  // Shutdown: flush, then 1001, unless the socket is already on its way to closing.
+  void going_away() {
+    if (!close_after_flush_) close_after_flush(websocket::close_code::going_away, "server shutting down");
   }
 
  private:
@@ -268,14 +274,23 @@ asio::awaitable<std::optional<api_response>> websocket_endpoints::async_upgrade(
     co_return api_response::error({errc::bad_request, "the request target is not a valid absolute path"});
   const std::string_view path = target->path;
 
+  if (closing_) co_return api_response::error({errc::draining, "the server is shutting down"});
   ++sessions_;
   struct session_count {
     std::size_t& n;
     ~session_count() { --n; }
   } counted{sessions_};
+  // Registers a session for `close_all` for as long as it runs.
+  struct registration {
+    std::map<std::uint64_t, std::function<void()>>& all;
+    std::uint64_t number;
+    ~registration() { all.erase(number); }
+  };
 
   if (path == "/v1/ws") {
     websocket_session session{stream, jobs_, limits_};
+    const registration registered{going_away_, next_registration_++};
+    going_away_.emplace(registered.number, [&session] { session.going_away(); });
     co_await session.run_multiplexed(std::move(request));
     co_return std::nullopt;
   }
@@ -287,10 +302,29 @@ asio::awaitable<std::optional<api_response>> websocket_endpoints::async_upgrade(
     auto job = jobs_.find(id);
     if (!job) co_return api_response::error({errc::not_found, "no job with id '" + std::string{id} + "'"});
     websocket_session session{stream, jobs_, limits_};
+    const registration registered{going_away_, next_registration_++};
+    going_away_.emplace(registered.number, [&session] { session.going_away(); });
     co_await session.run_job_stream(std::move(request), std::move(job), *after);
     co_return std::nullopt;
   }
   co_return api_response::error({errc::not_found, "no WebSocket endpoint at " + target->path});
+}
+
+void websocket_endpoints::close_all() {
+  closing_ = true;
+  // A session may unregister while being told; work on a copy of the callbacks.
+  auto callbacks = going_away_;
+  for (auto& [number, tell] : callbacks)
+    tell();
+}
+
+asio::awaitable<void> websocket_endpoints::async_closed(std::chrono::steady_clock::duration limit) {
+  asio::steady_timer tick(co_await asio::this_coro::executor);
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (sessions_ > 0 && std::chrono::steady_clock::now() < deadline) {
+    tick.expires_after(std::chrono::milliseconds{10});
+    co_await tick.async_wait(use_tuple);
+  }
 }
 
 }  // namespace offload::net

@@ -12,6 +12,10 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 
 namespace offload::net {
@@ -31,10 +35,21 @@ class websocket_endpoints {
   /// WebSocket sessions open now.
   std::size_t sessions() const noexcept { return sessions_; }
 
+  /// Shutdown: every open session sends what it has queued (terminal events included), then closes with
+  /// 1001 going away; later upgrades are refused with `503 draining`.
+  void close_all();
+
+  /// Completes when no session is open, or after `limit`.
+  asio::awaitable<void> async_closed(std::chrono::steady_clock::duration limit);
+
  private:
   core::job_service& jobs_;
   websocket_limits limits_;
   std::size_t sessions_ = 0;
+  bool closing_ = false;
+  // How to tell each open session to go away, by registration number.
+  std::map<std::uint64_t, std::function<void()>> going_away_;
+  std::uint64_t next_registration_ = 0;
 };
 
 }  // namespace offload::net

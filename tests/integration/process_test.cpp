@@ -36,6 +36,7 @@ json test_commands() {
              command({"args", "{input.a}", "--name={input.b}", "{input.n}"}, {{"result", "stdout_json"}})},
             {"env", command({"env"}, {{"result", "stdout_json"}, {"env", {{"GREETING", "hello"}}}})},
             {"cwd", command({"cwd"}, {{"result", "stdout_json"}})},
+            {"fds", command({"fds"}, {{"result", "stdout_json"}})},
             {"status", command({"exit", "{input.code}"}, {{"result", "exit_code"}})},
             {"complain", command({"stderr"})},
             {"true", {{"argv", {"/bin/true"}}, {"result", "exit_code"}}},
@@ -200,6 +201,25 @@ TEST_F(process_test, children_get_only_the_configured_environment_and_a_private_
   const auto dir = cwd["result"][0].get<std::string>();
   EXPECT_EQ(dir.rfind(dir_.path().string() + "/offload-job-", 0), 0u) << dir;
   wait_until([&] { return !std::filesystem::exists(dir); }, "the working directory to be removed");
+}
+
+TEST_F(process_test, children_inherit_no_sockets_or_pipes_of_the_service) {
+  // Open client connections while children start: none of them may leak into a child.
+  http_connection idle{port()};
+  ASSERT_EQ(idle.request("GET", "/healthz").status, 200u);
+  const auto fds = run({{"type", "fds"}});
+  ASSERT_EQ(fds["state"], "succeeded") << fds.dump();
+  EXPECT_EQ(fds["result"], json::array({0, 1, 2}));
+  // Warm workers too (started at boot and after every recycle).
+  const auto workers = children_of(server_.pid());
+  ASSERT_FALSE(workers.empty());
+  for (const int pid : workers) {
+    std::vector<int> open;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd"))
+      open.push_back(std::stoi(entry.path().filename().string()));
+    std::sort(open.begin(), open.end());
+    EXPECT_EQ(open, (std::vector<int>{0, 1, 2})) << "worker " << pid;
+  }
 }
 
 TEST_F(process_test, a_worker_killed_mid_job_fails_only_that_job_and_the_pool_recovers) {

@@ -137,15 +137,4 @@ http_response http_connection::request(const std::string& method, const std::str
       timeout);
 }
 
-bool http_connection::closed_by_server(std::chrono::milliseconds timeout) {
-  auto op = [this]() -> asio::awaitable<bool> {
-    char byte;
-    boost::system::error_code ec;
-    co_await impl_->stream.socket().async_receive(asio::buffer(&byte, 1), tcp::socket::message_peek,
-                                                  asio::redirect_error(asio::use_awaitable, ec));
-    co_return static_cast<bool>(ec);
-  };
-  return run_with_deadline(impl_->ioc, op(), timeout);
-}
-
 }  // namespace offload::test

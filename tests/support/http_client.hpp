@@ -49,8 +49,6 @@ class http_connection {
   ~http_connection();
   http_response request(const std::string& method, const std::string& target, const std::string& body = {},
                         std::chrono::milliseconds timeout = default_timeout);
-  /// Whether the server closed the connection (checked with a zero-byte peek).
-  bool closed_by_server(std::chrono::milliseconds timeout);
 
  private:
   struct impl;

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -131,6 +132,19 @@ int main(int argc, char** argv) {
     char buf[65536];
     for (ssize_t n; (n = read(STDIN_FILENO, buf, sizeof buf)) > 0;)
       write_all(buf, static_cast<std::size_t>(n));
+    return 0;
+  }
+  if (mode == "fds") {
+    // Prints a JSON array of the descriptors it inherited (before opening anything itself).
+    std::string out = "[";
+    bool first = true;
+    for (int fd = 0; fd < 4096; ++fd) {
+      if (fcntl(fd, F_GETFD) == -1) continue;
+      out += (first ? "" : ",") + std::to_string(fd);
+      first = false;
+    }
+    out += "]";
+    write_all(out.data(), out.size());
     return 0;
   }
   if (mode == "args" || mode == "env" || mode == "cwd") {

@@ -98,6 +98,14 @@ TEST(json_parse_test, depth_limit_counts_only_real_brackets) {
   EXPECT_TRUE(parse_json("[\"" + std::string(200, '[') + "\\\"" + std::string(200, '{') + "\"]").has_value());
 }
 
+TEST(json_parse_test, out_of_range_numbers_are_invalid_json_not_exceptions) {
+  for (const auto* text : {"1e400", "[-1e999]", "{\"a\":1.5e308000}"}) {
+    const auto parsed = parse_json(text);
+    ASSERT_FALSE(parsed.has_value()) << text;
+    EXPECT_EQ(parsed.error().code, errc::invalid_json);
+  }
+}
+
 TEST(json_fields_test, read_uint_checks_type_and_range) {
   const json j{{"a", 5},
                {"a_unsigned", 5u},

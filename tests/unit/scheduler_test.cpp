@@ -28,14 +28,21 @@ TEST(scheduler_test, pops_highest_priority_first_then_oldest) {
   EXPECT_EQ(s.size(), 0u);
 }
 
-TEST(scheduler_test, bound_is_exact_and_shared_by_all_pools) {
-  scheduler s{3};
+TEST(scheduler_test, bound_is_exact_per_lane) {
+  scheduler s{2};
   EXPECT_TRUE(s.push(make_job(1, 5)));
   EXPECT_TRUE(s.push(make_job(2, 5, slot_pool::worker)));
   EXPECT_TRUE(s.push(make_job(3, 5)));
-  EXPECT_TRUE(s.full());
+  EXPECT_TRUE(s.full(proto::lane::thread));
+  EXPECT_FALSE(s.full(proto::lane::process));
   EXPECT_FALSE(s.push(make_job(4, 5)));
-  EXPECT_EQ(s.size(), 3u);
+  // Workers and commands share the process lane's bound.
+  EXPECT_TRUE(s.push(make_job(5, 5, slot_pool::command)));
+  EXPECT_TRUE(s.full(proto::lane::process));
+  EXPECT_FALSE(s.push(make_job(6, 5, slot_pool::worker)));
+  EXPECT_EQ(s.size(), 4u);
+  EXPECT_EQ(s.size(proto::lane::thread), 2u);
+  EXPECT_EQ(s.size(proto::lane::process), 2u);
   EXPECT_EQ(s.size(slot_pool::thread), 2u);
   EXPECT_EQ(s.size(slot_pool::worker), 1u);
 }
@@ -53,10 +60,10 @@ TEST(scheduler_test, remove_frees_a_place_at_once) {
   auto b = make_job(2, 7);
   s.push(a);
   s.push(b);
-  EXPECT_TRUE(s.full());
+  EXPECT_TRUE(s.full(proto::lane::thread));
   EXPECT_TRUE(s.remove(*b));
   EXPECT_FALSE(s.remove(*b)) << "a second removal finds nothing";
-  EXPECT_FALSE(s.full());
+  EXPECT_FALSE(s.full(proto::lane::thread));
   EXPECT_TRUE(s.push(make_job(3, 1)));
   EXPECT_EQ(s.pop(slot_pool::thread)->seq, 1u);
   EXPECT_EQ(s.pop(slot_pool::thread)->seq, 3u);

@@ -6,6 +6,7 @@
 #include <boost/process/v2/process.hpp>
 #include <boost/process/v2/stdio.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -14,12 +15,37 @@
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
+#include <vector>
 
 namespace offload::core {
 namespace asio = boost::asio;
 namespace bp = boost::process::v2;
 
 namespace {
+
+// Closes every descriptor from 3 up except those in `keep` (in the child: async-signal-safe calls only).
+void close_inherited(const std::vector<int>& keep) {
+  int from = 3;
+  const auto close_from_to = [](int first, unsigned last) {
+    if (static_cast<unsigned>(first) > last) return;
+    if (::close_range(static_cast<unsigned>(first), last, 0) == 0) return;
+    // Kernels before 5.9: one by one, up to the descriptor limit.
+    const long max = ::sysconf(_SC_OPEN_MAX);
+    const unsigned end = std::min<unsigned long>(last, max > 0 ? static_cast<unsigned long>(max) : 65536ul);
+    for (unsigned fd = static_cast<unsigned>(first); fd <= end; ++fd)
+      ::close(static_cast<int>(fd));
+  };
+  // `keep` is tiny (the launcher's error pipe): a quadratic walk needs no allocation.
+  for (;;) {
+    int next_kept = -1;
+    for (const int fd : keep)
+      if (fd >= from && (next_kept < 0 || fd < next_kept)) next_kept = fd;
+    if (next_kept < 0) break;
+    close_from_to(from, static_cast<unsigned>(next_kept) - 1);
+    from = next_kept + 1;
+  }
+  close_from_to(from, ~0u);
+}
 
 // Runs in the child after fork, before exec: only async-signal-safe calls here.
 struct child_setup {
@@ -35,9 +61,13 @@ struct child_setup {
     return {};
   }
 
-  bp::error_code on_exec_setup(bp::posix::default_launcher&, const bp::filesystem::path&,
+  bp::error_code on_exec_setup(bp::posix::default_launcher& launcher, const bp::filesystem::path&,
                                const char* const*) {
     auto fail = [] { return bp::error_code{errno, boost::system::system_category()}; };
+    // Inherit nothing but stdin/stdout/stderr (already the job's pipes) and the launcher's own
+    // close-on-exec error pipe: no client sockets, no listening socket, no other child's pipes.
+    // Boost.Process 1.81's own close_all skips the gaps between whitelisted descriptors, so do it here.
+    close_inherited(launcher.fd_whitelist);
     // Own process group, so that cancel and timeout can kill the whole tree with kill(-pgid).
     if (::setpgid(0, 0) != 0) return fail();
     // Die with the service; and if it already died between fork and here, do not run at all.

@@ -1,0 +1,397 @@
+// Hostile and clumsy clients against a real offloadd: tokens, oversize and slow requests, connection
+// floods, malformed JSON at every depth, and a drain with jobs in both lanes. The service stays up.
+#include "support/http_client.hpp"
+#include "support/job_helpers.hpp"
+#include "support/offloadd_process.hpp"
+#include "support/proc_helpers.hpp"
+#include "support/ws_client.hpp"
+
+#include <offload/client/client.hpp>
+
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <csignal>
+#include <fstream>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace offload::test {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+// A raw TCP connection to 127.0.0.1, for clients that misbehave below HTTP.
+class raw_socket {
+ public:
+  explicit raw_socket(unsigned short port, int receive_buffer = 0) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    if (receive_buffer > 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+      throw std::runtime_error("connect");
+  }
+  ~raw_socket() { ::close(fd_); }
+  raw_socket(const raw_socket&) = delete;
+  raw_socket& operator=(const raw_socket&) = delete;
+
+  // False once the peer has closed (or reset) the connection.
+  bool send(std::string_view bytes) { return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) >= 0; }
+
+  // Reads until the server closes the connection; the bytes received, or nothing if still open at `limit`.
+  std::optional<std::string> read_until_closed(std::chrono::milliseconds limit) {
+    std::string data;
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    for (;;) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      pollfd p{fd_, POLLIN, 0};
+      if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return std::nullopt;
+      char buffer[65536];
+      const auto n = ::recv(fd_, buffer, sizeof buffer, 0);
+      if (n <= 0) return data;
+      data.append(buffer, static_cast<std::size_t>(n));
+    }
+  }
+
+ private:
+  int fd_;
+};
+
+bool healthy(unsigned short port) {
+  return http_get(port, "/healthz").status == 200;
+}
+
+class auth_test : public ::testing::Test {
+ protected:
+  temp_dir dir_;
+  std::string tokens_ = dir_.write("tokens", "# operators\n  file-token-one  \n\nfile-token-two\n");
+  std::string config_ =
+      dir_.write("commands.json",
+                 json{{"commands", {{"env", test_command({"env"}, {{"result", "stdout_json"}})}}}}.dump());
+  offloadd_process server_{
+      {"--token-file", tokens_, "--config", config_, "--work-root", dir_.path().string()},
+      {"OFFLOAD_TOKEN=env-token-secret"}};
+  unsigned short port() const { return server_.port(); }
+
+  http_response with_token(const std::string& method, const std::string& target, const std::string& token,
+                           const std::string& body = {}) {
+    return http_request(port(), method, target, body, {{"Authorization", token}});
+  }
+};
+
+TEST_F(auth_test, v1_needs_a_valid_bearer_token) {
+  const auto body = json{{"type", "echo"}, {"input", {{"a", 1}}}}.dump();
+  for (const auto* bad :
+       {"", "Bearer", "Bearer ", "Bearer wrong", "Bearer file-token-on", "Bearer file-token-one2",
+        "Basic ZmlsZS10b2tlbi1vbmU=", "file-token-one", "Bearer env-token-secret x"}) {
+    const auto r =
+        *bad ? with_token("POST", "/v1/jobs", bad, body) : http_post(port(), "/v1/jobs", json::parse(body));
+    EXPECT_EQ(r.status, 401u) << "'" << bad << "'";
+    EXPECT_EQ(r.header("www-authenticate"), "Bearer realm=\"offload\"");
+    EXPECT_EQ(r.json()["error"]["code"], "unauthorized");
+  }
+  for (const auto* path :
+       {"/v1/jobs", "/v1/types", "/v1/jobs/000000000000deadbeef", "/nowhere", "/%761/jobs"})
+    EXPECT_EQ(http_get(port(), path).status, 401u) << path << ": default-deny, even for unknown paths";
+  EXPECT_EQ(with_token("POST", "/v1/jobs", "Bearer file-token-one", body).status, 202u);
+  EXPECT_EQ(with_token("POST", "/v1/jobs", "bearer file-token-two", body).status, 202u);
+  EXPECT_EQ(with_token("GET", "/v1/types", "Bearer env-token-secret").status, 200u);
+  EXPECT_EQ(http_get(port(), "/healthz").status, 200u);
+  EXPECT_EQ(http_get(port(), "/readyz").status, 200u);
+  EXPECT_EQ(ws_client::refused_status(port(), "/v1/ws"), 401u);
+}
+
+TEST_F(auth_test, the_client_library_sends_its_token_over_http_and_websocket) {
+  client_options options;
+  options.url = "http://127.0.0.1:" + std::to_string(port());
+  offload::client anonymous{options};
+  const auto refused = anonymous.submit({.type = "echo"});
+  ASSERT_FALSE(refused);
+  EXPECT_TRUE(refused.error().is(errc::unauthorized));
+  const auto stream_refused = anonymous.stream("000000000000deadbeef", [](const proto::job_event&) {});
+  ASSERT_FALSE(stream_refused);
+  EXPECT_TRUE(stream_refused.error().is(errc::unauthorized));
+
+  options.token = "file-token-two";
+  offload::client c{options};
+  const auto sub = c.submit({.type = "sleep", .input = {{"ms", 50}}}).value();
+  std::size_t events = 0;
+  EXPECT_EQ(c.stream(sub.job.id, [&](const proto::job_event&) { ++events; }).value().type,
+            proto::event_type::succeeded);
+  EXPECT_EQ(events, 3u);
+  EXPECT_EQ(c.wait(sub.job.id, 10s).value().state, proto::job_state::succeeded);
+}
+
+TEST_F(auth_test, tokens_never_reach_children) {
+  client_options options;
+  options.url = "http://127.0.0.1:" + std::to_string(port());
+  options.token = "env-token-secret";
+  offload::client c{options};
+  const auto done = c.submit({.type = "env"}, 30s).value();
+  ASSERT_EQ(done.job.state, proto::job_state::succeeded);
+  const auto text = done.job.result->dump();
+  EXPECT_EQ(text.find("OFFLOAD_TOKEN"), std::string::npos) << text;
+  EXPECT_EQ(text.find("env-token-secret"), std::string::npos) << text;
+}
+
+TEST(auth_config, a_bad_token_file_stops_start_up_without_echoing_tokens) {
+  temp_dir dir;
+  const auto [code, err] =
+      offloadd_process::run_to_exit({"--listen", "127.0.0.1:0", "--token-file", "/no/such/file"});
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(err.find("cannot read the token file"), std::string::npos) << err;
+  const auto empty = dir.write("tokens", "# nothing here\n\n");
+  const auto [code2, err2] =
+      offloadd_process::run_to_exit({"--listen", "127.0.0.1:0", "--token-file", empty});
+  EXPECT_EQ(code2, 2);
+  EXPECT_NE(err2.find("holds no token"), std::string::npos) << err2;
+}
+
+class limits_test : public ::testing::Test {
+ protected:
+  offloadd_process server_{{"--max-body", "64k", "--header-timeout", "1", "--body-timeout", "1",
+                            "--idle-timeout", "1", "--write-timeout", "1"}};
+  unsigned short port() const { return server_.port(); }
+};
+
+TEST_F(limits_test, oversize_bodies_and_headers_are_refused) {
+  const auto big = json{{"type", "echo"}, {"input", {{"x", std::string(70'000, 'x')}}}};
+  const auto r = http_post(port(), "/v1/jobs", big);
+  EXPECT_EQ(r.status, 413u);
+  EXPECT_EQ(r.json()["error"]["code"], "payload_too_large");
+  // Chunked, so the size is only known while reading.
+  std::string chunked = "POST /v1/jobs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 20; ++i)
+    chunked += "1000\r\n" + std::string(4096, 'a') + "\r\n";
+  chunked += "0\r\n\r\n";
+  EXPECT_NE(raw_exchange(port(), chunked).find("413"), std::string::npos);
+  const auto headers = http_request(port(), "GET", "/healthz", {}, {{"X-Big", std::string(20'000, 'h')}});
+  EXPECT_EQ(headers.status, 431u);
+  EXPECT_EQ(headers.json()["error"]["code"], "headers_too_large");
+  EXPECT_TRUE(healthy(port()));
+}
+
+TEST_F(limits_test, slowloris_headers_and_bodies_are_cut_off) {
+  raw_socket headers{port()};
+  ASSERT_TRUE(headers.send("POST /v1/jobs HTTP/1.1\r\nHost: x\r\n"));
+  raw_socket body{port()};
+  ASSERT_TRUE(body.send("POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"type\":"));
+  // Trickle a header byte every 100 ms: the header deadline runs from the first byte, not the last.
+  const auto start = std::chrono::steady_clock::now();
+  bool cut = false;
+  while (std::chrono::steady_clock::now() - start < 10s) {
+    if (!headers.send("X")) {
+      cut = true;
+      break;
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(cut || headers.read_until_closed(5s).has_value()) << "a trickling client was never closed";
+  EXPECT_TRUE(body.read_until_closed(10s).has_value()) << "a stalled body was never closed";
+  EXPECT_TRUE(healthy(port()));
+}
+
+TEST_F(limits_test, idle_keep_alive_connections_are_closed) {
+  raw_socket conn{port()};
+  ASSERT_TRUE(conn.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+  const auto started = std::chrono::steady_clock::now();
+  const auto received = conn.read_until_closed(10s);
+  ASSERT_TRUE(received.has_value()) << "the idle connection was never closed";
+  EXPECT_EQ(received->rfind("HTTP/1.1 200", 0), 0u) << "answered first, then closed";
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 900ms) << "kept alive for the idle timeout";
+  EXPECT_TRUE(healthy(port()));
+}
+
+TEST_F(limits_test, a_client_that_never_reads_is_dropped) {
+  const auto view =
+      submit(port(), {{"type", "echo"}, {"input", {{"x", std::string(60'000, 'x')}}}}, "?wait=10", 200);
+  const std::string get = "GET /v1/jobs/" + view["id"].get<std::string>() + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  raw_socket reader{port(), 4096};
+  // 400 pipelined requests ask for ~24 MB of answers; the client reads none, so the server's writes stall.
+  std::string requests;
+  for (int i = 0; i < 400; ++i)
+    requests += get;
+  reader.send(requests);
+  std::this_thread::sleep_for(3s);  // the write deadline is 1 s
+  const auto received = reader.read_until_closed(20s);
+  ASSERT_TRUE(received.has_value()) << "the server never dropped the stalled client";
+  EXPECT_LT(received->size(), 400u * 60'000u);
+  EXPECT_TRUE(healthy(port()));
+}
+
+TEST(connection_limit_test, connections_over_the_limit_are_closed_at_once) {
+  // The idle timeout (30 s) is far longer than the test: only the limit can close these connections.
+  offloadd_process server{{"--max-connections", "20"}};
+  std::vector<std::unique_ptr<raw_socket>> held;
+  for (int i = 0; i < 20; ++i)
+    held.push_back(std::make_unique<raw_socket>(server.port()));
+  std::this_thread::sleep_for(200ms);  // let the server accept them all
+  int refused = 0;
+  for (int i = 0; i < 30; ++i) {
+    raw_socket extra{server.port()};
+    if (extra.read_until_closed(2s).has_value()) ++refused;
+  }
+  EXPECT_EQ(refused, 30);
+  // The held ones are still served.
+  ASSERT_TRUE(held.front()->send("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  const auto answer = held.front()->read_until_closed(10s);
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_EQ(answer->rfind("HTTP/1.1 200", 0), 0u) << *answer;
+  held.clear();
+  wait_until([&] { return http_get(server.port(), "/healthz").status == 200; }, "health after the flood");
+}
+
+class input_test : public ::testing::Test {
+ protected:
+  offloadd_process server_;
+  unsigned short port() const { return server_.port(); }
+};
+
+TEST_F(input_test, json_at_every_nesting_depth_up_to_the_cap) {
+  http_connection conn{port()};
+  const auto post = [&](const std::string& body) { return conn.request("POST", "/v1/jobs", body); };
+  // The spec object and the input object take two levels; the cap is 64 in all.
+  for (int depth = 1; depth <= 70; ++depth) {
+    const std::string nested = std::string(depth, '[') + std::string(depth, ']');
+    const auto ok = post(R"({"type":"echo","input":{"a":)" + nested + "}}");
+    if (depth + 2 <= 64) {
+      EXPECT_EQ(ok.status, 202u) << depth << ok.body;
+    } else {
+      EXPECT_EQ(ok.status, 400u) << depth;
+      EXPECT_EQ(ok.json()["error"]["code"], "invalid_json") << depth;
+    }
+    const auto truncated = post(R"({"type":"echo","input":{"a":)" + std::string(depth, '['));
+    EXPECT_EQ(truncated.status, 400u) << depth;
+    EXPECT_EQ(truncated.json()["error"]["code"], "invalid_json") << depth;
+  }
+  EXPECT_EQ(post(std::string(100'000, '[')).json()["error"]["code"], "invalid_json");
+  EXPECT_TRUE(healthy(port()));
+}
+
+TEST_F(input_test, bad_values_get_a_code_and_the_field_name) {
+  struct bad_case {
+    std::string body;
+    std::string code;
+    std::string field;
+  };
+  const std::vector<bad_case> cases{
+      {"{\"type\":\"echo\",\"input\":{\"s\":\"\xff\xfe\"}}", "invalid_json", ""},
+      {"{\"type\":\"echo\",\"input\":{\"s\":\"\xc0\xaf\"}}", "invalid_json", ""},
+      {R"({"type":"echo","input":{},"colour":"red"})", "invalid_input", "colour"},
+      {R"({"type":5})", "invalid_input", "type"},
+      {R"({"type":"echo","input":[]})", "invalid_input", "input"},
+      {R"({"type":"echo","priority":"high"})", "invalid_input", "priority"},
+      {R"({"type":"echo","priority":-1})", "invalid_input", "priority"},
+      {R"({"type":"echo","priority":1e400})", "invalid_json", ""},
+      {R"({"type":"echo","timeout_ms":-5})", "invalid_input", "timeout_ms"},
+      {R"({"type":"echo","timeout_ms":18446744073709551616})", "invalid_input", "timeout_ms"},
+      {R"({"type":"echo","lane":"gpu"})", "invalid_input", "lane"},
+      {R"({"type":"sum","input":{"n":-1}})", "invalid_input", "input.n"},
+      {R"({"type":"sum","input":{"n":1e30}})", "invalid_input", "input.n"},
+      {R"({"type":"sum","input":{"n":"12"}})", "invalid_input", "input.n"},
+      {R"({"type":"sleep","input":{"ms":99999999999999999999}})", "invalid_input", "input.ms"},
+      {R"({"type":"Not A Type"})", "invalid_input", "type"},
+      {R"({"type":"no_such"})", "unknown_type", ""},
+      {R"({"type":"echo","idempotency_key":""})", "invalid_input", "idempotency_key"},
+      {"", "invalid_json", ""},
+      {"null", "invalid_input", ""},
+  };
+  http_connection conn{port()};
+  for (const auto& c : cases) {
+    const auto r = conn.request("POST", "/v1/jobs", c.body);
+    EXPECT_EQ(r.status, 400u) << c.body;
+    const auto error = r.json()["error"];
+    EXPECT_EQ(error["code"], c.code) << c.body << " → " << r.body;
+    if (!c.field.empty()) {
+      EXPECT_EQ(error["message"].get<std::string>().rfind(c.field, 0), 0u) << c.body << " → " << r.body;
+    }
+  }
+  EXPECT_TRUE(healthy(port()));
+}
+
+// Drain with jobs in both lanes: short ones finish, long ones are cancelled at the deadline (process trees
+// killed), subscribers see every terminal event and then a 1001 close, and offloadd exits 0.
+TEST(drain_test, both_lanes_finish_or_are_cancelled_and_subscribers_get_1001) {
+  temp_dir dir;
+  const auto config =
+      dir.write("commands.json",
+                json{{"commands", {{"tree", test_command({"fork-grandchild", "{input.pidfile}"})}}}}.dump());
+  offloadd_process server{{"--drain-seconds", "2", "--config", config, "--work-root", dir.path().string(),
+                           "--process-workers", "2", "--kill-grace-ms", "200"}};
+  const auto port = server.port();
+  const auto pidfile = (dir.path() / "grandchild.pid").string();
+  std::vector<std::pair<std::string, std::string>> jobs;  // id, expected state
+  const auto add = [&](const json& body, const std::string& expected) {
+    jobs.emplace_back(submit(port, body)["id"].get<std::string>(), expected);
+  };
+  add({{"type", "sleep"}, {"input", {{"ms", 300}}}, {"lane", "thread"}}, "succeeded");
+  add({{"type", "sleep"}, {"input", {{"ms", 300}}}, {"lane", "process"}}, "succeeded");
+  add({{"type", "sleep"}, {"input", {{"ms", 60000}}}, {"lane", "thread"}}, "cancelled");
+  add({{"type", "sleep"}, {"input", {{"ms", 60000}}}, {"lane", "process"}}, "cancelled");
+  add({{"type", "tree"}, {"input", {{"pidfile", pidfile}}}}, "cancelled");
+  for (const auto& [id, expected] : jobs)
+    wait_for_job(port, id, [](const json& v) { return is_state(v, "running"); });
+  wait_until([&] { return std::ifstream{pidfile}.good(); }, "the grandchild's pid file");
+  int grandchild = 0;
+  std::ifstream{pidfile} >> grandchild;
+  ASSERT_GT(grandchild, 0);
+
+  ws_client ws{port, "/v1/ws"};
+  for (const auto& [id, expected] : jobs)
+    ws.send(json{{"op", "subscribe"}, {"id", id}});
+  server.signal(SIGTERM);
+  // Still listening: readiness says no, submissions say draining.
+  wait_until([&] { return http_get(port, "/readyz").status == 503; }, "readyz 503");
+  const auto refused = http_post(port, "/v1/jobs", {{"type", "echo"}});
+  EXPECT_EQ(refused.status, 503u);
+  EXPECT_EQ(refused.json()["error"]["code"], "draining");
+
+  std::map<std::string, std::string> terminal;
+  while (auto message = ws.read_json(30s)) {
+    if ((*message)["op"] != "event") continue;
+    const auto& event = (*message)["event"];
+    const auto type = event["type"].get<std::string>();
+    if (type == "succeeded" || type == "cancelled" || type == "failed" || type == "crashed" ||
+        type == "timed_out") {
+      terminal[(*message)["id"]] = type;
+      if (type == "cancelled") {
+        EXPECT_EQ(event["error"]["code"], "shutdown");
+      }
+    }
+  }
+  EXPECT_EQ(ws.close_code(), 1001);
+  for (const auto& [id, expected] : jobs)
+    EXPECT_EQ(terminal[id], expected) << id;
+  EXPECT_EQ(server.wait_exit(30s), 0);
+  wait_until([&] { return process_dead(grandchild); }, "the cancelled command's grandchild to die");
+}
+
+TEST(drain_test, a_second_signal_exits_at_once_and_still_kills_children) {
+  temp_dir dir;
+  const auto config =
+      dir.write("commands.json",
+                json{{"commands", {{"tree", test_command({"fork-grandchild", "{input.pidfile}"})}}}}.dump());
+  offloadd_process server{{"--drain-seconds", "600", "--config", config, "--work-root", dir.path().string()}};
+  const auto pidfile = (dir.path() / "grandchild.pid").string();
+  submit(server.port(), {{"type", "tree"}, {"input", {{"pidfile", pidfile}}}});
+  wait_until([&] { return std::ifstream{pidfile}.good(); }, "the grandchild's pid file");
+  int grandchild = 0;
+  std::ifstream{pidfile} >> grandchild;
+  ASSERT_GT(grandchild, 0);
+  server.signal(SIGTERM);
+  wait_until([&] { return http_get(server.port(), "/readyz").status == 503; }, "draining");
+  server.signal(SIGTERM);
+  const auto code = server.wait_exit(10s);
+  ASSERT_TRUE(code.has_value()) << "a second signal must not wait for the 600 s grace";
+  wait_until([&] { return process_dead(grandchild); }, "the grandchild to die");
+}
+
+}  // namespace
+}  // namespace offload::test
