@@ -4,6 +4,7 @@
 
 #include "core/logger.hpp"
 #include "net/api_request.hpp"
+#include "net/ws_request.hpp"
 
 #include <offload/proto/job_spec.hpp>
 #include <offload/proto/json_fields.hpp>
@@ -195,54 +196,34 @@ class websocket_session {
   }
 
   void handle(std::string_view text) {
-    auto parsed = proto::parse_json(text);
-    if (!parsed) return reply_error(nullptr, parsed.error());
-    const auto& msg = *parsed;
-    if (!msg.is_object())
-      return reply_error(nullptr, {errc::invalid_input, "a message must be a JSON object"});
-    const nlohmann::json req = msg.contains("req") ? msg["req"] : nlohmann::json(nullptr);
-    const auto op = msg.find("op");
-    if (op == msg.end() || !op->is_string())
-      return reply_error(
-          req, {errc::invalid_input, "op: required, one of submit, subscribe, unsubscribe, cancel"});
-    const auto& name = op->get_ref<const std::string&>();
-
-    if (name == "submit") {
-      const auto body = msg.find("job");
-      if (body == msg.end()) return reply_error(req, {errc::invalid_input, "job: required"});
-      auto spec = proto::parse_job_spec(*body);
-      if (!spec) return reply_error(req, spec.error());
-      auto submitted = jobs_.submit(std::move(spec).value());
-      if (!submitted) return reply_error(req, submitted.error());
-      reply({{"op", "ack"}, {"req", req}, {"id", submitted->job->id}, {"job", submitted->job->view()}});
-      return follow(submitted->job, 0, true);
+    auto parsed = parse_ws_request(text);
+    if (auto* refused = std::get_if<ws_request_error>(&parsed))
+      return reply_error(refused->req, refused->error);
+    auto& msg = std::get<ws_request>(parsed);
+    const auto& req = msg.req;
+    switch (msg.op) {
+      case ws_request::kind::submit: {
+        auto submitted = jobs_.submit(std::move(msg.job));
+        if (!submitted) return reply_error(req, submitted.error());
+        reply({{"op", "ack"}, {"req", req}, {"id", submitted->job->id}, {"job", submitted->job->view()}});
+        return follow(submitted->job, 0, true);
+      }
+      case ws_request::kind::subscribe: {
+        const auto job = jobs_.find(msg.id);
+        if (!job) return reply_error(req, {errc::not_found, "no job with id '" + msg.id + "'"});
+        reply({{"op", "ack"}, {"req", req}, {"id", msg.id}});
+        subscriptions_.erase(msg.id);
+        return follow(job, msg.after, true);
+      }
+      case ws_request::kind::unsubscribe:
+        subscriptions_.erase(msg.id);
+        return reply({{"op", "ack"}, {"req", req}, {"id", msg.id}});
+      case ws_request::kind::cancel: {
+        const auto cancelled = jobs_.cancel(msg.id);
+        if (!cancelled) return reply_error(req, cancelled.error());
+        return reply({{"op", "ack"}, {"req", req}, {"id", msg.id}, {"job", (*cancelled)->view()}});
+      }
     }
-
-    const auto id_field = msg.find("id");
-    if (id_field == msg.end() || !id_field->is_string())
-      return reply_error(req, {errc::invalid_input, "id: required"});
-    const auto& id = id_field->get_ref<const std::string&>();
-    if (name == "subscribe") {
-      const auto after = msg.contains("after") && msg["after"].is_number_unsigned()
-                             ? std::optional<std::uint64_t>{msg["after"].get<std::uint64_t>()}
-                             : (msg.contains("after") ? std::nullopt : std::optional<std::uint64_t>{0});
-      if (!after) return reply_error(req, {errc::invalid_input, "after: must be a sequence number"});
-      const auto job = jobs_.find(id);
-      if (!job) return reply_error(req, {errc::not_found, "no job with id '" + id + "'"});
-      reply({{"op", "ack"}, {"req", req}, {"id", id}});
-      subscriptions_.erase(id);
-      return follow(job, *after, true);
-    }
-    if (name == "unsubscribe") {
-      subscriptions_.erase(id);
-      return reply({{"op", "ack"}, {"req", req}, {"id", id}});
-    }
-    if (name == "cancel") {
-      const auto cancelled = jobs_.cancel(id);
-      if (!cancelled) return reply_error(req, cancelled.error());
-      return reply({{"op", "ack"}, {"req", req}, {"id", id}, {"job", (*cancelled)->view()}});
-    }
-    reply_error(req, {errc::invalid_input, "op: unknown operation '" + name + "'"});
   }
 
   websocket::stream<beast::tcp_stream> ws_;
