@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages Offload builds with, and only those that are missing.
+# Installs the Debian 12 packages Offload builds with, and only those that are missing; extra package names
+# as arguments are installed the same way (CI: clang-14 libclang-rt-14-dev for fuzzing, docker.io debootstrap).
 # Safe to run again and again: it touches apt only when something is absent.
 set -euo pipefail
 
@@ -8,6 +9,7 @@ packages=(
   libboost1.81-dev libboost-filesystem1.81-dev
   nlohmann-json3-dev libssl-dev
   libgtest-dev libgmock-dev
+  "$@"
 )
 
 missing=()

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Quick start, part 2: install what is missing, build, and run the whole test suite.
-# An optional preset name runs the suite under it instead: scripts/test.sh asan | tsan | debug
+# An optional preset name runs the suite under it instead (scripts/test.sh asan | tsan | debug); further
+# arguments go to ctest (scripts/test.sh tsan -R 'client|job_service').
 set -euo pipefail
 cd "$(dirname "$0")/.."
 preset="${1:-default}"
+[[ $# -gt 0 ]] && shift
 scripts/build.sh "$preset"
-ctest --preset "$preset"
+ctest --preset "$preset" "$@"

@@ -4,6 +4,11 @@
 #include <boost/throw_exception.hpp>
 
 namespace offload {
+
+// The server's codes are mirrored one to one, shifted by one (0 is success): the last ones must line up.
+static_assert(static_cast<int>(errc::overloaded) == static_cast<int>(proto::errc::overloaded) + 1,
+              "offload::errc must list every proto::errc, in the same order");
+
 namespace {
 
 class category final : public std::error_category {

@@ -152,8 +152,8 @@ asio::awaitable<stream_attempt> stream_once(http_transport& http, const client_o
     handler(event);
     if (proto::is_terminal(event.type)) {
       watchdog.cancel();
-      // The server closes after the terminal event; answer its close (bounded by the handshake timeout).
-      co_await ws->async_close(websocket::close_code::normal, use_tuple);
+      // Nothing follows the terminal event but the server's close; dropping the connection here ends it
+      // without another round trip (the server's session ends on the EOF).
       stream_attempt attempt;
       attempt.how = outcome::terminal;
       attempt.terminal = std::move(event);

@@ -6,7 +6,7 @@
 namespace offload::proto {
 namespace {
 
-constexpr detail::name_table<errc, 26> names{{
+constexpr detail::name_table<errc, 27> names{{
     {errc::invalid_json, "invalid_json"},
     {errc::invalid_input, "invalid_input"},
     {errc::unknown_type, "unknown_type"},
@@ -33,6 +33,7 @@ constexpr detail::name_table<errc, 26> names{{
     {errc::protocol_error, "protocol_error"},
     {errc::spawn_failed, "spawn_failed"},
     {errc::worker_unavailable, "worker_unavailable"},
+    {errc::overloaded, "overloaded"},
 }};
 
 }  // namespace

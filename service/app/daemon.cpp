@@ -3,9 +3,12 @@
 
 #include "core/job_service.hpp"
 #include "core/logger.hpp"
+#include "core/metrics_registry.hpp"
 #include "core/process/command_runner.hpp"
 #include "core/process/command_spec.hpp"
 #include "core/process/worker_pool.hpp"
+#include "core/process_stats.hpp"
+#include "core/reactor_monitor.hpp"
 #include "core/type_registry.hpp"
 #include "net/job_api.hpp"
 #include "net/listener.hpp"
@@ -60,6 +63,45 @@ std::string self_path() {
   return ec ? std::string{} : path.string();
 }
 
+// Gauges read at scrape time from the parts that are not the job service.
+void describe_service_metrics(core::metrics_registry& metrics, const net::listener& listener,
+                              const net::websocket_endpoints& websockets, const core::worker_pool& workers) {
+  using kind = core::metrics_registry::kind;
+  metrics.declare("offload_http_requests_total", "HTTP answers by route pattern and status.", kind::counter);
+  metrics.declare("offload_http_connections", "Open HTTP connections (WebSocket ones included).",
+                  kind::gauge);
+  metrics.declare("offload_websocket_sessions", "Open WebSocket sessions.", kind::gauge);
+  metrics.declare("offload_process_workers", "Warm process workers by state.", kind::gauge);
+  metrics.declare("offload_process_worker_starts_total", "Process workers started (replacements included).",
+                  kind::counter);
+  metrics.declare("process_resident_memory_bytes", "Resident memory of offloadd.", kind::gauge);
+  metrics.declare("process_cpu_seconds_total", "CPU time of offloadd, user and system.", kind::counter);
+  metrics.declare("process_open_fds", "Open file descriptors of offloadd.", kind::gauge);
+  metrics.declare("process_start_time_seconds", "Start time of offloadd since the Unix epoch.", kind::gauge);
+  metrics.on_collect([&listener, &websockets, &workers](core::metrics_registry& m) {
+    m.set("offload_http_connections", {}, static_cast<double>(listener.connections()));
+    m.set("offload_websocket_sessions", {}, static_cast<double>(websockets.sessions()));
+    const auto idle = static_cast<double>(workers.idle());
+    m.set("offload_process_workers", core::metrics_registry::label_text({{"state", "idle"}}), idle);
+    m.set("offload_process_workers", core::metrics_registry::label_text({{"state", "busy"}}),
+          static_cast<double>(workers.live()) - idle);
+    m.set("offload_process_worker_starts_total", {}, static_cast<double>(workers.restarts()));
+    if (const auto self = core::process_stats::read()) {
+      m.set("process_resident_memory_bytes", {}, static_cast<double>(self->resident_bytes));
+      m.set("process_cpu_seconds_total", {}, self->cpu_seconds);
+      m.set("process_open_fds", {}, static_cast<double>(self->open_fds));
+      m.set("process_start_time_seconds", {}, self->start_time_seconds);
+    }
+  });
+}
+
+asio::awaitable<net::api_response> metrics_response(core::metrics_registry& metrics) {
+  net::api_response response;
+  response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  response.body = metrics.render();
+  co_return response;
+}
+
 }  // namespace
 
 int run_daemon(const options& opts) {
@@ -96,8 +138,12 @@ int run_daemon(const options& opts) {
   if (process.workers == 0) process.workers = cpus;
   if (process.worker_program.empty()) process.worker_program = self_path();
 
+  core::metrics_registry metrics;
+  core::reactor_monitor lag{reactor.get_executor(), metrics};
   core::job_service jobs{reactor.get_executor(), config, types};
+  jobs.attach_metrics(metrics);
   auto workers = std::make_unique<core::worker_pool>(reactor.get_executor(), process);
+  const core::worker_pool& worker_stats = *workers;
   workers->start();
   jobs.set_lane(core::slot_pool::worker, std::move(workers));
   jobs.set_lane(core::slot_pool::command,
@@ -105,7 +151,19 @@ int run_daemon(const options& opts) {
   net::router routes;
   net::job_api api{jobs, routes};
   net::websocket_endpoints websockets{jobs, opts.websocket};
-  net::listener listener{reactor.get_executor(), routes, opts.http, &websockets, &auth};
+  net::listener listener{reactor.get_executor(), routes, opts.http, &websockets, &auth, &metrics};
+  describe_service_metrics(metrics, listener, websockets, worker_stats);
+  routes.add("GET", "/metrics", [&metrics](const net::api_request&, const net::route_params&) {
+    return metrics_response(metrics);
+  });
+  api.set_readiness_check([&lag, limit = opts.max_reactor_lag]() -> std::optional<proto::error> {
+    const auto worst = std::chrono::duration_cast<std::chrono::milliseconds>(lag.recent_max());
+    if (worst <= limit) return std::nullopt;
+    return proto::error{proto::errc::overloaded, "the reactor lagged " + std::to_string(worst.count()) +
+                                                     " ms in the last 5 s (limit " +
+                                                     std::to_string(limit.count()) + " ms)"};
+  });
+  lag.start();
 
   net::tcp::endpoint bound;
   try {
@@ -146,6 +204,7 @@ int run_daemon(const options& opts) {
         });
         co_await jobs.async_drain(opts.drain);
         listener.stop();
+        lag.stop();
         // Subscribers get every terminal event, then a 1001 close.
         websockets.close_all();
         co_await websockets.async_closed(std::chrono::seconds{2});

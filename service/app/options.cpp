@@ -141,6 +141,10 @@ const std::vector<option_spec>& option_table() {
          o.metrics_auth = v == "true";
          return std::nullopt;
        }},
+      number_option("max-reactor-lag-ms",
+                    "/readyz answers 503 overloaded while the reactor lagged more than this in the last 5 s",
+                    "100", false, 1, 60'000,
+                    [](options& o, std::uint64_t n) { o.max_reactor_lag = std::chrono::milliseconds{n}; }),
       {"log-level", "debug, info, warn or error", "info",
        [](options& o, std::string_view v) -> std::optional<std::string> {
          const auto level = core::log_level_from_string(v);

@@ -35,6 +35,8 @@ struct options {
   std::string env_token;
   /// `/metrics` needs a token too (when tokens are configured).
   bool metrics_auth = false;
+  /// `/readyz` answers 503 `overloaded` while the reactor's lag over the last 5 s exceeds this.
+  std::chrono::milliseconds max_reactor_lag{100};
 };
 
 /// What the command line asked for.

@@ -43,6 +43,34 @@ job_service::~job_service() {
   join();
 }
 
+void job_service::attach_metrics(metrics_registry& metrics) {
+  metrics_ = &metrics;
+  using kind = metrics_registry::kind;
+  const std::vector<double> seconds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                    0.5,    1,     2.5,    5,     10,   30,    60,   300};
+  metrics.declare("offload_jobs_submitted_total", "Jobs accepted, by type and lane.", kind::counter);
+  metrics.declare("offload_jobs_finished_total",
+                  "Jobs that reached a terminal state, by type, lane and state.", kind::counter);
+  metrics.declare("offload_job_queue_wait_seconds", "Time from submission to start, by lane.",
+                  kind::histogram, seconds);
+  metrics.declare("offload_job_run_seconds", "Time from start to terminal state, by lane.", kind::histogram,
+                  seconds);
+  metrics.declare("offload_jobs_queued", "Jobs waiting for a slot, by lane.", kind::gauge);
+  metrics.declare("offload_jobs_running", "Jobs running, by lane.", kind::gauge);
+  metrics.declare("offload_jobs_retained", "Finished jobs kept for GET and replay.", kind::gauge);
+  metrics.on_collect([this](metrics_registry& m) {
+    for (const auto l : {proto::lane::thread, proto::lane::process}) {
+      const auto labels = metrics_registry::label_text({{"lane", to_string(l)}});
+      m.set("offload_jobs_queued", labels, static_cast<double>(queue_.size(l)));
+      const auto running = l == proto::lane::thread
+                               ? busy_[index(slot_pool::thread)]
+                               : busy_[index(slot_pool::worker)] + busy_[index(slot_pool::command)];
+      m.set("offload_jobs_running", labels, static_cast<double>(running));
+    }
+    m.set("offload_jobs_retained", {}, static_cast<double>(store_.finished_count()));
+  });
+}
+
 void job_service::set_lane(slot_pool p, std::unique_ptr<job_lane> lane) {
   lanes_[index(p)] = std::move(lane);
 }
@@ -101,6 +129,9 @@ proto::result<submission> job_service::submit(proto::job_spec spec) {
                    j->created_at);
   queue_.push(j);
   ++submitted_;
+  if (metrics_)
+    metrics_->add("offload_jobs_submitted_total",
+                  metrics_registry::label_text({{"type", j->spec.type}, {"lane", to_string(lane)}}));
   if (log_enabled(log_level::debug))
     log(log_level::debug, "job queued", {{"job", j->id}, {"type", j->spec.type}});
   dispatch();
@@ -136,6 +167,10 @@ void job_service::dispatch() {
       j->events.append(proto::event_type::started, nlohmann::json::object(), *j->started_at);
       ++busy_[index(p)];
       ++running_;
+      if (metrics_)
+        metrics_->observe("offload_job_queue_wait_seconds",
+                          metrics_registry::label_text({{"lane", to_string(j->lane)}}),
+                          std::chrono::duration<double>(*j->started_at - j->created_at).count());
       asio::co_spawn(reactor_, run(std::move(j), *lane), log_coroutine_failure("run"));
     }
   }
@@ -225,6 +260,15 @@ bool job_service::finish(job& j, job_input in, std::optional<nlohmann::json> res
   j.stop.request_stop();
   j.events.append(proto::terminal_event(*next), std::move(data), *j.finished_at);
   ++finished_;
+  if (metrics_) {
+    const auto lane = to_string(j.lane);
+    metrics_->add(
+        "offload_jobs_finished_total",
+        metrics_registry::label_text({{"type", j.spec.type}, {"lane", lane}, {"state", to_string(*next)}}));
+    if (j.started_at)
+      metrics_->observe("offload_job_run_seconds", metrics_registry::label_text({{"lane", lane}}),
+                        std::chrono::duration<double>(*j.finished_at - *j.started_at).count());
+  }
   store_.mark_finished(j);
   if (log_enabled(log_level::debug))
     log(log_level::debug, "job finished", {{"job", j.id}, {"state", to_string(*next)}});

@@ -3,6 +3,7 @@
 
 #include "core/job_lane.hpp"
 #include "core/job_store.hpp"
+#include "core/metrics_registry.hpp"
 #include "core/scheduler.hpp"
 #include "core/service_config.hpp"
 #include "core/type_registry.hpp"
@@ -74,6 +75,10 @@ class job_service {
   /// by the daemon). Call before submitting jobs.
   void set_lane(slot_pool p, std::unique_ptr<job_lane> lane);
 
+  /// Counts submissions and outcomes, times queue waits and runs, and reports queue depths and running jobs
+  /// by lane into `metrics` (which must outlive the service).
+  void attach_metrics(metrics_registry& metrics);
+
   bool draining() const noexcept { return draining_; }
   /// Refuses new jobs, waits up to `grace` for queued and running jobs to finish, cancels the rest
   /// (`shutdown`), then waits (bounded) for every lane slot to be released.
@@ -104,6 +109,7 @@ class job_service {
   std::array<std::unique_ptr<job_lane>, slot_pool_count> lanes_;
   // Slots in use per pool: counted until the lane returns, even if the job already ended (timeout, cancel).
   std::array<std::size_t, slot_pool_count> busy_{};
+  metrics_registry* metrics_ = nullptr;
   std::size_t running_ = 0;
   std::uint64_t submitted_ = 0;
   std::uint64_t finished_ = 0;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -17,6 +18,8 @@ struct api_response {
   std::string body;
   /// Extra headers such as `Allow`, `Retry-After` or `Location`.
   std::vector<std::pair<std::string, std::string>> headers;
+  /// The route pattern that answered (`/v1/jobs/{id}`), for metrics; set by the router.
+  std::string_view route = "unmatched";
 
   static api_response json(unsigned status, const nlohmann::json& body);
   static api_response text(unsigned status, std::string body);

@@ -103,6 +103,7 @@ unsigned http_status(proto::errc code) noexcept {
     case errc::headers_too_large:
       return 431;
     case errc::draining:
+    case errc::overloaded:
       return 503;
     case errc::internal:
     case errc::cancelled:

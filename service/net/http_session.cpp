@@ -22,8 +22,18 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr auto linger_time = std::chrono::seconds{2};
 constexpr std::size_t linger_bytes = 4 * 1024 * 1024;
 
+// Not in the coroutine below: GCC 12 mishandles braced initialiser lists inside coroutines.
+void count_answer(core::metrics_registry* metrics, std::string_view route, unsigned status) {
+  if (!metrics) return;
+  const auto code = std::to_string(status);
+  metrics->add("offload_http_requests_total",
+               core::metrics_registry::label_text({{"route", route}, {"status", code}}));
+}
+
 asio::awaitable<beast::error_code> async_send(beast::tcp_stream& stream, api_response r, unsigned version,
-                                              bool keep_alive, const http_limits& limits) {
+                                              bool keep_alive, const http_limits& limits,
+                                              core::metrics_registry* metrics) {
+  count_answer(metrics, r.route, r.status);
   http::response<http::string_body> res{static_cast<http::status>(r.status), version};
   res.set(http::field::server, "offloadd");
   res.set(http::field::content_type, r.content_type);
@@ -78,7 +88,7 @@ class in_flight_guard {
 
 asio::awaitable<void> run_http_session(tcp::socket socket, const router& routes, const http_limits& limits,
                                        std::size_t& in_flight, websocket_endpoints* upgrades,
-                                       const bearer_auth& auth) {
+                                       const bearer_auth& auth, core::metrics_registry* metrics) {
   beast::tcp_stream stream{std::move(socket)};
   beast::flat_buffer buffer;
   for (;;) {
@@ -109,7 +119,7 @@ asio::awaitable<void> run_http_session(tcp::socket socket, const router& routes,
     }
     if (ec) {
       if (auto e = read_error(ec)) {
-        co_await async_send(stream, api_response::error(*e), 11, false, limits);
+        co_await async_send(stream, api_response::error(*e), 11, false, limits, metrics);
         co_await linger(stream);
       }
       break;
@@ -119,10 +129,11 @@ asio::awaitable<void> run_http_session(tcp::socket socket, const router& routes,
     if (const auto target = parser.get().target(); auth.protects(target.substr(0, target.find('?'))) &&
                                                    !auth.allows(parser.get()[http::field::authorization])) {
       auto denied = api_response::error({errc::unauthorized, "a valid bearer token is required"});
+      denied.route = "(auth)";
       denied.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"offload\"");
       const bool keep = parser.get().keep_alive() && !upgrade;
       const auto denied_ec =
-          co_await async_send(stream, std::move(denied), parser.get().version(), keep, limits);
+          co_await async_send(stream, std::move(denied), parser.get().version(), keep, limits, metrics);
       if (denied_ec || !keep) break;
       continue;
     }
@@ -132,7 +143,7 @@ asio::awaitable<void> run_http_session(tcp::socket socket, const router& routes,
       stream.expires_never();
       auto refused = co_await upgrades->async_upgrade(stream, parser.release());
       if (!refused) co_return;
-      co_await async_send(stream, std::move(*refused), 11, false, limits);
+      co_await async_send(stream, std::move(*refused), 11, false, limits, metrics);
       break;
     }
     const in_flight_guard guard{in_flight};
@@ -156,7 +167,8 @@ asio::awaitable<void> run_http_session(tcp::socket socket, const router& routes,
       }
     }
     // Not inside the if: g++ 12 miscompiles some co_await expressions in conditions.
-    const auto write_ec = co_await async_send(stream, std::move(response), version, keep_alive, limits);
+    const auto write_ec =
+        co_await async_send(stream, std::move(response), version, keep_alive, limits, metrics);
     if (write_ec || !keep_alive) break;
   }
   beast::error_code ignored;

@@ -142,6 +142,10 @@ asio::awaitable<api_response> job_api::types() {
 
 asio::awaitable<api_response> job_api::ready() {
   if (jobs_.draining()) co_return api_response::error({errc::draining, "the server is shutting down"});
+  if (readiness_) {
+    const auto not_ready = readiness_();
+    if (not_ready) co_return api_response::error(*not_ready);
+  }
   co_return api_response::text(200, "ready\n");
 }
 

@@ -4,6 +4,9 @@
 #include "core/job_service.hpp"
 #include "net/router.hpp"
 
+#include <functional>
+#include <optional>
+
 namespace offload::net {
 
 /// Registers the `/v1/*`, `/healthz` and `/readyz` routes on a router. Must outlive it.
@@ -13,6 +16,11 @@ class job_api {
   static constexpr double max_wait_seconds = 300;
 
   job_api(core::job_service& jobs, router& routes);
+
+  /// An extra readiness condition: `/readyz` answers 503 with the error it returns (e.g. `overloaded`).
+  void set_readiness_check(std::function<std::optional<proto::error>()> check) {
+    readiness_ = std::move(check);
+  }
 
  private:
   asio::awaitable<api_response> submit(const api_request& req);
@@ -24,6 +32,7 @@ class job_api {
   asio::awaitable<api_response> ready();
 
   core::job_service& jobs_;
+  std::function<std::optional<proto::error>()> readiness_;
 };
 
 }  // namespace offload::net

@@ -20,13 +20,14 @@ const bearer_auth open_access;
 }  // namespace
 
 listener::listener(asio::any_io_executor executor, const router& routes, http_limits limits,
-                   websocket_endpoints* upgrades, const bearer_auth* auth)
+                   websocket_endpoints* upgrades, const bearer_auth* auth, core::metrics_registry* metrics)
     : executor_(executor),
       acceptor_(executor),
       routes_(routes),
       limits_(limits),
       upgrades_(upgrades),
-      auth_(auth ? *auth : open_access) {}
+      auth_(auth ? *auth : open_access),
+      metrics_(metrics) {}
 
 tcp::endpoint listener::parse_endpoint(std::string_view text) {
   const auto colon = text.rfind(':');
@@ -90,12 +91,13 @@ asio::awaitable<void> listener::accept_loop() {
     }
     socket.set_option(tcp::no_delay(true), ec);
     ++connections_;
-    asio::co_spawn(executor_,
-                   run_http_session(std::move(socket), routes_, limits_, in_flight_, upgrades_, auth_),
-                   [this](std::exception_ptr e) {
-                     --connections_;
-                     core::log_coroutine_failure("http session")(e);
-                   });
+    asio::co_spawn(
+        executor_,
+        run_http_session(std::move(socket), routes_, limits_, in_flight_, upgrades_, auth_, metrics_),
+        [this](std::exception_ptr e) {
+          --connections_;
+          core::log_coroutine_failure("http session")(e);
+        });
   }
 }
 

@@ -17,7 +17,8 @@ class listener {
  public:
   /// `upgrades` (may be null) takes WebSocket upgrade requests; `auth` (may be null: open) guards paths.
   listener(asio::any_io_executor executor, const router& routes, http_limits limits,
-           websocket_endpoints* upgrades = nullptr, const bearer_auth* auth = nullptr);
+           websocket_endpoints* upgrades = nullptr, const bearer_auth* auth = nullptr,
+           core::metrics_registry* metrics = nullptr);
 
   /// Opens, binds and listens; returns the bound endpoint (port 0 picks a free one). Throws on failure.
   tcp::endpoint bind(const tcp::endpoint& endpoint);
@@ -45,6 +46,7 @@ class listener {
   http_limits limits_;
   websocket_endpoints* upgrades_;
   const bearer_auth& auth_;
+  core::metrics_registry* metrics_;
   std::size_t connections_ = 0;
   std::size_t in_flight_ = 0;
 };

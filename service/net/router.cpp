@@ -24,7 +24,7 @@ bool is_param(std::string_view segment) {
 }  // namespace
 
 void router::add(std::string method, std::string_view pattern, handler fn) {
-  route r{std::move(method), {}, std::move(fn)};
+  route r{std::move(method), {}, std::move(fn), std::string{pattern}};
   for (const auto s : split_path(pattern))
     r.segments.emplace_back(s);
   routes_.push_back(std::move(r));
@@ -50,7 +50,11 @@ asio::awaitable<api_response> router::async_handle(const api_request& request) c
   std::string allow;
   for (const auto& r : routes_) {
     if (!match(r, path, params)) continue;
-    if (r.method == request.method) co_return co_await r.fn(request, params);
+    if (r.method == request.method) {
+      auto response = co_await r.fn(request, params);
+      response.route = r.pattern;
+      co_return response;
+    }
     if (!allow.empty()) allow += ", ";
     allow += r.method;
   }

@@ -5,6 +5,7 @@
 #include "net/api_response.hpp"
 #include "net/net.hpp"
 
+#include <deque>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -31,11 +32,13 @@ class router {
     std::string method;
     std::vector<std::string> segments;
     handler fn;
+    /// As given to `add`; responses refer to it, so routes never move (a deque).
+    std::string pattern;
   };
 
   static bool match(const route& r, const std::vector<std::string_view>& path, route_params& params);
 
-  std::vector<route> routes_;
+  std::deque<route> routes_;
 };
 
 }  // namespace offload::net

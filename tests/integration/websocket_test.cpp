@@ -153,8 +153,9 @@ TEST_F(websocket_test, process_output_arrives_in_order_and_byte_exact) {
 }
 
 TEST_F(websocket_test, a_slow_reader_is_closed_with_1013_while_others_keep_going) {
-  // A server with a small per-client queue, so that a client that does not read overflows it.
-  offloadd_process server{{"--config", config_, "--max-log-bytes", "128m", "--ws-max-queued-bytes", "256k"}};
+  // A per-client queue (2 MiB) that a client not reading overflows long before the 24 MiB are out, while a
+  // reading one rides out scheduling hiccups even in a sanitizer build.
+  offloadd_process server{{"--config", config_, "--max-log-bytes", "128m", "--ws-max-queued-bytes", "2m"}};
   const auto port = [&] { return server.port(); };
   const auto id = submit(port(), {{"type", "drip"}, {"input", {{"mib", 24}}}})["id"].get<std::string>();
   ws_client fast{port(), events_target(id)};

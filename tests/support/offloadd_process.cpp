@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <poll.h>
@@ -57,6 +58,8 @@ std::vector<std::string> inherited_environment() {
 }  // namespace
 
 std::string offloadd_process::binary() {
+  // CI points the integration tests at a ThreadSanitizer build of offloadd this way.
+  if (const char* other = std::getenv("OFFLOAD_TEST_OFFLOADD"); other && *other) return other;
   return OFFLOADD_PATH;
 }
 

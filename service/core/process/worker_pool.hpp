@@ -32,6 +32,8 @@ class worker_pool final : public job_lane {
   void join() override;
 
   std::size_t idle() const noexcept { return idle_.size(); }
+  /// Workers alive or starting, busy or idle.
+  std::size_t live() const noexcept { return live_; }
   std::uint64_t restarts() const noexcept { return restarts_; }
 
  private:

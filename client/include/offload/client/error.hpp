@@ -44,6 +44,7 @@ enum class errc {
   protocol_error,
   spawn_failed,
   worker_unavailable,
+  overloaded,
 
   // Client-side failures.
   /// The base URL cannot be used (not `http://host[:port][/prefix]`).

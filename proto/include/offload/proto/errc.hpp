@@ -60,6 +60,8 @@ enum class errc {
   spawn_failed,
   /// Process workers keep dying at start-up; the pool is backing off.
   worker_unavailable,
+  /// The server is up but too busy to serve more (its reactor lags); readiness says so.
+  overloaded,
 };
 
 /// The wire spelling of a code, e.g. `"invalid_json"`.

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# The bench suite: builds the default preset, starts offloadd itself on loopback, runs every scenario for about
+# SECONDS (default 10) and prints one JSON line per scenario, then a table. Baselines run in the same session
+# (absolute numbers drift on shared machines; compare ratios). Benchmarks never assert timings.
+#   bench/run.sh [SECONDS]            (OFFLOAD_BENCH_NO_BUILD=1 skips the build)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+secs=${1:-10}
+build=${OFFLOAD_BUILD_DIR:-$root/build}
+[[ -n ${OFFLOAD_BENCH_NO_BUILD:-} ]] || "$root/scripts/build.sh" default >&2
+bench=$build/bench
+offloadd=$build/service/offloadd
+child=$build/tests/offload_test_child
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+cat >"$work/commands.json" <<JSON
+{"commands": {
+  "true": {"argv": ["/bin/true"], "result": "exit_code"},
+  "cat": {"argv": ["$child", "echo"], "stdin": "input.data", "max_output_bytes": 67108864},
+  "flood": {"argv": ["$child", "flood", "{input.mib}"], "max_output_bytes": 1073741824}
+}}
+JSON
+
+results=$work/results.jsonl
+emit() {  # emit SCENARIO JSON: adds the scenario name and prints the line
+  local line="{\"scenario\":\"$1\",${2#\{}"
+  echo "$line" | tee -a "$results"
+}
+
+# start_server ARGS…: starts offloadd, sets $port and $server_pid.
+start_server() {
+  "$offloadd" --listen 127.0.0.1:0 --log-level error --config "$work/commands.json" --work-root "$work" \
+    --max-queued 100000 --retain-jobs 200000 "$@" >"$work/server.out" 2>>"$work/server.err" &
+  server_pid=$!
+  pids+=("$server_pid")
+  for _ in $(seq 200); do grep -q '^listening on' "$work/server.out" 2>/dev/null && break; sleep 0.05; done
+  port=$(sed -n 's/^listening on http:\/\/127.0.0.1://p' "$work/server.out")
+  [[ -n $port ]] || { cat "$work/server.err" >&2; exit 1; }
+}
+stop_server() { kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; }
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+load() { "$bench/offload_load" --port "$port" --seconds "$secs" "$@"; }
+post_wait() {  # post_wait BODY [CONNECTIONS]
+  load --connections "${2:-16}" --method POST --path '/v1/jobs?wait=30' --body "$1"
+}
+
+echo "bench: $(nproc) CPUs, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), ${secs}s per scenario" >&2
+
+# Baselines first, on an idle machine.
+"$bench/offload_baseline_server" >"$work/baseline.out" &
+pids+=($!)
+for _ in $(seq 100); do grep -q '^listening on' "$work/baseline.out" 2>/dev/null && break; sleep 0.05; done
+port=$(sed -n 's/^listening on http:\/\/127.0.0.1://p' "$work/baseline.out")
+emit baseline_beast "$(load --connections 16 --method POST --path '/v1/jobs?wait=1' --body '{"type":"echo","input":{"a":1}}')"
+emit baseline_spawn "$("$bench/offload_spawn_baseline" "$secs" 8)"
+
+start_server
+sleep 0.5
+emit memory_idle "{\"rss_kib\":$(rss_kib "$server_pid")}"
+emit overhead "$(post_wait '{"type":"echo","input":{"a":1}}')"
+emit cpu "$(post_wait '{"type":"sum","input":{"n":1000000}}')"
+emit process "$(post_wait '{"type":"echo","input":{"a":1},"lane":"process"}')"
+emit command "$(post_wait '{"type":"true"}' 8)"
+emit async "$(load --connections 16 --method POST --path /v1/jobs --body '{"type":"echo","input":{"a":1}}')"
+
+# Responsiveness: both lanes saturated with CPU work, /healthz probed 200 times a second.
+sat=()
+"$bench/offload_load" --port "$port" --seconds $((secs + 2)) --connections 8 --method POST --path '/v1/jobs?wait=60' \
+  --body '{"type":"sum","input":{"n":30000000}}' >/dev/null & sat+=($!)
+"$bench/offload_load" --port "$port" --seconds $((secs + 2)) --connections 8 --method POST --path '/v1/jobs?wait=60' \
+  --body '{"type":"sum","input":{"n":30000000},"lane":"process"}' >/dev/null & sat+=($!)
+sleep 1
+emit responsive "$(load --rate 200 --path /healthz)"
+wait "${sat[@]}" 2>/dev/null || true
+stop_server
+
+start_server
+emit ws "$("$bench/offload_ws_bench" "$port" fanout 1000)"
+emit stream "$("$bench/offload_ws_bench" "$port" stream 256)"
+stop_server
+
+start_server
+"$bench/offload_load" --port "$port" --seconds 600 --connections 16 --requests 100000 --method POST \
+  --path /v1/jobs --body '{"type":"echo","input":{"a":1}}' >/dev/null
+sleep 1
+emit memory_retained "{\"jobs\":100000,\"rss_kib\":$(rss_kib "$server_pid")}"
+stop_server
+
+# The table.
+python3 - "$results" <<'PY' || cat "$results"
+import json, sys
+rows = {}
+for line in open(sys.argv[1]):
+    r = json.loads(line); rows[r["scenario"]] = r
+def ratio(a, b):
+    return f"{a / b:.2f}×" if b else "-"
+base = rows.get("baseline_beast", {}).get("rps", 0)
+spawn = rows.get("baseline_spawn", {}).get("per_second", 0)
+print(f"\n{'scenario':<18}{'result':<44}{'vs baseline':>12}")
+for name in ["overhead", "cpu", "process", "command", "async", "responsive", "ws", "stream", "memory_idle", "memory_retained", "baseline_beast", "baseline_spawn"]:
+    r = rows.get(name)
+    if not r: continue
+    if "rps" in r:
+        text = f"{r['rps']:.0f} req/s  p50 {r['p50_ms']:.2f} p99 {r['p99_ms']:.2f} max {r['max_ms']:.2f} ms"
+    elif "events_per_s" in r:
+        text = f"{r['events_per_s']:.0f} events/s to {r['subscribers']} subscribers"
+    elif "mb_per_s" in r:
+        text = f"{r['mb_per_s']:.1f} MB/s ({r['reconnects']} reconnects)"
+    elif "per_second" in r:
+        text = f"{r['per_second']:.0f} children/s (8 in flight)"
+    else:
+        text = f"{r['rss_kib'] / 1024:.1f} MiB RSS" + (f" with {r['jobs']} jobs retained" if "jobs" in r else "")
+    vs = ratio(r["rps"], base) if name == "overhead" else ratio(r["rps"], spawn) if name == "command" else ""
+    print(f"{name:<18}{text:<44}{vs:>12}")
+PY

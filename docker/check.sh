@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Builds the image with a private dockerd and checks it for real, from outside the container: health, a thread
+# job, a process job, a command job, a WebSocket event stream, the Docker HEALTHCHECK, a non-root user, and a
+# graceful `docker stop`. Lints the Dockerfile. Run as root on Debian 12; touches no other process and only
+# contacts 127.0.0.1 (plus the Debian mirror while building).
+#   docker/check.sh            (OFFLOAD_DOCKER_WORK=/var/tmp/offload-docker keeps the base image between runs)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+W=${OFFLOAD_DOCKER_WORK:-/var/tmp/offload-docker}
+started=$(date +%s)
+say() { echo "docker-check [$(( $(date +%s) - started ))s] $*"; }
+
+[[ $(id -u) -eq 0 ]] || { echo "docker/check.sh must run as root (it starts a private dockerd)" >&2; exit 1; }
+"$root/scripts/bootstrap.sh" docker.io debootstrap
+docker=/usr/bin/docker
+mkdir -p "$W"
+container=offload-ci-$$
+dockerd_pid=
+
+cleanup() {
+  set +e
+  if [[ -n $dockerd_pid ]]; then
+    "$docker" rm -f "$container" >/dev/null 2>&1
+    kill "$dockerd_pid" 2>/dev/null
+    for _ in $(seq 100); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$dockerd_pid" 2>/dev/null
+  fi
+  # Mounts dockerd may leave under its exec root, deepest first.
+  awk -v w="$W/" 'index($2, w) == 1 { print $2 }' /proc/mounts | sort -r | while read -r m; do umount -l "$m"; done
+  rm -rf "$W/exec" "$W/docker.sock"
+}
+trap cleanup EXIT
+
+say "starting a private dockerd"
+dockerd --iptables=false --ip6tables=false --bridge=none --data-root="$W/data" --exec-root="$W/exec" \
+  --pidfile="$W/dockerd.pid" -H "unix://$W/docker.sock" >"$W/dockerd.log" 2>&1 &
+dockerd_pid=$!
+export DOCKER_HOST="unix://$W/docker.sock"
+for _ in $(seq 120); do "$docker" info >/dev/null 2>&1 && break; sleep 0.5; done
+"$docker" info >/dev/null || { tail -20 "$W/dockerd.log" >&2; exit 1; }
+
+if ! "$docker" image inspect debian:bookworm-slim >/dev/null 2>&1; then
+  if [[ ! -f $W/bookworm-rootfs.tar ]]; then
+    mirror=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+    mirror=${mirror:-http://deb.debian.org/debian}
+    say "debootstrap bookworm from $mirror"
+    rm -rf "$W/rootfs"
+    debootstrap --variant=minbase bookworm "$W/rootfs" "$mirror" >"$W/debootstrap.log" 2>&1 \
+      || { tail -20 "$W/debootstrap.log" >&2; exit 1; }
+    tar -C "$W/rootfs" -cf "$W/bookworm-rootfs.tar" .
+    rm -rf "$W/rootfs"
+  fi
+  "$docker" import "$W/bookworm-rootfs.tar" debian:bookworm-slim >/dev/null
+fi
+
+say "building the image"
+build_started=$(date +%s)
+"$docker" build --network host -t offload:ci "$root" >"$W/build.log" 2>&1 || { tail -40 "$W/build.log" >&2; exit 1; }
+size=$("$docker" image inspect -f '{{.Size}}' offload:ci)
+say "image built in $(( $(date +%s) - build_started ))s, size $(( size / 1024 / 1024 )) MiB"
+
+# A free loopback port: nothing answers on it.
+port=
+for _ in $(seq 50); do
+  candidate=$(( 20000 + RANDOM % 40000 ))
+  if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then port=$candidate; break; fi
+done
+[[ -n $port ]] || { echo "no free port" >&2; exit 1; }
+url="http://127.0.0.1:$port"
+
+say "running on $url"
+"$docker" run -d --name "$container" --network host --init \
+  -e OFFLOAD_LISTEN="127.0.0.1:$port" -e OFFLOAD_URL="$url" -e OFFLOAD_DRAIN_SECONDS=20 offload:ci >/dev/null
+# The image's own CLI, run from outside: the checks go over the network like any client's.
+"$docker" cp "$container:/usr/local/bin/offload" "$W/offload"
+cli() { "$W/offload" --url "$url" "$@"; }
+for _ in $(seq 100); do cli health >/dev/null 2>&1 && break; sleep 0.2; done
+cli health
+
+fail() { echo "docker-check: $*" >&2; "$docker" logs "$container" 2>&1 | tail -20 >&2; exit 1; }
+expect() {  # expect NAME EXPECTED ACTUAL
+  [[ $2 == "$3" ]] || fail "$1: expected '$2', got '$3'"
+  say "ok: $1"
+}
+json_field() { sed -n "s/.*\"$1\":\"\\([^\"]*\\)\".*/\\1/p" | head -1; }
+
+expect "thread job" "499999500000" "$(cli --json submit sum n=1000000 --wait | json_field sum)"
+expect "process job" "succeeded" "$(cli --json submit sha256 data=abc --lane process --wait | json_field state)"
+expect "command job" "succeeded" "$(cli --json submit wc 'data=hello docker world' --wait | json_field state)"
+events=$(cli --json submit primes limit=5000000 --follow)
+expect "event stream ends succeeded" "succeeded" "$(tail -1 <<<"$events" | json_field type)"
+(( $(grep -c '"type":"progress"' <<<"$events") >= 3 )) || fail "event stream: too few progress events"
+say "ok: event stream with $(wc -l <<<"$events") events"
+
+uid=$("$docker" exec "$container" sh -c 'for s in /proc/[0-9]*/status; do
+  grep -q "^Name:[[:space:]]*offloadd" "$s" && awk "/^Uid:/ { print \$2; exit }" "$s" && break; done')
+expect "offloadd runs as uid 10001, not root" "10001" "$uid"
+
+for _ in $(seq 60); do
+  health=$("$docker" inspect -f '{{.State.Health.Status}}' "$container")
+  [[ $health == healthy ]] && break
+  sleep 1
+done
+expect "docker HEALTHCHECK" "healthy" "$health"
+
+# A job running at `docker stop` finishes within the drain, then offloadd exits 0.
+running=$(cli submit sleep ms=1500)
+stop_started=$(date +%s)
+"$docker" stop -t 30 "$container" >/dev/null
+stop_seconds=$(( $(date +%s) - stop_started ))
+expect "exit code after docker stop" "0" "$("$docker" inspect -f '{{.State.ExitCode}}' "$container")"
+(( stop_seconds < 30 )) || fail "docker stop took ${stop_seconds}s: SIGTERM did not drain and exit"
+"$docker" logs "$container" 2>&1 | grep -q '"msg":"offloadd stopped"' || fail "no clean stop in the logs"
+say "ok: docker stop drained job $running and exited 0 in ${stop_seconds}s"
+
+if command -v npx >/dev/null; then
+  say "dockerfilelint"
+  (cd "$root" && npx --yes dockerfilelint@1.8.0 Dockerfile) || fail "dockerfilelint found problems"
+else
+  say "npx not found: dockerfilelint skipped"
+fi
+say "all checks passed (image $(( size / 1024 / 1024 )) MiB)"

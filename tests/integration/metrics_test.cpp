@@ -1,0 +1,147 @@
+// GET /metrics of a real offloadd: valid Prometheus text, counters that move, the reactor-lag histogram,
+// and lag-based readiness.
+#include "support/http_client.hpp"
+#include "support/job_helpers.hpp"
+#include "support/offloadd_process.hpp"
+#include "support/proc_helpers.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace offload::test {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+// A test parser of the text format: every sample line as "name{labels}" → value, checking the grammar and
+// that each sample belongs to a family declared by # TYPE.
+std::map<std::string, double> parse_prometheus(const std::string& text) {
+  std::map<std::string, double> samples;
+  std::map<std::string, std::string> types;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    if (line.rfind("# HELP ", 0) == 0) continue;
+    if (line.rfind("# TYPE ", 0) == 0) {
+      std::istringstream words(line.substr(7));
+      std::string name, type;
+      words >> name >> type;
+      EXPECT_TRUE(type == "counter" || type == "gauge" || type == "histogram") << line;
+      types[name] = type;
+      continue;
+    }
+    EXPECT_NE(line[0], '#') << line;
+    const auto space = line.rfind(' ');
+    EXPECT_NE(space, std::string::npos) << line;
+    const auto key = line.substr(0, space);
+    const auto name = key.substr(0, key.find('{'));
+    EXPECT_FALSE(name.empty());
+    for (const char c : name)
+      EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == ':') << line;
+    if (key.find('{') != std::string::npos) {
+      EXPECT_EQ(key.back(), '}') << line;
+    }
+    std::string family = name;
+    for (const auto* suffix : {"_bucket", "_sum", "_count"})
+      if (!types.count(family) && family.size() > std::strlen(suffix) &&
+          family.compare(family.size() - std::strlen(suffix), std::string::npos, suffix) == 0)
+        family = family.substr(0, family.size() - std::strlen(suffix));
+    EXPECT_TRUE(types.count(family)) << "no # TYPE for " << line;
+    const auto value = line.substr(space + 1);
+    samples[key] = value == "+Inf" ? INFINITY : std::stod(value);
+  }
+  return samples;
+}
+
+double value(const std::map<std::string, double>& samples, const std::string& key) {
+  const auto it = samples.find(key);
+  if (it == samples.end()) {
+    ADD_FAILURE() << "no sample " << key;
+    return -1;
+  }
+  return it->second;
+}
+
+std::map<std::string, double> scrape(unsigned short port) {
+  const auto r = http_get(port, "/metrics");
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_EQ(r.header("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+  return parse_prometheus(r.body);
+}
+
+TEST(metrics_test, counters_move_as_jobs_run) {
+  offloadd_process server{{"--process-workers", "1"}};
+  const auto before = scrape(server.port());
+  for (int i = 0; i < 3; ++i)
+    submit(server.port(), {{"type", "sum"}, {"input", {{"n", 1000}}}}, "?wait=10", 200);
+  submit(server.port(), {{"type", "echo"}, {"lane", "process"}}, "?wait=10", 200);
+  EXPECT_EQ(http_get(server.port(), "/v1/jobs/000000000000deadbeef").status, 404u);
+  const auto after = scrape(server.port());
+  const auto delta = [&](const std::string& key) {
+    const auto b = before.count(key) ? before.at(key) : 0.0;
+    EXPECT_TRUE(after.count(key)) << key;
+    return after.count(key) ? value(after, key) - b : -1.0;
+  };
+  EXPECT_EQ(delta(R"(offload_jobs_submitted_total{type="sum",lane="thread"})"), 3);
+  EXPECT_EQ(delta(R"(offload_jobs_finished_total{type="sum",lane="thread",state="succeeded"})"), 3);
+  EXPECT_EQ(delta(R"(offload_jobs_finished_total{type="echo",lane="process",state="succeeded"})"), 1);
+  EXPECT_EQ(delta(R"(offload_job_run_seconds_count{lane="thread"})"), 3);
+  EXPECT_EQ(delta(R"(offload_job_queue_wait_seconds_count{lane="process"})"), 1);
+  EXPECT_EQ(delta(R"(offload_http_requests_total{route="/v1/jobs",status="200"})"), 4);
+  EXPECT_EQ(delta(R"(offload_http_requests_total{route="/v1/jobs/{id}",status="404"})"), 1);
+  EXPECT_EQ(value(after, R"(offload_jobs_queued{lane="thread"})"), 0);
+  EXPECT_EQ(value(after, R"(offload_process_workers{state="idle"})") +
+                value(after, R"(offload_process_workers{state="busy"})"),
+            1);
+  EXPECT_GE(value(after, "offload_http_connections"), 1);
+  EXPECT_GT(value(after, "process_resident_memory_bytes"), 1e6);
+  EXPECT_GT(value(after, "process_start_time_seconds"), 1.6e9);
+  // The lag histogram is there from the start and samples continuously (every 20 ms); its buckets are
+  // cumulative and end at the count.
+  EXPECT_GE(value(after, "offload_reactor_lag_seconds_count"), 0);
+  wait_until([&] { return value(scrape(server.port()), "offload_reactor_lag_seconds_count") > 0; },
+             "a lag sample");
+  EXPECT_EQ(value(after, R"(offload_reactor_lag_seconds_bucket{le="+Inf"})"),
+            value(after, "offload_reactor_lag_seconds_count"));
+  EXPECT_LE(value(after, R"(offload_reactor_lag_seconds_bucket{le="0.001"})"),
+            value(after, R"(offload_reactor_lag_seconds_bucket{le="0.01"})"));
+}
+
+TEST(metrics_test, metrics_are_open_unless_metrics_auth) {
+  offloadd_process open{{}, {"OFFLOAD_TOKEN=secret"}};
+  EXPECT_EQ(http_get(open.port(), "/metrics").status, 200u);
+  EXPECT_EQ(http_get(open.port(), "/v1/types").status, 401u);
+  offloadd_process closed{{"--metrics-auth", "true"}, {"OFFLOAD_TOKEN=secret"}};
+  EXPECT_EQ(http_get(closed.port(), "/metrics").status, 401u);
+  EXPECT_EQ(http_request(closed.port(), "GET", "/metrics", {}, {{"Authorization", "Bearer secret"}}).status,
+            200u);
+}
+
+TEST(metrics_test, readiness_follows_reactor_lag) {
+  // Parsing and answering 8 MB bodies holds the reactor for well over 25 ms (deliberately: it is the one
+  // piece of work the reactor does in proportion to a request).
+  offloadd_process server{{"--max-reactor-lag-ms", "25", "--max-body", "16m"}};
+  const json big{{"type", "echo"},
+                 {"input", {{"blob", std::vector<std::string>(40000, std::string(200, 'x'))}}}};
+  http_response ready;
+  wait_until(
+      [&] {
+        submit(server.port(), big, "?wait=10", 200);
+        ready = http_get(server.port(), "/readyz");
+        return ready.status == 503;
+      },
+      "readyz to report the lag", 30s);
+  EXPECT_EQ(ready.json()["error"]["code"], "overloaded");
+  EXPECT_EQ(http_get(server.port(), "/healthz").status, 200u) << "alive, only not ready";
+  // Lag ages out of the 5 s window once the load stops.
+  wait_until([&] { return http_get(server.port(), "/readyz").status == 200; }, "readyz to recover", 20s);
+}
+
+}  // namespace
+}  // namespace offload::test

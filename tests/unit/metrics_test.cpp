@@ -1,0 +1,54 @@
+// The Prometheus registry: counters, gauges, histograms and the text format.
+#include "core/metrics_registry.hpp"
+#include "core/process_stats.hpp"
+
+#include <gtest/gtest.h>
+
+namespace offload::core {
+namespace {
+
+TEST(metrics_registry_test, renders_the_text_exposition_format) {
+  metrics_registry m;
+  m.declare("jobs_total", "Jobs.", metrics_registry::kind::counter);
+  m.declare("queue", "Queued.", metrics_registry::kind::gauge);
+  m.declare("wait_seconds", "Wait.", metrics_registry::kind::histogram, {0.1, 1});
+  const auto thread = metrics_registry::label_text({{"lane", "thread"}});
+  m.add("jobs_total", thread);
+  m.add("jobs_total", thread, 2);
+  m.set("queue", {}, 7);
+  for (const double v : {0.05, 0.1, 0.5, 3.0})
+    m.observe("wait_seconds", thread, v);
+  int collected = 0;
+  m.on_collect([&](metrics_registry& r) { r.set("queue", {}, 8 + collected++); });
+  const auto text = m.render();
+  EXPECT_NE(text.find("# HELP jobs_total Jobs.\n# TYPE jobs_total counter\njobs_total{lane=\"thread\"} 3\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("# TYPE queue gauge\nqueue 8\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("wait_seconds_bucket{lane=\"thread\",le=\"0.1\"} 2\n"
+                      "wait_seconds_bucket{lane=\"thread\",le=\"1\"} 3\n"
+                      "wait_seconds_bucket{lane=\"thread\",le=\"+Inf\"} 4\n"
+                      "wait_seconds_sum{lane=\"thread\"} 3.65\n"
+                      "wait_seconds_count{lane=\"thread\"} 4\n"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(collected, 1);
+  EXPECT_THROW(m.observe("jobs_total", {}, 1), std::logic_error);
+  EXPECT_THROW(m.add("undeclared", {}), std::logic_error);
+}
+
+TEST(metrics_registry_test, label_values_are_escaped) {
+  EXPECT_EQ(metrics_registry::label_text({{"a", "x\"y\\z\nw"}, {"b", ""}}), R"({a="x\"y\\z\nw",b=""})");
+  EXPECT_EQ(metrics_registry::label_text({}), "");
+}
+
+TEST(process_stats_test, reads_this_process) {
+  const auto s = process_stats::read();
+  ASSERT_TRUE(s.has_value());
+  EXPECT_GT(s->resident_bytes, 1u << 20);
+  EXPECT_GE(s->open_fds, 3u);
+  EXPECT_GT(s->start_time_seconds, 1.6e9);
+}
+
+}  // namespace
+}  // namespace offload::core
