@@ -70,6 +70,15 @@ const std::vector<option_spec>& option_table() {
        }},
       number_option("threads", "threads of the thread lane (0 = one per CPU)", "0", false, 0, 1024,
                     [](options& o, std::uint64_t n) { o.service.threads = n; }),
+      number_option(
+          "lane-nice",
+          "niceness added to the thread lane's threads, process workers and commands, so the reactor "
+          "stays responsive when they saturate the CPUs (0 = same priority)",
+          "10", false, 0, 19,
+          [](options& o, std::uint64_t n) {
+            o.service.lane_nice = static_cast<int>(n);
+            o.process.nice = static_cast<int>(n);
+          }),
       number_option("max-queued",
                     "jobs waiting per lane (thread, process) before that lane's submissions get 429", "10000",
                     false, 1, 100'000'000, [](options& o, std::uint64_t n) { o.service.max_queued = n; }),

@@ -35,7 +35,7 @@ job_service::job_service(asio::any_io_executor reactor, service_config config, c
       drain_signal_(reactor_) {
   const auto threads =
       config_.threads != 0 ? config_.threads : std::max(1u, std::thread::hardware_concurrency());
-  lanes_[index(slot_pool::thread)] = std::make_unique<thread_lane>(reactor_, threads);
+  lanes_[index(slot_pool::thread)] = std::make_unique<thread_lane>(reactor_, threads, config_.lane_nice);
   asio::co_spawn(reactor_, sweep(), log_coroutine_failure("sweep"));
 }
 

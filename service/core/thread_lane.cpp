@@ -7,6 +7,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <unistd.h>
+
 namespace offload::core {
 namespace asio = boost::asio;
 namespace {
@@ -39,8 +41,8 @@ class pool_context final : public handler_context {
 
 }  // namespace
 
-thread_lane::thread_lane(asio::any_io_executor reactor, std::size_t threads)
-    : reactor_(std::move(reactor)), threads_(threads), pool_(threads) {}
+thread_lane::thread_lane(asio::any_io_executor reactor, std::size_t threads, int nice)
+    : reactor_(std::move(reactor)), threads_(threads), nice_(nice), pool_(threads) {}
 
 thread_lane::~thread_lane() {
   join();
@@ -50,7 +52,12 @@ namespace {
 
 // Runs on a pool thread. A plain coroutine function, not a capturing lambda: g++ 12 destroys a coroutine
 // lambda's captures twice when it is handed to co_spawn.
-asio::awaitable<lane_outcome> run_handler(asio::any_io_executor reactor, const lane_request& request) {
+asio::awaitable<lane_outcome> run_handler(asio::any_io_executor reactor, const lane_request& request,
+                                          int nice) {
+  // Once per pool thread (Linux keeps niceness per thread): compute yields to the reactor.
+  thread_local bool lowered = false;
+  if (!lowered && nice > 0) ::nice(nice);
+  lowered = true;
   pool_context ctx{std::move(reactor), request.stop, request.on_event};
   try {
     auto r = request.type.run(request.input, ctx);
@@ -72,7 +79,7 @@ asio::awaitable<lane_outcome> run_handler(asio::any_io_executor reactor, const l
 
 asio::awaitable<lane_outcome> thread_lane::async_run(lane_request request) {
   // The awaiting coroutine stays suspended on the reactor, so `request` outlives the pool-side work.
-  co_return co_await asio::co_spawn(pool_, run_handler(reactor_, request), asio::use_awaitable);
+  co_return co_await asio::co_spawn(pool_, run_handler(reactor_, request, nice_), asio::use_awaitable);
 }
 
 void thread_lane::join() {

@@ -10,7 +10,8 @@ namespace offload::core {
 
 class thread_lane final : public job_lane {
  public:
-  thread_lane(boost::asio::any_io_executor reactor, std::size_t threads);
+  /// `nice` is added to each pool thread's niceness when it runs its first job.
+  thread_lane(boost::asio::any_io_executor reactor, std::size_t threads, int nice = 0);
   ~thread_lane() override;
 
   std::size_t capacity() const noexcept override { return threads_; }
@@ -22,6 +23,7 @@ class thread_lane final : public job_lane {
  private:
   boost::asio::any_io_executor reactor_;
   std::size_t threads_;
+  int nice_;
   boost::asio::thread_pool pool_;
 };
 

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <fstream>
 #include <set>
@@ -37,6 +38,7 @@ json test_commands() {
             {"env", command({"env"}, {{"result", "stdout_json"}, {"env", {{"GREETING", "hello"}}}})},
             {"cwd", command({"cwd"}, {{"result", "stdout_json"}})},
             {"fds", command({"fds"}, {{"result", "stdout_json"}})},
+            {"niceness", command({"niceness"}, {{"result", "stdout_json"}})},
             {"status", command({"exit", "{input.code}"}, {{"result", "exit_code"}})},
             {"complain", command({"stderr"})},
             {"true", {{"argv", {"/bin/true"}}, {"result", "exit_code"}}},
@@ -56,6 +58,15 @@ class process_test : public ::testing::Test {
     const auto r = http_post(port(), "/v1/jobs?wait=" + std::to_string(wait), body);
     EXPECT_EQ(r.status, 200u) << r.body;
     return r.json();
+  }
+
+  // The warm workers once all `n` are ready (idle in /metrics: exec'd, and past their "ready" line; a
+  // child between fork and exec still has the service's descriptors, which it closes before exec).
+  std::vector<int> ready_workers(std::size_t n = 2) {
+    const std::string idle = "offload_process_workers{state=\"idle\"} " + std::to_string(n) + "\n";
+    wait_until([&] { return http_get(port(), "/metrics").body.find(idle) != std::string::npos; },
+               "the workers to be ready");
+    return children_of(server_.pid());
   }
 
   // Children of offloadd that are not workers' zombies: none may be in state Z once jobs are over.
@@ -211,15 +222,47 @@ TEST_F(process_test, children_inherit_no_sockets_or_pipes_of_the_service) {
   ASSERT_EQ(fds["state"], "succeeded") << fds.dump();
   EXPECT_EQ(fds["result"], json::array({0, 1, 2}));
   // Warm workers too (started at boot and after every recycle).
-  const auto workers = children_of(server_.pid());
-  ASSERT_FALSE(workers.empty());
-  for (const int pid : workers) {
+  for (const int pid : ready_workers()) {
     std::vector<int> open;
     for (const auto& entry : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd"))
       open.push_back(std::stoi(entry.path().filename().string()));
     std::sort(open.begin(), open.end());
     EXPECT_EQ(open, (std::vector<int>{0, 1, 2})) << "worker " << pid;
   }
+}
+
+TEST_F(process_test, lanes_run_nicer_than_the_reactor) {
+  // Default --lane-nice 10: commands, warm workers and the thread lane's threads yield the CPU to the reactor
+  // (relative to offloadd's own niceness, whatever the test runner's is).
+  const int base = niceness(server_.pid());
+  const int lane = std::min(base + 10, 19);
+  const auto command_nice = run({{"type", "niceness"}});
+  ASSERT_EQ(command_nice["state"], "succeeded") << command_nice.dump();
+  EXPECT_EQ(command_nice["result"], json::array({lane}));
+  for (const int pid : ready_workers())
+    EXPECT_EQ(niceness(pid), lane) << "worker " << pid;
+
+  const auto job = submit(port(), {{"type", "sum"}, {"input", {{"n", 10000000000}}}});
+  wait_for_job(port(), job["id"], [](const json& v) { return v.contains("progress"); });
+  const auto tasks = std::filesystem::path{"/proc/" + std::to_string(server_.pid()) + "/task"};
+  int nicer_threads = 0;
+  for (const auto& task : std::filesystem::directory_iterator(tasks))
+    nicer_threads += niceness(task.path() / "stat") == lane ? 1 : 0;
+  EXPECT_GE(nicer_threads, 1) << "the pool thread running the sum";
+  EXPECT_EQ(niceness(tasks / std::to_string(server_.pid()) / "stat"), base) << "the reactor thread";
+  EXPECT_EQ(http_delete(port(), "/v1/jobs/" + job["id"].get<std::string>()).status, 200u);
+}
+
+TEST(lane_nice_test, zero_keeps_the_lanes_at_the_services_priority) {
+  temp_dir dir;
+  const auto config = dir.write("c.json", test_commands().dump());
+  offloadd_process server{{"--config", config, "--lane-nice", "0", "--process-workers", "1"}};
+  const auto r = http_post(server.port(), "/v1/jobs?wait=30", {{"type", "niceness"}});
+  ASSERT_EQ(r.status, 200u) << r.body;
+  const int base = niceness(server.pid());
+  EXPECT_EQ(r.json()["result"], json::array({base}));
+  for (const int pid : children_of(server.pid()))
+    EXPECT_EQ(niceness(pid), base) << "worker " << pid;
 }
 
 TEST_F(process_test, a_worker_killed_mid_job_fails_only_that_job_and_the_pool_recovers) {

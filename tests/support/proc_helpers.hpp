@@ -33,6 +33,31 @@ inline char process_state(int pid) {
   return close + 2 < line.size() ? line[close + 2] : '\0';
 }
 
+/// The niceness of a process or thread (`/proc/PID/stat` or `/proc/PID/task/TID/stat`); throws if it is gone.
+inline int niceness(const std::filesystem::path& stat_file) {
+  std::ifstream in{stat_file};
+  std::string line;
+  if (!std::getline(in, line)) throw std::runtime_error("cannot read " + stat_file.string());
+  // Fields after the command name: state is the 3rd field, nice the 19th.
+  std::istringstream fields{line.substr(line.rfind(')') + 2)};
+  std::string field;
+  for (int i = 3; i <= 19; ++i)
+    fields >> field;
+  return std::stoi(field);
+}
+inline int niceness(int pid) {
+  return niceness("/proc/" + std::to_string(pid) + "/stat");
+}
+
+/// argv of a process (`/proc/PID/cmdline`); empty when it is gone.
+inline std::vector<std::string> command_line(int pid) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/cmdline"};
+  std::vector<std::string> args;
+  for (std::string arg; std::getline(in, arg, '\0');)
+    args.push_back(arg);
+  return args;
+}
+
 /// Gone, or a zombie: either way it no longer runs.
 inline bool process_dead(int pid) {
   const char s = process_state(pid);

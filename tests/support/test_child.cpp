@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <string>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <vector>
 
@@ -107,12 +108,28 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (mode == "drip") {
-    // argv[2]: MiB to write, in 16 KiB pieces about 4 ms apart (~4 MB/s): a steady producer that any
-    // reading client keeps up with, even on a loaded machine.
+    // argv[2]: MiB to write, in 16 KiB pieces; argv[3] (optional): microseconds between pieces, 4000 by
+    // default (~4 MB/s). A steady producer that does not wait for its readers.
     const std::string chunk(16 * 1024, 'd');
+    const useconds_t pause = argc > 3 ? static_cast<useconds_t>(std::atoi(argv[3])) : 4000;
     for (int i = 0; i < std::atoi(argv[2]) * 64; ++i) {
       write_all(chunk.data(), chunk.size());
-      usleep(4000);
+      usleep(pause);
+    }
+    return 0;
+  }
+  if (mode == "niceness") {
+    errno = 0;
+    std::printf("[%d]\n", getpriority(PRIO_PROCESS, 0));
+    return 0;
+  }
+  if (mode == "ticks") {
+    // argv[2] short lines, argv[3] microseconds apart: many small output events.
+    const useconds_t pause = argc > 3 ? static_cast<useconds_t>(std::atoi(argv[3])) : 1000;
+    for (int i = 0; i < std::atoi(argv[2]); ++i) {
+      const std::string line = "tick " + std::to_string(i) + "\n";
+      write_all(line.data(), line.size());
+      usleep(pause);
     }
     return 0;
   }

@@ -2,6 +2,8 @@
 #include "core/process/child_process.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/process/v2/process.hpp>
 #include <boost/process/v2/stdio.hpp>
@@ -52,6 +54,7 @@ struct child_setup {
   const char* const* envp;
   const char* work_dir;
   const resource_limits& limits;
+  int nice;
   pid_t parent;
 
   bp::error_code on_setup(bp::posix::default_launcher& launcher, const bp::filesystem::path&,
@@ -89,6 +92,8 @@ struct child_setup {
     if (limit(RLIMIT_CPU, limits.cpu_seconds, 1) != 0) return fail();
     if (limit(RLIMIT_NOFILE, limits.open_files, 1) != 0) return fail();
     if (limit(RLIMIT_NPROC, limits.processes, 1) != 0) return fail();
+    // Lower priority only (never fails for an increment, short of the limit where it saturates).
+    if (nice > 0) ::nice(nice);
     return {};
   }
 };
@@ -184,12 +189,17 @@ proto::result<std::unique_ptr<child_process>> child_process::spawn(asio::any_io_
   for (const auto& e : options.env)
     envp.push_back(e.c_str());
   envp.push_back(nullptr);
-  child_setup setup{envp.data(), options.work_dir.c_str(), options.limits, ::getpid()};
+  child_setup setup{envp.data(), options.work_dir.c_str(), options.limits, options.nice, ::getpid()};
 
+  // The launcher calls notify_fork() on the context of the executor it is given; in the child that re-creates
+  // the context's reactor under its mutexes. Were it the service's reactor, a mutex its thread happened to
+  // hold at the fork would deadlock the child before exec. So the launch goes through a private context that
+  // only this thread ever touches, and the child's handle is re-opened (pidfd) on `executor` afterwards.
+  thread_local asio::io_context launch_context{1};
   bp::error_code ec;
   bp::posix::default_launcher launcher;
-  auto process = launcher(executor, ec, bp::filesystem::path{options.executable}, options.args,
-                          bp::process_stdio{child->in_, child->out_, child->err_}, setup);
+  auto launched = launcher(launch_context.get_executor(), ec, bp::filesystem::path{options.executable},
+                           options.args, bp::process_stdio{child->in_, child->out_, child->err_}, setup);
   if (ec) {
     if (launcher.pid > 0) {
       // The exec failed in the child, which then exits; it is ours to reap. Off the reactor: it runs
@@ -201,9 +211,29 @@ proto::result<std::unique_ptr<child_process>> child_process::spawn(asio::any_io_
     }
     return proto::error{proto::errc::internal, "cannot start '" + options.executable + "': " + ec.message()};
   }
-  child->pid_ = process.id();
-  child->impl_ = std::make_unique<impl>(std::move(process));
+  child->pid_ = launched.id();
+  // Not reaped yet (only we wait for it), so the pid cannot have been reused.
+  launched.detach();
+  child->impl_ = std::make_unique<impl>(bp::process{std::move(executor), child->pid_});
   return child;
+}
+
+namespace {
+
+// A plain coroutine function taking values: g++ 12 mishandles capturing coroutine lambdas given to co_spawn.
+asio::awaitable<proto::result<std::unique_ptr<child_process>>> spawn_task(asio::any_io_executor executor,
+                                                                          child_options options) {
+  co_return child_process::spawn(std::move(executor), options);
+}
+
+}  // namespace
+
+asio::awaitable<proto::result<std::unique_ptr<child_process>>> child_process::async_spawn(
+    asio::any_io_executor executor, asio::any_io_executor helper, child_options options) {
+  // The child's I/O objects are made on the helper thread for `executor`; nothing else can touch them
+  // until the completion hands them over.
+  co_return co_await asio::co_spawn(helper, spawn_task(std::move(executor), std::move(options)),
+                                    asio::use_awaitable);
 }
 
 namespace {

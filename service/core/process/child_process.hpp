@@ -42,6 +42,8 @@ struct child_options {
   /// Working directory; empty keeps the service's.
   std::string work_dir;
   resource_limits limits;
+  /// Added to the child's niceness before exec (0: unchanged).
+  int nice = 0;
 };
 
 /// How a child ended.
@@ -63,8 +65,14 @@ std::string signal_name(int signal);
 class child_process {
  public:
   /// Starts the child, or returns `internal` with the reason (missing program, fork failure, …).
+  /// Blocks the calling thread for the fork and until the child has exec'd (the launcher waits on an error
+  /// pipe): the service calls it through `async_spawn`, never on the reactor. `executor` is the one the
+  /// child's pipes, timer and exit wait run on.
   static proto::result<std::unique_ptr<child_process>> spawn(boost::asio::any_io_executor executor,
                                                              const child_options& options);
+  /// `spawn` run on `helper` (a thread pool), completing back on the caller's executor.
+  static boost::asio::awaitable<proto::result<std::unique_ptr<child_process>>> async_spawn(
+      boost::asio::any_io_executor executor, boost::asio::any_io_executor helper, child_options options);
   ~child_process();
   child_process(const child_process&) = delete;
   child_process& operator=(const child_process&) = delete;

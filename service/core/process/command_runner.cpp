@@ -10,6 +10,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -116,56 +117,58 @@ command_runner::~command_runner() {
 }
 
 void command_runner::join() {
-  files_.join();
+  helpers_.join();
 }
 
 namespace {
 
-// Both run on the file pool. They are plain coroutine functions taking values, not capturing lambdas:
-// g++ 12 destroys a coroutine lambda's captures twice when it is handed to co_spawn.
-asio::awaitable<proto::result<std::string>> make_work_dir(std::string root) {
-  std::string pattern = root + "/offload-job-XXXXXX";
-  if (::mkdtemp(pattern.data()) == nullptr)
-    co_return proto::error{errc::spawn_failed, "cannot create a working directory under " + root};
-  co_return pattern;
-}
+struct launched {
+  std::string dir;
+  std::unique_ptr<child_process> child;
+};
 
-asio::awaitable<void> remove_work_dir(std::string dir) {
+void remove_work_dir(const std::string& dir) {
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
   if (ec) log(log_level::warn, "cannot remove a working directory", {{"dir", dir}, {"what", ec.message()}});
-  co_return;
+}
+
+// On a helper thread (mkdtemp, fork and the wait for exec all block): the job's private working directory,
+// then the child in it. A plain coroutine function taking values, not a capturing lambda: g++ 12 destroys
+// a coroutine lambda's captures twice when it is handed to co_spawn.
+asio::awaitable<proto::result<launched>> prepare_and_spawn(asio::any_io_executor reactor, std::string root,
+                                                           child_options options) {
+  std::string dir = root + "/offload-job-XXXXXX";
+  if (::mkdtemp(dir.data()) == nullptr)
+    co_return proto::error{errc::spawn_failed, "cannot create a working directory under " + root};
+  options.work_dir = dir;
+  auto child = child_process::spawn(std::move(reactor), options);
+  if (!child) {
+    remove_work_dir(dir);
+    co_return proto::error{errc::spawn_failed, child.error().message};
+  }
+  launched out;
+  out.dir = std::move(dir);
+  out.child = std::move(*child);
+  co_return out;
 }
 
 }  // namespace
 
-asio::awaitable<proto::result<std::string>> command_runner::async_make_work_dir() {
-  co_return co_await asio::co_spawn(files_, make_work_dir(config_.work_root), asio::use_awaitable);
-}
-
-asio::awaitable<void> command_runner::async_remove_work_dir(std::string dir) {
-  co_await asio::co_spawn(files_, remove_work_dir(std::move(dir)), asio::use_awaitable);
-}
-
 asio::awaitable<lane_outcome> command_runner::async_run(lane_request request) {
   const command_spec& spec = *request.type.command;
   auto argv = expand_argv(spec, request.input);
-  auto dir = co_await async_make_work_dir();
-  if (!dir) co_return lane_outcome{job_input::fail, nullptr, dir.error()};
-
   child_options options;
   options.executable = argv.front();
   options.args.assign(argv.begin() + 1, argv.end());
   for (const auto& [k, v] : spec.env)
     options.env.push_back(k + "=" + v);
-  options.work_dir = *dir;
   options.limits = spec.limits;
-  auto spawned = child_process::spawn(reactor_, options);
-  if (!spawned) {
-    co_await async_remove_work_dir(*dir);
-    co_return lane_outcome::failure(errc::spawn_failed, spawned.error().message);
-  }
-  auto& child = **spawned;
+  options.nice = config_.nice;
+  auto started = co_await asio::co_spawn(
+      helpers_, prepare_and_spawn(reactor_, config_.work_root, std::move(options)), asio::use_awaitable);
+  if (!started) co_return lane_outcome{job_input::fail, nullptr, started.error()};
+  auto& child = *started->child;
 
   // Cancel and timeout reach us through the stop token, on the reactor: kill the whole tree.
   const auto grace = config_.kill_grace;
@@ -179,7 +182,8 @@ asio::awaitable<lane_outcome> command_runner::async_run(lane_request request) {
   const auto status =
       co_await (feed_stdin(child, std::move(stdin_data)) && pump(child.stdout_pipe(), "stdout", state) &&
                 pump(child.stderr_pipe(), "stderr", state) && child.async_wait());
-  co_await async_remove_work_dir(std::move(*dir));
+  // The outcome does not wait for the clean-up; join() does.
+  asio::post(helpers_, [dir = std::move(started->dir)] { remove_work_dir(dir); });
   co_return outcome_of(status, state);
 }
 

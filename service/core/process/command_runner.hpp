@@ -20,13 +20,11 @@ class command_runner final : public job_lane {
   void join() override;
 
  private:
-  boost::asio::awaitable<proto::result<std::string>> async_make_work_dir();
-  boost::asio::awaitable<void> async_remove_work_dir(std::string dir);
-
   boost::asio::any_io_executor reactor_;
   process_config config_;
-  // Directory creation and removal are blocking syscalls: they run here, never on the reactor.
-  boost::asio::thread_pool files_{1};
+  // Working directories, fork and exec block: they happen here, never on the reactor. Two threads, so one
+  // slow start (a big parent to fork, a slow file system) does not hold up the next.
+  boost::asio::thread_pool helpers_{2};
 };
 
 }  // namespace offload::core

@@ -22,6 +22,8 @@ struct process_config {
   std::size_t max_commands = 16;
   /// Between SIGTERM and SIGKILL when a job is cancelled or times out.
   std::chrono::milliseconds kill_grace{2000};
+  /// Added to the niceness of workers and commands (see service_config::lane_nice).
+  int nice = 10;
   /// Where each command job gets its private working directory; empty means the system temp directory.
   std::string work_root;
 };

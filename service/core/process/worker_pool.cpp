@@ -83,6 +83,7 @@ void worker_pool::start() {
 void worker_pool::join() {
   stopped_ = true;
   worker_available_.cancel();
+  spawner_.join();
   // Called with the reactor stopped: kill idle workers; destroying them reaps the dying processes.
   for (auto& w : idle_)
     w->child->signal_group(SIGKILL);
@@ -122,7 +123,8 @@ asio::awaitable<proto::result<worker_pool::worker_ptr>> worker_pool::async_start
   options.executable = config_.worker_program;
   options.args = {"worker"};
   options.limits = config_.worker_limits;
-  auto spawned = child_process::spawn(reactor_, options);
+  options.nice = config_.nice;
+  auto spawned = co_await child_process::async_spawn(reactor_, spawner_.get_executor(), std::move(options));
   if (!spawned) {
     note_start_failure(spawned.error().message);
     co_return proto::error{errc::worker_unavailable,

@@ -8,6 +8,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <chrono>
 #include <memory>
@@ -53,6 +54,8 @@ class worker_pool final : public job_lane {
   void note_start_failure(const std::string& why);
 
   boost::asio::any_io_executor reactor_;
+  // Fork and the wait for exec block: workers are started from here, never on the reactor.
+  boost::asio::thread_pool spawner_{1};
   process_config config_;
   std::vector<worker_ptr> idle_;
   // Workers alive or starting, idle or busy: never more than `capacity()`.
