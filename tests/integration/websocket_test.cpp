@@ -51,7 +51,11 @@ class websocket_test : public ::testing::Test {
           {"commands",
            {{"cat",
              {{"argv", {TEST_CHILD_PATH, "echo"}}, {"stdin", "input.data"}, {"max_output_bytes", 64 << 20}}},
-            {"drip", {{"argv", {TEST_CHILD_PATH, "drip", "{input.mib}"}}, {"max_output_bytes", 256 << 20}}}}}}
+            {"drip", {{"argv", {TEST_CHILD_PATH, "drip", "{input.mib}"}}, {"max_output_bytes", 256 << 20}}},
+            // ~1 MB/s: far below what any reading client manages, even a sanitizer build on a loaded machine.
+            {"slow_drip",
+             {{"argv", {TEST_CHILD_PATH, "drip", "{input.mib}", "16000"}},
+              {"max_output_bytes", 256 << 20}}}}}}
           .dump());
   offloadd_process server_{{"--threads", "1", "--process-workers", "1", "--config", config_,
                             "--max-log-bytes", "128m", "--max-body", "8m"}};
@@ -153,13 +157,15 @@ TEST_F(websocket_test, process_output_arrives_in_order_and_byte_exact) {
 }
 
 TEST_F(websocket_test, a_slow_reader_is_closed_with_1013_while_others_keep_going) {
-  // A per-client queue (2 MiB) that a client not reading overflows long before the 24 MiB are out, while a
-  // reading one rides out scheduling hiccups even in a sanitizer build.
-  offloadd_process server{{"--config", config_, "--max-log-bytes", "128m", "--ws-max-queued-bytes", "2m"}};
+  // Only relative speed matters, so the margins are wide: the producer writes ~1 MB/s, a reading client
+  // only falls behind if it stalls for seconds (the kernel's buffers plus the 256 KiB queue absorb that),
+  // while the client that never reads (receive window of a few KiB) backs up into its queue after the
+  // server's send buffer (at most ~4 MiB) fills, well before the 8 MiB are out.
+  offloadd_process server{{"--config", config_, "--max-log-bytes", "128m", "--ws-max-queued-bytes", "256k"}};
   const auto port = [&] { return server.port(); };
-  const auto id = submit(port(), {{"type", "drip"}, {"input", {{"mib", 24}}}})["id"].get<std::string>();
+  const auto id = submit(port(), {{"type", "slow_drip"}, {"input", {{"mib", 8}}}})["id"].get<std::string>();
   ws_client fast{port(), events_target(id)};
-  ws_client slow{port(), events_target(id)};  // never reads until the end
+  ws_client slow{port(), events_target(id), {.receive_buffer_bytes = 4096}};  // never reads until the end
   const auto events = fast.read_all(std::chrono::seconds{120});
   ASSERT_FALSE(events.empty());
   EXPECT_EQ(events.back()["type"], "succeeded");

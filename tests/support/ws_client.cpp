@@ -24,8 +24,12 @@ struct ws_client::impl {
   beast::flat_buffer buffer;
 };
 
-ws_client::ws_client(unsigned short port, const std::string& target, std::chrono::milliseconds timeout)
+ws_client::ws_client(unsigned short port, const std::string& target, ws_connect_options options)
     : impl_(std::make_unique<impl>()) {
+  auto& socket = beast::get_lowest_layer(impl_->ws).socket();
+  socket.open(asio::ip::tcp::v4());
+  if (options.receive_buffer_bytes > 0)
+    socket.set_option(asio::socket_base::receive_buffer_size{options.receive_buffer_bytes});
   auto op = [this, port, target]() -> asio::awaitable<bool> {
     co_await beast::get_lowest_layer(impl_->ws).async_connect(
         asio::ip::tcp::endpoint{asio::ip::make_address("127.0.0.1"), port}, asio::use_awaitable);
@@ -33,7 +37,7 @@ ws_client::ws_client(unsigned short port, const std::string& target, std::chrono
     co_await impl_->ws.async_handshake("127.0.0.1:" + std::to_string(port), target, asio::use_awaitable);
     co_return true;
   };
-  run_with_deadline(impl_->ioc, op(), timeout);
+  run_with_deadline(impl_->ioc, op(), options.timeout);
 }
 
 ws_client::~ws_client() = default;

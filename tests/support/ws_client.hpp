@@ -11,11 +11,17 @@
 
 namespace offload::test {
 
+struct ws_connect_options {
+  std::chrono::milliseconds timeout = std::chrono::seconds{10};
+  /// SO_RCVBUF set before connecting (0: the kernel's autotuned default). A small one makes a client that
+  /// does not read back up into the server after a few KiB instead of several MiB.
+  int receive_buffer_bytes = 0;
+};
+
 class ws_client {
  public:
   /// Connects and completes the opening handshake on `target` (e.g. `/v1/ws`). Throws on failure.
-  ws_client(unsigned short port, const std::string& target,
-            std::chrono::milliseconds timeout = std::chrono::seconds{10});
+  ws_client(unsigned short port, const std::string& target, ws_connect_options options = {});
   ~ws_client();
   ws_client(const ws_client&) = delete;
   ws_client& operator=(const ws_client&) = delete;
