@@ -61,9 +61,10 @@ void job_store::mark_finished(const job& j) {
   finished_.push_back({j.finished_at.value_or(job::clock::now()), j.seq});
 }
 
-std::size_t job_store::evict(std::chrono::system_clock::time_point now) {
+std::size_t job_store::evict(std::chrono::system_clock::time_point now, std::size_t limit) {
   std::size_t evicted = 0;
-  while (!finished_.empty() && (finished_.size() > max_finished_ || finished_.front().at + max_age_ <= now)) {
+  while (evicted < limit && !finished_.empty() &&
+         (finished_.size() > max_finished_ || finished_.front().at + max_age_ <= now)) {
     erase(finished_.front().seq);
     finished_.pop_front();
     ++evicted;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstddef>
 #include <deque>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -49,8 +50,10 @@ class job_store {
 
   /// Records that `j` reached its terminal state, making it eligible for eviction.
   void mark_finished(const job& j);
-  /// Evicts finished jobs beyond the count bound or older than the age bound. Returns how many.
-  std::size_t evict(std::chrono::system_clock::time_point now);
+  /// Evicts finished jobs beyond the count bound or older than the age bound, at most `limit` of them.
+  /// Returns how many.
+  std::size_t evict(std::chrono::system_clock::time_point now,
+                    std::size_t limit = std::numeric_limits<std::size_t>::max());
 
   job_page list(const job_filter& filter) const;
   /// Every job not yet in a terminal state, oldest first.

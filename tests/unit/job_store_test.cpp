@@ -67,6 +67,16 @@ TEST(job_store_test, retention_by_count_evicts_oldest_finished_first) {
   EXPECT_EQ(store.unfinished().size(), 1u);
 }
 
+TEST(job_store_test, eviction_goes_in_slices_of_at_most_limit) {
+  job_store store{1, 3600s};
+  for (int i = 0; i < 5; ++i)
+    finish(store, *store.create(spec(), proto::lane::thread));
+  EXPECT_EQ(store.evict(job::clock::now(), 3), 3u);
+  EXPECT_EQ(store.finished_count(), 2u);
+  EXPECT_EQ(store.evict(job::clock::now(), 3), 1u) << "only down to the bound";
+  EXPECT_EQ(store.finished_count(), 1u);
+}
+
 TEST(job_store_test, retention_by_age) {
   job_store store{100, 10s};
   const auto now = job::clock::now();
