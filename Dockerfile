@@ -15,7 +15,7 @@ COPY proto proto
 COPY service service
 COPY client client
 COPY tests tests
-RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DOFFLOAD_BUILD_BENCH=OFF \
+RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" -DOFFLOAD_BUILD_BENCH=OFF \
  && cmake --build build -j"$(nproc)" --target offloadd offload offload_unit_tests offload_test_child \
  && build/tests/offload_unit_tests --gtest_brief=1 \
  && strip build/service/offloadd build/client/offload

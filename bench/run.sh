@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The bench suite: builds the default preset, starts offloadd itself on loopback, runs every scenario for about
 # SECONDS (default 10) and prints one JSON line per scenario, then a table. Baselines run in the same session
-# (absolute numbers drift on shared machines; compare ratios). Benchmarks never assert timings.
+# (absolute numbers drift on shared machines; compare ratios). Benchmarks never assert timings: CI runs
+# `bench/run.sh 2` as a smoke test (every scenario runs and prints its line; a scenario that fails to run
+# fails the script).
 #   bench/run.sh [SECONDS]            (OFFLOAD_BENCH_NO_BUILD=1 skips the build)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,7 +26,8 @@ cat >"$work/commands.json" <<JSON
 {"commands": {
   "true": {"argv": ["/bin/true"], "result": "exit_code"},
   "cat": {"argv": ["$child", "echo"], "stdin": "input.data", "max_output_bytes": 67108864},
-  "flood": {"argv": ["$child", "flood", "{input.mib}"], "max_output_bytes": 1073741824}
+  "flood": {"argv": ["$child", "flood", "{input.mib}"], "max_output_bytes": 4294967296},
+  "ticks": {"argv": ["$child", "ticks", "{input.n}", "1000"]}
 }}
 JSON
 
@@ -46,6 +49,13 @@ start_server() {
 }
 stop_server() { kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; }
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+# curl_metric NAME: the value of an unlabelled series from /metrics (bash's /dev/tcp: no curl needed).
+curl_metric() {
+  exec 3<>"/dev/tcp/127.0.0.1/$port"
+  printf 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&3
+  awk -v m="$1" '$1 == m { printf "%d", $2 }' <&3
+  exec 3<&-
+}
 load() { "$bench/offload_load" --port "$port" --seconds "$secs" "$@"; }
 post_wait() {  # post_wait BODY [CONNECTIONS]
   load --connections "${2:-16}" --method POST --path '/v1/jobs?wait=30' --body "$1"
@@ -81,16 +91,23 @@ emit responsive "$(load --rate 200 --path /healthz)"
 wait "${sat[@]}" 2>/dev/null || true
 stop_server
 
-start_server
-emit ws "$("$bench/offload_ws_bench" "$port" fanout 1000)"
-emit stream "$("$bench/offload_ws_bench" "$port" stream 256)"
+# WebSocket: 1,000 subscribers to a job printing a line every millisecond (300 per second of the scenario);
+# then one subscriber to a job writing 32 MiB per second of the scenario as fast as it can.
+start_server --max-log-bytes 4g
+emit ws "$("$bench/offload_ws_bench" "$port" fanout 1000 $((secs * 300)))"
+emit stream "$("$bench/offload_ws_bench" "$port" stream $((secs * 32)))"
 stop_server
 
+# Memory with finished jobs retained (100,000 in a full run; 10,000 per second of the scenario otherwise).
+retained=$(( secs >= 10 ? 100000 : secs * 10000 ))
 start_server
-"$bench/offload_load" --port "$port" --seconds 600 --connections 16 --requests 100000 --method POST \
+"$bench/offload_load" --port "$port" --seconds 600 --connections 16 --requests "$retained" --method POST \
   --path /v1/jobs --body '{"type":"echo","input":{"a":1}}' >/dev/null
-sleep 1
-emit memory_retained "{\"jobs\":100000,\"rss_kib\":$(rss_kib "$server_pid")}"
+for _ in $(seq 600); do  # until every job has finished
+  (( $(curl_metric offload_jobs_retained) >= retained )) && break
+  sleep 0.1
+done
+emit memory_retained "{\"jobs\":$(curl_metric offload_jobs_retained),\"rss_kib\":$(rss_kib "$server_pid")}"
 stop_server
 
 # The table.
@@ -107,7 +124,10 @@ print(f"\n{'scenario':<18}{'result':<44}{'vs baseline':>12}")
 for name in ["overhead", "cpu", "process", "command", "async", "responsive", "ws", "stream", "memory_idle", "memory_retained", "baseline_beast", "baseline_spawn"]:
     r = rows.get(name)
     if not r: continue
-    if "rps" in r:
+    if name == "async":
+        accepted = r["status"].get("202", 0)
+        text = f"{accepted / r['seconds']:.0f} accepted/s ({r['status'].get('429', 0)} × 429 queue_full)"
+    elif "rps" in r:
         text = f"{r['rps']:.0f} req/s  p50 {r['p50_ms']:.2f} p99 {r['p99_ms']:.2f} max {r['max_ms']:.2f} ms"
     elif "events_per_s" in r:
         text = f"{r['events_per_s']:.0f} events/s to {r['subscribers']} subscribers"

@@ -1,7 +1,10 @@
 // WebSocket delivery benchmark against a running offloadd (loopback only).
-//   fanout: N subscribers to one job whose stdout streams many output events; reports events/s delivered.
+//   fanout: N subscribers to one job that prints E short lines 1 ms apart (about E output events);
+//           reports events/s delivered to all subscribers together.
 //   stream: one subscriber to a job that writes M MiB to stdout; reports MB/s of output delivered.
-// The server must define the commands `cat` (stdin = input.data) and `flood` (argv flood {input.mib}).
+// The server must define the commands `ticks` (argv ticks {input.n}) and `flood` (argv flood {input.mib}).
+// Gives up (exit 1) after 120 s.
+//   offload_ws_bench PORT fanout SUBSCRIBERS EVENTS | offload_ws_bench PORT stream MIB
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -88,47 +91,53 @@ asio::awaitable<void> subscribe(std::string id, counters& c) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 4) {
-    std::fprintf(stderr, "usage: ws_bench PORT fanout SUBSCRIBERS | ws_bench PORT stream MIB\n");
+  if (argc < 4 || (std::string{argv[2]} == "fanout" && argc < 5)) {
+    std::fprintf(
+        stderr,
+        "usage: offload_ws_bench PORT fanout SUBSCRIBERS EVENTS | offload_ws_bench PORT stream MIB\n");
     return 2;
   }
   port = static_cast<unsigned short>(std::atoi(argv[1]));
   const std::string mode = argv[2];
+  const bool fanout = mode == "fanout";
   const int n = std::atoi(argv[3]);
+  const int events = fanout ? std::atoi(argv[4]) : 0;
   asio::io_context ioc{1};
   counters c;
-  clock_type::time_point start;
+  const auto start = clock_type::now();
   asio::co_spawn(
       ioc,
       [&]() -> asio::awaitable<void> {
         // Bodies are built before the co_await: g++ 12 cannot compile braced lists inside one.
         json body;
-        if (mode == "fanout") {
-          // 8 MiB of stdout: about 512 output events, replayed or live, to every subscriber.
-          body = {{"type", "cat"}, {"input", {{"data", std::string(8 << 20, 'x')}}}};
-        } else {
+        if (fanout)
+          body = {{"type", "ticks"}, {"input", {{"n", events}}}};
+        else
           body = {{"type", "flood"}, {"input", {{"mib", n}}}};
-        }
         const auto id = co_await submit(std::move(body));
-        for (int i = 0; i < (mode == "fanout" ? n : 1); ++i)
+        for (int i = 0; i < (fanout ? n : 1); ++i)
           asio::co_spawn(ioc, subscribe(id, c), asio::detached);
-        start = clock_type::now();
       },
-      asio::detached);
-  const int expected = mode == "fanout" ? n : 1;
-  while (c.finished < expected)
+      [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+      });
+  const int expected = fanout ? n : 1;
+  const auto give_up = start + std::chrono::seconds{120};
+  while (c.finished < expected && clock_type::now() < give_up)
     ioc.run_one_for(std::chrono::seconds{1});
   const double seconds = std::chrono::duration<double>(clock_type::now() - start).count();
-  if (mode == "fanout")
+  if (c.finished < expected) {
+    std::fprintf(stderr, "ws_bench: only %d of %d subscribers finished within 120 s\n", c.finished, expected);
+    return 1;
+  }
+  if (fanout)
     std::printf(
-        "{\"scenario\":\"ws_fanout\",\"subscribers\":%d,\"events\":%llu,\"seconds\":%.3f,\"events_per_s\":%."
-        "0f}\n",
-        n, static_cast<unsigned long long>(c.events), seconds, static_cast<double>(c.events) / seconds);
+        "{\"subscribers\":%d,\"events\":%llu,\"reconnects\":%llu,\"seconds\":%.3f,\"events_per_s\":%.0f}\n",
+        n, static_cast<unsigned long long>(c.events), static_cast<unsigned long long>(c.reconnects), seconds,
+        static_cast<double>(c.events) / seconds);
   else
-    std::printf(
-        "{\"scenario\":\"ws_stream\",\"mib\":%d,\"frame_bytes\":%llu,\"reconnects\":%llu,\"seconds\":%.3f,"
-        "\"mb_per_s\":%.1f}\n",
-        n, static_cast<unsigned long long>(c.bytes), static_cast<unsigned long long>(c.reconnects), seconds,
-        static_cast<double>(c.bytes) / 1e6 / seconds);
+    std::printf("{\"mib\":%d,\"frame_bytes\":%llu,\"reconnects\":%llu,\"seconds\":%.3f,\"mb_per_s\":%.1f}\n",
+                n, static_cast<unsigned long long>(c.bytes), static_cast<unsigned long long>(c.reconnects),
+                seconds, static_cast<double>(c.bytes) / 1e6 / seconds);
   return 0;
 }

@@ -4,6 +4,8 @@
 # graceful `docker stop`. Lints the Dockerfile. Run as root on Debian 12; touches no other process and only
 # contacts 127.0.0.1 (plus the Debian mirror while building).
 #   docker/check.sh            (OFFLOAD_DOCKER_WORK=/var/tmp/offload-docker keeps the base image between runs)
+#   docker/check.sh prepare    only installs docker.io/debootstrap and makes the base rootfs (network-bound:
+#                              CI runs it in the background while it compiles)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 W=${OFFLOAD_DOCKER_WORK:-/var/tmp/offload-docker}
@@ -14,6 +16,27 @@ say() { echo "docker-check [$(( $(date +%s) - started ))s] $*"; }
 "$root/scripts/bootstrap.sh" docker.io debootstrap
 docker=/usr/bin/docker
 mkdir -p "$W"
+
+# The base image's root file system, made once with debootstrap when the machine cannot pull images.
+make_rootfs() {
+  [[ -f $W/bookworm-rootfs.tar ]] && return 0
+  local mirror
+  mirror=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+  mirror=${mirror:-http://deb.debian.org/debian}
+  say "debootstrap bookworm from $mirror"
+  rm -rf "$W/rootfs"
+  debootstrap --variant=minbase bookworm "$W/rootfs" "$mirror" >"$W/debootstrap.log" 2>&1 \
+    || { tail -20 "$W/debootstrap.log" >&2; exit 1; }
+  tar -C "$W/rootfs" -cf "$W/bookworm-rootfs.tar.part" .
+  mv "$W/bookworm-rootfs.tar.part" "$W/bookworm-rootfs.tar"
+  rm -rf "$W/rootfs"
+  say "base rootfs ready"
+}
+if [[ ${1:-} == prepare ]]; then
+  make_rootfs
+  exit 0
+fi
+
 container=offload-ci-$$
 dockerd_pid=
 
@@ -40,16 +63,7 @@ for _ in $(seq 120); do "$docker" info >/dev/null 2>&1 && break; sleep 0.5; done
 "$docker" info >/dev/null || { tail -20 "$W/dockerd.log" >&2; exit 1; }
 
 if ! "$docker" image inspect debian:bookworm-slim >/dev/null 2>&1; then
-  if [[ ! -f $W/bookworm-rootfs.tar ]]; then
-    mirror=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
-    mirror=${mirror:-http://deb.debian.org/debian}
-    say "debootstrap bookworm from $mirror"
-    rm -rf "$W/rootfs"
-    debootstrap --variant=minbase bookworm "$W/rootfs" "$mirror" >"$W/debootstrap.log" 2>&1 \
-      || { tail -20 "$W/debootstrap.log" >&2; exit 1; }
-    tar -C "$W/rootfs" -cf "$W/bookworm-rootfs.tar" .
-    rm -rf "$W/rootfs"
-  fi
+  make_rootfs
   "$docker" import "$W/bookworm-rootfs.tar" debian:bookworm-slim >/dev/null
 fi
 
