@@ -21,6 +21,8 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+# 1,000 WebSocket subscribers need more descriptors than the usual soft limit of 1,024.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 cat >"$work/commands.json" <<JSON
 {"commands": {
