@@ -162,6 +162,15 @@ child_process::~child_process() {
   }
 }
 
+bool child_process::has_exited() const noexcept {
+  if (status_) return true;
+  if (pid_ <= 0) return false;
+  siginfo_t info{};
+  // By pid: until the exit wait reaps the child, the pid cannot be reused. WNOWAIT: only look.
+  if (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) != 0) return false;
+  return info.si_pid != 0;
+}
+
 void child_process::signal_group(int sig) noexcept {
   if (pid_ > 0) ::kill(-pid_, sig);
 }

@@ -84,6 +84,9 @@ class child_process {
 
   /// Sends `sig` to the child's whole process group (the child and everything it forked).
   void signal_group(int sig) noexcept;
+  /// Whether the child has exited, reaped or not: a non-blocking look at its pidfd (the exit wait may not
+  /// have run yet). False when that cannot be told.
+  bool has_exited() const noexcept;
   /// SIGTERM to the group now; SIGKILL to the group after `grace` unless the child has exited by then.
   void terminate_group(std::chrono::milliseconds grace);
 

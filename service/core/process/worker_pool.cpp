@@ -163,8 +163,9 @@ asio::awaitable<proto::result<worker_pool::worker_ptr>> worker_pool::async_acqui
   while (!idle_.empty()) {
     auto w = std::move(idle_.back());
     idle_.pop_back();
-    // The watcher removes workers that die while idle; this is the last check before a job is at stake.
-    if (!w->status) co_return w;
+    // The watcher removes workers that die while idle, once the reactor has seen the exit; this is the last
+    // check before a job is at stake: a worker killed a moment ago must not take a job down with it.
+    if (!w->status && !w->child->has_exited()) co_return w;
     retire(std::move(w));
   }
   // All live workers are busy or still starting: wait for one rather than exceed capacity(). The
