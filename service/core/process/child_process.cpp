@@ -1,22 +1,23 @@
-// Boost.Process v2 launcher with the set-up the process lane needs in the child, between fork and exec.
+// Starting a child: fork and exec with the set-up the process lane needs in between, then a Boost.Process v2
+// handle (pidfd) on the reactor for the exit wait and the kill.
 #include "core/process/child_process.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/process/v2/process.hpp>
-#include <boost/process/v2/stdio.hpp>
 
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <fcntl.h>
+#include <pthread.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <thread>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 
 namespace offload::core {
@@ -25,77 +26,92 @@ namespace bp = boost::process::v2;
 
 namespace {
 
-// Closes every descriptor from 3 up except those in `keep` (in the child: async-signal-safe calls only).
-void close_inherited(const std::vector<int>& keep) {
-  int from = 3;
-  const auto close_from_to = [](int first, unsigned last) {
-    if (static_cast<unsigned>(first) > last) return;
-    if (::close_range(static_cast<unsigned>(first), last, 0) == 0) return;
+// Closes every descriptor from 3 up except `keep`.
+void close_inherited(int keep) noexcept {
+  const auto close_from_to = [](unsigned first, unsigned last) {
+    if (first > last) return;
+    if (::close_range(first, last, 0) == 0) return;
     // Kernels before 5.9: one by one, up to the descriptor limit.
     const long max = ::sysconf(_SC_OPEN_MAX);
     const unsigned end = std::min<unsigned long>(last, max > 0 ? static_cast<unsigned long>(max) : 65536ul);
-    for (unsigned fd = static_cast<unsigned>(first); fd <= end; ++fd)
+    for (unsigned fd = first; fd <= end; ++fd)
       ::close(static_cast<int>(fd));
   };
-  // `keep` is tiny (the launcher's error pipe): a quadratic walk needs no allocation.
-  for (;;) {
-    int next_kept = -1;
-    for (const int fd : keep)
-      if (fd >= from && (next_kept < 0 || fd < next_kept)) next_kept = fd;
-    if (next_kept < 0) break;
-    close_from_to(from, static_cast<unsigned>(next_kept) - 1);
-    from = next_kept + 1;
-  }
-  close_from_to(from, ~0u);
+  close_from_to(3, static_cast<unsigned>(keep) - 1);
+  close_from_to(static_cast<unsigned>(keep) + 1, ~0u);
 }
 
-// Runs in the child after fork, before exec: only async-signal-safe calls here.
-struct child_setup {
-  const char* const* envp;
+// Everything the child needs, made before the fork: after it, the child allocates nothing and takes no lock
+// (another thread may have held the allocator's or a sanitizer's lock at the fork), and only makes
+// async-signal-safe calls until exec.
+struct child_plan {
+  const char* path;
+  char* const* argv;
+  char* const* envp;
   const char* work_dir;
+  int stdio[3];  // the child's ends of its stdin/stdout/stderr pipes
+  int error_fd;  // close-on-exec: the parent reads an errno from it, or EOF once exec succeeded
   const resource_limits& limits;
   int nice;
   pid_t parent;
+};
 
-  bp::error_code on_setup(bp::posix::default_launcher& launcher, const bp::filesystem::path&,
-                          const char* const*) {
-    // The child's environment is exactly ours to give: nothing of the service's leaks through.
-    launcher.env = envp;
-    return {};
-  }
+// In the child: reports errno to the parent and exits.
+[[noreturn]] void report_and_exit(int error_fd) noexcept {
+  const int err = errno;
+  [[maybe_unused]] const auto n = ::write(error_fd, &err, sizeof err);
+  ::_exit(127);
+}
 
-  bp::error_code on_exec_setup(bp::posix::default_launcher& launcher, const bp::filesystem::path&,
-                               const char* const*) {
-    auto fail = [] { return bp::error_code{errno, boost::system::system_category()}; };
-    // Inherit nothing but stdin/stdout/stderr (already the job's pipes) and the launcher's own
-    // close-on-exec error pipe: no client sockets, no listening socket, no other child's pipes.
-    // Boost.Process 1.81's own close_all skips the gaps between whitelisted descriptors, so do it here.
-    close_inherited(launcher.fd_whitelist);
-    // Own process group, so that cancel and timeout can kill the whole tree with kill(-pgid).
-    if (::setpgid(0, 0) != 0) return fail();
-    // Die with the service; and if it already died between fork and here, do not run at all.
-    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return fail();
-    if (::getppid() != parent) ::_exit(127);
-    // Start from default signal handling and an empty mask whatever the service had.
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    for (const int sig : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGCHLD})
-      ::signal(sig, SIG_DFL);
-    if (work_dir && *work_dir && ::chdir(work_dir) != 0) return fail();
-    auto limit = [](int resource, const std::optional<std::uint64_t>& value, std::uint64_t scale) {
-      if (!value) return 0;
-      const rlimit r{static_cast<rlim_t>(*value * scale), static_cast<rlim_t>(*value * scale)};
-      return ::setrlimit(resource, &r);
-    };
-    if (limit(RLIMIT_AS, limits.address_space_mb, 1024 * 1024) != 0) return fail();
-    if (limit(RLIMIT_CPU, limits.cpu_seconds, 1) != 0) return fail();
-    if (limit(RLIMIT_NOFILE, limits.open_files, 1) != 0) return fail();
-    if (limit(RLIMIT_NPROC, limits.processes, 1) != 0) return fail();
-    // Lower priority only (never fails for an increment, short of the limit where it saturates).
-    if (nice > 0) ::nice(nice);
-    return {};
+[[noreturn]] void run_child(const child_plan& p) noexcept {
+  const auto fail = [&p] { report_and_exit(p.error_fd); };
+  // stdin/stdout/stderr become the pipes (dup2 clears close-on-exec on the copies). A pipe end that is itself
+  // 0..2 (the service started with a closed stdio descriptor) first moves out of the way.
+  int stdio[3] = {p.stdio[0], p.stdio[1], p.stdio[2]};
+  for (int& fd : stdio)
+    if (fd <= 2 && (fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0) fail();
+  for (int target = 0; target < 3; ++target)
+    if (::dup2(stdio[target], target) < 0) fail();
+  // Inherit nothing else but the error pipe (close-on-exec): no client sockets, no listening socket, no other
+  // child's pipes, whatever another thread opened meanwhile.
+  close_inherited(p.error_fd);
+  // Own process group, so that cancel and timeout can kill the whole tree with kill(-pgid).
+  if (::setpgid(0, 0) != 0) fail();
+  // Die with the service; and if it already died between fork and here, do not run at all.
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail();
+  if (::getppid() != p.parent) ::_exit(127);
+  // Default handling of what the service ignores or catches (caught signals would also be reset by exec),
+  // then the empty mask (the parent blocked everything around the fork).
+  for (const int sig : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGQUIT, SIGUSR1, SIGUSR2})
+    ::signal(sig, SIG_DFL);
+  if (p.work_dir && *p.work_dir && ::chdir(p.work_dir) != 0) fail();
+  const auto limit = [](int resource, const std::optional<std::uint64_t>& value, std::uint64_t scale) {
+    if (!value) return 0;
+    const rlimit r{static_cast<rlim_t>(*value * scale), static_cast<rlim_t>(*value * scale)};
+    return ::setrlimit(resource, &r);
+  };
+  if (limit(RLIMIT_AS, p.limits.address_space_mb, 1024 * 1024) != 0) fail();
+  if (limit(RLIMIT_CPU, p.limits.cpu_seconds, 1) != 0) fail();
+  if (limit(RLIMIT_NOFILE, p.limits.open_files, 1) != 0) fail();
+  if (limit(RLIMIT_NPROC, p.limits.processes, 1) != 0) fail();
+  // Lower priority only (an increment never fails; past the limit it saturates).
+  if (p.nice > 0) ::nice(p.nice);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::execve(p.path, p.argv, p.envp);
+  report_and_exit(p.error_fd);
+}
+
+// Pipes made close-on-exec from the start, so that a fork on another thread cannot leak them.
+struct pipe_pair {
+  int fd[2] = {-1, -1};
+  ~pipe_pair() {
+    for (const int f : fd)
+      if (f >= 0) ::close(f);
   }
+  bool open() noexcept { return ::pipe2(fd, O_CLOEXEC) == 0; }
+  int take(int i) noexcept { return std::exchange(fd[i], -1); }
 };
 
 }  // namespace
@@ -187,43 +203,89 @@ void child_process::terminate_group(std::chrono::milliseconds grace) {
 
 proto::result<std::unique_ptr<child_process>> child_process::spawn(asio::any_io_executor executor,
                                                                    const child_options& options) {
-  // Boost.Process 1.81 cannot report a failed exec without leaving the child unreaped and running
-  // ::exit() in it, so an unusable program is refused here, before forking.
   if (options.executable.empty() || options.executable.front() != '/' ||
       ::access(options.executable.c_str(), X_OK) != 0)
     return proto::error{proto::errc::internal, "cannot execute '" + options.executable + "'"};
+  const auto failed = [&options](int err) {
+    return proto::error{proto::errc::internal,
+                        "cannot start '" + options.executable + "': " + std::strerror(err)};
+  };
+
+  // argv and envp as execve wants them, built before the fork.
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(options.executable.c_str()));
+  for (const auto& a : options.args)
+    argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (const auto& e : options.env)
+    envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+
+  pipe_pair in, out, err, report;
+  if (!in.open() || !out.open() || !err.open() || !report.open()) return failed(errno);
+  const child_plan plan{options.executable.c_str(),
+                        argv.data(),
+                        envp.data(),
+                        options.work_dir.c_str(),
+                        {in.fd[0], out.fd[1], err.fd[1]},
+                        report.fd[1],
+                        options.limits,
+                        options.nice,
+                        ::getpid()};
+
+  // Boost.Process 1.81's default_launcher is not used: it calls notify_fork() on an io_context in the child,
+  // which allocates and locks there (a deadlock when another thread held the allocator's lock at the fork;
+  // seen under ASan and TSan once spawning moved off the reactor), and it runs ::exit() in the child when
+  // exec fails. Signals stay blocked across the fork, so that no handler of the service runs in the child.
+  sigset_t all, previous;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_BLOCK, &all, &previous);
+  const pid_t pid = ::fork();
+  if (pid == 0) run_child(plan);
+  const int fork_errno = errno;
+  ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  if (pid < 0) return failed(fork_errno);
+
+  // The parent keeps its ends only; EOF on the report pipe means exec succeeded.
+  ::close(in.take(0));
+  ::close(out.take(1));
+  ::close(err.take(1));
+  ::close(report.take(1));
+  int child_errno = 0;
+  ssize_t n = 0;
+  while ((n = ::read(report.fd[0], &child_errno, sizeof child_errno)) < 0 && errno == EINTR) {
+  }
+  if (n > 0) {
+    // Set-up or exec failed: the child has _exit()ed already, so this wait is immediate.
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    return failed(child_errno);
+  }
 
   std::unique_ptr<child_process> child{new child_process(executor)};
-  std::vector<const char*> envp;
-  for (const auto& e : options.env)
-    envp.push_back(e.c_str());
-  envp.push_back(nullptr);
-  child_setup setup{envp.data(), options.work_dir.c_str(), options.limits, options.nice, ::getpid()};
-
-  // The launcher calls notify_fork() on the context of the executor it is given; in the child that re-creates
-  // the context's reactor under its mutexes. Were it the service's reactor, a mutex its thread happened to
-  // hold at the fork would deadlock the child before exec. So the launch goes through a private context that
-  // only this thread ever touches, and the child's handle is re-opened (pidfd) on `executor` afterwards.
-  thread_local asio::io_context launch_context{1};
-  bp::error_code ec;
-  bp::posix::default_launcher launcher;
-  auto launched = launcher(launch_context.get_executor(), ec, bp::filesystem::path{options.executable},
-                           options.args, bp::process_stdio{child->in_, child->out_, child->err_}, setup);
-  if (ec) {
-    if (launcher.pid > 0) {
-      // The exec failed in the child, which then exits; it is ours to reap. Off the reactor: it runs
-      // ::exit() there, which is not guaranteed to be quick.
-      std::thread{[child_pid = launcher.pid] {
-        int status = 0;
-        ::waitpid(child_pid, &status, 0);
-      }}.detach();
-    }
-    return proto::error{proto::errc::internal, "cannot start '" + options.executable + "': " + ec.message()};
+  child->pid_ = pid;  // from here on, destroying `child` kills the group
+  // The pipes own their descriptors once assigned; a failed assignment leaves it with the pipe_pair.
+  boost::system::error_code ec;
+  child->in_.assign(in.fd[1], ec);
+  if (!ec) {
+    in.take(1);
+    child->out_.assign(out.fd[0], ec);
   }
-  child->pid_ = launched.id();
-  // Not reaped yet (only we wait for it), so the pid cannot have been reused.
-  launched.detach();
-  child->impl_ = std::make_unique<impl>(bp::process{std::move(executor), child->pid_});
+  if (!ec) {
+    out.take(0);
+    child->err_.assign(err.fd[0], ec);
+  }
+  if (ec) {
+    ::kill(-pid, SIGKILL);
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    child->pid_ = -1;
+    return failed(ec.value());
+  }
+  err.take(0);
+  // A pidfd on the reactor: the exit wait never blocks, and the pid cannot be reused before it reaps.
+  child->impl_ = std::make_unique<impl>(bp::process{std::move(executor), pid});
   return child;
 }
 
