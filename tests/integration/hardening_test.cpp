@@ -338,10 +338,7 @@ TEST(drain_test, both_lanes_finish_or_are_cancelled_and_subscribers_get_1001) {
   add({{"type", "tree"}, {"input", {{"pidfile", pidfile}}}}, "cancelled");
   for (const auto& [id, expected] : jobs)
     wait_for_job(port, id, [](const json& v) { return is_state(v, "running"); });
-  wait_until([&] { return std::ifstream{pidfile}.good(); }, "the grandchild's pid file");
-  int grandchild = 0;
-  std::ifstream{pidfile} >> grandchild;
-  ASSERT_GT(grandchild, 0);
+  const int grandchild = wait_for_pid_file(pidfile);
 
   ws_client ws{port, "/v1/ws"};
   for (const auto& [id, expected] : jobs)
@@ -381,10 +378,7 @@ TEST(drain_test, a_second_signal_exits_at_once_and_still_kills_children) {
   offloadd_process server{{"--drain-seconds", "600", "--config", config, "--work-root", dir.path().string()}};
   const auto pidfile = (dir.path() / "grandchild.pid").string();
   submit(server.port(), {{"type", "tree"}, {"input", {{"pidfile", pidfile}}}});
-  wait_until([&] { return std::ifstream{pidfile}.good(); }, "the grandchild's pid file");
-  int grandchild = 0;
-  std::ifstream{pidfile} >> grandchild;
-  ASSERT_GT(grandchild, 0);
+  const int grandchild = wait_for_pid_file(pidfile);
   server.signal(SIGTERM);
   wait_until([&] { return http_get(server.port(), "/readyz").status == 503; }, "draining");
   server.signal(SIGTERM);

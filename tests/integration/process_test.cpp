@@ -10,9 +10,7 @@
 #include <algorithm>
 #include <csignal>
 #include <fstream>
-#include <future>
 #include <set>
-#include <thread>
 
 namespace offload::test {
 namespace {
@@ -281,31 +279,6 @@ TEST_F(process_test, a_worker_killed_mid_job_fails_only_that_job_and_the_pool_re
   EXPECT_EQ(run({{"type", "echo"}, {"lane", "process"}, {"input", {{"ok", true}}}})["state"], "succeeded");
   wait_until([&] { return children_of(server_.pid()).size() == 2; }, "the pool to refill");
   expect_no_zombies();
-}
-
-TEST_F(process_test, workers_killed_while_idle_never_take_a_job_down) {
-  // The job must reach the reactor before it has handled the workers' exits: offloadd is stopped (SIGSTOP)
-  // while the workers die and the request is sent, so both are pending when it resumes. Handed to a dead
-  // worker, the job would come back `crashed`; it must run on a replacement instead.
-  for (int round = 0; round < 3; ++round) {
-    const auto workers = ready_workers();
-    http_connection conn{port()};
-    ASSERT_EQ(conn.request("GET", "/healthz").status, 200u);
-    ASSERT_EQ(::kill(server_.pid(), SIGSTOP), 0);
-    for (const int worker : workers)
-      ::kill(worker, SIGKILL);
-    wait_until([&] { return std::all_of(workers.begin(), workers.end(), process_dead); },
-               "the workers to die");
-    const json body{{"type", "echo"}, {"lane", "process"}, {"input", {{"round", round}}}};
-    std::future<http_response> answer = std::async(std::launch::async, [&] {
-      return conn.request("POST", "/v1/jobs?wait=30", body.dump(), std::chrono::seconds{40});
-    });
-    std::this_thread::sleep_for(std::chrono::milliseconds{200});  // the request is in the socket by now
-    ASSERT_EQ(::kill(server_.pid(), SIGCONT), 0);
-    const auto r = answer.get();
-    ASSERT_EQ(r.status, 200u) << r.body;
-    EXPECT_EQ(r.json()["state"], "succeeded") << r.body;
-  }
 }
 
 TEST_F(process_test, reactor_stays_free_while_every_process_slot_is_busy) {

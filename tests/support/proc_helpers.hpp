@@ -76,6 +76,18 @@ void wait_until(Pred done, const std::string& what,
   }
 }
 
+/// The pid a child writes to `path`, once the file holds one (it exists before its content is written).
+inline int wait_for_pid_file(const std::string& path) {
+  int pid = 0;
+  wait_until(
+      [&] {
+        std::ifstream in{path};
+        return static_cast<bool>(in >> pid) && pid > 0;
+      },
+      "a pid in " + path);
+  return pid;
+}
+
 /// A private temporary directory, removed with everything in it.
 class temp_dir {
  public:
