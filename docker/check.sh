@@ -3,9 +3,12 @@
 # job, a process job, a command job, a WebSocket event stream, the Docker HEALTHCHECK, a non-root user, and a
 # graceful `docker stop`. Lints the Dockerfile. Run as root on Debian 12; touches no other process and only
 # contacts 127.0.0.1 (plus the Debian mirror while building).
-#   docker/check.sh            (OFFLOAD_DOCKER_WORK=/var/tmp/offload-docker keeps the base image between runs)
-#   docker/check.sh prepare    only installs docker.io/debootstrap and makes the base rootfs (network-bound:
-#                              CI runs it in the background while it compiles)
+#   docker/check.sh [all]      build, then check (OFFLOAD_DOCKER_WORK=/var/tmp/offload-docker keeps the base
+#                              image and the build cache between runs)
+#   docker/check.sh prepare    only install docker.io/debootstrap and make the base rootfs (network-bound)
+#   docker/check.sh build      only build the image offload:ci
+#   docker/check.sh run        only check an image built before
+# CI runs prepare and build in the background while it compiles and tests other things, then run.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 W=${OFFLOAD_DOCKER_WORK:-/var/tmp/offload-docker}
@@ -32,10 +35,12 @@ make_rootfs() {
   rm -rf "$W/rootfs"
   say "base rootfs ready"
 }
-if [[ ${1:-} == prepare ]]; then
-  make_rootfs
-  exit 0
-fi
+phase=${1:-all}
+case $phase in
+  prepare) make_rootfs; exit 0 ;;
+  build | run | all) ;;
+  *) echo "usage: docker/check.sh [all | prepare | build | run]" >&2; exit 2 ;;
+esac
 
 container=offload-ci-$$
 dockerd_pid=
@@ -62,16 +67,20 @@ export DOCKER_HOST="unix://$W/docker.sock"
 for _ in $(seq 120); do "$docker" info >/dev/null 2>&1 && break; sleep 0.5; done
 "$docker" info >/dev/null || { tail -20 "$W/dockerd.log" >&2; exit 1; }
 
-if ! "$docker" image inspect debian:bookworm-slim >/dev/null 2>&1; then
-  make_rootfs
-  "$docker" import "$W/bookworm-rootfs.tar" debian:bookworm-slim >/dev/null
+if [[ $phase != run ]]; then
+  if ! "$docker" image inspect debian:bookworm-slim >/dev/null 2>&1; then
+    make_rootfs
+    "$docker" import "$W/bookworm-rootfs.tar" debian:bookworm-slim >/dev/null
+  fi
+  say "building the image"
+  build_started=$(date +%s)
+  "$docker" build --network host -t offload:ci "$root" >"$W/build.log" 2>&1 || { tail -40 "$W/build.log" >&2; exit 1; }
+  say "image built in $(( $(date +%s) - build_started ))s"
 fi
-
-say "building the image"
-build_started=$(date +%s)
-"$docker" build --network host -t offload:ci "$root" >"$W/build.log" 2>&1 || { tail -40 "$W/build.log" >&2; exit 1; }
-size=$("$docker" image inspect -f '{{.Size}}' offload:ci)
-say "image built in $(( $(date +%s) - build_started ))s, size $(( size / 1024 / 1024 )) MiB"
+size=$("$docker" image inspect -f '{{.Size}}' offload:ci 2>/dev/null) \
+  || { echo "docker-check: no image offload:ci; run docker/check.sh build first" >&2; exit 1; }
+say "image offload:ci: $(( size / 1024 / 1024 )) MiB"
+[[ $phase == build ]] && exit 0
 
 # A free loopback port: nothing answers on it.
 port=
