@@ -242,15 +242,14 @@ TEST_F(process_test, lanes_run_nicer_than_the_reactor) {
   for (const int pid : ready_workers())
     EXPECT_EQ(niceness(pid), lane) << "worker " << pid;
 
-  const auto job = submit(port(), {{"type", "sum"}, {"input", {{"n", 10000000000}}}});
-  wait_for_job(port(), job["id"], [](const json& v) { return v.contains("progress"); });
+  // A pool thread lowers itself with its first job and stays so.
+  EXPECT_EQ(run({{"type", "sum"}, {"input", {{"n", 1000}}}})["state"], "succeeded");
   const auto tasks = std::filesystem::path{"/proc/" + std::to_string(server_.pid()) + "/task"};
   int nicer_threads = 0;
   for (const auto& task : std::filesystem::directory_iterator(tasks))
     nicer_threads += niceness(task.path() / "stat") == lane ? 1 : 0;
-  EXPECT_GE(nicer_threads, 1) << "the pool thread running the sum";
+  EXPECT_GE(nicer_threads, 1) << "the pool thread that ran the sum";
   EXPECT_EQ(niceness(tasks / std::to_string(server_.pid()) / "stat"), base) << "the reactor thread";
-  EXPECT_EQ(http_delete(port(), "/v1/jobs/" + job["id"].get<std::string>()).status, 200u);
 }
 
 TEST(lane_nice_test, zero_keeps_the_lanes_at_the_services_priority) {
@@ -266,7 +265,9 @@ TEST(lane_nice_test, zero_keeps_the_lanes_at_the_services_priority) {
 }
 
 TEST_F(process_test, a_worker_killed_mid_job_fails_only_that_job_and_the_pool_recovers) {
-  const auto job = submit(port(), {{"type", "sum"}, {"lane", "process"}, {"input", {{"n", 10000000000}}}});
+  // 10⁹: the first progress (at 10 %) comes within seconds even in a sanitizer build at lane niceness, and
+  // the 90 % left keep the job running well past the kill.
+  const auto job = submit(port(), {{"type", "sum"}, {"lane", "process"}, {"input", {{"n", 1000000000}}}});
   // Progress proves a worker has the job in hand.
   wait_for_job(port(), job["id"], [](const json& v) { return v.contains("progress"); });
   // Kill every worker: the busy one takes its job down, the idle one is noticed and replaced.
