@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
   asio::co_spawn(
       ioc,
       [&]() -> asio::awaitable<void> {
-        // Bodies are built before the co_await: g++ 12 cannot compile braced lists inside one.
+        // Bodies are built before the co_await (rule 1 of offload/asio_support.hpp).
         json body;
         if (fanout)
           body = {{"type", "ticks"}, {"input", {{"n", events}}}};

@@ -157,10 +157,12 @@ class runner {
   int run() {
     const auto& c = line_.command;
     if (c == "submit") return submit();
-    if (c == "status") return with_id([this](const std::string& id) { return show(client().get(id)); });
+    if (c == "status")
+      return with_id([this](const std::string& id) { return show(client().get(id), exit_by::state_if_ended); });
     if (c == "wait") return with_id([this](const std::string& id) { return wait(id); });
     if (c == "watch") return with_id([this](const std::string& id) { return watch(id); });
-    if (c == "cancel") return with_id([this](const std::string& id) { return show(client().cancel(id)); });
+    if (c == "cancel")
+      return with_id([this](const std::string& id) { return show(client().cancel(id), exit_by::success); });
     if (c == "list") return list();
     if (c == "types") return types();
     if (c == "health") return health();
@@ -248,13 +250,33 @@ class runner {
     if (v.error) row("error:", std::string{proto::to_string(v.error->code)} + ": " + v.error->message);
   }
 
-  // Prints a job view; the exit code follows its state when it has ended.
-  int show(const result<proto::job_view>& view) {
+  // How a printed job view chooses the exit code.
+  enum class exit_by {
+    /// 0: the call itself was the point (cancel).
+    success,
+    /// The job's state once it has ended, else 0 (status).
+    state_if_ended,
+    /// The job's state, "still running" included (wait).
+    state,
+  };
+
+  static int exit_code(const proto::job_view& v, exit_by rule) {
+    switch (rule) {
+      case exit_by::success:
+        return exit_succeeded;
+      case exit_by::state_if_ended:
+        return proto::is_terminal(v.state) ? state_exit(v.state) : exit_succeeded;
+      case exit_by::state:
+        return state_exit(v.state);
+    }
+    return exit_succeeded;
+  }
+
+  // Prints a job view (or the failure) and returns the exit code `rule` picks.
+  int show(const result<proto::job_view>& view, exit_by rule) {
     if (!view) return failed(view.error());
     print_view(*view);
-    if (line_.command == "cancel") return exit_succeeded;
-    return proto::is_terminal(view->state) || line_.command == "wait" ? state_exit(view->state)
-                                                                      : exit_succeeded;
+    return exit_code(*view, rule);
   }
 
   std::optional<std::chrono::milliseconds> wait_option(const std::string& name, std::string& problem) {
@@ -272,14 +294,19 @@ class runner {
     std::string problem;
     const auto timeout = wait_option("--timeout-s", problem);
     if (!timeout) return usage(problem);
-    auto done = client().wait(id, *timeout);
+    return wait(id, *timeout);
+  }
+
+  // Waits for the job's end and prints it; on a timeout prints where it stands.
+  int wait(const std::string& id, std::chrono::milliseconds timeout) {
+    auto done = client().wait(id, timeout);
     if (!done && done.error().is(errc::wait_timeout)) {
       // Still running: show where it stands.
       const auto now = client().get(id);
       if (now) print_view(*now);
       return failed(done.error());
     }
-    return show(done);
+    return show(done, exit_by::state);
   }
 
   int watch(const std::string& id, std::uint64_t after = 0) {
@@ -297,67 +324,68 @@ class runner {
     return state ? state_exit(*state) : exit_succeeded;
   }
 
-  int submit() {
-    if (line_.positional.empty()) return usage("submit needs a job type");
-    proto::job_spec spec;
-    spec.type = line_.positional[0];
-    if (const auto input = line_.get("--input")) {
-      auto text = *input;
-      if (text == "@-") {
-        text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-      } else if (text.starts_with('@')) {
-        std::ifstream file(text.substr(1), std::ios::binary);
-        if (!file) return usage("cannot read " + text.substr(1));
-        text.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
-      }
-      auto parsed = proto::parse_json(text);
-      if (!parsed || !parsed->is_object()) return usage("--input must be a JSON object");
-      spec.input = std::move(*parsed);
+  // `--input JSON|@FILE|@-`: the base object of the input, or a usage problem.
+  std::optional<std::string> read_input_option(nlohmann::json& input) {
+    const auto option = line_.get("--input");
+    if (!option) return std::nullopt;
+    auto text = *option;
+    if (text == "@-") {
+      text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    } else if (text.starts_with('@')) {
+      std::ifstream file(text.substr(1), std::ios::binary);
+      if (!file) return "cannot read " + text.substr(1);
+      text.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
     }
+    auto parsed = proto::parse_json(text);
+    if (!parsed || !parsed->is_object()) return "--input must be a JSON object";
+    input = std::move(*parsed);
+    return std::nullopt;
+  }
+
+  // The job spec the command line describes, or a usage problem. Parsing only: nothing is sent.
+  std::optional<std::string> parse_spec(proto::job_spec& spec) {
+    if (line_.positional.empty()) return "submit needs a job type";
+    spec.type = line_.positional[0];
+    if (auto problem = read_input_option(spec.input)) return problem;
     for (std::size_t i = 1; i < line_.positional.size(); ++i)
-      if (const auto problem = add_input_field(spec.input, line_.positional[i])) return usage(*problem);
+      if (auto problem = add_input_field(spec.input, line_.positional[i])) return problem;
     if (const auto lane = line_.get("--lane")) {
       spec.lane = proto::lane_from_string(*lane);
-      if (!spec.lane) return usage("--lane must be thread or process");
+      if (!spec.lane) return "--lane must be thread or process";
     }
     if (const auto priority = line_.get("--priority")) {
       const auto n = parse_number<int>(*priority);
       if (!n || *n < proto::job_spec::min_priority || *n > proto::job_spec::max_priority)
-        return usage("--priority must be an integer from 0 to 9");
+        return "--priority must be an integer from 0 to 9";
       spec.priority = *n;
     }
     if (const auto timeout = line_.get("--timeout")) {
       const auto n = parse_number<std::uint64_t>(*timeout);
-      if (!n || *n == 0) return usage("--timeout must be a positive number of milliseconds");
+      if (!n || *n == 0) return "--timeout must be a positive number of milliseconds";
       spec.timeout_ms = *n;
     }
     if (const auto key = line_.get("--key")) spec.idempotency_key = *key;
-    if (line_.has("--wait") && line_.has("--follow")) return usage("--wait and --follow exclude each other");
+    if (line_.has("--wait") && line_.has("--follow")) return "--wait and --follow exclude each other";
+    return std::nullopt;
+  }
+
+  int submit() {
+    proto::job_spec spec;
+    if (const auto problem = parse_spec(spec)) return usage(*problem);
     std::string problem;
     const auto wait_for = wait_option("--wait", problem);
     if (!wait_for) return usage(problem);
-
     auto sub = client().submit(std::move(spec));
     if (!sub) return failed(sub.error());
-    const auto& id = sub->job.id;
+    const auto& id = sub->id;
     if (line_.has("--follow")) {
       if (!json_)
         std::fprintf(err_, "job %s %s\n", id.c_str(), sub->replayed ? "(existing, same key)" : "queued");
       return watch(id);
     }
-    if (line_.has("--wait")) {
-      auto done = client().wait(id, *wait_for);
-      if (!done && done.error().is(errc::wait_timeout)) {
-        const auto now = client().get(id);
-        if (now) print_view(*now);
-        return failed(done.error());
-      }
-      if (!done) return failed(done.error());
-      print_view(*done);
-      return state_exit(done->state);
-    }
+    if (line_.has("--wait")) return wait(id, *wait_for);
     if (json_)
-      print_view(sub->job);
+      print_view(*sub);
     else
       std::fprintf(out_, "%s\n", id.c_str());
     return exit_succeeded;
@@ -382,14 +410,7 @@ class runner {
     const auto page = client().list(filter);
     if (!page) return failed(page.error());
     if (json_) {
-      nlohmann::json body{{"jobs", nlohmann::json::array()}, {"next", nullptr}};
-      for (const auto& v : page->jobs) {
-        nlohmann::json j;
-        to_json(j, v);
-        body["jobs"].push_back(std::move(j));
-      }
-      if (page->next) body["next"] = *page->next;
-      std::fprintf(out_, "%s\n", proto::dump_json(body).c_str());
+      std::fprintf(out_, "%s\n", proto::dump_json(nlohmann::json(*page)).c_str());
       return exit_succeeded;
     }
     std::fprintf(out_, "%-22s %-10s %-8s %-16s %s\n", "ID", "STATE", "LANE", "TYPE", "CREATED");
@@ -405,17 +426,7 @@ class runner {
     const auto types = client().types();
     if (!types) return failed(types.error());
     if (json_) {
-      nlohmann::json list = nlohmann::json::array();
-      for (const auto& t : *types) {
-        nlohmann::json lanes = nlohmann::json::array();
-        for (const auto l : t.lanes)
-          lanes.push_back(to_string(l));
-        list.push_back({{"name", t.name},
-                        {"description", t.description},
-                        {"lanes", lanes},
-                        {"input_schema", t.input_schema}});
-      }
-      std::fprintf(out_, "%s\n", proto::dump_json(nlohmann::json{{"types", list}}).c_str());
+      std::fprintf(out_, "%s\n", proto::dump_json(nlohmann::json(proto::type_list{*types})).c_str());
       return exit_succeeded;
     }
     std::fprintf(out_, "%-16s %-15s %s\n", "TYPE", "LANES", "DESCRIPTION");

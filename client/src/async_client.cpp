@@ -3,6 +3,7 @@
 #include "event_stream.hpp"
 #include "http_transport.hpp"
 
+#include <offload/asio_support.hpp>
 #include <offload/client/async_client.hpp>
 #include <offload/proto/json_parse.hpp>
 
@@ -18,7 +19,6 @@
 #include <random>
 
 namespace offload {
-namespace asio = boost::asio;
 using boost::beast::http::verb;
 using client_detail::http_answer;
 using client_detail::stream_attempt;
@@ -26,23 +26,16 @@ using clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-
 // `{"error":{"code","message"}}` of a non-2xx answer.
 error api_error(const http_answer& answer) {
   error failure;
   failure.http_status = answer.status;
   const auto body = proto::parse_json(answer.body);
-  if (body && body->is_object() && body->contains("error") && (*body)["error"].is_object()) {
-    const auto& e = (*body)["error"];
-    const auto code = e.contains("code") && e["code"].is_string()
-                          ? proto::errc_from_string(e["code"].get<std::string>())
-                          : std::nullopt;
-    failure.code = make_error_code(code ? from_proto(*code) : errc::bad_response);
-    failure.message = e.contains("message") && e["message"].is_string()
-                          ? e["message"].get<std::string>()
-                          : "HTTP " + std::to_string(answer.status);
-  } else {
+  try {
+    const auto wire = body.value().at("error").get<proto::error>();
+    failure.code = make_error_code(from_proto(wire.code));
+    failure.message = wire.message.empty() ? "HTTP " + std::to_string(answer.status) : wire.message;
+  } catch (const std::exception&) {
     failure.code = make_error_code(errc::bad_response);
     failure.message = "unexpected HTTP " + std::to_string(answer.status) + " without an error body";
   }
@@ -158,7 +151,7 @@ struct async_client::impl {
     auto delay = std::chrono::milliseconds{50};
     for (;;) {
       auto view = decode<proto::job_view>(json_body(
-          co_await http.request(verb::get, "/v1/jobs/" + client_detail::url_encode(id), {}, {}, true)));
+          co_await http.request(verb::get, "/v1/jobs/" + client_detail::url_encode(id))));
       if (!view || proto::is_terminal(view->state)) co_return view;
       const bool in_time = co_await pause(delay, deadline);
       if (!in_time) co_return wait_expired(id);
@@ -211,7 +204,7 @@ asio::awaitable<result<submission>> async_client::async_submit(
     auto view = decode<proto::job_view>(json_body(answer));
     if (!view) co_return view.error();
     submission sub;
-    sub.job = std::move(*view);
+    static_cast<proto::job_view&>(sub) = std::move(*view);
     sub.replayed = answer->replayed;
     co_return sub;
   }
@@ -219,15 +212,15 @@ asio::awaitable<result<submission>> async_client::async_submit(
 
 asio::awaitable<result<proto::job_view>> async_client::async_get(std::string id) {
   auto answer =
-      co_await impl_->http.request(verb::get, "/v1/jobs/" + client_detail::url_encode(id), {}, {}, true);
+      co_await impl_->http.request(verb::get, "/v1/jobs/" + client_detail::url_encode(id));
   co_return decode<proto::job_view>(json_body(answer));
 }
 
 asio::awaitable<result<proto::job_view>> async_client::async_wait(std::string id,
                                                                   std::chrono::milliseconds timeout) {
   const auto deadline = clock::now() + timeout;
-  auto ended = co_await impl_->follow(
-      id, [](const proto::job_event&) {}, 0, deadline);
+  event_handler ignore = [](const proto::job_event&) {};  // named: rule 2 of offload/asio_support.hpp
+  auto ended = co_await impl_->follow(id, std::move(ignore), 0, deadline);
   if (!ended && ended.error().is(errc::upgrade_required)) co_return co_await impl_->poll(id, deadline);
   if (!ended) co_return ended.error();
   // The terminal event is in the log, so the view is final.
@@ -237,7 +230,7 @@ asio::awaitable<result<proto::job_view>> async_client::async_wait(std::string id
 asio::awaitable<result<proto::job_view>> async_client::async_cancel(std::string id) {
   // DELETE is idempotent here: a resend answers `already_finished` at worst.
   auto answer =
-      co_await impl_->http.request(verb::delete_, "/v1/jobs/" + client_detail::url_encode(id), {}, {}, true);
+      co_await impl_->http.request(verb::delete_, "/v1/jobs/" + client_detail::url_encode(id));
   co_return decode<proto::job_view>(json_body(answer));
 }
 
@@ -253,40 +246,17 @@ asio::awaitable<result<job_page>> async_client::async_list(list_filter filter) {
   if (filter.type) add("type", *filter.type);
   if (filter.limit) add("limit", std::to_string(*filter.limit));
   if (filter.after) add("after", *filter.after);
-  const auto body = json_body(co_await impl_->http.request(verb::get, "/v1/jobs" + query, {}, {}, true));
-  if (!body) co_return body.error();
-  job_page page;
-  try {
-    page.jobs = body->at("jobs").get<std::vector<proto::job_view>>();
-    if (const auto& next = body->at("next"); next.is_string()) page.next = next.get<std::string>();
-  } catch (const std::exception& e) {
-    co_return make_error(errc::bad_response, std::string{"unexpected job list: "} + e.what());
-  }
-  co_return page;
+  co_return decode<job_page>(json_body(co_await impl_->http.request(verb::get, "/v1/jobs" + query)));
 }
 
 asio::awaitable<result<std::vector<type_info>>> async_client::async_types() {
-  const auto body = json_body(co_await impl_->http.request(verb::get, "/v1/types", {}, {}, true));
-  if (!body) co_return body.error();
-  std::vector<type_info> types;
-  try {
-    for (const auto& t : body->at("types")) {
-      type_info info;
-      info.name = t.at("name").get<std::string>();
-      info.description = t.value("description", "");
-      for (const auto& l : t.at("lanes"))
-        if (const auto lane = proto::lane_from_string(l.get<std::string>())) info.lanes.push_back(*lane);
-      info.input_schema = t.value("input_schema", nlohmann::json::object());
-      types.push_back(std::move(info));
-    }
-  } catch (const std::exception& e) {
-    co_return make_error(errc::bad_response, std::string{"unexpected type list: "} + e.what());
-  }
-  co_return types;
+  auto list = decode<proto::type_list>(json_body(co_await impl_->http.request(verb::get, "/v1/types")));
+  if (!list) co_return list.error();
+  co_return std::move(list->types);
 }
 
 asio::awaitable<result<void>> async_client::async_health() {
-  const auto answer = co_await impl_->http.request(verb::get, "/healthz", {}, {}, true);
+  const auto answer = co_await impl_->http.request(verb::get, "/healthz");
   if (!answer) co_return answer.error();
   if (answer->status != 200) co_return api_error(*answer);
   co_return result<void>(boost::system::in_place_value);

@@ -1,4 +1,5 @@
 // The blocking facade: every call runs the asynchronous operation on a private I/O thread.
+#include <offload/asio_support.hpp>
 #include <offload/client/async_client.hpp>
 #include <offload/client/client.hpp>
 
@@ -11,7 +12,6 @@
 #include <thread>
 
 namespace offload {
-namespace asio = boost::asio;
 
 struct client::impl {
   explicit impl(client_options options)

@@ -1,6 +1,7 @@
 // The client side of the event stream, with Beast WebSocket.
 #include "event_stream.hpp"
 
+#include <offload/asio_support.hpp>
 #include <offload/proto/json_parse.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -13,14 +14,9 @@
 #include <memory>
 
 namespace offload::client_detail {
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace websocket = beast::websocket;
 
 namespace {
 
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 /// The server pings every 20 s; a connection silent for this long is dead.
 constexpr std::chrono::seconds idle_timeout{45};
 
@@ -66,6 +62,31 @@ stream_attempt declined(const websocket::response_type& res, const std::string& 
   return ended(outcome::refused, std::move(failure), false);
 }
 
+// Handshake and idle deadlines, pings, the message cap, and the headers every stream request carries.
+void configure(ws_stream& ws, const client_options& options) {
+  websocket::stream_base::timeout timeouts{};
+  timeouts.handshake_timeout = options.connect_timeout;
+  timeouts.idle_timeout = idle_timeout;
+  timeouts.keep_alive_pings = true;
+  ws.set_option(timeouts);
+  ws.read_message_max(options.max_response_bytes);
+  ws.set_option(websocket::stream_base::decorator([token = options.token](websocket::request_type& req) {
+    req.set(http::field::user_agent, "offload-client/0.1");
+    if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
+  }));
+}
+
+// One frame as an event, or nothing when it is not one.
+std::optional<proto::job_event> decode_event(const beast::flat_buffer& buffer) {
+  auto parsed = proto::parse_json(beast::buffers_to_string(buffer.data()));
+  if (!parsed) return std::nullopt;
+  try {
+    return parsed->get<proto::job_event>();
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
 }  // namespace
 
 asio::awaitable<stream_attempt> stream_once(http_transport& http, const client_options& options,
@@ -89,17 +110,7 @@ asio::awaitable<stream_attempt> stream_once(http_transport& http, const client_o
     });
   }
 
-  websocket::stream_base::timeout timeouts{};
-  timeouts.handshake_timeout = options.connect_timeout;
-  timeouts.idle_timeout = idle_timeout;
-  timeouts.keep_alive_pings = true;
-  ws->set_option(timeouts);
-  ws->read_message_max(options.max_response_bytes);
-  const auto token = options.token;
-  ws->set_option(websocket::stream_base::decorator([token](websocket::request_type& req) {
-    req.set(http::field::user_agent, "offload-client/0.1");
-    if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
-  }));
+  configure(*ws, options);
 
   const auto target =
       http.url().prefix + "/v1/jobs/" + url_encode(id) + "/events?after=" + std::to_string(after);
@@ -131,32 +142,22 @@ asio::awaitable<stream_attempt> stream_once(http_transport& http, const client_o
       co_return ended(outcome::retry, transport_error(rec, "reading the event stream of job " + id),
                       delivered);
 
-    const auto text = beast::buffers_to_string(buffer.data());
-    auto parsed = proto::parse_json(text);
-    proto::job_event event;
-    bool valid = parsed.has_value();
-    if (valid) {
-      try {
-        from_json(*parsed, event);
-      } catch (const std::exception&) {
-        valid = false;
-      }
-    }
-    if (!valid)
+    auto event = decode_event(buffer);
+    if (!event)
       co_return ended(outcome::fatal,
                       make_error(errc::bad_response, "malformed event on the stream of job " + id),
                       delivered);
-    if (event.seq <= after) continue;  // already delivered before a reconnect
-    after = event.seq;
+    if (event->seq <= after) continue;  // already delivered before a reconnect
+    after = event->seq;
     delivered = true;
-    handler(event);
-    if (proto::is_terminal(event.type)) {
+    handler(*event);
+    if (proto::is_terminal(event->type)) {
       watchdog.cancel();
       // Nothing follows the terminal event but the server's close; dropping the connection here ends it
       // without another round trip (the server's session ends on the EOF).
       stream_attempt attempt;
       attempt.how = outcome::terminal;
-      attempt.terminal = std::move(event);
+      attempt.terminal = std::move(*event);
       attempt.delivered = true;
       co_return attempt;
     }

@@ -1,6 +1,7 @@
 // HTTP requests with Beast.
 #include "http_transport.hpp"
 
+#include <offload/asio_support.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -11,14 +12,10 @@
 #include <memory>
 
 namespace offload::client_detail {
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 using asio::ip::tcp;
 
 namespace {
 
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::string_view user_agent = "offload-client/0.1";
 
 bool stale_connection(const boost::system::error_code& ec) {

@@ -40,6 +40,12 @@ class http_transport {
                                                       std::string body, std::chrono::milliseconds extra,
                                                       bool retry_safe);
 
+  /// A request without a body that may be resent (GET, DELETE). A plain function, so that callers'
+  /// co_await expressions hold no braced temporaries (rule 1 of offload/asio_support.hpp).
+  boost::asio::awaitable<result<http_answer>> request(boost::beast::http::verb method, std::string target) {
+    return request(method, std::move(target), std::string{}, std::chrono::milliseconds{0}, true);
+  }
+
   /// Resolves and connects within `connect_timeout`.
   boost::asio::awaitable<result<boost::beast::tcp_stream>> connect();
 

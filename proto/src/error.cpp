@@ -19,6 +19,10 @@ void from_json(const nlohmann::json& j, error& e) {
   }
 }
 
+error job_not_found(std::string_view id) {
+  return error{errc::not_found, "no job with id '" + std::string{id} + "'"};
+}
+
 std::string error_body(const error& e) {
   return dump_json(nlohmann::json{{"error", e}});
 }

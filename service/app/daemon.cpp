@@ -9,12 +9,14 @@
 #include "core/process/worker_pool.hpp"
 #include "core/process_stats.hpp"
 #include "core/reactor_monitor.hpp"
+#include "core/thread_lane.hpp"
 #include "core/type_registry.hpp"
+#include "net/api_routes.hpp"
 #include "net/job_api.hpp"
 #include "net/listener.hpp"
-#include "net/router.hpp"
 #include "net/websocket_session.hpp"
 
+#include <offload/asio_support.hpp>
 #include <offload/proto/json_parse.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -31,14 +33,18 @@
 #include <thread>
 
 namespace offload::app {
-namespace asio = boost::asio;
 
 namespace {
 
+// What the configuration added to the built-in types.
+struct loaded_types {
+  std::size_t commands = 0;
+};
+
 // Built-in types plus the operator's commands; a command may not shadow a built-in.
-proto::result<bool> load_types(const options& opts, core::type_registry& types) {
+proto::result<loaded_types> load_types(const options& opts, core::type_registry& types) {
   core::register_builtin_types(types);
-  if (opts.config_file.empty()) return true;
+  if (opts.config_file.empty()) return loaded_types{};
   std::ifstream file{opts.config_file};
   if (!file) return proto::error{proto::errc::invalid_input, "cannot read " + opts.config_file};
   const std::string text{std::istreambuf_iterator<char>{file}, std::istreambuf_iterator<char>{}};
@@ -53,7 +59,7 @@ proto::result<bool> load_types(const options& opts, core::type_registry& types) 
                           opts.config_file + ": commands." + name + ": the name of a built-in type"};
     types.add(core::command_job_type(std::make_shared<const core::command_spec>(std::move(spec))));
   }
-  return true;
+  return loaded_types{commands->size()};
 }
 
 // This very binary, for `offloadd worker` children.
@@ -95,17 +101,8 @@ void describe_service_metrics(core::metrics_registry& metrics, const net::listen
   });
 }
 
-asio::awaitable<net::api_response> metrics_response(core::metrics_registry& metrics) {
-  net::api_response response;
-  response.content_type = "text/plain; version=0.0.4; charset=utf-8";
-  response.body = metrics.render();
-  co_return response;
-}
-
-}  // namespace
-
-int run_daemon(const options& opts) {
-  core::set_log_level(opts.log_level);
+// The process-wide settings a long-running network service needs before anything else starts.
+void prepare_process() {
   // Writing to a pipe whose child has gone must be an error code, not the death of the service.
   std::signal(SIGPIPE, SIG_IGN);
   // Every connection, subscriber and child pipe is a descriptor: use all the hard limit allows.
@@ -113,112 +110,151 @@ int run_daemon(const options& opts) {
     files.rlim_cur = files.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &files);
   }
+}
 
+// Accepted tokens from the token file and OFFLOAD_TOKEN; only their digests are kept.
+proto::result<net::bearer_auth> load_auth(const options& opts) {
   std::vector<std::string> tokens;
   try {
     if (!opts.token_file.empty()) tokens = net::bearer_auth::read_token_file(opts.token_file);
   } catch (const std::exception& e) {
-    core::log(core::log_level::error, "invalid configuration", {{"what", e.what()}});
-    return 2;
+    return proto::error{proto::errc::invalid_input, e.what()};
   }
   if (!opts.env_token.empty()) tokens.push_back(opts.env_token);
-  const net::bearer_auth auth{tokens, opts.metrics_auth};
-  tokens.clear();
+  return net::bearer_auth{tokens};
+}
 
-  asio::io_context reactor{1};
-  core::type_registry types;
-  if (auto loaded = load_types(opts, types); !loaded) {
-    core::log(core::log_level::error, "invalid configuration", {{"what", loaded.error().message}});
-    return 2;
-  }
+// Defaults that depend on the machine, resolved once: one thread and one worker per CPU, this binary as
+// the worker program.
+options resolve_defaults(options opts) {
   const auto cpus = std::max(1u, std::thread::hardware_concurrency());
-  auto config = opts.service;
-  if (config.threads == 0) config.threads = cpus;
-  auto process = opts.process;
-  if (process.workers == 0) process.workers = cpus;
-  if (process.worker_program.empty()) process.worker_program = self_path();
+  if (opts.service.threads == 0) opts.service.threads = cpus;
+  if (opts.process.workers == 0) opts.process.workers = cpus;
+  if (opts.process.worker_program.empty()) opts.process.worker_program = self_path();
+  return opts;
+}
+
+// Everything offloadd runs, wired in dependency order on one reactor.
+struct daemon_parts {
+  daemon_parts(asio::io_context& reactor, const options& opts, const core::type_registry& types,
+               const net::bearer_auth& auth)
+      : lag{reactor.get_executor(), metrics},
+        workers{new core::worker_pool(reactor.get_executor(), opts.process)},
+        jobs{reactor.get_executor(), opts.service, types, make_lanes(reactor, opts)},
+        api{jobs},
+        websockets{reactor.get_executor(), jobs, opts.websocket},
+        routes{net::make_api_routes(api, websockets, metrics, opts.metrics_auth)},
+        listener{reactor.get_executor(), routes, opts.http, &auth, &metrics} {
+    jobs.attach_metrics(metrics);
+    describe_service_metrics(metrics, listener, websockets, *workers);
+    api.set_readiness_check([this, limit = opts.max_reactor_lag]() -> std::optional<proto::error> {
+      const auto worst = std::chrono::duration_cast<std::chrono::milliseconds>(lag.recent_max());
+      if (worst <= limit) return std::nullopt;
+      return proto::error{proto::errc::overloaded, "the reactor lagged " + std::to_string(worst.count()) +
+                                                       " ms in the last 5 s (limit " +
+                                                       std::to_string(limit.count()) + " ms)"};
+    });
+  }
+
+  // The three lanes, built alike; the worker pool is shared with the metrics, so the service owns it
+  // through this handle and the parts keep a plain pointer.
+  core::job_lanes make_lanes(asio::io_context& reactor, const options& opts) {
+    core::job_lanes lanes;
+    lanes.worker.reset(workers);
+    lanes.thread = std::make_unique<core::thread_lane>(reactor.get_executor(), opts.service.threads,
+                                                       opts.service.lane_nice);
+    lanes.command = std::make_unique<core::command_runner>(reactor.get_executor(), opts.process);
+    return lanes;
+  }
 
   core::metrics_registry metrics;
-  core::reactor_monitor lag{reactor.get_executor(), metrics};
-  core::job_service jobs{reactor.get_executor(), config, types};
-  jobs.attach_metrics(metrics);
-  auto workers = std::make_unique<core::worker_pool>(reactor.get_executor(), process);
-  const core::worker_pool& worker_stats = *workers;
-  workers->start();
-  jobs.set_lane(core::slot_pool::worker, std::move(workers));
-  jobs.set_lane(core::slot_pool::command,
-                std::make_unique<core::command_runner>(reactor.get_executor(), process));
-  net::router routes;
-  net::job_api api{jobs, routes};
-  net::websocket_endpoints websockets{jobs, opts.websocket};
-  net::listener listener{reactor.get_executor(), routes, opts.http, &websockets, &auth, &metrics};
-  describe_service_metrics(metrics, listener, websockets, worker_stats);
-  routes.add("GET", "/metrics", [&metrics](const net::api_request&, const net::route_params&) {
-    return metrics_response(metrics);
-  });
-  api.set_readiness_check([&lag, limit = opts.max_reactor_lag]() -> std::optional<proto::error> {
-    const auto worst = std::chrono::duration_cast<std::chrono::milliseconds>(lag.recent_max());
-    if (worst <= limit) return std::nullopt;
-    return proto::error{proto::errc::overloaded, "the reactor lagged " + std::to_string(worst.count()) +
-                                                     " ms in the last 5 s (limit " +
-                                                     std::to_string(limit.count()) + " ms)"};
-  });
-  lag.start();
+  core::reactor_monitor lag;
+  core::worker_pool* workers;  // owned by `jobs`, as its worker lane
+  core::job_service jobs;
+  net::job_api api;
+  net::websocket_endpoints websockets;
+  net::route_table routes;
+  net::listener listener;
+};
 
+// SIGTERM/SIGINT: refuse new jobs, let the running ones finish within the grace period, tell subscribers
+// goodbye, let waiting clients get their answers, stop. A second signal stops at once.
+asio::awaitable<void> drain_on_signal(asio::io_context& reactor, daemon_parts& parts, std::chrono::seconds grace) {
+  asio::signal_set signals{reactor, SIGINT, SIGTERM};
+  const int signal = co_await signals.async_wait(asio::use_awaitable);
+  core::log(core::log_level::info, "draining", {{"signal", signal}, {"grace_seconds", grace.count()}});
+  // The listener stays open while draining: load balancers see /readyz turn 503 and clients get
+  // `503 draining` instead of refused connections, and can still follow their jobs to the end.
+  signals.async_wait([&reactor](boost::system::error_code ec, int) {
+    if (ec) return;
+    core::log(core::log_level::warn, "second signal: stopping now");
+    reactor.stop();
+  });
+  co_await parts.jobs.async_drain(grace);
+  parts.listener.stop();
+  parts.lag.stop();
+  // Subscribers get every terminal event, then a 1001 close.
+  parts.websockets.close_all();
+  const auto close_limit = std::chrono::seconds{2};
+  co_await parts.websockets.async_closed(close_limit);
+  // Let clients that waited on jobs receive their final answers.
+  co_await parts.listener.async_quiesce(close_limit);
+  reactor.stop();
+}
+
+// Binds, then prints the line scripts and tests read to find an ephemeral port. Nothing on failure.
+std::optional<std::string> bind_and_announce(net::listener& listener, const std::string& listen) {
   net::tcp::endpoint bound;
   try {
-    bound = listener.bind(net::listener::parse_endpoint(opts.listen));
+    bound = listener.bind(net::listener::parse_endpoint(listen));
   } catch (const std::exception& e) {
-    core::log(core::log_level::error, "cannot listen", {{"listen", opts.listen}, {"what", e.what()}});
-    return 1;
+    core::log(core::log_level::error, "cannot listen", {{"listen", listen}, {"what", e.what()}});
+    return std::nullopt;
   }
   const auto host =
       bound.address().is_v6() ? "[" + bound.address().to_string() + "]" : bound.address().to_string();
-  // Scripts and tests read this line to find an ephemeral port.
   std::printf("listening on http://%s:%u\n", host.c_str(), static_cast<unsigned>(bound.port()));
   std::fflush(stdout);
-  core::log(core::log_level::info, "offloadd started",
-            {{"listen", host + ":" + std::to_string(bound.port())},
-             {"threads", config.threads},
-             {"process_workers", process.workers},
-             {"max_commands", process.max_commands},
-             {"commands", types.all().size() - 5},
-             {"max_queued", config.max_queued},
-             {"authentication", auth.enabled()}});
-  listener.start();
+  return host + ":" + std::to_string(bound.port());
+}
 
-  asio::signal_set signals{reactor, SIGINT, SIGTERM};
-  asio::co_spawn(
-      reactor,
-      [&]() -> asio::awaitable<void> {
-        const int signal = co_await signals.async_wait(asio::use_awaitable);
-        core::log(core::log_level::info, "draining",
-                  {{"signal", signal}, {"grace_seconds", opts.drain.count()}});
-        // The listener stays open while draining: load balancers see /readyz turn 503 and clients get
-        // `503 draining` instead of refused connections, and can still follow their jobs to the end.
-        // A second signal skips the rest of the grace period.
-        signals.async_wait([&](boost::system::error_code ec, int) {
-          if (ec) return;
-          core::log(core::log_level::warn, "second signal: stopping now");
-          reactor.stop();
-        });
-        co_await jobs.async_drain(opts.drain);
-        listener.stop();
-        lag.stop();
-        // Subscribers get every terminal event, then a 1001 close.
-        websockets.close_all();
-        co_await websockets.async_closed(std::chrono::seconds{2});
-        // Let clients that waited on jobs receive their final answers.
-        co_await listener.async_quiesce(std::chrono::seconds{2});
-        reactor.stop();
-      },
-      [](std::exception_ptr e) {
-        if (e) std::rethrow_exception(e);
-      });
+}  // namespace
+
+int run_daemon(const options& given) {
+  core::set_log_level(given.log_level);
+  prepare_process();
+  const auto opts = resolve_defaults(given);
+  const auto auth = load_auth(opts);
+  core::type_registry types;
+  const auto loaded = load_types(opts, types);
+  if (!auth || !loaded) {
+    const auto& why = !auth ? auth.error().message : loaded.error().message;
+    core::log(core::log_level::error, "invalid configuration", {{"what", why}});
+    return 2;
+  }
+
+  asio::io_context reactor{1};
+  daemon_parts parts{reactor, opts, types, *auth};
+  parts.lag.start();
+  const auto address = bind_and_announce(parts.listener, opts.listen);
+  if (!address) return 1;
+  core::log(core::log_level::info, "offloadd started",
+            {{"listen", *address},
+             {"threads", opts.service.threads},
+             {"process_workers", opts.process.workers},
+             {"max_commands", opts.process.max_commands},
+             {"commands", loaded->commands},
+             {"max_queued", opts.service.max_queued},
+             {"authentication", auth->enabled()}});
+  parts.workers->start();
+  parts.listener.start();
+  asio::co_spawn(reactor, drain_on_signal(reactor, parts, opts.drain), [](std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);
+  });
 
   reactor.run();
-  jobs.join();
-  core::log(core::log_level::info, "offloadd stopped", {{"finished_jobs", jobs.stats().finished}});
+  parts.jobs.join();
+  core::log(core::log_level::info, "offloadd stopped", {{"finished_jobs", parts.jobs.stats().finished}});
   return 0;
 }
 

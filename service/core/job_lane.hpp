@@ -9,6 +9,9 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
+#include <memory>
+
 #include <cstddef>
 #include <functional>
 #include <optional>
@@ -51,6 +54,21 @@ class job_lane {
   virtual boost::asio::awaitable<lane_outcome> async_run(lane_request request) = 0;
   /// Blocks until every worker has stopped; called once, after the reactor stopped.
   virtual void join() = 0;
+
+  /// The running-time limit of a job of `type` that asked for `requested` (none: no limit). Lanes whose
+  /// types carry a ceiling (commands) apply it here; the service enforces the answer.
+  virtual std::optional<std::chrono::milliseconds> timeout_for(
+      const job_type& type, std::optional<std::chrono::milliseconds> requested) const {
+    (void)type;
+    return requested;
+  }
+};
+
+/// The lanes a service runs jobs in, one per slot pool; a null one means this server has no such pool.
+struct job_lanes {
+  std::unique_ptr<job_lane> thread;
+  std::unique_ptr<job_lane> worker;
+  std::unique_ptr<job_lane> command;
 };
 
 }  // namespace offload::core

@@ -2,9 +2,8 @@
 #include "core/job_service.hpp"
 
 #include "core/logger.hpp"
-#include "core/process/command_spec.hpp"
-#include "core/thread_lane.hpp"
 
+#include <offload/asio_support.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
@@ -12,10 +11,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <thread>
 
 namespace offload::core {
-namespace asio = boost::asio;
 using proto::errc;
 using proto::job_state;
 
@@ -28,17 +25,16 @@ constexpr auto slot_release_limit = std::chrono::seconds{10};
 
 }  // namespace
 
-job_service::job_service(asio::any_io_executor reactor, service_config config, const type_registry& types)
+job_service::job_service(asio::any_io_executor reactor, service_config config, const type_registry& types,
+                         job_lanes lanes)
     : reactor_(std::move(reactor)),
       config_(config),
       types_(types),
       store_(config.retain_jobs, config.retain_for),
       queue_(config.max_queued),
+      lanes_{std::move(lanes.thread), std::move(lanes.worker), std::move(lanes.command)},
       sweep_timer_(reactor_),
       drain_signal_(reactor_) {
-  const auto threads =
-      config_.threads != 0 ? config_.threads : std::max(1u, std::thread::hardware_concurrency());
-  lanes_[index(slot_pool::thread)] = std::make_unique<thread_lane>(reactor_, threads, config_.lane_nice);
   asio::co_spawn(reactor_, sweep(), log_coroutine_failure("sweep"));
 }
 
@@ -47,35 +43,14 @@ job_service::~job_service() {
 }
 
 void job_service::attach_metrics(metrics_registry& metrics) {
-  metrics_ = &metrics;
-  using kind = metrics_registry::kind;
-  const std::vector<double> seconds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                    0.5,    1,     2.5,    5,     10,   30,    60,   300};
-  metrics.declare("offload_jobs_submitted_total", "Jobs accepted, by type and lane.", kind::counter);
-  metrics.declare("offload_jobs_finished_total",
-                  "Jobs that reached a terminal state, by type, lane and state.", kind::counter);
-  metrics.declare("offload_job_queue_wait_seconds", "Time from submission to start, by lane.",
-                  kind::histogram, seconds);
-  metrics.declare("offload_job_run_seconds", "Time from start to terminal state, by lane.", kind::histogram,
-                  seconds);
-  metrics.declare("offload_jobs_queued", "Jobs waiting for a slot, by lane.", kind::gauge);
-  metrics.declare("offload_jobs_running", "Jobs running, by lane.", kind::gauge);
-  metrics.declare("offload_jobs_retained", "Finished jobs kept for GET and replay.", kind::gauge);
-  metrics.on_collect([this](metrics_registry& m) {
-    for (const auto l : {proto::lane::thread, proto::lane::process}) {
-      const auto labels = metrics_registry::label_text({{"lane", to_string(l)}});
-      m.set("offload_jobs_queued", labels, static_cast<double>(queue_.size(l)));
-      const auto running = l == proto::lane::thread
-                               ? busy_[index(slot_pool::thread)]
-                               : busy_[index(slot_pool::worker)] + busy_[index(slot_pool::command)];
-      m.set("offload_jobs_running", labels, static_cast<double>(running));
-    }
-    m.set("offload_jobs_retained", {}, static_cast<double>(store_.finished_count()));
-  });
+  metrics_ = job_metrics{metrics, job_gauges{[this](proto::lane l) { return queue_.size(l); },
+                                             [this](proto::lane l) { return running_in(l); },
+                                             [this] { return store_.finished_count(); }}};
 }
 
-void job_service::set_lane(slot_pool p, std::unique_ptr<job_lane> lane) {
-  lanes_[index(p)] = std::move(lane);
+std::size_t job_service::running_in(proto::lane l) const noexcept {
+  if (l == proto::lane::thread) return busy_[index(slot_pool::thread)];
+  return busy_[index(slot_pool::worker)] + busy_[index(slot_pool::command)];
 }
 
 bool job_service::lane_available(proto::lane l) const noexcept {
@@ -96,49 +71,55 @@ std::vector<proto::lane> job_service::lanes_for(const job_type& t) const {
 }
 
 proto::result<submission> job_service::submit(proto::job_spec spec) {
-  if (draining_) return proto::error{errc::draining, "the server is shutting down and accepts no new jobs"};
+  const auto admitted = admit(spec);
+  if (!admitted) return admitted.error();
+  auto replay = find_replay(spec);
+  if (!replay) return replay.error();
+  if (*replay) return submission{std::move(*replay), true};
+  if (queue_.full(admitted->lane))
+    return proto::error{errc::queue_full, "the " + std::string{to_string(admitted->lane)} +
+                                              " lane's queue holds " + std::to_string(queue_.size(admitted->lane)) +
+                                              " jobs, its limit; retry later"};
+  auto j = enqueue(std::move(spec), *admitted);
+  dispatch();
+  return submission{std::move(j), false};
+}
 
+proto::result<job_service::admission> job_service::admit(const proto::job_spec& spec) const {
+  if (draining_) return proto::error{errc::draining, "the server is shutting down and accepts no new jobs"};
   const job_type* type = types_.find(spec.type);
   if (!type)
     return proto::error{errc::unknown_type, "no job type named '" + spec.type + "'; see GET /v1/types"};
-
   const auto lanes = lanes_for(*type);
   const proto::lane lane = spec.lane.value_or(type->lanes.front());
   if (std::find(lanes.begin(), lanes.end(), lane) == lanes.end())
     return proto::error{errc::lane_unavailable, "type '" + spec.type + "' cannot run in the " +
                                                     std::string{to_string(lane)} + " lane here"};
-
   if (auto invalid = type->validate(spec.input)) {
     invalid->message = "input." + invalid->message;
     return *std::move(invalid);
   }
+  return admission{type, lane};
+}
 
-  if (spec.idempotency_key) {
-    if (auto existing = store_.find_by_idempotency_key(*spec.idempotency_key)) {
-      if (existing->spec != spec)
-        return proto::error{errc::idempotency_conflict, "idempotency_key was already used for job " +
-                                                            existing->id + " with a different body"};
-      return submission{existing, true};
-    }
-  }
+proto::result<std::shared_ptr<job>> job_service::find_replay(const proto::job_spec& spec) const {
+  if (!spec.idempotency_key) return std::shared_ptr<job>{};
+  auto existing = store_.find_by_idempotency_key(*spec.idempotency_key);
+  if (existing && existing->spec != spec)
+    return proto::error{errc::idempotency_conflict,
+                        "idempotency_key was already used for job " + existing->id + " with a different body"};
+  return existing;
+}
 
-  if (queue_.full(lane))
-    return proto::error{errc::queue_full, "the " + std::string{to_string(lane)} + " lane's queue holds " +
-                                              std::to_string(queue_.size(lane)) +
-                                              " jobs, its limit; retry later"};
-
-  auto j = store_.create(std::move(spec), lane, pool_for(*type, lane));
-  j->events.append(proto::event_type::queued, {{"lane", to_string(lane)}, {"priority", j->spec.priority}},
+std::shared_ptr<job> job_service::enqueue(proto::job_spec spec, const admission& a) {
+  auto j = store_.create(std::move(spec), a.lane, pool_for(*a.type, a.lane));
+  j->events.append(proto::event_type::queued, {{"lane", to_string(a.lane)}, {"priority", j->spec.priority}},
                    j->created_at);
   queue_.push(j);
   ++submitted_;
-  if (metrics_)
-    metrics_->add("offload_jobs_submitted_total",
-                  metrics_registry::label_text({{"type", j->spec.type}, {"lane", to_string(lane)}}));
-  if (log_enabled(log_level::debug))
-    log(log_level::debug, "job queued", {{"job", j->id}, {"type", j->spec.type}});
-  dispatch();
-  return submission{std::move(j), false};
+  metrics_.submitted(*j);
+  if (log_enabled(log_level::debug)) log(log_level::debug, "job queued", {{"job", j->id}, {"type", j->spec.type}});
+  return j;
 }
 
 std::shared_ptr<const job> job_service::find(std::string_view id) const {
@@ -147,7 +128,7 @@ std::shared_ptr<const job> job_service::find(std::string_view id) const {
 
 proto::result<std::shared_ptr<const job>> job_service::cancel(std::string_view id) {
   auto j = store_.find(id);
-  if (!j) return proto::error{errc::not_found, "no job with id '" + std::string{id} + "'"};
+  if (!j) return proto::job_not_found(id);
   if (proto::is_terminal(j->state))
     return proto::error{errc::already_finished,
                         "job " + j->id + " already finished as " + std::string{to_string(j->state)}};
@@ -170,10 +151,7 @@ void job_service::dispatch() {
       j->events.append(proto::event_type::started, nlohmann::json::object(), *j->started_at);
       ++busy_[index(p)];
       ++running_;
-      if (metrics_)
-        metrics_->observe("offload_job_queue_wait_seconds",
-                          metrics_registry::label_text({{"lane", to_string(j->lane)}}),
-                          std::chrono::duration<double>(*j->started_at - j->created_at).count());
+      metrics_.started(*j);
       asio::co_spawn(reactor_, run(std::move(j), *lane), log_coroutine_failure("run"));
     }
   }
@@ -185,14 +163,13 @@ asio::awaitable<void> job_service::run(std::shared_ptr<job> j, job_lane& lane) {
   // The deadline is the reactor's to enforce: the job is timed_out the moment it passes,
   // and whatever the lane returns later is discarded.
   const job_type& type = *types_.find(j->spec.type);
-  // A command's configured timeout is a ceiling; the job's own timeout_ms may only shorten it.
-  auto timeout_ms = j->spec.timeout_ms;
-  if (type.command && type.command->timeout_ms)
-    timeout_ms = std::min(timeout_ms.value_or(*type.command->timeout_ms), *type.command->timeout_ms);
+  std::optional<std::chrono::milliseconds> requested;
+  if (j->spec.timeout_ms) requested = std::chrono::milliseconds{*j->spec.timeout_ms};
+  const auto timeout = lane.timeout_for(type, requested);
   asio::steady_timer deadline{reactor_};
-  if (timeout_ms) {
-    deadline.expires_after(std::chrono::milliseconds{*timeout_ms});
-    deadline.async_wait([this, weak, ms = *timeout_ms](boost::system::error_code ec) {
+  if (timeout) {
+    deadline.expires_after(*timeout);
+    deadline.async_wait([this, weak, ms = timeout->count()](boost::system::error_code ec) {
       if (ec) return;
       if (auto job = weak.lock())
         finish(*job, job_input::time_out, std::nullopt,
@@ -263,15 +240,8 @@ bool job_service::finish(job& j, job_input in, std::optional<nlohmann::json> res
   j.stop.request_stop();
   j.events.append(proto::terminal_event(*next), std::move(data), *j.finished_at);
   ++finished_;
-  if (metrics_) {
-    const auto lane = to_string(j.lane);
-    metrics_->add(
-        "offload_jobs_finished_total",
-        metrics_registry::label_text({{"type", j.spec.type}, {"lane", lane}, {"state", to_string(*next)}}));
-    if (j.started_at)
-      metrics_->observe("offload_job_run_seconds", metrics_registry::label_text({{"lane", lane}}),
-                        std::chrono::duration<double>(*j.finished_at - *j.started_at).count());
-  }
+  rates_.finished(j.lane);
+  metrics_.finished(j);
   store_.mark_finished(j);
   if (log_enabled(log_level::debug))
     log(log_level::debug, "job finished", {{"job", j.id}, {"state", to_string(*next)}});
@@ -288,28 +258,29 @@ asio::awaitable<void> job_service::async_wait_finished(std::shared_ptr<const job
   const auto subscription = j->events.subscribe([&timer](const logged_event& e) {
     if (proto::is_terminal(e.type)) timer.cancel();
   });
-  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  co_await timer.async_wait(use_tuple);
 }
 
-std::chrono::seconds job_service::retry_after() const {
-  const double rate = std::max(completion_rate_, 0.5);
-  const double seconds = std::ceil(static_cast<double>(queue_.size()) / rate / 10.0);
-  return std::chrono::seconds{static_cast<long>(std::clamp(seconds, 1.0, 60.0))};
+proto::lane job_service::lane_of(const proto::job_spec& spec) const {
+  if (spec.lane) return *spec.lane;
+  const job_type* type = types_.find(spec.type);
+  return type ? type->lanes.front() : proto::lane::thread;
+}
+
+std::chrono::seconds job_service::retry_after(proto::lane l) const {
+  return rates_.retry_after(l, queue_.size(l));
 }
 
 asio::awaitable<void> job_service::sweep() {
-  const double interval_s = std::chrono::duration<double>(config_.sweep_interval).count();
   while (!stopping_) {
     sweep_timer_.expires_after(config_.sweep_interval);
-    co_await sweep_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    co_await sweep_timer_.async_wait(use_tuple);
     if (stopping_) break;
     // In slices, yielding to the requests and events queued meanwhile: at thousands of jobs a second, one
     // sweep's worth freed at once stalled the reactor for 100 ms and more (bench `responsive`, max latency).
     while (store_.evict(job::clock::now(), evict_slice) == evict_slice && !stopping_)
       co_await asio::post(reactor_, asio::use_awaitable);
-    const double rate = static_cast<double>(finished_ - finished_at_last_sweep_) / interval_s;
-    finished_at_last_sweep_ = finished_;
-    completion_rate_ = 0.7 * completion_rate_ + 0.3 * rate;
+    rates_.sample(config_.sweep_interval);
   }
 }
 
@@ -323,7 +294,7 @@ asio::awaitable<void> job_service::async_drain(std::chrono::steady_clock::durati
                                  std::chrono::steady_clock::time_point deadline) -> asio::awaitable<void> {
     while (!done() && std::chrono::steady_clock::now() < deadline) {
       drain_signal_.expires_at(deadline);
-      co_await drain_signal_.async_wait(asio::as_tuple(asio::use_awaitable));
+      co_await drain_signal_.async_wait(use_tuple);
     }
   };
 

@@ -1,7 +1,9 @@
 // The job service: accepts, queues, dispatches, cancels, times out and retains jobs. Reactor-only, lock-free.
 #pragma once
 
+#include "core/completion_rate.hpp"
 #include "core/job_lane.hpp"
+#include "core/job_metrics.hpp"
 #include "core/job_store.hpp"
 #include "core/metrics_registry.hpp"
 #include "core/scheduler.hpp"
@@ -39,7 +41,9 @@ struct service_stats {
 /// Owns every job and the lanes. Every member function must be called on the reactor.
 class job_service {
  public:
-  job_service(boost::asio::any_io_executor reactor, service_config config, const type_registry& types);
+  /// Runs jobs in `lanes` (a lane left null is a pool this server does not have).
+  job_service(boost::asio::any_io_executor reactor, service_config config, const type_registry& types,
+              job_lanes lanes);
   ~job_service();
   job_service(const job_service&) = delete;
   job_service& operator=(const job_service&) = delete;
@@ -60,8 +64,11 @@ class job_service {
   boost::asio::awaitable<void> async_wait_finished(std::shared_ptr<const job> j,
                                                    std::chrono::steady_clock::duration limit);
 
-  /// Suggested client back-off while the queue is full, from the recent completion rate (1 to 60 s).
-  std::chrono::seconds retry_after() const;
+  /// Suggested back-off for a client whose submission found lane `l`'s queue full: how long that lane
+  /// takes, at its recent completion rate, to run what is queued (1 to 60 s).
+  std::chrono::seconds retry_after(proto::lane l) const;
+  /// The lane a submission of `spec` runs in: its own, or its type's default.
+  proto::lane lane_of(const proto::job_spec& spec) const;
 
   /// Whether jobs can run in `l` on this server.
   bool lane_available(proto::lane l) const noexcept;
@@ -70,10 +77,6 @@ class job_service {
   /// The slot pool that runs `t` in lane `l`.
   static slot_pool pool_for(const job_type& t, proto::lane l) noexcept;
   const type_registry& types() const noexcept { return types_; }
-
-  /// Installs the executor of a slot pool (the thread lane is built in; the process lane's two are added
-  /// by the daemon). Call before submitting jobs.
-  void set_lane(slot_pool p, std::unique_ptr<job_lane> lane);
 
   /// Counts submissions and outcomes, times queue waits and runs, and reports queue depths and running jobs
   /// by lane into `metrics` (which must outlive the service).
@@ -90,15 +93,30 @@ class job_service {
   service_stats stats() const;
 
  private:
+  /// Where an admissible submission goes.
+  struct admission {
+    const job_type* type;
+    proto::lane lane;
+  };
+
   static std::size_t index(slot_pool p) noexcept { return static_cast<std::size_t>(p); }
 
+  /// Checks that the service accepts jobs and that the spec names a type it runs here, in a lane it has,
+  /// with a valid input.
+  proto::result<admission> admit(const proto::job_spec& spec) const;
+  /// The job an idempotent resubmission names, `idempotency_conflict` for another body, or null.
+  proto::result<std::shared_ptr<job>> find_replay(const proto::job_spec& spec) const;
+  /// Creates, logs and queues an admitted job.
+  std::shared_ptr<job> enqueue(proto::job_spec spec, const admission& a);
   void dispatch();
   boost::asio::awaitable<void> run(std::shared_ptr<job> j, job_lane& lane);
   void on_lane_event(job& j, proto::event_type type, nlohmann::json data);
   /// Applies a terminal input; false (and no change) if the job is already terminal.
   bool finish(job& j, job_input in, std::optional<nlohmann::json> result, std::optional<proto::error> error);
+  /// Retention and the completion-rate sample, once per `sweep_interval`.
   boost::asio::awaitable<void> sweep();
   std::size_t busy_slots() const noexcept { return busy_[0] + busy_[1] + busy_[2]; }
+  std::size_t running_in(proto::lane l) const noexcept;
   void wake_drain();
 
   boost::asio::any_io_executor reactor_;
@@ -109,12 +127,11 @@ class job_service {
   std::array<std::unique_ptr<job_lane>, slot_pool_count> lanes_;
   // Slots in use per pool: counted until the lane returns, even if the job already ended (timeout, cancel).
   std::array<std::size_t, slot_pool_count> busy_{};
-  metrics_registry* metrics_ = nullptr;
+  job_metrics metrics_;
+  completion_rate rates_;
   std::size_t running_ = 0;
   std::uint64_t submitted_ = 0;
   std::uint64_t finished_ = 0;
-  std::uint64_t finished_at_last_sweep_ = 0;
-  double completion_rate_ = 0;  // jobs per second, smoothed
   bool draining_ = false;
   bool stopping_ = false;
   boost::asio::steady_timer sweep_timer_;

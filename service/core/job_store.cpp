@@ -1,28 +1,18 @@
 // Job index, listing and retention.
 #include "core/job_store.hpp"
 
+#include "core/job_id.hpp"
+
 #include <algorithm>
-#include <charconv>
-#include <cstdio>
 
 namespace offload::core {
-namespace {
-
-constexpr std::size_t seq_hex_digits = 12;
-constexpr std::size_t id_length = seq_hex_digits + 8;
-
-}  // namespace
-
 job_store::job_store(std::size_t max_finished, std::chrono::seconds max_age)
     : max_finished_(max_finished), max_age_(max_age), random_(std::random_device{}()) {}
 
 std::shared_ptr<job> job_store::create(proto::job_spec spec, proto::lane lane, slot_pool pool) {
   auto j = std::make_shared<job>();
   j->seq = next_seq_++;
-  char id[id_length + 1];
-  std::snprintf(id, sizeof id, "%012llx%08x", static_cast<unsigned long long>(j->seq),
-                static_cast<unsigned>(random_() & 0xffffffffu));
-  j->id = id;
+  j->id = job_id::make(j->seq, static_cast<std::uint32_t>(random_() & 0xffffffffu));
   j->spec = std::move(spec);
   j->lane = lane;
   j->pool = pool;
@@ -32,17 +22,8 @@ std::shared_ptr<job> job_store::create(proto::job_spec spec, proto::lane lane, s
   return j;
 }
 
-std::optional<std::uint64_t> job_store::seq_of(std::string_view id) noexcept {
-  if (id.size() != id_length) return std::nullopt;
-  std::uint64_t seq = 0;
-  const auto digits = id.substr(0, seq_hex_digits);
-  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), seq, 16);
-  if (ec != std::errc{} || end != digits.data() + digits.size()) return std::nullopt;
-  return seq;
-}
-
 std::shared_ptr<job> job_store::find(std::string_view id) const {
-  const auto seq = seq_of(id);
+  const auto seq = job_id::seq_of(id);
   if (!seq) return nullptr;
   const auto it = jobs_.find(*seq);
   // The random suffix must match too: a guessed seq alone finds nothing.
@@ -86,7 +67,7 @@ job_page job_store::list(const job_filter& filter) const {
   job_page page;
   auto it = jobs_.begin();
   if (filter.after) {
-    const auto after = seq_of(*filter.after);
+    const auto after = job_id::seq_of(*filter.after);
     it = after ? jobs_.upper_bound(*after) : jobs_.end();
   }
   const auto limit = std::clamp<std::size_t>(filter.limit, 1, job_filter::max_limit);

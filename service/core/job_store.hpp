@@ -62,9 +62,6 @@ class job_store {
   std::size_t size() const noexcept { return jobs_.size(); }
   std::size_t finished_count() const noexcept { return finished_.size(); }
 
-  /// The seq encoded in an id, if the id is well-formed.
-  static std::optional<std::uint64_t> seq_of(std::string_view id) noexcept;
-
  private:
   struct finished_entry {
     std::chrono::system_clock::time_point at;

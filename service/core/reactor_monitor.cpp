@@ -3,6 +3,7 @@
 
 #include "core/logger.hpp"
 
+#include <offload/asio_support.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -10,7 +11,6 @@
 #include <algorithm>
 
 namespace offload::core {
-namespace asio = boost::asio;
 
 namespace {
 
@@ -52,7 +52,7 @@ asio::awaitable<void> reactor_monitor::sample() {
   while (!stopped_) {
     const auto due = std::chrono::steady_clock::now() + interval_;
     timer_.expires_at(due);
-    auto [ec] = co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    auto [ec] = co_await timer_.async_wait(use_tuple);
     if (ec || stopped_) co_return;
     const auto woke = std::chrono::steady_clock::now();
     const auto lag = std::max(woke - due, duration::zero());

@@ -3,6 +3,7 @@
 
 #include "core/logger.hpp"
 
+#include <offload/asio_support.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -10,7 +11,6 @@
 #include <unistd.h>
 
 namespace offload::core {
-namespace asio = boost::asio;
 namespace {
 
 // Lives on the pool thread for one job; every event is posted back to the reactor, which owns job state.
@@ -50,8 +50,7 @@ thread_lane::~thread_lane() {
 
 namespace {
 
-// Runs on a pool thread. A plain coroutine function, not a capturing lambda: g++ 12 destroys a coroutine
-// lambda's captures twice when it is handed to co_spawn.
+// Runs on a pool thread. A plain coroutine function taking its inputs, not a lambda (rule 2).
 asio::awaitable<lane_outcome> run_handler(asio::any_io_executor reactor, const lane_request& request,
                                           int nice) {
   // Once per pool thread (Linux keeps niceness per thread): compute yields to the reactor.

@@ -27,17 +27,9 @@ std::string_view trim(std::string_view s) {
 
 }  // namespace
 
-bearer_auth::bearer_auth(const std::vector<std::string>& tokens, bool protect_metrics)
-    : protect_metrics_(protect_metrics) {
+bearer_auth::bearer_auth(const std::vector<std::string>& tokens) {
   for (const auto& t : tokens)
     if (!t.empty()) digests_.push_back(hash(t));
-}
-
-bool bearer_auth::protects(std::string_view path) const noexcept {
-  if (!enabled()) return false;
-  if (path == "/healthz" || path == "/readyz") return false;
-  if (path == "/metrics") return protect_metrics_;
-  return true;
 }
 
 bool bearer_auth::allows(std::string_view authorization) const noexcept {

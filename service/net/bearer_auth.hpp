@@ -1,4 +1,5 @@
-// Bearer-token authentication: which paths need a token, and whether a request's token is one of ours.
+// Bearer-token authentication: whether a request's token is one of ours. Which routes need one is the
+// route table's `is_public`.
 #pragma once
 
 #include <array>
@@ -14,19 +15,14 @@ class bearer_auth {
  public:
   using digest = std::array<unsigned char, 32>;
 
-  /// No tokens: authentication is off and every path is open.
+  /// No tokens: authentication is off and every request is allowed.
   bearer_auth() = default;
-  /// `protect_metrics`: `/metrics` needs a token too.
-  bearer_auth(const std::vector<std::string>& tokens, bool protect_metrics);
+  explicit bearer_auth(const std::vector<std::string>& tokens);
 
   bool enabled() const noexcept { return !digests_.empty(); }
 
-  /// Whether a request for raw target path `path` needs a token. Default-deny: only the exact paths
-  /// `/healthz`, `/readyz` (and `/metrics` unless protected) are open.
-  bool protects(std::string_view path) const noexcept;
-
-  /// Whether the `Authorization` header value carries an accepted bearer token. Compares against every
-  /// token without an early exit.
+  /// Whether the `Authorization` header value carries an accepted bearer token (always, when
+  /// authentication is off). Compares against every token without an early exit.
   bool allows(std::string_view authorization) const noexcept;
 
   /// Tokens from a file: one per line; blank lines and lines starting with `#` are skipped, surrounding
@@ -35,7 +31,6 @@ class bearer_auth {
 
  private:
   std::vector<digest> digests_;
-  bool protect_metrics_ = false;
 };
 
 }  // namespace offload::net

@@ -1,8 +1,10 @@
-// HTTP session on Beast. The only translation unit of the HTTP server that includes Beast.
+// HTTP session on Beast: one coroutine per connection that reads top to bottom.
 #include "net/http_session.hpp"
 
 #include "core/logger.hpp"
+#include "net/websocket_session.hpp"
 
+#include <offload/asio_support.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
@@ -10,19 +12,15 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 
 namespace offload::net {
-namespace beast = boost::beast;
-namespace http = beast::http;
 using proto::errc;
 
 namespace {
 
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 // After an error response the peer may still be sending: read and discard for a while before closing,
 // so that it receives the response instead of a connection reset.
 constexpr auto linger_time = std::chrono::seconds{2};
 constexpr std::size_t linger_bytes = 4 * 1024 * 1024;
 
-// Not in the coroutine below: GCC 12 mishandles braced initialiser lists inside coroutines.
 void count_answer(core::metrics_registry* metrics, std::string_view route, unsigned status) {
   if (!metrics) return;
   const auto code = std::to_string(status);
@@ -72,107 +70,137 @@ asio::awaitable<void> linger(beast::tcp_stream& stream) {
   }
 }
 
-// Counts one request as in flight for as long as it lives.
-class in_flight_guard {
+using request_parser = http::request_parser<http::string_body>;
+
+// The session's steps, each a named member: read, authorise, route, send.
+class http_session {
  public:
-  explicit in_flight_guard(std::size_t& counter) : counter_(counter) { ++counter_; }
-  ~in_flight_guard() { --counter_; }
-  in_flight_guard(const in_flight_guard&) = delete;
-  in_flight_guard& operator=(const in_flight_guard&) = delete;
+  http_session(tcp::socket socket, const http_context& context)
+      : stream_(std::move(socket)), ctx_(context) {}
+
+  asio::awaitable<void> run() {
+    for (;;) {
+      request_parser parser;
+      const bool read = co_await read_request(parser);
+      if (!read) break;
+      const bool keep_going = co_await answer(parser);
+      if (!keep_going) co_return;
+    }
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
 
  private:
-  std::size_t& counter_;
-};
-
-}  // namespace
-
-asio::awaitable<void> run_http_session(tcp::socket socket, const router& routes, const http_limits& limits,
-                                       std::size_t& in_flight, websocket_endpoints* upgrades,
-                                       const bearer_auth& auth, core::metrics_registry* metrics) {
-  beast::tcp_stream stream{std::move(socket)};
-  beast::flat_buffer buffer;
-  for (;;) {
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
-    parser.body_limit(limits.max_body_bytes);
-    if (buffer.size() == 0) {
+  // Reads one whole request within the idle, header and body deadlines. False when the connection is
+  // done: it closed, timed out, or sent something that got an error answer.
+  asio::awaitable<bool> read_request(request_parser& parser) {
+    parser.header_limit(static_cast<std::uint32_t>(ctx_.limits.max_header_bytes));
+    parser.body_limit(ctx_.limits.max_body_bytes);
+    if (buffer_.size() == 0) {
       // Idle: wait for the next request to begin; a silent close when none comes.
-      stream.expires_after(limits.idle_timeout);
-      auto [idle_ec, first] = co_await stream.async_read_some(buffer.prepare(4096), use_tuple);
-      if (idle_ec) break;
-      buffer.commit(first);
+      stream_.expires_after(ctx_.limits.idle_timeout);
+      auto [idle_ec, first] = co_await stream_.async_read_some(buffer_.prepare(4096), use_tuple);
+      if (idle_ec) co_return false;
+      buffer_.commit(first);
     }
-    stream.expires_after(limits.header_timeout);
-    auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
+    stream_.expires_after(ctx_.limits.header_timeout);
+    auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser, use_tuple);
     if (!ec) {
       // A declared length over the limit is refused before any of the body is read.
-      if (const auto length = parser.content_length(); length && *length > limits.max_body_bytes)
+      if (const auto length = parser.content_length(); length && *length > ctx_.limits.max_body_bytes)
         ec = http::error::body_limit;
     }
     if (!ec && parser.get()[http::field::expect] == "100-continue") {
       http::response<http::empty_body> go_on{http::status::continue_, parser.get().version()};
-      std::tie(ec, n) = co_await http::async_write(stream, go_on, use_tuple);
+      std::tie(ec, n) = co_await http::async_write(stream_, go_on, use_tuple);
     }
     if (!ec && !parser.is_done()) {
-      stream.expires_after(limits.body_timeout);
-      std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, use_tuple);
+      stream_.expires_after(ctx_.limits.body_timeout);
+      std::tie(ec, n) = co_await http::async_read(stream_, buffer_, parser, use_tuple);
     }
-    if (ec) {
-      if (auto e = read_error(ec)) {
-        co_await async_send(stream, api_response::error(*e), 11, false, limits, metrics);
-        co_await linger(stream);
-      }
-      break;
+    if (!ec) co_return true;
+    if (auto e = read_error(ec)) {
+      auto refusal = api_response::error(*e);
+      co_await async_send(stream_, std::move(refusal), 11, false, ctx_.limits, ctx_.metrics);
+      co_await linger(stream_);
     }
+    co_return false;
+  }
 
-    const bool upgrade = upgrades && beast::websocket::is_upgrade(parser.get());
-    if (const auto target = parser.get().target(); auth.protects(target.substr(0, target.find('?'))) &&
-                                                   !auth.allows(parser.get()[http::field::authorization])) {
-      auto denied = api_response::error({errc::unauthorized, "a valid bearer token is required"});
-      denied.route = "(auth)";
-      denied.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"offload\"");
-      const bool keep = parser.get().keep_alive() && !upgrade;
-      const auto denied_ec =
-          co_await async_send(stream, std::move(denied), parser.get().version(), keep, limits, metrics);
-      if (denied_ec || !keep) break;
-      continue;
-    }
-
-    if (upgrade) {
-      // The WebSocket session takes the stream; an error response means it refused before the handshake.
-      stream.expires_never();
-      auto refused = co_await upgrades->async_upgrade(stream, parser.release());
-      if (!refused) co_return;
-      co_await async_send(stream, std::move(*refused), 11, false, limits, metrics);
-      break;
-    }
-    const in_flight_guard guard{in_flight};
+  // Authorises, routes and answers one request. False when the connection is done.
+  asio::awaitable<bool> answer(request_parser& parser) {
     auto& req = parser.get();
     const bool keep_alive = req.keep_alive();
     const unsigned version = req.version();
-    auto request =
-        api_request::from_target(std::string{req.method_string()}, req.target(), std::move(req.body()));
-    api_response response;
+    const bool upgrade = beast::websocket::is_upgrade(req);
+    auto request = api_request::from_target(std::string{req.method_string()}, req.target(), {});
     if (!request) {
-      response = api_response::error({errc::bad_request, "the request target is not a valid absolute path"});
-    } else {
-      // The handler may wait (POST ?wait= holds the request up to 300 s): no read deadline meanwhile.
-      stream.expires_never();
-      try {
-        response = co_await routes.async_handle(*request);
-      } catch (const std::exception& e) {
-        core::log(core::log_level::error, "request failed",
-                  {{"method", request->method}, {"path", request->path}, {"what", e.what()}});
-        response = api_response::error({errc::internal, "internal error"});
-      }
+      auto bad = api_response::error({errc::bad_request, "the request target is not a valid absolute path"});
+      const auto ec = co_await async_send(stream_, std::move(bad), version, keep_alive, ctx_.limits, ctx_.metrics);
+      co_return !ec && keep_alive;
     }
-    // Not inside the if: g++ 12 miscompiles some co_await expressions in conditions.
-    const auto write_ec =
-        co_await async_send(stream, std::move(response), version, keep_alive, limits, metrics);
-    if (write_ec || !keep_alive) break;
+    auto found = ctx_.routes.find(request->method, request->path, upgrade);
+
+    if (!authorised(found, req)) {
+      auto denied = api_response::error({errc::unauthorized, "a valid bearer token is required"});
+      denied.route = "(auth)";
+      denied.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"offload\"");
+      const bool keep = keep_alive && !upgrade;
+      const auto ec = co_await async_send(stream_, std::move(denied), version, keep, ctx_.limits, ctx_.metrics);
+      co_return !ec && keep;
+    }
+
+    if (found.websocket) {
+      // The WebSocket session takes the stream; an answer means it refused before the handshake.
+      stream_.expires_never();
+      websocket_upgrade handover{stream_, parser.release()};
+      auto refused = co_await found.route->websocket(handover, *request, found.params);
+      if (!refused) co_return false;
+      refused->route = found.route->pattern;
+      co_await async_send(stream_, std::move(*refused), 11, false, ctx_.limits, ctx_.metrics);
+      co_return false;
+    }
+
+    request->body = std::move(req.body());
+    auto response = co_await route(found, *request);
+    const auto ec = co_await async_send(stream_, std::move(response), version, keep_alive, ctx_.limits, ctx_.metrics);
+    co_return !ec && keep_alive;
   }
-  beast::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+
+  // Unmatched routes need a token too: what exists is nobody's business without one.
+  bool authorised(const route_match& found, const http::request<http::string_body>& req) const {
+    if (found.route && found.route->is_public) return true;
+    return ctx_.auth.allows(req[http::field::authorization]);
+  }
+
+  // Runs the route's handler, or answers the table's refusal. Unexpected failures become a plain 500.
+  asio::awaitable<api_response> route(route_match& found, const api_request& request) {
+    if (found.refusal) co_return std::move(*found.refusal);
+    const core::async_counter::guard in_flight{ctx_.in_flight};
+    // The handler may wait (POST ?wait= holds the request up to 300 s): no read deadline meanwhile.
+    stream_.expires_never();
+    api_response response;
+    try {
+      response = co_await found.route->handler(request, found.params);
+    } catch (const std::exception& e) {
+      core::log(core::log_level::error, "request failed",
+                {{"method", request.method}, {"path", request.path}, {"what", e.what()}});
+      response = api_response::error({errc::internal, "internal error"});
+    }
+    response.route = found.route->pattern;
+    co_return response;
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  const http_context& ctx_;
+};
+
+}  // namespace
+
+asio::awaitable<void> run_http_session(tcp::socket socket, const http_context& context) {
+  http_session session{std::move(socket), context};
+  co_await session.run();
 }
 
 }  // namespace offload::net

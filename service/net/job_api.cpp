@@ -1,7 +1,12 @@
 // Handlers of the v1 API.
 #include "net/job_api.hpp"
 
+#include "core/job_id.hpp"
+
+#include <offload/proto/health_status.hpp>
+#include <offload/proto/job_page.hpp>
 #include <offload/proto/job_spec.hpp>
+#include <offload/proto/type_info.hpp>
 #include <offload/proto/json_fields.hpp>
 
 #include <charconv>
@@ -33,21 +38,6 @@ proto::result<std::optional<double>> parse_wait(const api_request& req) {
 
 }  // namespace
 
-job_api::job_api(core::job_service& jobs, router& routes) : jobs_(jobs) {
-  routes.add("POST", "/v1/jobs", [this](const api_request& r, const route_params&) { return submit(r); });
-  routes.add("GET", "/v1/jobs", [this](const api_request& r, const route_params&) { return list(r); });
-  routes.add("GET", "/v1/jobs/{id}", [this](const api_request&, const route_params& p) { return get(p); });
-  routes.add("DELETE", "/v1/jobs/{id}",
-             [this](const api_request&, const route_params& p) { return cancel(p); });
-  routes.add("GET", "/v1/jobs/{id}/events",
-             [this](const api_request&, const route_params& p) { return events(p); });
-  routes.add("GET", "/v1/types", [this](const api_request&, const route_params&) { return types(); });
-  routes.add("GET", "/healthz", [](const api_request&, const route_params&) -> asio::awaitable<api_response> {
-    co_return api_response::text(200, "ok\n");
-  });
-  routes.add("GET", "/readyz", [this](const api_request&, const route_params&) { return ready(); });
-}
-
 asio::awaitable<api_response> job_api::submit(const api_request& req) {
   const auto wait = parse_wait(req);
   if (!wait) co_return api_response::error(wait.error());
@@ -55,11 +45,12 @@ asio::awaitable<api_response> job_api::submit(const api_request& req) {
   auto spec = proto::parse_job_spec_text(req.body);
   if (!spec) co_return api_response::error(spec.error());
 
+  const auto lane = jobs_.lane_of(*spec);
   auto submitted = jobs_.submit(std::move(spec).value());
   if (!submitted) {
     auto response = api_response::error(submitted.error());
     if (submitted.error().code == errc::queue_full)
-      response.headers.emplace_back("Retry-After", std::to_string(jobs_.retry_after().count()));
+      response.headers.emplace_back("Retry-After", std::to_string(jobs_.retry_after(lane).count()));
     co_return response;
   }
 
@@ -75,7 +66,7 @@ asio::awaitable<api_response> job_api::submit(const api_request& req) {
 
 asio::awaitable<api_response> job_api::get(const route_params& params) {
   const auto job = jobs_.find(params.at(0));
-  if (!job) co_return api_response::error({errc::not_found, "no job with id '" + params.at(0) + "'"});
+  if (!job) co_return api_response::error(proto::job_not_found(params.at(0)));
   co_return api_response::json(200, job->view());
 }
 
@@ -96,17 +87,18 @@ asio::awaitable<api_response> job_api::list(const api_request& req) {
     filter.limit = n;
   }
   if (const auto after = req.query_value("after")) {
-    if (!core::job_store::seq_of(*after))
+    if (!core::job_id::well_formed(*after))
       co_return api_response::error(proto::invalid_field("after", "must be a job id"));
     filter.after = std::string{*after};
   }
 
-  const auto page = jobs_.list(filter);
-  nlohmann::json body{{"jobs", nlohmann::json::array()}, {"next", nullptr}};
-  for (const auto& j : page.jobs)
-    body["jobs"].push_back(j->view());
-  if (page.next) body["next"] = *page.next;
-  co_return api_response::json(200, body);
+  const auto found = jobs_.list(filter);
+  proto::job_page page;
+  page.jobs.reserve(found.jobs.size());
+  for (const auto& j : found.jobs)
+    page.jobs.push_back(j->view());
+  page.next = found.next;
+  co_return api_response::json(200, page);
 }
 
 asio::awaitable<api_response> job_api::cancel(const route_params& params) {
@@ -115,29 +107,18 @@ asio::awaitable<api_response> job_api::cancel(const route_params& params) {
   co_return api_response::json(200, (*cancelled)->view());
 }
 
-asio::awaitable<api_response> job_api::events(const route_params& params) {
-  // Reached only without an upgrade: the event stream is WebSocket-only.
-  if (!jobs_.find(params.at(0)))
-    co_return api_response::error({errc::not_found, "no job with id '" + params.at(0) + "'"});
-  auto response = api_response::error(
-      {errc::upgrade_required, "this endpoint streams events over WebSocket; send an upgrade"});
-  response.headers.emplace_back("Upgrade", "websocket");
-  co_return response;
+asio::awaitable<api_response> job_api::types() {
+  proto::type_list list;
+  for (const auto& [name, type] : jobs_.types().all()) {
+    auto lanes = jobs_.lanes_for(type);
+    if (lanes.empty()) continue;
+    list.types.push_back({name, type.description, std::move(lanes), type.input_schema});
+  }
+  co_return api_response::json(200, list);
 }
 
-asio::awaitable<api_response> job_api::types() {
-  nlohmann::json list = nlohmann::json::array();
-  for (const auto& [name, type] : jobs_.types().all()) {
-    nlohmann::json lanes = nlohmann::json::array();
-    for (const auto l : jobs_.lanes_for(type))
-      lanes.push_back(to_string(l));
-    if (lanes.empty()) continue;
-    list.push_back({{"name", name},
-                    {"description", type.description},
-                    {"lanes", std::move(lanes)},
-                    {"input_schema", type.input_schema}});
-  }
-  co_return api_response::json(200, {{"types", std::move(list)}});
+asio::awaitable<api_response> job_api::health() {
+  co_return api_response::json(200, proto::health_status{"ok"});
 }
 
 asio::awaitable<api_response> job_api::ready() {
@@ -146,7 +127,7 @@ asio::awaitable<api_response> job_api::ready() {
     const auto not_ready = readiness_();
     if (not_ready) co_return api_response::error(*not_ready);
   }
-  co_return api_response::text(200, "ready\n");
+  co_return api_response::json(200, proto::health_status{"ready"});
 }
 
 }  // namespace offload::net

@@ -2,34 +2,42 @@
 #pragma once
 
 #include "core/job_service.hpp"
-#include "net/router.hpp"
+#include "net/route_table.hpp"
 
 #include <functional>
 #include <optional>
 
 namespace offload::net {
 
-/// Registers the `/v1/*`, `/healthz` and `/readyz` routes on a router. Must outlive it.
+/// The handlers of the job routes, `/v1/types`, `/healthz` and `/readyz` (net/api_routes.cpp lists them).
 class job_api {
  public:
   /// Longest `?wait=` on `POST /v1/jobs`, in seconds.
   static constexpr double max_wait_seconds = 300;
 
-  job_api(core::job_service& jobs, router& routes);
+  explicit job_api(core::job_service& jobs) : jobs_(jobs) {}
 
   /// An extra readiness condition: `/readyz` answers 503 with the error it returns (e.g. `overloaded`).
   void set_readiness_check(std::function<std::optional<proto::error>()> check) {
     readiness_ = std::move(check);
   }
 
- private:
+  /// `POST /v1/jobs[?wait=S]`.
   asio::awaitable<api_response> submit(const api_request& req);
+  /// `GET /v1/jobs/{id}`.
   asio::awaitable<api_response> get(const route_params& params);
+  /// `GET /v1/jobs?state=&type=&limit=&after=`.
   asio::awaitable<api_response> list(const api_request& req);
+  /// `DELETE /v1/jobs/{id}`.
   asio::awaitable<api_response> cancel(const route_params& params);
-  asio::awaitable<api_response> events(const route_params& params);
+  /// `GET /v1/types`.
   asio::awaitable<api_response> types();
+  /// `GET /healthz`: alive, straight from the reactor.
+  asio::awaitable<api_response> health();
+  /// `GET /readyz`: accepting jobs, or 503 with the reason.
   asio::awaitable<api_response> ready();
+
+ private:
 
   core::job_service& jobs_;
   std::function<std::optional<proto::error>()> readiness_;

@@ -4,6 +4,7 @@
 #include "core/logger.hpp"
 #include "net/http_session.hpp"
 
+#include <offload/asio_support.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -19,15 +20,13 @@ namespace {
 const bearer_auth open_access;
 }  // namespace
 
-listener::listener(asio::any_io_executor executor, const router& routes, http_limits limits,
-                   websocket_endpoints* upgrades, const bearer_auth* auth, core::metrics_registry* metrics)
+listener::listener(asio::any_io_executor executor, const route_table& routes, http_limits limits,
+                   const bearer_auth* auth, core::metrics_registry* metrics)
     : executor_(executor),
       acceptor_(executor),
-      routes_(routes),
       limits_(limits),
-      upgrades_(upgrades),
-      auth_(auth ? *auth : open_access),
-      metrics_(metrics) {}
+      in_flight_(executor),
+      context_{routes, limits_, auth ? *auth : open_access, in_flight_, metrics} {}
 
 tcp::endpoint listener::parse_endpoint(std::string_view text) {
   const auto colon = text.rfind(':');
@@ -64,24 +63,18 @@ void listener::stop() {
 }
 
 asio::awaitable<void> listener::async_quiesce(std::chrono::steady_clock::duration limit) {
-  // Shutdown-only and short: a 5 ms poll is simpler than waking from every session.
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  asio::steady_timer tick{executor_};
-  while (in_flight_ > 0 && std::chrono::steady_clock::now() < deadline) {
-    tick.expires_after(std::chrono::milliseconds{5});
-    co_await tick.async_wait(asio::as_tuple(asio::use_awaitable));
-  }
+  co_await in_flight_.async_wait_zero(limit);
 }
 
 asio::awaitable<void> listener::accept_loop() {
   while (acceptor_.is_open()) {
-    auto [ec, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
+    auto [ec, socket] = co_await acceptor_.async_accept(use_tuple);
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
     if (ec) {
       // Out of file descriptors and the like: log, back off briefly so as not to spin, keep accepting.
       core::log(core::log_level::warn, "accept failed", {{"what", ec.message()}});
       asio::steady_timer pause{executor_, std::chrono::milliseconds{50}};
-      co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+      co_await pause.async_wait(use_tuple);
       continue;
     }
     if (connections_ >= limits_.max_connections) {
@@ -93,7 +86,7 @@ asio::awaitable<void> listener::accept_loop() {
     ++connections_;
     asio::co_spawn(
         executor_,
-        run_http_session(std::move(socket), routes_, limits_, in_flight_, upgrades_, auth_, metrics_),
+        run_http_session(std::move(socket), context_),
         [this](std::exception_ptr e) {
           --connections_;
           core::log_coroutine_failure("http session")(e);

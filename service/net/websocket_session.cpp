@@ -6,6 +6,7 @@
 #include "net/api_request.hpp"
 #include "net/ws_request.hpp"
 
+#include <offload/asio_support.hpp>
 #include <offload/proto/job_spec.hpp>
 #include <offload/proto/json_fields.hpp>
 #include <offload/proto/json_parse.hpp>
@@ -25,14 +26,10 @@
 #include <string>
 
 namespace offload::net {
-namespace beast = boost::beast;
-namespace websocket = beast::websocket;
 using namespace asio::experimental::awaitable_operators;
 using proto::errc;
 
 namespace {
-
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 // `after` from the query: a sequence number, default 0.
 std::optional<std::uint64_t> parse_after(std::optional<std::string_view> text) {
@@ -53,7 +50,6 @@ class websocket_session {
   // One job's events: replay after `after`, then follow live, then close 1000 after the terminal event.
   asio::awaitable<void> run_job_stream(upgrade_request request, std::shared_ptr<const core::job> job,
                                        std::uint64_t after) {
-    // Not `if (!co_await …)`: g++ 12 miscompiles it (the coroutine never resumes).
     const bool accepted = co_await accept(request);
     if (!accepted) co_return;
     follow(job, after, false);
@@ -210,7 +206,7 @@ class websocket_session {
       }
       case ws_request::kind::subscribe: {
         const auto job = jobs_.find(msg.id);
-        if (!job) return reply_error(req, {errc::not_found, "no job with id '" + msg.id + "'"});
+        if (!job) return reply_error(req, proto::job_not_found(msg.id));
         reply({{"op", "ack"}, {"req", req}, {"id", msg.id}});
         subscriptions_.erase(msg.id);
         return follow(job, msg.after, true);
@@ -248,47 +244,52 @@ class websocket_session {
 
 }  // namespace
 
-asio::awaitable<std::optional<api_response>> websocket_endpoints::async_upgrade(beast::tcp_stream& stream,
-                                                                                upgrade_request request) {
-  auto target = api_request::from_target(std::string{request.method_string()}, request.target(), {});
-  if (!target)
-    co_return api_response::error({errc::bad_request, "the request target is not a valid absolute path"});
-  const std::string_view path = target->path;
-
+template <class Run>
+asio::awaitable<std::optional<api_response>> websocket_endpoints::run_session(websocket_upgrade& upgrade,
+                                                                             Run run) {
   if (closing_) co_return api_response::error({errc::draining, "the server is shutting down"});
-  ++sessions_;
-  struct session_count {
-    std::size_t& n;
-    ~session_count() { --n; }
-  } counted{sessions_};
-  // Registers a session for `close_all` for as long as it runs.
+  const core::async_counter::guard counted{sessions_};
+  websocket_session session{upgrade.stream, jobs_, limits_};
+  // Registered for `close_all` for as long as it runs.
+  const auto number = next_registration_++;
+  going_away_.emplace(number, [&session] { session.going_away(); });
   struct registration {
     std::map<std::uint64_t, std::function<void()>>& all;
     std::uint64_t number;
     ~registration() { all.erase(number); }
-  };
+  } const registered{going_away_, number};
+  co_await run(session);
+  co_return std::nullopt;
+}
 
-  if (path == "/v1/ws") {
-    websocket_session session{stream, jobs_, limits_};
-    const registration registered{going_away_, next_registration_++};
-    going_away_.emplace(registered.number, [&session] { session.going_away(); });
-    co_await session.run_multiplexed(std::move(request));
-    co_return std::nullopt;
-  }
-  constexpr std::string_view prefix = "/v1/jobs/", suffix = "/events";
-  if (path.starts_with(prefix) && path.ends_with(suffix) && path.size() > prefix.size() + suffix.size()) {
-    const auto id = path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
-    const auto after = parse_after(target->query_value("after"));
-    if (!after) co_return api_response::error(proto::invalid_field("after", "must be a sequence number"));
-    auto job = jobs_.find(id);
-    if (!job) co_return api_response::error({errc::not_found, "no job with id '" + std::string{id} + "'"});
-    websocket_session session{stream, jobs_, limits_};
-    const registration registered{going_away_, next_registration_++};
-    going_away_.emplace(registered.number, [&session] { session.going_away(); });
-    co_await session.run_job_stream(std::move(request), std::move(job), *after);
-    co_return std::nullopt;
-  }
-  co_return api_response::error({errc::not_found, "no WebSocket endpoint at " + target->path});
+asio::awaitable<std::optional<api_response>> websocket_endpoints::async_job_stream(websocket_upgrade& upgrade,
+                                                                                   const api_request& request,
+                                                                                   const route_params& params) {
+  const auto after = parse_after(request.query_value("after"));
+  if (!after) co_return api_response::error(proto::invalid_field("after", "must be a sequence number"));
+  auto job = jobs_.find(params.at(0));
+  if (!job) co_return api_response::error(proto::job_not_found(params.at(0)));
+  auto run = [&upgrade, &job, after = *after](websocket_session& session) {
+    return session.run_job_stream(std::move(upgrade.request), std::move(job), after);
+  };
+  co_return co_await run_session(upgrade, std::move(run));
+}
+
+asio::awaitable<api_response> websocket_endpoints::async_job_stream_without_upgrade(const route_params& params) {
+  if (!jobs_.find(params.at(0))) co_return api_response::error(proto::job_not_found(params.at(0)));
+  auto response = api_response::error(
+      {errc::upgrade_required, "this endpoint streams events over WebSocket; send an upgrade"});
+  response.headers.emplace_back("Upgrade", "websocket");
+  co_return response;
+}
+
+asio::awaitable<std::optional<api_response>> websocket_endpoints::async_multiplexed(websocket_upgrade& upgrade,
+                                                                                    const api_request&,
+                                                                                    const route_params&) {
+  auto run = [&upgrade](websocket_session& session) {
+    return session.run_multiplexed(std::move(upgrade.request));
+  };
+  co_return co_await run_session(upgrade, std::move(run));
 }
 
 void websocket_endpoints::close_all() {
@@ -300,12 +301,7 @@ void websocket_endpoints::close_all() {
 }
 
 asio::awaitable<void> websocket_endpoints::async_closed(std::chrono::steady_clock::duration limit) {
-  asio::steady_timer tick(co_await asio::this_coro::executor);
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (sessions_ > 0 && std::chrono::steady_clock::now() < deadline) {
-    tick.expires_after(std::chrono::milliseconds{10});
-    co_await tick.async_wait(use_tuple);
-  }
+  co_await sessions_.async_wait_zero(limit);
 }
 
 }  // namespace offload::net

@@ -3,9 +3,11 @@
 // else queues frames, and a client that falls too far behind is closed with 1013.
 #pragma once
 
+#include "core/async_counter.hpp"
 #include "core/job_service.hpp"
 #include "net/api_response.hpp"
 #include "net/net.hpp"
+#include "net/route_table.hpp"
 #include "net/websocket_limits.hpp"
 
 #include <boost/beast/core/tcp_stream.hpp>
@@ -22,18 +24,32 @@ namespace offload::net {
 
 using upgrade_request = boost::beast::http::request<boost::beast::http::string_body>;
 
-/// Takes over WebSocket upgrade requests from HTTP sessions.
+/// A connection being upgraded: the HTTP session hands over its stream and the request it read.
+struct websocket_upgrade {
+  boost::beast::tcp_stream& stream;
+  upgrade_request request;
+};
+
+/// The WebSocket endpoints' handlers (the route table names their paths) and the sessions they run.
 class websocket_endpoints {
  public:
-  websocket_endpoints(core::job_service& jobs, websocket_limits limits) : jobs_(jobs), limits_(limits) {}
+  websocket_endpoints(asio::any_io_executor reactor, core::job_service& jobs, websocket_limits limits)
+      : jobs_(jobs), limits_(limits), sessions_(std::move(reactor)) {}
 
-  /// For an upgrade request: an HTTP error response to send instead (unknown path or job, bad `after`),
-  /// or nothing after having run the whole WebSocket session on `stream`.
-  asio::awaitable<std::optional<api_response>> async_upgrade(boost::beast::tcp_stream& stream,
-                                                             upgrade_request request);
+  /// `GET /v1/jobs/{id}/events` upgraded: replay after `?after=N`, follow live, close 1000 after the
+  /// terminal event. Refuses with `404` (unknown job) or `400` (bad `after`) before the handshake.
+  asio::awaitable<std::optional<api_response>> async_job_stream(websocket_upgrade& upgrade,
+                                                                const api_request& request,
+                                                                const route_params& params);
+  /// `GET /v1/jobs/{id}/events` without an upgrade: `404` for an unknown job, else `426`.
+  asio::awaitable<api_response> async_job_stream_without_upgrade(const route_params& params);
+  /// `GET /v1/ws` upgraded: the multiplexed socket.
+  asio::awaitable<std::optional<api_response>> async_multiplexed(websocket_upgrade& upgrade,
+                                                                 const api_request& request,
+                                                                 const route_params& params);
 
   /// WebSocket sessions open now.
-  std::size_t sessions() const noexcept { return sessions_; }
+  std::size_t sessions() const noexcept { return sessions_.value(); }
 
   /// Shutdown: every open session sends what it has queued (terminal events included), then closes with
   /// 1001 going away; later upgrades are refused with `503 draining`.
@@ -43,9 +59,12 @@ class websocket_endpoints {
   asio::awaitable<void> async_closed(std::chrono::steady_clock::duration limit);
 
  private:
+  template <class Run>
+  asio::awaitable<std::optional<api_response>> run_session(websocket_upgrade& upgrade, Run run);
+
   core::job_service& jobs_;
   websocket_limits limits_;
-  std::size_t sessions_ = 0;
+  core::async_counter sessions_;
   bool closing_ = false;
   // How to tell each open session to go away, by registration number.
   std::map<std::uint64_t, std::function<void()>> going_away_;

@@ -1,12 +1,13 @@
 // Fuzz target: raw bytes as an HTTP request, parsed by Beast with the server's limits and pushed through the
-// router and the v1 API handlers of a real job service, all in memory.
+// route table and the v1 API handlers of a real job service, all in memory.
 #include "core/handlers/builtin_types.hpp"
 #include "core/job_service.hpp"
+#include "core/thread_lane.hpp"
 #include "core/type_registry.hpp"
 #include "net/api_request.hpp"
 #include "net/http_limits.hpp"
 #include "net/job_api.hpp"
-#include "net/router.hpp"
+#include "net/api_routes.hpp"
 
 #include <offload/proto/json_parse.hpp>
 
@@ -32,13 +33,21 @@ core::service_config fuzz_config() {
   return config;
 }
 
+core::job_lanes thread_lane_only(asio::any_io_executor reactor) {
+  core::job_lanes lanes;
+  lanes.thread = std::make_unique<core::thread_lane>(reactor, 1);
+  return lanes;
+}
+
 struct harness {
   harness() { core::register_builtin_types(types); }
   asio::io_context io{1};
   core::type_registry types;
-  core::job_service jobs{io.get_executor(), fuzz_config(), types};
-  net::router routes;
-  net::job_api api{jobs, routes};
+  core::job_service jobs{io.get_executor(), fuzz_config(), types, thread_lane_only(io.get_executor())};
+  net::job_api api{jobs};
+  net::websocket_endpoints websockets{io.get_executor(), jobs, net::websocket_limits{}};
+  core::metrics_registry metrics;
+  net::route_table routes = net::make_api_routes(api, websockets, metrics, false);
 };
 
 harness& instance() {

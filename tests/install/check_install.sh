@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the client into a temporary prefix, builds client/examples against it with find_package, and runs
-# the example against a real offloadd. Usage: check_install.sh BUILD_DIR SOURCE_DIR OFFLOADD
+# both examples (blocking and coroutine) against a real offloadd. Usage: check_install.sh BUILD_DIR SOURCE_DIR OFFLOADD
 set -euo pipefail
 build=$1 source=$2 offloadd=$3
 work=$(mktemp -d)
@@ -33,4 +33,8 @@ url=$(sed -n 's/^listening on //p' "$work/server.out")
 output=$("$work/example/sum_job" "$url")
 echo "$output"
 [[ $output == 'succeeded {"sum":"499999500000"}' ]]
+async_output=$("$work/example/async_sum_job" "$url")
+echo "$async_output"
+[[ $(tail -n 1 <<<"$async_output") == 'succeeded {"sum":"499999500000"}' ]]
+grep -q '^1 queued$' <<<"$async_output"
 "$work/prefix/bin/offload" --url "$url" health

@@ -123,10 +123,10 @@ TEST_F(auth_test, the_client_library_sends_its_token_over_http_and_websocket) {
   offload::client c{options};
   const auto sub = c.submit({.type = "sleep", .input = {{"ms", 50}}}).value();
   std::size_t events = 0;
-  EXPECT_EQ(c.stream(sub.job.id, [&](const proto::job_event&) { ++events; }).value().type,
+  EXPECT_EQ(c.stream(sub.id, [&](const proto::job_event&) { ++events; }).value().type,
             proto::event_type::succeeded);
   EXPECT_EQ(events, 3u);
-  EXPECT_EQ(c.wait(sub.job.id, 10s).value().state, proto::job_state::succeeded);
+  EXPECT_EQ(c.wait(sub.id, 10s).value().state, proto::job_state::succeeded);
 }
 
 TEST_F(auth_test, tokens_never_reach_children) {
@@ -135,8 +135,8 @@ TEST_F(auth_test, tokens_never_reach_children) {
   options.token = "env-token-secret";
   offload::client c{options};
   const auto done = c.submit({.type = "env"}, 30s).value();
-  ASSERT_EQ(done.job.state, proto::job_state::succeeded);
-  const auto text = done.job.result->dump();
+  ASSERT_EQ(done.state, proto::job_state::succeeded);
+  const auto text = done.result->dump();
   EXPECT_EQ(text.find("OFFLOAD_TOKEN"), std::string::npos) << text;
   EXPECT_EQ(text.find("env-token-secret"), std::string::npos) << text;
 }

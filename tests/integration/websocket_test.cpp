@@ -288,6 +288,13 @@ TEST_F(websocket_test, unknown_jobs_and_plain_requests_are_refused_before_the_up
   const auto plain = http_get(port(), "/v1/jobs/" + id + "/events");
   EXPECT_EQ(plain.status, 426u);
   EXPECT_EQ(plain.json()["error"]["code"], "upgrade_required");
+  EXPECT_EQ(plain.header("upgrade"), "websocket");
+  // The multiplexed socket too (it answered 404 before the route table knew it).
+  const auto mux = http_get(port(), "/v1/ws");
+  EXPECT_EQ(mux.status, 426u) << mux.body;
+  EXPECT_EQ(mux.json()["error"]["code"], "upgrade_required");
+  EXPECT_EQ(mux.header("upgrade"), "websocket");
+  EXPECT_EQ(http_request(port(), "POST", "/v1/ws").status, 405u);
 }
 
 TEST_F(websocket_test, a_thousand_subscribers_all_receive_the_terminal_event) {

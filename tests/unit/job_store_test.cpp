@@ -1,6 +1,8 @@
 // The job store: ids, lookup, idempotency index, listing with cursors, and retention.
 #include "core/job_store.hpp"
 
+#include "core/job_id.hpp"
+
 #include <gtest/gtest.h>
 
 namespace offload::core {
@@ -27,14 +29,14 @@ TEST(job_store_test, ids_are_unique_sortable_and_encode_the_seq) {
   const auto b = store.create(spec(), proto::lane::thread);
   EXPECT_EQ(a->id.size(), 20u);
   EXPECT_LT(a->id, b->id);
-  EXPECT_EQ(job_store::seq_of(a->id), a->seq);
+  EXPECT_EQ(job_id::seq_of(a->id), a->seq);
   EXPECT_EQ(store.find(a->id), a);
   // Same seq, wrong random part: not found.
   std::string forged = a->id;
   forged.back() = forged.back() == '0' ? '1' : '0';
   EXPECT_EQ(store.find(forged), nullptr);
   EXPECT_EQ(store.find("zz"), nullptr);
-  EXPECT_FALSE(job_store::seq_of("00000000000g00000000").has_value());
+  EXPECT_FALSE(job_id::seq_of("00000000000g00000000").has_value());
 }
 
 TEST(job_store_test, idempotency_key_finds_the_job_until_it_is_evicted) {

@@ -2,6 +2,7 @@
 // handle (pidfd) on the reactor for the exit wait and the kill.
 #include "core/process/child_process.hpp"
 
+#include <offload/asio_support.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -21,7 +22,6 @@
 #include <vector>
 
 namespace offload::core {
-namespace asio = boost::asio;
 namespace bp = boost::process::v2;
 
 namespace {
@@ -201,6 +201,58 @@ void child_process::terminate_group(std::chrono::milliseconds grace) {
   });
 }
 
+namespace {
+
+// argv and envp as execve wants them, built before the fork (the child may not allocate).
+struct exec_vectors {
+  std::vector<char*> argv;
+  std::vector<char*> envp;
+};
+
+exec_vectors make_exec_vectors(const child_options& options) {
+  exec_vectors v;
+  v.argv.push_back(const_cast<char*>(options.executable.c_str()));
+  for (const auto& a : options.args)
+    v.argv.push_back(const_cast<char*>(a.c_str()));
+  v.argv.push_back(nullptr);
+  for (const auto& e : options.env)
+    v.envp.push_back(const_cast<char*>(e.c_str()));
+  v.envp.push_back(nullptr);
+  return v;
+}
+
+// Boost.Process 1.81's default_launcher is not used: it calls notify_fork() on an io_context in the child,
+// which allocates and locks there (a deadlock when another thread held the allocator's lock at the fork;
+// seen under ASan and TSan once spawning moved off the reactor), and it runs ::exit() in the child when
+// exec fails. Signals stay blocked across the fork, so that no handler of the service runs in the child.
+// Returns the pid, or -1 with errno set.
+pid_t fork_child(const child_plan& plan) {
+  sigset_t all, previous;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_BLOCK, &all, &previous);
+  const pid_t pid = ::fork();
+  if (pid == 0) run_child(plan);
+  const int fork_errno = errno;
+  ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  errno = fork_errno;
+  return pid;
+}
+
+// Reads the child's report pipe: EOF (0) means exec succeeded; an errno means set-up or exec failed, and
+// the child, which has _exit()ed already, is reaped at once.
+int exec_failure(int report_fd, pid_t pid) {
+  int child_errno = 0;
+  ssize_t n = 0;
+  while ((n = ::read(report_fd, &child_errno, sizeof child_errno)) < 0 && errno == EINTR) {
+  }
+  if (n <= 0) return 0;
+  while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  return child_errno;
+}
+
+}  // namespace
+
 proto::result<std::unique_ptr<child_process>> child_process::spawn(asio::any_io_executor executor,
                                                                    const child_options& options) {
   if (options.executable.empty() || options.executable.front() != '/' ||
@@ -211,22 +263,12 @@ proto::result<std::unique_ptr<child_process>> child_process::spawn(asio::any_io_
                         "cannot start '" + options.executable + "': " + std::strerror(err)};
   };
 
-  // argv and envp as execve wants them, built before the fork.
-  std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(options.executable.c_str()));
-  for (const auto& a : options.args)
-    argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (const auto& e : options.env)
-    envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-
+  auto vectors = make_exec_vectors(options);
   pipe_pair in, out, err, report;
   if (!in.open() || !out.open() || !err.open() || !report.open()) return failed(errno);
   const child_plan plan{options.executable.c_str(),
-                        argv.data(),
-                        envp.data(),
+                        vectors.argv.data(),
+                        vectors.envp.data(),
                         options.work_dir.c_str(),
                         {in.fd[0], out.fd[1], err.fd[1]},
                         report.fd[1],
@@ -234,34 +276,15 @@ proto::result<std::unique_ptr<child_process>> child_process::spawn(asio::any_io_
                         options.nice,
                         ::getpid()};
 
-  // Boost.Process 1.81's default_launcher is not used: it calls notify_fork() on an io_context in the child,
-  // which allocates and locks there (a deadlock when another thread held the allocator's lock at the fork;
-  // seen under ASan and TSan once spawning moved off the reactor), and it runs ::exit() in the child when
-  // exec fails. Signals stay blocked across the fork, so that no handler of the service runs in the child.
-  sigset_t all, previous;
-  sigfillset(&all);
-  ::pthread_sigmask(SIG_BLOCK, &all, &previous);
-  const pid_t pid = ::fork();
-  if (pid == 0) run_child(plan);
-  const int fork_errno = errno;
-  ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-  if (pid < 0) return failed(fork_errno);
+  const pid_t pid = fork_child(plan);
+  if (pid < 0) return failed(errno);
 
   // The parent keeps its ends only; EOF on the report pipe means exec succeeded.
   ::close(in.take(0));
   ::close(out.take(1));
   ::close(err.take(1));
   ::close(report.take(1));
-  int child_errno = 0;
-  ssize_t n = 0;
-  while ((n = ::read(report.fd[0], &child_errno, sizeof child_errno)) < 0 && errno == EINTR) {
-  }
-  if (n > 0) {
-    // Set-up or exec failed: the child has _exit()ed already, so this wait is immediate.
-    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-    }
-    return failed(child_errno);
-  }
+  if (const int child_errno = exec_failure(report.fd[0], pid); child_errno != 0) return failed(child_errno);
 
   std::unique_ptr<child_process> child{new child_process(executor)};
   child->pid_ = pid;  // from here on, destroying `child` kills the group
@@ -291,7 +314,7 @@ proto::result<std::unique_ptr<child_process>> child_process::spawn(asio::any_io_
 
 namespace {
 
-// A plain coroutine function taking values: g++ 12 mishandles capturing coroutine lambdas given to co_spawn.
+// A plain coroutine function taking values, not a lambda (rule 2).
 asio::awaitable<proto::result<std::unique_ptr<child_process>>> spawn_task(asio::any_io_executor executor,
                                                                           child_options options) {
   co_return child_process::spawn(std::move(executor), options);
@@ -322,7 +345,7 @@ exit_status decode_status(int native, int code) {
 
 asio::awaitable<exit_status> child_process::async_wait() {
   if (status_) co_return *status_;
-  auto [ec, code] = co_await impl_->process.async_wait(asio::as_tuple(asio::use_awaitable));
+  auto [ec, code] = co_await impl_->process.async_wait(use_tuple);
   if (ec == asio::error::operation_aborted) co_return exit_status{-1, 0};
   // A failed handle (should not happen with a pidfd) counts as killed.
   const auto status = ec ? exit_status{0, SIGKILL} : decode_status(impl_->process.native_exit_code(), code);

@@ -5,6 +5,7 @@
 #include "core/process/command_spec.hpp"
 #include "core/process/output_chunker.hpp"
 
+#include <offload/asio_support.hpp>
 #include <offload/proto/json_parse.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -22,13 +23,11 @@
 #include <stop_token>
 
 namespace offload::core {
-namespace asio = boost::asio;
 using namespace asio::experimental::awaitable_operators;
 using proto::errc;
 
 namespace {
 
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t stderr_tail_bytes = 2048;
 
 // Everything read from one child, shared by its two output pumps.
@@ -134,8 +133,7 @@ void remove_work_dir(const std::string& dir) {
 }
 
 // On a helper thread (mkdtemp, fork and the wait for exec all block): the job's private working directory,
-// then the child in it. A plain coroutine function taking values, not a capturing lambda: g++ 12 destroys
-// a coroutine lambda's captures twice when it is handed to co_spawn.
+// then the child in it. A plain coroutine function taking values, not a lambda (rule 2).
 asio::awaitable<proto::result<launched>> prepare_and_spawn(asio::any_io_executor reactor, std::string root,
                                                            child_options options) {
   std::string dir = root + "/offload-job-XXXXXX";
@@ -185,6 +183,13 @@ asio::awaitable<lane_outcome> command_runner::async_run(lane_request request) {
   // The outcome does not wait for the clean-up; join() does.
   asio::post(helpers_, [dir = std::move(started->dir)] { remove_work_dir(dir); });
   co_return outcome_of(status, state);
+}
+
+std::optional<std::chrono::milliseconds> command_runner::timeout_for(
+    const job_type& type, std::optional<std::chrono::milliseconds> requested) const {
+  if (!type.command || !type.command->timeout_ms) return requested;
+  const std::chrono::milliseconds ceiling{*type.command->timeout_ms};
+  return requested ? std::min(*requested, ceiling) : ceiling;
 }
 
 }  // namespace offload::core

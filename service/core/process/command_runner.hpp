@@ -18,6 +18,9 @@ class command_runner final : public job_lane {
   std::size_t capacity() const noexcept override { return config_.max_commands; }
   boost::asio::awaitable<lane_outcome> async_run(lane_request request) override;
   void join() override;
+  /// A command's configured `timeout_ms` is a ceiling; a job's own may only shorten it.
+  std::optional<std::chrono::milliseconds> timeout_for(
+      const job_type& type, std::optional<std::chrono::milliseconds> requested) const override;
 
  private:
   boost::asio::any_io_executor reactor_;

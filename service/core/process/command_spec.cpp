@@ -65,17 +65,9 @@ proto::error config_error(const std::string& path, const std::string& what) {
   return {proto::errc::invalid_input, path + ": " + what};
 }
 
-proto::result<command_spec> parse_command(const std::string& name, const json& j) {
-  const auto at = "commands." + name;
-  if (!j.is_object()) return config_error(at, "must be an object");
-  if (auto unknown = proto::first_unknown_field(
-          j, {"argv", "stdin", "result", "timeout_ms", "max_output_bytes", "env", "limits", "description"}))
-    return config_error(at + "." + *unknown, "unknown field");
-
-  command_spec spec;
-  spec.name = name;
-  spec.description = j.value("description", "Runs " + name + " (operator-defined command).");
-
+// `argv`: an absolute, executable program path, then templates whose `{input.FIELD}` placeholders are
+// collected into `argv_fields`.
+std::optional<proto::error> parse_argv(const std::string& at, const json& j, command_spec& spec) {
   const auto argv = j.find("argv");
   if (argv == j.end() || !argv->is_array() || argv->empty())
     return config_error(at + ".argv", "must be a non-empty array of strings");
@@ -94,16 +86,24 @@ proto::result<command_spec> parse_command(const std::string& name, const json& j
     return config_error(at + ".argv[0]", "must be an absolute program path without placeholders");
   if (::access(spec.argv.front().c_str(), X_OK) != 0)
     return config_error(at + ".argv[0]", spec.argv.front() + " is not an executable file");
+  return std::nullopt;
+}
 
-  if (const auto in = j.find("stdin"); in != j.end() && !in->is_null()) {
-    const auto text = in->is_string() ? in->get<std::string>() : std::string{};
-    if (!text.starts_with("input.") || !is_identifier(std::string_view{text}.substr(6)))
-      return config_error(at + ".stdin", "must be \"input.FIELD\"");
-    spec.stdin_field = text.substr(6);
-    if (spec.argv_fields.contains(*spec.stdin_field))
-      return config_error(at + ".stdin", "field " + *spec.stdin_field + " is already used in argv");
-  }
+// `stdin`: "input.FIELD", a field not already used in argv.
+std::optional<proto::error> parse_stdin(const std::string& at, const json& j, command_spec& spec) {
+  const auto in = j.find("stdin");
+  if (in == j.end() || in->is_null()) return std::nullopt;
+  const auto text = in->is_string() ? in->get<std::string>() : std::string{};
+  if (!text.starts_with("input.") || !is_identifier(std::string_view{text}.substr(6)))
+    return config_error(at + ".stdin", "must be \"input.FIELD\"");
+  spec.stdin_field = text.substr(6);
+  if (spec.argv_fields.contains(*spec.stdin_field))
+    return config_error(at + ".stdin", "field " + *spec.stdin_field + " is already used in argv");
+  return std::nullopt;
+}
 
+// `result`, `timeout_ms` and `max_output_bytes`: what the job returns and how long and loud it may be.
+std::optional<proto::error> parse_outcome(const std::string& at, const json& j, command_spec& spec) {
   const auto result = j.value("result", std::string{"stdout"});
   if (result == "stdout")
     spec.result = command_result::stdout_text;
@@ -113,39 +113,60 @@ proto::result<command_spec> parse_command(const std::string& name, const json& j
     spec.result = command_result::exit_code;
   else
     return config_error(at + ".result", "must be \"stdout\", \"stdout_json\" or \"exit_code\"");
-
   auto timeout = proto::read_optional_uint(j, "timeout_ms", 1, proto::job_spec::max_timeout_ms);
   if (!timeout) return config_error(at, timeout.error().message);
   spec.timeout_ms = *timeout;
   auto max_output = proto::read_optional_uint(j, "max_output_bytes", 1, 1ull << 32);
   if (!max_output) return config_error(at, max_output.error().message);
   spec.max_output_bytes = max_output->value_or(command_spec::default_max_output_bytes);
+  return std::nullopt;
+}
 
-  if (const auto env = j.find("env"); env != j.end()) {
-    if (!env->is_object()) return config_error(at + ".env", "must be an object of strings");
-    for (const auto& [k, v] : env->items()) {
-      if (!v.is_string() || k.empty() || k.find('=') != std::string::npos)
-        return config_error(at + ".env." + k, "must be a string, under a name without '='");
-      spec.env[k] = v.get<std::string>();
-    }
+// `env`: the child's whole environment, names without '='.
+std::optional<proto::error> parse_env(const std::string& at, const json& j, command_spec& spec) {
+  const auto env = j.find("env");
+  if (env == j.end()) return std::nullopt;
+  if (!env->is_object()) return config_error(at + ".env", "must be an object of strings");
+  for (const auto& [k, v] : env->items()) {
+    if (!v.is_string() || k.empty() || k.find('=') != std::string::npos)
+      return config_error(at + ".env." + k, "must be a string, under a name without '='");
+    spec.env[k] = v.get<std::string>();
   }
+  return std::nullopt;
+}
 
-  if (const auto limits = j.find("limits"); limits != j.end()) {
-    if (!limits->is_object()) return config_error(at + ".limits", "must be an object");
-    if (auto unknown = proto::first_unknown_field(
-            *limits, {"address_space_mb", "cpu_seconds", "open_files", "processes"}))
-      return config_error(at + ".limits." + *unknown, "unknown limit");
-    const std::pair<const char*, std::optional<std::uint64_t>*> fields[] = {
-        {"address_space_mb", &spec.limits.address_space_mb},
-        {"cpu_seconds", &spec.limits.cpu_seconds},
-        {"open_files", &spec.limits.open_files},
-        {"processes", &spec.limits.processes}};
-    for (const auto& [field, target] : fields) {
-      auto v = proto::read_optional_uint(*limits, field, 1, 1ull << 40);
-      if (!v) return config_error(at + ".limits", v.error().message);
-      *target = *v;
-    }
+// `limits`: the child's rlimits.
+std::optional<proto::error> parse_limits(const std::string& at, const json& j, command_spec& spec) {
+  const auto limits = j.find("limits");
+  if (limits == j.end()) return std::nullopt;
+  if (!limits->is_object()) return config_error(at + ".limits", "must be an object");
+  if (auto unknown =
+          proto::first_unknown_field(*limits, {"address_space_mb", "cpu_seconds", "open_files", "processes"}))
+    return config_error(at + ".limits." + *unknown, "unknown limit");
+  const std::pair<const char*, std::optional<std::uint64_t>*> fields[] = {
+      {"address_space_mb", &spec.limits.address_space_mb},
+      {"cpu_seconds", &spec.limits.cpu_seconds},
+      {"open_files", &spec.limits.open_files},
+      {"processes", &spec.limits.processes}};
+  for (const auto& [field, target] : fields) {
+    auto v = proto::read_optional_uint(*limits, field, 1, 1ull << 40);
+    if (!v) return config_error(at + ".limits", v.error().message);
+    *target = *v;
   }
+  return std::nullopt;
+}
+
+proto::result<command_spec> parse_command(const std::string& name, const json& j) {
+  const auto at = "commands." + name;
+  if (!j.is_object()) return config_error(at, "must be an object");
+  if (auto unknown = proto::first_unknown_field(
+          j, {"argv", "stdin", "result", "timeout_ms", "max_output_bytes", "env", "limits", "description"}))
+    return config_error(at + "." + *unknown, "unknown field");
+  command_spec spec;
+  spec.name = name;
+  spec.description = j.value("description", "Runs " + name + " (operator-defined command).");
+  for (const auto step : {parse_argv, parse_stdin, parse_outcome, parse_env, parse_limits})
+    if (auto problem = step(at, j, spec)) return *std::move(problem);
   return spec;
 }
 

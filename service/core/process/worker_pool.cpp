@@ -4,6 +4,7 @@
 #include "core/logger.hpp"
 #include "core/process/child_process.hpp"
 
+#include <offload/asio_support.hpp>
 #include <offload/proto/worker_message.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -20,13 +21,11 @@
 #include <optional>
 
 namespace offload::core {
-namespace asio = boost::asio;
 using namespace asio::experimental::awaitable_operators;
 using proto::errc;
 
 namespace {
 
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 // A worker must say `ready` this soon after it was started.
 constexpr auto ready_timeout = std::chrono::seconds{10};
 constexpr auto max_backoff = std::chrono::seconds{30};
@@ -213,7 +212,7 @@ asio::awaitable<lane_outcome> worker_pool::async_run_on(worker& w, lane_request&
   auto [write_ec, written] = co_await asio::async_write(child.stdin_pipe(), asio::buffer(line), use_tuple);
   (void)written;
   for (;;) {
-    // No co_await inside a conditional expression: g++ 12 miscompiles temporaries there.
+    // Not `write_ec ? result{error{…}} : co_await …`: a braced temporary beside co_await (rule 1).
     proto::result<std::string> next{proto::error{errc::crashed, "worker stdin closed"}};
     if (!write_ec) next = co_await w.async_read_line();
     if (next) {
@@ -253,8 +252,7 @@ asio::awaitable<lane_outcome> worker_pool::async_run_on(worker& w, lane_request&
   }
 }
 
-// Coroutine functions rather than capturing lambdas: g++ 12 destroys a coroutine lambda's captures twice
-// when it is handed to co_spawn.
+// Coroutine functions rather than lambdas handed to co_spawn (rule 2 of offload/asio_support.hpp).
 asio::awaitable<void> worker_pool::drain_stderr(worker_ptr w) {
   std::array<char, 4096> buf;
   for (;;) {

@@ -25,11 +25,16 @@ namespace offload {
 /// one client must run on its executor (an `io_context` run by one thread, or a strand); several may be in
 /// flight at once. The client must outlive the operations it started.
 ///
+/// On g++ 12, build braced values in statements of their own, not inside a `co_await` expression: that
+/// compiler destroys such temporaries twice or rejects them (see client/examples/async_sum_job.cpp).
+///
 /// ```
-/// offload::async_client c{co_await asio::this_coro::executor, {.url = "http://127.0.0.1:8080"}};
-/// auto sub = co_await c.async_submit({.type = "sum", .input = {{"n", 1000000}}});
-/// if (!sub) co_return report(sub.error());
-/// auto done = co_await c.async_wait(sub->job.id, std::chrono::seconds{30});
+/// const auto executor = co_await boost::asio::this_coro::executor;
+/// offload::async_client c{executor, {.url = "http://127.0.0.1:8080"}};
+/// auto spec = offload::job_spec{.type = "sum", .input = {{"n", 1000000}}};
+/// auto sub = co_await c.async_submit(std::move(spec));
+/// if (!sub) co_return;  // sub.error().message says why
+/// auto done = co_await c.async_wait(sub->id, std::chrono::seconds{30});
 /// ```
 class async_client {
  public:

@@ -22,7 +22,7 @@ namespace offload {
 /// ```
 /// offload::client c{{.url = "http://127.0.0.1:8080"}};
 /// auto job = c.submit({.type = "sum", .input = {{"n", 1000000}}}).value();   // throws client_error
-/// auto done = c.wait(job.job.id, std::chrono::seconds{30});
+/// auto done = c.wait(job.id, std::chrono::seconds{30});
 /// if (done) std::cout << done->result->dump() << '\n';
 /// ```
 class client {

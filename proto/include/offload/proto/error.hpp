@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <string_view>
 
 namespace offload::proto {
 
@@ -21,6 +22,9 @@ struct error {
 void to_json(nlohmann::json& j, const error& e);
 /// Reads `{"code","message"}`; an unknown code becomes `internal` with the text kept in the message.
 void from_json(const nlohmann::json& j, error& e);
+
+/// `not_found` for a job id that is unknown (or evicted): the one wording of that message.
+error job_not_found(std::string_view id);
 
 /// The full error response body: `{"error":{"code":…,"message":…}}`, serialised.
 std::string error_body(const error& e);

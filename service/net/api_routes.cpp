@@ -1,0 +1,42 @@
+// The endpoint table of offloadd (imitating the `endpoints` table of Boost.MySQL's HTTP example).
+#include "net/api_routes.hpp"
+
+namespace offload::net {
+namespace {
+
+asio::awaitable<api_response> metrics_text(core::metrics_registry& metrics) {
+  api_response response;
+  response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  response.body = metrics.render();
+  co_return response;
+}
+
+}  // namespace
+
+route_table make_api_routes(job_api& api, websocket_endpoints& websockets, core::metrics_registry& metrics,
+                            bool protect_metrics) {
+  using req = const api_request&;
+  using params = const route_params&;
+  auto job_stream = [&websockets](websocket_upgrade& u, req r, params p) {
+    return websockets.async_job_stream(u, r, p);
+  };
+  auto multiplexed = [&websockets](websocket_upgrade& u, req r, params p) {
+    return websockets.async_multiplexed(u, r, p);
+  };
+  // method, pattern, HTTP handler, WebSocket handler, public
+  return route_table{{
+      {"POST", "/v1/jobs", [&api](req r, params) { return api.submit(r); }},
+      {"GET", "/v1/jobs", [&api](req r, params) { return api.list(r); }},
+      {"GET", "/v1/jobs/{id}", [&api](req, params p) { return api.get(p); }},
+      {"DELETE", "/v1/jobs/{id}", [&api](req, params p) { return api.cancel(p); }},
+      {"GET", "/v1/jobs/{id}/events",
+       [&websockets](req, params p) { return websockets.async_job_stream_without_upgrade(p); }, job_stream},
+      {"GET", "/v1/ws", {}, multiplexed},
+      {"GET", "/v1/types", [&api](req, params) { return api.types(); }},
+      {"GET", "/healthz", [&api](req, params) { return api.health(); }, {}, true},
+      {"GET", "/readyz", [&api](req, params) { return api.ready(); }, {}, true},
+      {"GET", "/metrics", [&metrics](req, params) { return metrics_text(metrics); }, {}, !protect_metrics},
+  }};
+}
+
+}  // namespace offload::net
