@@ -158,7 +158,8 @@ class runner {
     const auto& c = line_.command;
     if (c == "submit") return submit();
     if (c == "status")
-      return with_id([this](const std::string& id) { return show(client().get(id), exit_by::state_if_ended); });
+      return with_id(
+          [this](const std::string& id) { return show(client().get(id), exit_by::state_if_ended); });
     if (c == "wait") return with_id([this](const std::string& id) { return wait(id); });
     if (c == "watch") return with_id([this](const std::string& id) { return watch(id); });
     if (c == "cancel")

@@ -29,17 +29,19 @@ asio::awaitable<int> sum_job(std::string url) {
   }
   auto done = co_await c.async_get(sub->id);
   if (!done) co_return 1;
-  std::cout << to_string(done->state) << ' ' << done->result->dump() << '\n';  // succeeded {"sum":"499999500000"}
+  std::cout << to_string(done->state) << ' ' << done->result->dump()
+            << '\n';  // succeeded {"sum":"499999500000"}
   co_return done->state == offload::job_state::succeeded ? 0 : 1;
 }
 
 int main(int argc, char** argv) {
   asio::io_context io;
   int status = 1;
-  asio::co_spawn(io, sum_job(argc > 1 ? argv[1] : "http://127.0.0.1:8080"), [&](std::exception_ptr e, int code) {
-    if (e) std::rethrow_exception(e);
-    status = code;
-  });
+  asio::co_spawn(io, sum_job(argc > 1 ? argv[1] : "http://127.0.0.1:8080"),
+                 [&](std::exception_ptr e, int code) {
+                   if (e) std::rethrow_exception(e);
+                   status = code;
+                 });
   io.run();
   return status;
 }

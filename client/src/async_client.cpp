@@ -150,8 +150,8 @@ struct async_client::impl {
   asio::awaitable<result<proto::job_view>> poll(std::string id, clock::time_point deadline) {
     auto delay = std::chrono::milliseconds{50};
     for (;;) {
-      auto view = decode<proto::job_view>(json_body(
-          co_await http.request(verb::get, "/v1/jobs/" + client_detail::url_encode(id))));
+      auto view = decode<proto::job_view>(
+          json_body(co_await http.request(verb::get, "/v1/jobs/" + client_detail::url_encode(id))));
       if (!view || proto::is_terminal(view->state)) co_return view;
       const bool in_time = co_await pause(delay, deadline);
       if (!in_time) co_return wait_expired(id);
@@ -211,8 +211,7 @@ asio::awaitable<result<submission>> async_client::async_submit(
 }
 
 asio::awaitable<result<proto::job_view>> async_client::async_get(std::string id) {
-  auto answer =
-      co_await impl_->http.request(verb::get, "/v1/jobs/" + client_detail::url_encode(id));
+  auto answer = co_await impl_->http.request(verb::get, "/v1/jobs/" + client_detail::url_encode(id));
   co_return decode<proto::job_view>(json_body(answer));
 }
 
@@ -229,8 +228,7 @@ asio::awaitable<result<proto::job_view>> async_client::async_wait(std::string id
 
 asio::awaitable<result<proto::job_view>> async_client::async_cancel(std::string id) {
   // DELETE is idempotent here: a resend answers `already_finished` at worst.
-  auto answer =
-      co_await impl_->http.request(verb::delete_, "/v1/jobs/" + client_detail::url_encode(id));
+  auto answer = co_await impl_->http.request(verb::delete_, "/v1/jobs/" + client_detail::url_encode(id));
   co_return decode<proto::job_view>(json_body(answer));
 }
 

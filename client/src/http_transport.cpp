@@ -2,6 +2,7 @@
 #include "http_transport.hpp"
 
 #include <offload/asio_support.hpp>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>

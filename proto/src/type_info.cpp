@@ -7,7 +7,9 @@ void to_json(nlohmann::json& j, const type_info& t) {
   nlohmann::json lanes = nlohmann::json::array();
   for (const auto l : t.lanes)
     lanes.push_back(to_string(l));
-  j = {{"name", t.name}, {"description", t.description}, {"lanes", std::move(lanes)},
+  j = {{"name", t.name},
+       {"description", t.description},
+       {"lanes", std::move(lanes)},
        {"input_schema", t.input_schema}};
 }
 

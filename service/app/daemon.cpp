@@ -179,7 +179,8 @@ struct daemon_parts {
 
 // SIGTERM/SIGINT: refuse new jobs, let the running ones finish within the grace period, tell subscribers
 // goodbye, let waiting clients get their answers, stop. A second signal stops at once.
-asio::awaitable<void> drain_on_signal(asio::io_context& reactor, daemon_parts& parts, std::chrono::seconds grace) {
+asio::awaitable<void> drain_on_signal(asio::io_context& reactor, daemon_parts& parts,
+                                      std::chrono::seconds grace) {
   asio::signal_set signals{reactor, SIGINT, SIGTERM};
   const int signal = co_await signals.async_wait(asio::use_awaitable);
   core::log(core::log_level::info, "draining", {{"signal", signal}, {"grace_seconds", grace.count()}});

@@ -8,7 +8,8 @@ namespace offload::core {
 
 std::string job_id::make(std::uint64_t seq, std::uint32_t salt) {
   char id[length + 1];
-  std::snprintf(id, sizeof id, "%012llx%08x", static_cast<unsigned long long>(seq), static_cast<unsigned>(salt));
+  std::snprintf(id, sizeof id, "%012llx%08x", static_cast<unsigned long long>(seq),
+                static_cast<unsigned>(salt));
   return id;
 }
 

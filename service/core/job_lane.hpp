@@ -10,10 +10,9 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
-#include <memory>
-
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <stop_token>
 #include <string>

@@ -4,6 +4,7 @@
 #include "core/logger.hpp"
 
 #include <offload/asio_support.hpp>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
@@ -77,9 +78,9 @@ proto::result<submission> job_service::submit(proto::job_spec spec) {
   if (!replay) return replay.error();
   if (*replay) return submission{std::move(*replay), true};
   if (queue_.full(admitted->lane))
-    return proto::error{errc::queue_full, "the " + std::string{to_string(admitted->lane)} +
-                                              " lane's queue holds " + std::to_string(queue_.size(admitted->lane)) +
-                                              " jobs, its limit; retry later"};
+    return proto::error{errc::queue_full,
+                        "the " + std::string{to_string(admitted->lane)} + " lane's queue holds " +
+                            std::to_string(queue_.size(admitted->lane)) + " jobs, its limit; retry later"};
   auto j = enqueue(std::move(spec), *admitted);
   dispatch();
   return submission{std::move(j), false};
@@ -106,8 +107,8 @@ proto::result<std::shared_ptr<job>> job_service::find_replay(const proto::job_sp
   if (!spec.idempotency_key) return std::shared_ptr<job>{};
   auto existing = store_.find_by_idempotency_key(*spec.idempotency_key);
   if (existing && existing->spec != spec)
-    return proto::error{errc::idempotency_conflict,
-                        "idempotency_key was already used for job " + existing->id + " with a different body"};
+    return proto::error{errc::idempotency_conflict, "idempotency_key was already used for job " +
+                                                        existing->id + " with a different body"};
   return existing;
 }
 
@@ -118,7 +119,8 @@ std::shared_ptr<job> job_service::enqueue(proto::job_spec spec, const admission&
   queue_.push(j);
   ++submitted_;
   metrics_.submitted(*j);
-  if (log_enabled(log_level::debug)) log(log_level::debug, "job queued", {{"job", j->id}, {"type", j->spec.type}});
+  if (log_enabled(log_level::debug))
+    log(log_level::debug, "job queued", {{"job", j->id}, {"type", j->spec.type}});
   return j;
 }
 

@@ -4,6 +4,7 @@
 #include "core/logger.hpp"
 
 #include <offload/asio_support.hpp>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>

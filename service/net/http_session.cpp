@@ -5,6 +5,7 @@
 #include "net/websocket_session.hpp"
 
 #include <offload/asio_support.hpp>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
@@ -75,8 +76,7 @@ using request_parser = http::request_parser<http::string_body>;
 // The session's steps, each a named member: read, authorise, route, send.
 class http_session {
  public:
-  http_session(tcp::socket socket, const http_context& context)
-      : stream_(std::move(socket)), ctx_(context) {}
+  http_session(tcp::socket socket, const http_context& context) : stream_(std::move(socket)), ctx_(context) {}
 
   asio::awaitable<void> run() {
     for (;;) {
@@ -136,7 +136,8 @@ class http_session {
     auto request = api_request::from_target(std::string{req.method_string()}, req.target(), {});
     if (!request) {
       auto bad = api_response::error({errc::bad_request, "the request target is not a valid absolute path"});
-      const auto ec = co_await async_send(stream_, std::move(bad), version, keep_alive, ctx_.limits, ctx_.metrics);
+      const auto ec =
+          co_await async_send(stream_, std::move(bad), version, keep_alive, ctx_.limits, ctx_.metrics);
       co_return !ec && keep_alive;
     }
     auto found = ctx_.routes.find(request->method, request->path, upgrade);
@@ -146,7 +147,8 @@ class http_session {
       denied.route = "(auth)";
       denied.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"offload\"");
       const bool keep = keep_alive && !upgrade;
-      const auto ec = co_await async_send(stream_, std::move(denied), version, keep, ctx_.limits, ctx_.metrics);
+      const auto ec =
+          co_await async_send(stream_, std::move(denied), version, keep, ctx_.limits, ctx_.metrics);
       co_return !ec && keep;
     }
 
@@ -163,7 +165,8 @@ class http_session {
 
     request->body = std::move(req.body());
     auto response = co_await route(found, *request);
-    const auto ec = co_await async_send(stream_, std::move(response), version, keep_alive, ctx_.limits, ctx_.metrics);
+    const auto ec =
+        co_await async_send(stream_, std::move(response), version, keep_alive, ctx_.limits, ctx_.metrics);
     co_return !ec && keep_alive;
   }
 

@@ -6,8 +6,8 @@
 #include <offload/proto/health_status.hpp>
 #include <offload/proto/job_page.hpp>
 #include <offload/proto/job_spec.hpp>
-#include <offload/proto/type_info.hpp>
 #include <offload/proto/json_fields.hpp>
+#include <offload/proto/type_info.hpp>
 
 #include <charconv>
 #include <cmath>

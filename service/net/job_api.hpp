@@ -38,7 +38,6 @@ class job_api {
   asio::awaitable<api_response> ready();
 
  private:
-
   core::job_service& jobs_;
   std::function<std::optional<proto::error>()> readiness_;
 };

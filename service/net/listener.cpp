@@ -5,6 +5,7 @@
 #include "net/http_session.hpp"
 
 #include <offload/asio_support.hpp>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -84,13 +85,10 @@ asio::awaitable<void> listener::accept_loop() {
     }
     socket.set_option(tcp::no_delay(true), ec);
     ++connections_;
-    asio::co_spawn(
-        executor_,
-        run_http_session(std::move(socket), context_),
-        [this](std::exception_ptr e) {
-          --connections_;
-          core::log_coroutine_failure("http session")(e);
-        });
+    asio::co_spawn(executor_, run_http_session(std::move(socket), context_), [this](std::exception_ptr e) {
+      --connections_;
+      core::log_coroutine_failure("http session")(e);
+    });
   }
 }
 

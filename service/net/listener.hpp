@@ -4,8 +4,8 @@
 #include "core/async_counter.hpp"
 #include "net/bearer_auth.hpp"
 #include "net/http_limits.hpp"
-#include "net/net.hpp"
 #include "net/http_session.hpp"
+#include "net/net.hpp"
 #include "net/route_table.hpp"
 
 #include <chrono>

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <offload/asio_support.hpp>
+
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>

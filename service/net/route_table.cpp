@@ -92,9 +92,9 @@ route_match route_table::find(std::string_view method, std::string_view path, bo
     found.refusal = api_response::error({proto::errc::not_found, "no route for " + std::string{path}});
     return found;
   }
-  auto refusal = api_response::error({proto::errc::method_not_allowed, std::string{method} +
-                                                                           " is not allowed on " +
-                                                                           std::string{path} + "; use " + allow});
+  auto refusal =
+      api_response::error({proto::errc::method_not_allowed, std::string{method} + " is not allowed on " +
+                                                                std::string{path} + "; use " + allow});
   refusal.headers.emplace_back("Allow", std::move(allow));
   found.refusal = std::move(refusal);
   return found;

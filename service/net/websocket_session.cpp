@@ -246,7 +246,7 @@ class websocket_session {
 
 template <class Run>
 asio::awaitable<std::optional<api_response>> websocket_endpoints::run_session(websocket_upgrade& upgrade,
-                                                                             Run run) {
+                                                                              Run run) {
   if (closing_) co_return api_response::error({errc::draining, "the server is shutting down"});
   const core::async_counter::guard counted{sessions_};
   websocket_session session{upgrade.stream, jobs_, limits_};
@@ -262,9 +262,8 @@ asio::awaitable<std::optional<api_response>> websocket_endpoints::run_session(we
   co_return std::nullopt;
 }
 
-asio::awaitable<std::optional<api_response>> websocket_endpoints::async_job_stream(websocket_upgrade& upgrade,
-                                                                                   const api_request& request,
-                                                                                   const route_params& params) {
+asio::awaitable<std::optional<api_response>> websocket_endpoints::async_job_stream(
+    websocket_upgrade& upgrade, const api_request& request, const route_params& params) {
   const auto after = parse_after(request.query_value("after"));
   if (!after) co_return api_response::error(proto::invalid_field("after", "must be a sequence number"));
   auto job = jobs_.find(params.at(0));
@@ -275,7 +274,8 @@ asio::awaitable<std::optional<api_response>> websocket_endpoints::async_job_stre
   co_return co_await run_session(upgrade, std::move(run));
 }
 
-asio::awaitable<api_response> websocket_endpoints::async_job_stream_without_upgrade(const route_params& params) {
+asio::awaitable<api_response> websocket_endpoints::async_job_stream_without_upgrade(
+    const route_params& params) {
   if (!jobs_.find(params.at(0))) co_return api_response::error(proto::job_not_found(params.at(0)));
   auto response = api_response::error(
       {errc::upgrade_required, "this endpoint streams events over WebSocket; send an upgrade"});
@@ -283,9 +283,8 @@ asio::awaitable<api_response> websocket_endpoints::async_job_stream_without_upgr
   co_return response;
 }
 
-asio::awaitable<std::optional<api_response>> websocket_endpoints::async_multiplexed(websocket_upgrade& upgrade,
-                                                                                    const api_request&,
-                                                                                    const route_params&) {
+asio::awaitable<std::optional<api_response>> websocket_endpoints::async_multiplexed(
+    websocket_upgrade& upgrade, const api_request&, const route_params&) {
   auto run = [&upgrade](websocket_session& session) {
     return session.run_multiplexed(std::move(upgrade.request));
   };

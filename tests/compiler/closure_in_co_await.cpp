@@ -7,20 +7,21 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-
 namespace asio = boost::asio;
 
 asio::awaitable<void> inline_closure() {
   const counted c;
   const int n = co_await asio::co_spawn(
-      co_await asio::this_coro::executor, [c]() -> asio::awaitable<int> { co_return 1; }, asio::use_awaitable);
+      co_await asio::this_coro::executor, [c]() -> asio::awaitable<int> { co_return 1; },
+      asio::use_awaitable);
   (void)n;
 }
 
 asio::awaitable<void> named_closure() {
   const counted c;
   auto fn = [c]() -> asio::awaitable<int> { co_return 1; };
-  const int n = co_await asio::co_spawn(co_await asio::this_coro::executor, std::move(fn), asio::use_awaitable);
+  const int n =
+      co_await asio::co_spawn(co_await asio::this_coro::executor, std::move(fn), asio::use_awaitable);
   (void)n;
 }
 

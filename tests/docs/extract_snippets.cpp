@@ -57,14 +57,19 @@ void write(std::ostream& os, const snippet& s, int index) {
     coroutine |= l.find("co_await") != std::string::npos || l.find("co_return") != std::string::npos;
   }
   os << "namespace doc_snippet_" << index << " {  // " << s.file << ':' << s.first_line << '\n';
-  if (program) os << "#define main snippet_main\n";
-  else if (coroutine) os << "[[maybe_unused]] boost::asio::awaitable<void> snippet() {\n";
-  else os << "[[maybe_unused]] void snippet() {\n";
+  if (program)
+    os << "#define main snippet_main\n";
+  else if (coroutine)
+    os << "[[maybe_unused]] boost::asio::awaitable<void> snippet() {\n";
+  else
+    os << "[[maybe_unused]] void snippet() {\n";
   os << "#line " << s.first_line << " \"" << s.file << "\"\n";
   for (const auto& l : s.lines)
     os << (l.rfind("#include", 0) == 0 ? "" : l) << '\n';
-  if (program) os << "#undef main\n";
-  else os << (coroutine ? "  co_return;\n}\n" : "}\n");
+  if (program)
+    os << "#undef main\n";
+  else
+    os << (coroutine ? "  co_return;\n}\n" : "}\n");
   os << "}  // namespace doc_snippet_" << index << "\n\n";
 }
 
@@ -79,7 +84,8 @@ int main(int argc, char** argv) {
   std::ostringstream includes;
   try {
     for (int i = 2; i < argc; ++i)
-      for (auto& s : extract(argv[i])) all.push_back(std::move(s));
+      for (auto& s : extract(argv[i]))
+        all.push_back(std::move(s));
   } catch (const std::exception& e) {
     std::cerr << e.what() << '\n';
     return 1;

@@ -5,9 +5,9 @@
 #include "core/thread_lane.hpp"
 #include "core/type_registry.hpp"
 #include "net/api_request.hpp"
+#include "net/api_routes.hpp"
 #include "net/http_limits.hpp"
 #include "net/job_api.hpp"
-#include "net/api_routes.hpp"
 
 #include <offload/proto/json_parse.hpp>
 

@@ -167,8 +167,8 @@ TEST(client_drain, submissions_during_drain_get_draining) {
   offload::client c{options_for(server.port())};
   const auto running = c.submit(job("sleep", {{"ms", 2000}})).value();
   wait_for_job(server.port(), running.id, [](const json& v) { return is_state(v, "running"); });
-  auto followed = std::async(std::launch::async,
-                             [&] { return c.stream(running.id, [](const proto::job_event&) {}); });
+  auto followed =
+      std::async(std::launch::async, [&] { return c.stream(running.id, [](const proto::job_event&) {}); });
   server.signal(SIGTERM);
   // The listener stays open while draining; new work is refused with a code the caller can act on.
   result<submission> refused;

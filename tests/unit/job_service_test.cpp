@@ -1,5 +1,6 @@
 // The job service on a real io_context, without sockets: lifecycle, cancellation, timeouts, drain.
 #include "core/job_service.hpp"
+
 #include "core/thread_lane.hpp"
 
 #include <boost/asio/co_spawn.hpp>

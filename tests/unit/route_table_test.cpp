@@ -1,8 +1,9 @@
 // Routing and request parsing in memory, without sockets.
+#include "net/route_table.hpp"
+
 #include "core/handlers/builtin_types.hpp"
 #include "core/job_service.hpp"
 #include "net/api_routes.hpp"
-#include "net/route_table.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -34,8 +35,8 @@ http_handler answer(std::string text) {
 }
 
 websocket_handler take_over() {
-  return [](websocket_upgrade&, const api_request&, const route_params&)
-             -> asio::awaitable<std::optional<api_response>> { co_return std::nullopt; };
+  return [](websocket_upgrade&, const api_request&,
+            const route_params&) -> asio::awaitable<std::optional<api_response>> { co_return std::nullopt; };
 }
 
 route_table test_router(std::vector<std::string>& seen) {

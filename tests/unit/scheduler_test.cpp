@@ -1,6 +1,7 @@
 // The scheduler: priority order, FIFO within a priority, lanes apart, exact bound and removal.
-#include "core/completion_rate.hpp"
 #include "core/scheduler.hpp"
+
+#include "core/completion_rate.hpp"
 
 #include <gtest/gtest.h>
 

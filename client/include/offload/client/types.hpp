@@ -25,8 +25,8 @@ using proto::job_spec;
 /// A snapshot of a job: state, timestamps, progress, result or error.
 using proto::job_view;
 /// One numbered event of a job's log.
-using proto::job_event;
 using proto::event_type;
+using proto::job_event;
 using proto::job_progress;
 using proto::job_state;
 using proto::lane;
