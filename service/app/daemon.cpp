@@ -139,14 +139,15 @@ struct daemon_parts {
   daemon_parts(asio::io_context& reactor, const options& opts, const core::type_registry& types,
                const net::bearer_auth& auth)
       : lag{reactor.get_executor(), metrics},
-        workers{new core::worker_pool(reactor.get_executor(), opts.process)},
+        worker_lane{std::make_unique<core::worker_pool>(reactor.get_executor(), opts.process)},
+        workers{*worker_lane},
         jobs{reactor.get_executor(), opts.service, types, make_lanes(reactor, opts)},
         api{jobs},
         websockets{reactor.get_executor(), jobs, opts.websocket},
         routes{net::make_api_routes(api, websockets, metrics, opts.metrics_auth)},
         listener{reactor.get_executor(), routes, opts.http, &auth, &metrics} {
     jobs.attach_metrics(metrics);
-    describe_service_metrics(metrics, listener, websockets, *workers);
+    describe_service_metrics(metrics, listener, websockets, workers);
     api.set_readiness_check([this, limit = opts.max_reactor_lag]() -> std::optional<proto::error> {
       const auto worst = std::chrono::duration_cast<std::chrono::milliseconds>(lag.recent_max());
       if (worst <= limit) return std::nullopt;
@@ -156,11 +157,11 @@ struct daemon_parts {
     });
   }
 
-  // The three lanes, built alike; the worker pool is shared with the metrics, so the service owns it
-  // through this handle and the parts keep a plain pointer.
+  // The three lanes, built alike and owned by the service; the worker pool's statistics stay readable
+  // through `workers`.
   core::job_lanes make_lanes(asio::io_context& reactor, const options& opts) {
     core::job_lanes lanes;
-    lanes.worker.reset(workers);
+    lanes.worker = std::move(worker_lane);
     lanes.thread = std::make_unique<core::thread_lane>(reactor.get_executor(), opts.service.threads,
                                                        opts.service.lane_nice);
     lanes.command = std::make_unique<core::command_runner>(reactor.get_executor(), opts.process);
@@ -169,7 +170,9 @@ struct daemon_parts {
 
   core::metrics_registry metrics;
   core::reactor_monitor lag;
-  core::worker_pool* workers;  // owned by `jobs`, as its worker lane
+  // Built before the service that takes it over as its worker lane.
+  std::unique_ptr<core::worker_pool> worker_lane;
+  core::worker_pool& workers;
   core::job_service jobs;
   net::job_api api;
   net::websocket_endpoints websockets;
@@ -247,7 +250,7 @@ int run_daemon(const options& given) {
              {"commands", loaded->commands},
              {"max_queued", opts.service.max_queued},
              {"authentication", auth->enabled()}});
-  parts.workers->start();
+  parts.workers.start();
   parts.listener.start();
   asio::co_spawn(reactor, drain_on_signal(reactor, parts, opts.drain), [](std::exception_ptr e) {
     if (e) std::rethrow_exception(e);

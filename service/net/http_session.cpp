@@ -176,21 +176,20 @@ class http_session {
     return ctx_.auth.allows(req[http::field::authorization]);
   }
 
-  // Runs the route's handler, or answers the table's refusal. Unexpected failures become a plain 500.
+  // The table's answer; unexpected failures become a plain 500 that discloses nothing.
   asio::awaitable<api_response> route(route_match& found, const api_request& request) {
-    if (found.refusal) co_return std::move(*found.refusal);
     const core::async_counter::guard in_flight{ctx_.in_flight};
     // The handler may wait (POST ?wait= holds the request up to 300 s): no read deadline meanwhile.
     stream_.expires_never();
     api_response response;
     try {
-      response = co_await found.route->handler(request, found.params);
+      response = co_await route_table::async_answer(found, request);
     } catch (const std::exception& e) {
       core::log(core::log_level::error, "request failed",
                 {{"method", request.method}, {"path", request.path}, {"what", e.what()}});
       response = api_response::error({errc::internal, "internal error"});
+      if (found.route) response.route = found.route->pattern;
     }
-    response.route = found.route->pattern;
     co_return response;
   }
 

@@ -59,19 +59,18 @@ void route_table::add(endpoint row) {
   if (!row.handler && !row.websocket)
     throw std::invalid_argument("route without a handler: " + row.method + " " + row.pattern);
   rows_.push_back(std::move(row));
-  compiled c{rows_.size() - 1, {}};
+  auto& segments = segments_.emplace_back();
   for (const auto s : split_path(rows_.back().pattern))
-    c.segments.emplace_back(s);
-  compiled_.push_back(std::move(c));
+    segments.emplace_back(s);
 }
 
 route_match route_table::find(std::string_view method, std::string_view path, bool upgrade) const {
   const auto segments = split_path(path);
   route_match found;
   std::string allow;
-  for (const auto& c : compiled_) {
-    if (!match(c.segments, segments, found.params)) continue;
-    const endpoint& row = rows_[c.row];
+  for (std::size_t i = 0; i < rows_.size(); ++i) {
+    if (!match(segments_[i], segments, found.params)) continue;
+    const endpoint& row = rows_[i];
     if (row.method != method) {
       if (!allow.empty()) allow += ", ";
       allow += row.method;
@@ -100,11 +99,15 @@ route_match route_table::find(std::string_view method, std::string_view path, bo
   return found;
 }
 
-asio::awaitable<api_response> route_table::async_handle(const api_request& request) const {
-  auto found = find(request.method, request.path, false);
+asio::awaitable<api_response> route_table::async_answer(route_match& found, const api_request& request) {
   if (found.refusal) co_return std::move(*found.refusal);
   auto response = co_await found.route->handler(request, found.params);
   co_return with_route(std::move(response), *found.route);
+}
+
+asio::awaitable<api_response> route_table::async_handle(const api_request& request) const {
+  auto found = find(request.method, request.path, false);
+  co_return co_await async_answer(found, request);
 }
 
 }  // namespace offload::net

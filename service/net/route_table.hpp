@@ -67,20 +67,19 @@ class route_table {
   /// Looks a request up. `upgrade`: the request asks for WebSocket.
   route_match find(std::string_view method, std::string_view path, bool upgrade) const;
 
-  /// Runs the handler of a plain request, or answers the refusal.
+  /// Answers a plain request that `find` looked up: the refusal, or the handler's answer, labelled with
+  /// the row's pattern.
+  static asio::awaitable<api_response> async_answer(route_match& found, const api_request& request);
+
+  /// `find`, then `async_answer`, for a plain request.
   asio::awaitable<api_response> async_handle(const api_request& request) const;
 
   const std::deque<endpoint>& rows() const noexcept { return rows_; }
 
  private:
-  // A row's pattern split into segments, by the row's index (indices survive moving the table).
-  struct compiled {
-    std::size_t row;
-    std::vector<std::string> segments;
-  };
-
   std::deque<endpoint> rows_;
-  std::vector<compiled> compiled_;
+  // Each row's pattern split into segments, at the row's index.
+  std::vector<std::vector<std::string>> segments_;
 };
 
 }  // namespace offload::net
