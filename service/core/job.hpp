@@ -2,6 +2,7 @@
 #pragma once
 
 #include "core/event_log.hpp"
+#include "core/output_budget.hpp"
 
 #include <offload/proto/error.hpp>
 #include <offload/proto/job_spec.hpp>
@@ -41,9 +42,8 @@ struct job {
   /// Set in every other terminal state.
   std::optional<proto::error> error;
   event_log events;
-  /// Bytes of output logged so far, and whether later output was dropped for `max_log_bytes`.
-  std::uint64_t output_bytes = 0;
-  bool output_truncated = false;
+  /// Output logged so far against `max_log_bytes`, and whether later output was dropped.
+  output_budget output;
   /// Asked to stop on cancel, timeout or shutdown; the lane passes its token to the handler.
   std::stop_source stop;
 

@@ -11,7 +11,6 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
-#include <cmath>
 
 namespace offload::core {
 using proto::errc;
@@ -19,8 +18,6 @@ using proto::job_state;
 
 namespace {
 
-// Finished jobs freed per turn of the reactor by the retention sweep.
-constexpr std::size_t evict_slice = 256;
 // How long the drain waits for lanes to hand back their slots after cancelling everything.
 constexpr auto slot_release_limit = std::chrono::seconds{10};
 
@@ -34,9 +31,9 @@ job_service::job_service(asio::any_io_executor reactor, service_config config, c
       store_(config.retain_jobs, config.retain_for),
       queue_(config.max_queued),
       lanes_{std::move(lanes.thread), std::move(lanes.worker), std::move(lanes.command)},
-      sweep_timer_(reactor_),
+      sweeper_(reactor_, store_, config.sweep_interval, [this] { rates_.sample(config_.sweep_interval); }),
       drain_signal_(reactor_) {
-  asio::co_spawn(reactor_, sweep(), log_coroutine_failure("sweep"));
+  sweeper_.start();
 }
 
 job_service::~job_service() {
@@ -205,18 +202,16 @@ void job_service::on_lane_event(job& j, proto::event_type type, nlohmann::json d
   if (type == proto::event_type::progress)
     j.progress = proto::job_progress{data.value("fraction", 0.0), data.value("note", std::string{})};
   if (type == proto::event_type::output) {
-    if (j.output_truncated) return;
-    const auto it = data.find("data");
-    const auto b64 = data.find("data_base64");
-    const auto size = it != data.end() ? it->get_ref<const std::string&>().size()
-                                       : (b64 != data.end() ? b64->get_ref<const std::string&>().size() : 0);
-    if (j.output_bytes + size > config_.max_log_bytes) {
-      // The log keeps what fits; one marker says the rest was dropped (the terminal event says so too).
-      j.output_truncated = true;
-      j.events.append(proto::event_type::output_truncated, {{"logged_bytes", j.output_bytes}});
-      return;
+    switch (j.output.charge(output_budget::size_of(data), config_.max_log_bytes)) {
+      case output_budget::decision::log:
+        break;
+      case output_budget::decision::truncate:
+        // The log keeps what fits; one marker says the rest was dropped (the terminal event says so too).
+        j.events.append(proto::event_type::output_truncated, {{"logged_bytes", j.output.logged()}});
+        return;
+      case output_budget::decision::drop:
+        return;
     }
-    j.output_bytes += size;
   }
   j.events.append(type, std::move(data));
 }
@@ -237,7 +232,7 @@ bool job_service::finish(job& j, job_input in, std::optional<nlohmann::json> res
     j.error = error ? std::move(*error) : proto::error{errc::internal, "internal error"};
     data["error"] = *j.error;
   }
-  if (j.output_truncated) data["output_truncated"] = true;
+  if (j.output.truncated()) data["output_truncated"] = true;
   // Tell the handler (or the process) to stop; harmless when it already returned.
   j.stop.request_stop();
   j.events.append(proto::terminal_event(*next), std::move(data), *j.finished_at);
@@ -273,19 +268,6 @@ std::chrono::seconds job_service::retry_after(proto::lane l) const {
   return rates_.retry_after(l, queue_.size(l));
 }
 
-asio::awaitable<void> job_service::sweep() {
-  while (!stopping_) {
-    sweep_timer_.expires_after(config_.sweep_interval);
-    co_await sweep_timer_.async_wait(use_tuple);
-    if (stopping_) break;
-    // In slices, yielding to the requests and events queued meanwhile: at thousands of jobs a second, one
-    // sweep's worth freed at once stalled the reactor for 100 ms and more (bench `responsive`, max latency).
-    while (store_.evict(job::clock::now(), evict_slice) == evict_slice && !stopping_)
-      co_await asio::post(reactor_, asio::use_awaitable);
-    rates_.sample(config_.sweep_interval);
-  }
-}
-
 void job_service::wake_drain() {
   if (draining_) drain_signal_.cancel();
 }
@@ -313,12 +295,11 @@ asio::awaitable<void> job_service::async_drain(std::chrono::steady_clock::durati
   }
   co_await wait_until([this] { return busy_slots() == 0; },
                       std::chrono::steady_clock::now() + slot_release_limit);
-  stopping_ = true;
-  sweep_timer_.cancel();
+  sweeper_.stop();
 }
 
 void job_service::join() {
-  stopping_ = true;
+  sweeper_.stop();
   // The reactor no longer runs (or never will again): stop whatever a lane still runs so the join ends.
   for (const auto& j : store_.unfinished())
     j->stop.request_stop();

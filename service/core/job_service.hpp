@@ -6,6 +6,7 @@
 #include "core/job_metrics.hpp"
 #include "core/job_store.hpp"
 #include "core/metrics_registry.hpp"
+#include "core/retention_sweeper.hpp"
 #include "core/scheduler.hpp"
 #include "core/service_config.hpp"
 #include "core/type_registry.hpp"
@@ -113,8 +114,6 @@ class job_service {
   void on_lane_event(job& j, proto::event_type type, nlohmann::json data);
   /// Applies a terminal input; false (and no change) if the job is already terminal.
   bool finish(job& j, job_input in, std::optional<nlohmann::json> result, std::optional<proto::error> error);
-  /// Retention and the completion-rate sample, once per `sweep_interval`.
-  boost::asio::awaitable<void> sweep();
   std::size_t busy_slots() const noexcept { return busy_[0] + busy_[1] + busy_[2]; }
   std::size_t running_in(proto::lane l) const noexcept;
   void wake_drain();
@@ -133,8 +132,7 @@ class job_service {
   std::uint64_t submitted_ = 0;
   std::uint64_t finished_ = 0;
   bool draining_ = false;
-  bool stopping_ = false;
-  boost::asio::steady_timer sweep_timer_;
+  retention_sweeper sweeper_;
   boost::asio::steady_timer drain_signal_;
 };
 

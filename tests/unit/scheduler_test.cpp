@@ -1,7 +1,6 @@
 // The scheduler: priority order, FIFO within a priority, lanes apart, exact bound and removal.
 #include "core/scheduler.hpp"
 
-#include "core/completion_rate.hpp"
 
 #include <gtest/gtest.h>
 
@@ -70,31 +69,6 @@ TEST(scheduler_test, remove_frees_a_place_at_once) {
   EXPECT_EQ(s.pop(slot_pool::thread)->seq, 1u);
   EXPECT_EQ(s.pop(slot_pool::thread)->seq, 3u);
   EXPECT_EQ(s.pop(slot_pool::thread), nullptr);
-}
-
-}  // namespace
-}  // namespace offload::core
-
-// Retry-After comes from each lane's own measured completion rate.
-namespace offload::core {
-namespace {
-
-TEST(completion_rate_test, retry_after_is_the_lanes_queue_over_its_rate) {
-  completion_rate rates;
-  for (int i = 0; i < 100; ++i)
-    rates.finished(proto::lane::thread);
-  rates.finished(proto::lane::process);
-  rates.sample(std::chrono::seconds{1});
-  // One sample of 100 jobs/s, smoothed from zero: 30 jobs/s; the process lane: 0.3, below the floor.
-  EXPECT_DOUBLE_EQ(rates.per_second(proto::lane::thread), 30.0);
-  EXPECT_EQ(rates.retry_after(proto::lane::thread, 300).count(), 10);
-  EXPECT_EQ(rates.retry_after(proto::lane::thread, 301).count(), 11) << "rounded up";
-  EXPECT_EQ(rates.retry_after(proto::lane::process, 10).count(), 20) << "floor of 0.5 jobs/s";
-  EXPECT_EQ(rates.retry_after(proto::lane::thread, 3).count(), 1) << "at least 1 s";
-  EXPECT_EQ(rates.retry_after(proto::lane::process, 1000).count(), 60) << "at most 60 s";
-  // The counts start afresh: an idle interval pulls the rate down.
-  rates.sample(std::chrono::seconds{1});
-  EXPECT_DOUBLE_EQ(rates.per_second(proto::lane::thread), 21.0);
 }
 
 }  // namespace

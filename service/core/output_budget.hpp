@@ -1,0 +1,50 @@
+// The cap on a job's logged output (`--max-log-bytes`): what was logged so far, and when to stop logging.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+
+namespace offload::core {
+
+/// One per job, touched only on the reactor.
+class output_budget {
+ public:
+  /// What to do with an `output` event.
+  enum class decision {
+    /// Log it: it fits.
+    log,
+    /// It does not fit: log one `output_truncated` marker instead, and nothing after it.
+    truncate,
+    /// The log was already truncated: drop it.
+    drop,
+  };
+
+  /// Charges an output event carrying `bytes` against `limit`.
+  decision charge(std::uint64_t bytes, std::uint64_t limit) noexcept {
+    if (truncated_) return decision::drop;
+    if (logged_ + bytes > limit) {
+      truncated_ = true;
+      return decision::truncate;
+    }
+    logged_ += bytes;
+    return decision::log;
+  }
+
+  std::uint64_t logged() const noexcept { return logged_; }
+  bool truncated() const noexcept { return truncated_; }
+
+  /// The payload size of an `output` event's data: its `data` or `data_base64` text.
+  static std::uint64_t size_of(const nlohmann::json& data) {
+    for (const char* field : {"data", "data_base64"})
+      if (const auto it = data.find(field); it != data.end() && it->is_string())
+        return it->get_ref<const std::string&>().size();
+    return 0;
+  }
+
+ private:
+  std::uint64_t logged_ = 0;
+  bool truncated_ = false;
+};
+
+}  // namespace offload::core

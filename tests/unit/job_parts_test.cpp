@@ -1,0 +1,49 @@
+// The small parts of the job service: per-lane completion rates (Retry-After) and the output cap.
+#include "core/completion_rate.hpp"
+#include "core/output_budget.hpp"
+
+#include <gtest/gtest.h>
+
+namespace offload::core {
+namespace {
+
+// Retry-After comes from each lane's own measured completion rate.
+TEST(completion_rate_test, retry_after_is_the_lanes_queue_over_its_rate) {
+  completion_rate rates;
+  for (int i = 0; i < 100; ++i)
+    rates.finished(proto::lane::thread);
+  rates.finished(proto::lane::process);
+  rates.sample(std::chrono::seconds{1});
+  // One sample of 100 jobs/s, smoothed from zero: 30 jobs/s; the process lane: 0.3, below the floor.
+  EXPECT_DOUBLE_EQ(rates.per_second(proto::lane::thread), 30.0);
+  EXPECT_EQ(rates.retry_after(proto::lane::thread, 300).count(), 10);
+  EXPECT_EQ(rates.retry_after(proto::lane::thread, 301).count(), 11) << "rounded up";
+  EXPECT_EQ(rates.retry_after(proto::lane::process, 10).count(), 20) << "floor of 0.5 jobs/s";
+  EXPECT_EQ(rates.retry_after(proto::lane::thread, 3).count(), 1) << "at least 1 s";
+  EXPECT_EQ(rates.retry_after(proto::lane::process, 1000).count(), 60) << "at most 60 s";
+  // The counts start afresh: an idle interval pulls the rate down.
+  rates.sample(std::chrono::seconds{1});
+  EXPECT_DOUBLE_EQ(rates.per_second(proto::lane::thread), 21.0);
+}
+
+TEST(output_budget_test, logs_what_fits_then_one_marker_then_nothing) {
+  output_budget budget;
+  using d = output_budget::decision;
+  EXPECT_EQ(budget.charge(60, 100), d::log);
+  EXPECT_EQ(budget.charge(40, 100), d::log) << "exactly at the limit still fits";
+  EXPECT_EQ(budget.logged(), 100u);
+  EXPECT_FALSE(budget.truncated());
+  EXPECT_EQ(budget.charge(1, 100), d::truncate);
+  EXPECT_TRUE(budget.truncated());
+  EXPECT_EQ(budget.charge(0, 100), d::drop) << "after the marker nothing is logged, however small";
+  EXPECT_EQ(budget.logged(), 100u);
+}
+
+TEST(output_budget_test, counts_the_text_or_base64_payload) {
+  EXPECT_EQ(output_budget::size_of({{"stream", "stdout"}, {"data", "hello"}}), 5u);
+  EXPECT_EQ(output_budget::size_of({{"stream", "stderr"}, {"data_base64", "AAEC"}}), 4u);
+  EXPECT_EQ(output_budget::size_of({{"stream", "stdout"}}), 0u);
+}
+
+}  // namespace
+}  // namespace offload::core
