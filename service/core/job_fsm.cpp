@@ -1,9 +1,32 @@
-// Transition table of the job lifecycle.
+// Transition table of the job lifecycle, with each transition's actions.
 #include "core/job_fsm.hpp"
+
+#include <initializer_list>
 
 namespace offload::core {
 
 using proto::job_state;
+
+namespace {
+
+constexpr job_transition to(job_state next, std::initializer_list<job_action> actions) noexcept {
+  job_transition t;
+  t.next = next;
+  for (const auto a : actions)
+    t.action_list[t.action_count++] = a;
+  return t;
+}
+
+using enum job_action;
+
+// A job that ends before it ran leaves the queue; one that ends while running stops counting as running,
+// and its handler is asked to stop only when the lane has not returned yet (cancel, timeout). Every ending
+// records the outcome, retires the job and wakes waiters.
+constexpr auto end_queued = {leave_queue, record_outcome, retire, notify};
+constexpr auto end_returned = {stop_running, record_outcome, retire, notify};
+constexpr auto end_interrupted = {stop_running, stop_handler, record_outcome, retire, notify};
+
+}  // namespace
 
 std::string_view to_string(job_input in) noexcept {
   switch (in) {
@@ -23,32 +46,52 @@ std::string_view to_string(job_input in) noexcept {
   return "unknown";
 }
 
-std::optional<job_state> next_state(job_state from, job_input in) noexcept {
+std::string_view to_string(job_action a) noexcept {
+  switch (a) {
+    case leave_queue:
+      return "leave_queue";
+    case start_running:
+      return "start_running";
+    case stop_running:
+      return "stop_running";
+    case stop_handler:
+      return "stop_handler";
+    case record_outcome:
+      return "record_outcome";
+    case retire:
+      return "retire";
+    case notify:
+      return "notify";
+  }
+  return "unknown";
+}
+
+std::optional<job_transition> transition(job_state from, job_input in) noexcept {
   switch (from) {
     case job_state::queued:
       switch (in) {
         case job_input::start:
-          return job_state::running;
+          return to(job_state::running, {start_running});
         case job_input::cancel:
-          return job_state::cancelled;
+          return to(job_state::cancelled, end_queued);
         // A job can fail before it runs, e.g. when its lane cannot start a process.
         case job_input::fail:
-          return job_state::failed;
+          return to(job_state::failed, end_queued);
         default:
           return std::nullopt;
       }
     case job_state::running:
       switch (in) {
         case job_input::succeed:
-          return job_state::succeeded;
+          return to(job_state::succeeded, end_returned);
         case job_input::fail:
-          return job_state::failed;
-        case job_input::cancel:
-          return job_state::cancelled;
-        case job_input::time_out:
-          return job_state::timed_out;
+          return to(job_state::failed, end_returned);
         case job_input::crash:
-          return job_state::crashed;
+          return to(job_state::crashed, end_returned);
+        case job_input::cancel:
+          return to(job_state::cancelled, end_interrupted);
+        case job_input::time_out:
+          return to(job_state::timed_out, end_interrupted);
         case job_input::start:
           return std::nullopt;
       }
@@ -57,6 +100,11 @@ std::optional<job_state> next_state(job_state from, job_input in) noexcept {
       // Terminal: exactly one terminal state per job.
       return std::nullopt;
   }
+}
+
+std::optional<job_state> next_state(job_state from, job_input in) noexcept {
+  const auto t = transition(from, in);
+  return t ? std::optional<job_state>{t->next} : std::nullopt;
 }
 
 }  // namespace offload::core

@@ -131,8 +131,7 @@ proto::result<std::shared_ptr<const job>> job_service::cancel(std::string_view i
   if (proto::is_terminal(j->state))
     return proto::error{errc::already_finished,
                         "job " + j->id + " already finished as " + std::string{to_string(j->state)}};
-  if (j->state == job_state::queued) queue_.remove(*j);
-  finish(*j, job_input::cancel, std::nullopt, proto::error{errc::cancelled, "cancelled by a client"});
+  apply(*j, job_input::cancel, std::nullopt, proto::error{errc::cancelled, "cancelled by a client"});
   return std::shared_ptr<const job>{std::move(j)};
 }
 
@@ -143,14 +142,8 @@ void job_service::dispatch() {
     while (busy_[index(p)] < lane->capacity()) {
       auto j = queue_.pop(p);
       if (!j) break;
-      const auto next = next_state(j->state, job_input::start);
-      if (!next) continue;  // cannot happen: cancelled jobs leave the queue at once
-      j->state = *next;
-      j->started_at = job::clock::now();
-      j->events.append(proto::event_type::started, nlohmann::json::object(), *j->started_at);
+      if (!apply(*j, job_input::start)) continue;  // cannot happen: cancelled jobs leave the queue at once
       ++busy_[index(p)];
-      ++running_;
-      metrics_.started(*j);
       asio::co_spawn(reactor_, run(std::move(j), *lane), log_coroutine_failure("run"));
     }
   }
@@ -171,9 +164,9 @@ asio::awaitable<void> job_service::run(std::shared_ptr<job> j, job_lane& lane) {
     deadline.async_wait([this, weak, ms = timeout->count()](boost::system::error_code ec) {
       if (ec) return;
       if (auto job = weak.lock())
-        finish(*job, job_input::time_out, std::nullopt,
-               proto::error{errc::timed_out,
-                            "the job ran longer than its timeout of " + std::to_string(ms) + " ms"});
+        apply(*job, job_input::time_out, std::nullopt,
+              proto::error{errc::timed_out,
+                           "the job ran longer than its timeout of " + std::to_string(ms) + " ms"});
     });
   }
 
@@ -191,7 +184,7 @@ asio::awaitable<void> job_service::run(std::shared_ptr<job> j, job_lane& lane) {
   deadline.cancel();
 
   --busy_[index(j->pool)];
-  finish(*j, outcome.input, std::move(outcome.result), std::move(outcome.error));
+  apply(*j, outcome.input, std::move(outcome.result), std::move(outcome.error));
   wake_drain();
   dispatch();
 }
@@ -216,15 +209,47 @@ void job_service::on_lane_event(job& j, proto::event_type type, nlohmann::json d
   j.events.append(type, std::move(data));
 }
 
-bool job_service::finish(job& j, job_input in, std::optional<nlohmann::json> result,
-                         std::optional<proto::error> error) {
-  const auto next = next_state(j.state, in);
-  if (!next) return false;
-  if (j.state == job_state::running) --running_;
-  j.state = *next;
+bool job_service::apply(job& j, job_input in, std::optional<nlohmann::json> result,
+                        std::optional<proto::error> error) {
+  const auto t = transition(j.state, in);
+  if (!t) return false;
+  j.state = t->next;
+  for (const auto action : t->actions()) {
+    switch (action) {
+      case job_action::leave_queue:
+        queue_.remove(j);
+        break;
+      case job_action::start_running:
+        j.started_at = job::clock::now();
+        j.events.append(proto::event_type::started, nlohmann::json::object(), *j.started_at);
+        ++running_;
+        metrics_.started(j);
+        break;
+      case job_action::stop_running:
+        --running_;
+        break;
+      case job_action::stop_handler:
+        j.stop.request_stop();
+        break;
+      case job_action::record_outcome:
+        record_outcome(j, std::move(result), std::move(error));
+        break;
+      case job_action::retire:
+        retire(j);
+        break;
+      case job_action::notify:
+        wake_drain();
+        break;
+    }
+  }
+  return true;
+}
+
+void job_service::record_outcome(job& j, std::optional<nlohmann::json> result,
+                                 std::optional<proto::error> error) {
   j.finished_at = job::clock::now();
   nlohmann::json data = nlohmann::json::object();
-  if (*next == job_state::succeeded) {
+  if (j.state == job_state::succeeded) {
     j.result = result ? std::move(*result) : nlohmann::json(nullptr);
     if (j.progress) j.progress = proto::job_progress{1.0, "done"};
     data["result"] = *j.result;
@@ -233,19 +258,18 @@ bool job_service::finish(job& j, job_input in, std::optional<nlohmann::json> res
     data["error"] = *j.error;
   }
   if (j.output.truncated()) data["output_truncated"] = true;
-  // Tell the handler (or the process) to stop; harmless when it already returned.
-  j.stop.request_stop();
-  j.events.append(proto::terminal_event(*next), std::move(data), *j.finished_at);
+  j.events.append(proto::terminal_event(j.state), std::move(data), *j.finished_at);
+}
+
+void job_service::retire(const job& j) {
   ++finished_;
   rates_.finished(j.lane);
   metrics_.finished(j);
   store_.mark_finished(j);
   if (log_enabled(log_level::debug))
-    log(log_level::debug, "job finished", {{"job", j.id}, {"state", to_string(*next)}});
+    log(log_level::debug, "job finished", {{"job", j.id}, {"state", to_string(j.state)}});
   // Count-based retention runs at once; age-based retention in the sweeper.
   store_.evict(job::clock::now());
-  wake_drain();
-  return true;
 }
 
 asio::awaitable<void> job_service::async_wait_finished(std::shared_ptr<const job> j,
@@ -289,9 +313,8 @@ asio::awaitable<void> job_service::async_drain(std::chrono::steady_clock::durati
   const auto left = store_.unfinished();
   if (!left.empty()) log(log_level::warn, "cancelling jobs at shutdown", {{"count", left.size()}});
   for (const auto& j : left) {
-    if (j->state == job_state::queued) queue_.remove(*j);
-    finish(*j, job_input::cancel, std::nullopt,
-           proto::error{errc::shutdown, "the server shut down before the job finished"});
+    apply(*j, job_input::cancel, std::nullopt,
+          proto::error{errc::shutdown, "the server shut down before the job finished"});
   }
   co_await wait_until([this] { return busy_slots() == 0; },
                       std::chrono::steady_clock::now() + slot_release_limit);

@@ -112,8 +112,14 @@ class job_service {
   void dispatch();
   boost::asio::awaitable<void> run(std::shared_ptr<job> j, job_lane& lane);
   void on_lane_event(job& j, proto::event_type type, nlohmann::json data);
-  /// Applies a terminal input; false (and no change) if the job is already terminal.
-  bool finish(job& j, job_input in, std::optional<nlohmann::json> result, std::optional<proto::error> error);
+  /// Feeds `in` to the lifecycle machine and performs the actions it returns; false (and no change) when
+  /// `in` is illegal in the job's state (a late outcome after a timeout, a second cancel).
+  bool apply(job& j, job_input in, std::optional<nlohmann::json> result = std::nullopt,
+             std::optional<proto::error> error = std::nullopt);
+  /// `record_outcome`: the end time, the result or error, and the terminal event.
+  void record_outcome(job& j, std::optional<nlohmann::json> result, std::optional<proto::error> error);
+  /// `retire`: counters, metrics, retention.
+  void retire(const job& j);
   std::size_t busy_slots() const noexcept { return busy_[0] + busy_[1] + busy_[2]; }
   std::size_t running_in(proto::lane l) const noexcept;
   void wake_drain();

@@ -1,46 +1,90 @@
-// The job lifecycle state machine: every (state, input) pair, legal or not.
+// The job lifecycle state machine: every (state, input) pair, legal or not, with the actions each legal
+// transition asks the service to perform, in order.
 #include "core/job_fsm.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
+#include <vector>
 
 namespace offload::core {
 namespace {
 
 using proto::job_state;
+using enum job_action;
+using actions = std::vector<job_action>;
 
-TEST(job_fsm_test, full_transition_table) {
+struct expected {
+  job_state next;
+  actions steps;
+};
+
+std::string describe(const actions& list) {
+  std::string out;
+  for (const auto a : list)
+    out += std::string{out.empty() ? "" : ", "} + std::string{to_string(a)};
+  return "[" + out + "]";
+}
+
+TEST(job_fsm_test, full_transition_table_with_actions) {
   const job_state states[] = {job_state::queued, job_state::running,   job_state::succeeded,
                               job_state::failed, job_state::cancelled, job_state::timed_out,
                               job_state::crashed};
   const job_input inputs[] = {job_input::start,  job_input::succeed,  job_input::fail,
                               job_input::cancel, job_input::time_out, job_input::crash};
-  const std::map<std::pair<job_state, job_input>, job_state> legal{
-      {{job_state::queued, job_input::start}, job_state::running},
-      {{job_state::queued, job_input::cancel}, job_state::cancelled},
-      {{job_state::queued, job_input::fail}, job_state::failed},
-      {{job_state::running, job_input::succeed}, job_state::succeeded},
-      {{job_state::running, job_input::fail}, job_state::failed},
-      {{job_state::running, job_input::cancel}, job_state::cancelled},
-      {{job_state::running, job_input::time_out}, job_state::timed_out},
-      {{job_state::running, job_input::crash}, job_state::crashed},
+  const actions ended_queued{leave_queue, record_outcome, retire, notify};
+  const actions lane_returned{stop_running, record_outcome, retire, notify};
+  const actions lane_still_running{stop_running, stop_handler, record_outcome, retire, notify};
+  const std::map<std::pair<job_state, job_input>, expected> legal{
+      {{job_state::queued, job_input::start}, {job_state::running, {start_running}}},
+      {{job_state::queued, job_input::cancel}, {job_state::cancelled, ended_queued}},
+      {{job_state::queued, job_input::fail}, {job_state::failed, ended_queued}},
+      {{job_state::running, job_input::succeed}, {job_state::succeeded, lane_returned}},
+      {{job_state::running, job_input::fail}, {job_state::failed, lane_returned}},
+      {{job_state::running, job_input::crash}, {job_state::crashed, lane_returned}},
+      {{job_state::running, job_input::cancel}, {job_state::cancelled, lane_still_running}},
+      {{job_state::running, job_input::time_out}, {job_state::timed_out, lane_still_running}},
   };
-  int checked = 0;
   for (const auto s : states) {
     for (const auto in : inputs) {
-      const auto next = next_state(s, in);
+      const auto t = transition(s, in);
       const auto it = legal.find({s, in});
+      const auto pair = std::string{to_string(s)} + " + " + std::string{to_string(in)};
       if (it == legal.end()) {
-        EXPECT_FALSE(next.has_value()) << to_string(s) << " + " << to_string(in) << " must be illegal";
-      } else {
-        ASSERT_TRUE(next.has_value()) << to_string(s) << " + " << to_string(in) << " must be legal";
-        EXPECT_EQ(*next, it->second);
+        EXPECT_FALSE(t.has_value()) << pair << " must be illegal";
+        EXPECT_FALSE(next_state(s, in).has_value()) << pair;
+        continue;
       }
-      ++checked;
+      ASSERT_TRUE(t.has_value()) << pair << " must be legal";
+      EXPECT_EQ(t->next, it->second.next) << pair;
+      EXPECT_EQ(next_state(s, in), it->second.next) << pair;
+      const actions got(t->actions().begin(), t->actions().end());
+      EXPECT_EQ(got, it->second.steps)
+          << pair << ": got " << describe(got) << ", want " << describe(it->second.steps);
     }
   }
-  EXPECT_EQ(checked, 42);
+}
+
+// Whatever ends a job: it is recorded, retired and announced exactly once, and a job that never ran never
+// stops running.
+TEST(job_fsm_test, every_ending_records_retires_and_notifies_once) {
+  for (const auto from : {job_state::queued, job_state::running}) {
+    for (const auto in :
+         {job_input::succeed, job_input::fail, job_input::cancel, job_input::time_out, job_input::crash}) {
+      const auto t = transition(from, in);
+      if (!t) continue;
+      ASSERT_TRUE(proto::is_terminal(t->next));
+      const auto count = [&](job_action a) {
+        return std::count(t->actions().begin(), t->actions().end(), a);
+      };
+      EXPECT_EQ(count(record_outcome), 1);
+      EXPECT_EQ(count(retire), 1);
+      EXPECT_EQ(count(notify), 1);
+      EXPECT_EQ(count(stop_running), from == job_state::running ? 1 : 0);
+      EXPECT_EQ(count(leave_queue), from == job_state::queued ? 1 : 0);
+    }
+  }
 }
 
 TEST(job_fsm_test, terminal_states_accept_nothing) {
@@ -48,7 +92,7 @@ TEST(job_fsm_test, terminal_states_accept_nothing) {
                        job_state::crashed})
     for (const auto in : {job_input::start, job_input::succeed, job_input::fail, job_input::cancel,
                           job_input::time_out, job_input::crash})
-      EXPECT_FALSE(next_state(s, in).has_value());
+      EXPECT_FALSE(transition(s, in).has_value());
 }
 
 }  // namespace

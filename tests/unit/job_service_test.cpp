@@ -121,6 +121,29 @@ TEST_F(job_service_test, queue_bound_and_priorities) {
   EXPECT_LE(*high->finished_at, *low->started_at) << "the higher priority ran first";
 }
 
+// The machine's `leave_queue`: a cancelled queued job frees its place in the bound at once, it never
+// starts, and its log ends queued → cancelled.
+TEST_F(job_service_test, a_cancelled_queued_job_leaves_the_queue_and_never_runs) {
+  make_service({.threads = 1, .max_queued = 1});
+  const auto blocker = submit({{"ms", 600000}}, "sleep");
+  run_until([&] { return blocker->state == job_state::running; });
+  const auto waiting = submit({}, "echo");
+  EXPECT_EQ(service_->stats().queued, 1u);
+  ASSERT_TRUE(service_->cancel(waiting->id).has_value());
+  EXPECT_EQ(waiting->state, job_state::cancelled);
+  EXPECT_EQ(service_->stats().queued, 0u);
+  EXPECT_EQ(service_->stats().running, 1u) << "only the blocker runs";
+  EXPECT_FALSE(waiting->started_at.has_value());
+  ASSERT_EQ(waiting->events.events().size(), 2u);
+  EXPECT_EQ(waiting->events.events().back().type, proto::event_type::cancelled);
+  // The place is free again: a full queue would refuse this one.
+  const auto next = submit({}, "echo");
+  ASSERT_NE(next, nullptr);
+  ASSERT_TRUE(service_->cancel(blocker->id).has_value());
+  run_until([&] { return next->state == job_state::succeeded; });
+  EXPECT_EQ(service_->stats().running, 0u);
+}
+
 TEST_F(job_service_test, submission_errors) {
   make_service({.threads = 1});
   proto::job_spec s;
