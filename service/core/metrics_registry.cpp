@@ -2,8 +2,8 @@
 #include "core/metrics_registry.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <stdexcept>
 
 namespace offload::core {
@@ -13,9 +13,10 @@ std::string number(double v) {
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
   if (std::isnan(v)) return "NaN";
   if (v == std::floor(v) && std::fabs(v) < 1e15) return std::to_string(static_cast<long long>(v));
+  // The shortest text that reads back as the same double: a start time keeps its milliseconds.
   char text[32];
-  std::snprintf(text, sizeof text, "%.9g", v);
-  return text;
+  const auto [end, ec] = std::to_chars(text, text + sizeof text, v);
+  return ec == std::errc{} ? std::string(text, end) : std::string{"NaN"};
 }
 
 // `{a="x"}` + `le="…"` → `{a="x",le="…"}`.

@@ -89,8 +89,9 @@ class websocket_session {
       if (e.seq > after) push_event(id, e, multiplexed, false);
     // A finished job's log is complete (even when `after` skipped all of it): nothing to follow.
     if (proto::is_terminal(job->state)) return on_terminal(id, multiplexed);
-    subscriptions_[id] = job->events.subscribe([this, id, multiplexed](const core::logged_event& e) {
-      push_event(id, e, multiplexed, true);
+    // Live events honour `after` too: a client that resumes past the end of the log gets nothing twice.
+    subscriptions_[id] = job->events.subscribe([this, id, multiplexed, after](const core::logged_event& e) {
+      if (e.seq > after) push_event(id, e, multiplexed, true);
       if (proto::is_terminal(e.type)) on_terminal(id, multiplexed);
     });
   }
@@ -115,16 +116,20 @@ class websocket_session {
     if (counted && queued_bytes_ > 0 && queued_bytes_ + frame->size() > limits_.max_queued_bytes) {
       // Too slow: stop queueing and close once the write in progress is done. The log keeps every event,
       // so the client reconnects with after=<last seq it saw> and loses nothing.
-      queue_.clear();
-      queued_bytes_ = 0;
-      subscriptions_.clear();
-      close_ = websocket::close_reason{websocket::close_code::try_again_later,
-                                       "consumer too slow; reconnect with after=<last seq>"};
-      wake_.cancel();
-      return;
+      return close_now(websocket::close_code::try_again_later,
+                       "consumer too slow; reconnect with after=<last seq>");
     }
     if (counted) queued_bytes_ += frame->size();
     queue_.push_back({std::move(frame), counted});
+    wake_.cancel();
+  }
+
+  // Drops what is queued and every subscription, and closes once the write in progress is done.
+  void close_now(websocket::close_code code, const char* reason) {
+    queue_.clear();
+    queued_bytes_ = 0;
+    subscriptions_.clear();
+    close_ = websocket::close_reason{code, reason};
     wake_.cancel();
   }
 
@@ -185,6 +190,16 @@ class websocket_session {
     for (;;) {
       auto [ec, n] = co_await ws_.async_read(buffer, use_tuple);
       if (ec) co_return reader_done();  // closed, too big (1009), timed out, or reset
+      if (close_) {
+        buffer.consume(n);  // closing: nothing more is acted on
+        continue;
+      }
+      if (!ws_.got_text()) {
+        // Requests are JSON text; the reader goes on until the client answers the close.
+        buffer.consume(n);
+        close_now(websocket::close_code::unknown_data, "binary frames are not accepted; send JSON text");
+        continue;
+      }
       const std::string text = beast::buffers_to_string(buffer.data());
       buffer.consume(n);
       handle(text);

@@ -270,6 +270,29 @@ TEST_F(websocket_test, bad_messages_get_error_replies_and_the_socket_survives) {
   EXPECT_EQ((*ws.read_json())["op"], "ack");
 }
 
+TEST_F(websocket_test, a_binary_frame_on_the_multiplexed_socket_closes_with_1003) {
+  ws_client ws{port(), "/v1/ws"};
+  ws.send_binary(R"({"op":"submit","req":1,"job":{"type":"echo"}})");
+  EXPECT_FALSE(ws.read().has_value()) << "no ack: a binary frame is not a request";
+  EXPECT_EQ(ws.close_code(), 1003);
+  EXPECT_EQ(http_get(port(), "/v1/jobs").json()["jobs"].size(), 0u) << "nothing was submitted";
+}
+
+// `after` applies to live events as well as to the replay: a client that resumes past the end of the log
+// receives nothing it did not ask for, and the stream still closes with 1000 when the job ends.
+TEST_F(websocket_test, live_events_honour_after) {
+  const auto id = submit(port(), {{"type", "sleep"}, {"input", {{"ms", 1500}}}})["id"].get<std::string>();
+  wait_for_job(port(), id, [](const json& v) { return is_state(v, "running"); });
+  ws_client late{port(), events_target(id, 100)};
+  EXPECT_EQ(late.read_all(), std::vector<json>{}) << "seq 1..3 are all below after=100";
+  EXPECT_EQ(late.close_code(), 1000);
+  // Now ended: the replay from after=2 is exactly the terminal event (the stream itself works).
+  ws_client from_two{port(), events_target(id, 2)};
+  const auto rest = from_two.read_all();
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0]["type"], "succeeded");
+}
+
 TEST_F(websocket_test, an_oversize_message_closes_with_1009) {
   ws_client ws{port(), "/v1/ws"};
   ws.send(std::string(70 * 1024, ' '));

@@ -84,6 +84,12 @@ void ws_client::send(const std::string& text) {
   run_with_deadline(impl_->ioc, op(), std::chrono::seconds{10});
 }
 
+void ws_client::send_binary(const std::string& bytes) {
+  impl_->ws.binary(true);
+  send(bytes);
+  impl_->ws.text(true);
+}
+
 void ws_client::drop() {
   boost::system::error_code ignored;
   beast::get_lowest_layer(impl_->ws).socket().close(ignored);

@@ -34,6 +34,8 @@ class ws_client {
   std::vector<nlohmann::json> read_all(std::chrono::milliseconds timeout = std::chrono::seconds{60});
   void send(const std::string& text);
   void send(const nlohmann::json& message) { send(message.dump()); }
+  /// Sends `bytes` as one binary message.
+  void send_binary(const std::string& bytes);
   /// Drops the TCP connection without a closing handshake (a client that vanished).
   void drop();
   /// The close code the server sent, once `read` returned nothing.

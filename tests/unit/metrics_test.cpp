@@ -37,6 +37,22 @@ TEST(metrics_registry_test, renders_the_text_exposition_format) {
   EXPECT_THROW(m.add("undeclared", {}), std::logic_error);
 }
 
+// A start time keeps its milliseconds and a large counter every digit (%.9g printed 1732900000
+// and 1.23456789e+12).
+TEST(metrics_registry_test, numbers_are_printed_exactly) {
+  metrics_registry m;
+  m.declare("start_time_seconds", "Start.", metrics_registry::kind::gauge);
+  m.declare("bytes_total", "Bytes.", metrics_registry::kind::counter);
+  m.declare("ratio", "Ratio.", metrics_registry::kind::gauge);
+  m.set("start_time_seconds", {}, 1732900000.123);
+  m.add("bytes_total", {}, 1234567890123.0);
+  m.set("ratio", {}, 0.1);
+  const auto text = m.render();
+  EXPECT_NE(text.find("\nstart_time_seconds 1732900000.123\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\nbytes_total 1234567890123\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\nratio 0.1\n"), std::string::npos) << text;
+}
+
 TEST(metrics_registry_test, label_values_are_escaped) {
   EXPECT_EQ(metrics_registry::label_text({{"a", "x\"y\\z\nw"}, {"b", ""}}), R"({a="x\"y\\z\nw",b=""})");
   EXPECT_EQ(metrics_registry::label_text({}), "");
