@@ -73,7 +73,7 @@ asio::awaitable<void> linger(beast::tcp_stream& stream) {
 
 using request_parser = http::request_parser<http::string_body>;
 
-// The session's steps, each a named member: read, authorise, route, send.
+// The session's steps, each a named member: read the header, authorise, read the body, route, send.
 class http_session {
  public:
   http_session(tcp::socket socket, const http_context& context) : stream_(std::move(socket)), ctx_(context) {}
@@ -81,7 +81,7 @@ class http_session {
   asio::awaitable<void> run() {
     for (;;) {
       request_parser parser;
-      const bool read = co_await read_request(parser);
+      const bool read = co_await read_header(parser);
       if (!read) break;
       const bool keep_going = co_await answer(parser);
       if (!keep_going) co_return;
@@ -91,9 +91,9 @@ class http_session {
   }
 
  private:
-  // Reads one whole request within the idle, header and body deadlines. False when the connection is
-  // done: it closed, timed out, or sent something that got an error answer.
-  asio::awaitable<bool> read_request(request_parser& parser) {
+  // Reads one request's header within the idle and header deadlines. False when the connection is done:
+  // it closed, timed out, or sent something that got an error answer.
+  asio::awaitable<bool> read_header(request_parser& parser) {
     parser.header_limit(static_cast<std::uint32_t>(ctx_.limits.max_header_bytes));
     parser.body_limit(ctx_.limits.max_body_bytes);
     if (buffer_.size() == 0) {
@@ -105,11 +105,18 @@ class http_session {
     }
     stream_.expires_after(ctx_.limits.header_timeout);
     auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser, use_tuple);
-    if (!ec) {
-      // A declared length over the limit is refused before any of the body is read.
-      if (const auto length = parser.content_length(); length && *length > ctx_.limits.max_body_bytes)
-        ec = http::error::body_limit;
-    }
+    if (!ec) co_return true;
+    co_await refuse_read(ec);
+    co_return false;
+  }
+
+  // Reads the body of an authorised request within the body deadline; a declared length over the limit is
+  // refused before any of it is read. False when the connection is done.
+  asio::awaitable<bool> read_body(request_parser& parser) {
+    beast::error_code ec;
+    std::size_t n = 0;
+    if (const auto length = parser.content_length(); length && *length > ctx_.limits.max_body_bytes)
+      ec = http::error::body_limit;
     if (!ec && parser.get()[http::field::expect] == "100-continue") {
       http::response<http::empty_body> go_on{http::status::continue_, parser.get().version()};
       std::tie(ec, n) = co_await http::async_write(stream_, go_on, use_tuple);
@@ -119,38 +126,53 @@ class http_session {
       std::tie(ec, n) = co_await http::async_read(stream_, buffer_, parser, use_tuple);
     }
     if (!ec) co_return true;
-    if (auto e = read_error(ec)) {
-      auto refusal = api_response::error(*e);
-      co_await async_send(stream_, std::move(refusal), 11, false, ctx_.limits, ctx_.metrics);
-      co_await linger(stream_);
-    }
+    co_await refuse_read(ec);
     co_return false;
   }
 
-  // Authorises, routes and answers one request. False when the connection is done.
+  // Answers a failed read (when the client is still there to hear it) and lets the connection go.
+  asio::awaitable<void> refuse_read(const beast::error_code& ec) {
+    const auto e = read_error(ec);
+    if (!e) co_return;
+    auto refusal = api_response::error(*e);
+    co_await async_send(stream_, std::move(refusal), 11, false, ctx_.limits, ctx_.metrics);
+    co_await linger(stream_);
+  }
+
+  // Answers before the body is read (bad target, no token). The connection stays only when no body is
+  // pending; otherwise it is closed after a linger, so the client hears the answer instead of a reset.
+  asio::awaitable<bool> refuse_early(api_response response, const request_parser& parser, bool keep) {
+    const bool pending = !parser.is_done();
+    keep = keep && !pending && parser.get().keep_alive();
+    const auto ec = co_await async_send(stream_, std::move(response), parser.get().version(), keep,
+                                        ctx_.limits, ctx_.metrics);
+    if (!ec && pending) co_await linger(stream_);
+    co_return !ec && keep;
+  }
+
+  // Authorises, reads the body, routes and answers one request. False when the connection is done.
   asio::awaitable<bool> answer(request_parser& parser) {
     auto& req = parser.get();
-    const bool keep_alive = req.keep_alive();
-    const unsigned version = req.version();
     const bool upgrade = beast::websocket::is_upgrade(req);
     auto request = api_request::from_target(std::string{req.method_string()}, req.target(), {});
     if (!request) {
       auto bad = api_response::error({errc::bad_request, "the request target is not a valid absolute path"});
-      const auto ec =
-          co_await async_send(stream_, std::move(bad), version, keep_alive, ctx_.limits, ctx_.metrics);
-      co_return !ec && keep_alive;
+      co_return co_await refuse_early(std::move(bad), parser, true);
     }
     auto found = ctx_.routes.find(request->method, request->path, upgrade);
 
+    // Decided on the header alone: an unauthorised client never gets to send (or stall) a body.
     if (!authorised(found, req)) {
       auto denied = api_response::error({errc::unauthorized, "a valid bearer token is required"});
       denied.route = "(auth)";
       denied.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"offload\"");
-      const bool keep = keep_alive && !upgrade;
-      const auto ec =
-          co_await async_send(stream_, std::move(denied), version, keep, ctx_.limits, ctx_.metrics);
-      co_return !ec && keep;
+      co_return co_await refuse_early(std::move(denied), parser, !upgrade);
     }
+
+    const bool body_read = co_await read_body(parser);
+    if (!body_read) co_return false;
+    const bool keep_alive = req.keep_alive();
+    const unsigned version = req.version();
 
     if (found.websocket) {
       // The WebSocket session takes the stream; an answer means it refused before the handshake.

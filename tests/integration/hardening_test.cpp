@@ -108,6 +108,24 @@ TEST_F(auth_test, v1_needs_a_valid_bearer_token) {
   EXPECT_EQ(ws_client::refused_status(port(), "/v1/ws"), 401u);
 }
 
+// The token is checked on the header: a client without one gets its 401 without sending the body it
+// announced (before, the server waited up to --body-timeout, 30 s, for it), and no `100 Continue`.
+TEST_F(auth_test, a_missing_token_is_refused_before_the_body_is_read) {
+  for (const std::string expect : {"", "Expect: 100-continue\r\n"}) {
+    raw_socket client{port()};
+    ASSERT_TRUE(
+        client.send("POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n" + expect + "\r\n"));
+    const auto answer = client.read_until_closed(10s);
+    ASSERT_TRUE(answer.has_value()) << "still waiting for a body it will not read";
+    EXPECT_EQ(answer->rfind("HTTP/1.1 401", 0), 0u) << *answer;
+    EXPECT_EQ(answer->find("100 Continue"), std::string::npos) << *answer;
+    EXPECT_NE(answer->find("WWW-Authenticate: Bearer"), std::string::npos) << *answer;
+  }
+  // With a token the same request is read and answered as usual.
+  const auto ok = with_token("POST", "/v1/jobs", "Bearer file-token-one", json{{"type", "echo"}}.dump());
+  EXPECT_EQ(ok.status, 202u) << ok.body;
+}
+
 TEST_F(auth_test, the_client_library_sends_its_token_over_http_and_websocket) {
   client_options options;
   options.url = "http://127.0.0.1:" + std::to_string(port());
