@@ -106,6 +106,10 @@ TEST_F(auth_test, v1_needs_a_valid_bearer_token) {
   EXPECT_EQ(http_get(port(), "/healthz").status, 200u);
   EXPECT_EQ(http_get(port(), "/readyz").status, 200u);
   EXPECT_EQ(ws_client::refused_status(port(), "/v1/ws"), 401u);
+  // The exemptions are GET routes: other methods on the same paths need a token too.
+  for (const auto* method : {"POST", "DELETE", "PUT", "HEAD"})
+    for (const auto* path : {"/healthz", "/readyz", "/metrics"})
+      EXPECT_EQ(http_request(port(), method, path).status, 401u) << method << " " << path;
 }
 
 // The token is checked on the header: a client without one gets its 401 without sending the body it
@@ -159,17 +163,29 @@ TEST_F(auth_test, tokens_never_reach_children) {
   EXPECT_EQ(text.find("env-token-secret"), std::string::npos) << text;
 }
 
+// Start-up failures name what is wrong and never the tokens offloadd was given (from the environment, or
+// from a token file that did load while something else failed).
 TEST(auth_config, a_bad_token_file_stops_start_up_without_echoing_tokens) {
   temp_dir dir;
+  const std::vector<std::string> env{"OFFLOAD_TOKEN=env-secret-8c1f"};
   const auto [code, err] =
-      offloadd_process::run_to_exit({"--listen", "127.0.0.1:0", "--token-file", "/no/such/file"});
+      offloadd_process::run_to_exit({"--listen", "127.0.0.1:0", "--token-file", "/no/such/file"}, env);
   EXPECT_EQ(code, 2);
   EXPECT_NE(err.find("cannot read the token file"), std::string::npos) << err;
   const auto empty = dir.write("tokens", "# nothing here\n\n");
   const auto [code2, err2] =
-      offloadd_process::run_to_exit({"--listen", "127.0.0.1:0", "--token-file", empty});
+      offloadd_process::run_to_exit({"--listen", "127.0.0.1:0", "--token-file", empty}, env);
   EXPECT_EQ(code2, 2);
   EXPECT_NE(err2.find("holds no token"), std::string::npos) << err2;
+  const auto good = dir.write("good-tokens", "file-secret-51d2\n");
+  const auto [code3, err3] = offloadd_process::run_to_exit(
+      {"--listen", "127.0.0.1:0", "--token-file", good, "--config", "/no/such/config.json"}, env);
+  EXPECT_EQ(code3, 2);
+  EXPECT_NE(err3.find("/no/such/config.json"), std::string::npos) << err3;
+  for (const auto& output : {err, err2, err3}) {
+    EXPECT_EQ(output.find("env-secret-8c1f"), std::string::npos) << output;
+    EXPECT_EQ(output.find("file-secret-51d2"), std::string::npos) << output;
+  }
 }
 
 class limits_test : public ::testing::Test {

@@ -55,6 +55,15 @@ std::vector<std::string> inherited_environment() {
   return env;
 }
 
+// The inherited environment without OFFLOAD_* (the test decides those), plus `extra`.
+std::vector<std::string> test_environment(const std::vector<std::string>& extra) {
+  std::vector<std::string> environment;
+  for (auto& e : inherited_environment())
+    if (!e.starts_with("OFFLOAD_")) environment.push_back(std::move(e));
+  environment.insert(environment.end(), extra.begin(), extra.end());
+  return environment;
+}
+
 }  // namespace
 
 std::string offloadd_process::binary() {
@@ -66,12 +75,7 @@ std::string offloadd_process::binary() {
 offloadd_process::offloadd_process(std::vector<std::string> args, std::vector<std::string> env) {
   std::vector<std::string> argv{binary(), "--listen", "127.0.0.1:0", "--log-level", "warn"};
   argv.insert(argv.end(), args.begin(), args.end());
-  // Inherit the environment minus OFFLOAD_*, plus what the test asks for.
-  std::vector<std::string> environment;
-  for (auto& e : inherited_environment())
-    if (!e.starts_with("OFFLOAD_")) environment.push_back(std::move(e));
-  environment.insert(environment.end(), env.begin(), env.end());
-  std::tie(pid_, stdout_fd_) = spawn_piped(std::move(argv), std::move(environment), STDOUT_FILENO);
+  std::tie(pid_, stdout_fd_) = spawn_piped(std::move(argv), test_environment(env), STDOUT_FILENO);
 
   // Read the first line: "listening on http://127.0.0.1:PORT".
   std::string line;
@@ -95,10 +99,11 @@ offloadd_process::offloadd_process(std::vector<std::string> args, std::vector<st
 }
 
 std::pair<int, std::string> offloadd_process::run_to_exit(const std::vector<std::string>& args,
+                                                          const std::vector<std::string>& env,
                                                           std::chrono::milliseconds limit) {
   std::vector<std::string> argv{binary()};
   argv.insert(argv.end(), args.begin(), args.end());
-  const auto [pid, err_fd] = spawn_piped(std::move(argv), inherited_environment(), STDERR_FILENO);
+  const auto [pid, err_fd] = spawn_piped(std::move(argv), test_environment(env), STDERR_FILENO);
   std::string output;
   const auto deadline = std::chrono::steady_clock::now() + limit;
   for (;;) {

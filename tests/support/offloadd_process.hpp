@@ -31,8 +31,10 @@ class offloadd_process {
   static std::string binary();
 
   /// Runs offloadd with exactly `args` until it exits (at most `limit`); returns its exit code and stderr.
-  /// For start-up failures such as a bad configuration.
+  /// For start-up failures such as a bad configuration. `env` (`NAME=value`) is added to the environment,
+  /// which passes on no `OFFLOAD_*` variable of the test's own.
   static std::pair<int, std::string> run_to_exit(const std::vector<std::string>& args,
+                                                 const std::vector<std::string>& env = {},
                                                  std::chrono::milliseconds limit = std::chrono::seconds{20});
 
  private:
