@@ -80,6 +80,9 @@ void describe_service_metrics(core::metrics_registry& metrics, const net::listen
   metrics.declare("offload_process_workers", "Warm process workers by state.", kind::gauge);
   metrics.declare("offload_process_worker_starts_total", "Process workers started (replacements included).",
                   kind::counter);
+  metrics.declare("offload_log_lines_dropped_total",
+                  "Log lines dropped because stderr did not keep up (the log queue holds 1 MiB).",
+                  kind::counter);
   metrics.declare("process_resident_memory_bytes", "Resident memory of offloadd.", kind::gauge);
   metrics.declare("process_cpu_seconds_total", "CPU time of offloadd, user and system.", kind::counter);
   metrics.declare("process_open_fds", "Open file descriptors of offloadd.", kind::gauge);
@@ -92,6 +95,7 @@ void describe_service_metrics(core::metrics_registry& metrics, const net::listen
     m.set("offload_process_workers", core::metrics_registry::label_text({{"state", "busy"}}),
           static_cast<double>(workers.live()) - idle);
     m.set("offload_process_worker_starts_total", {}, static_cast<double>(workers.restarts()));
+    m.set("offload_log_lines_dropped_total", {}, static_cast<double>(core::log_lines_dropped()));
     if (const auto self = core::process_stats::read()) {
       m.set("process_resident_memory_bytes", {}, static_cast<double>(self->resident_bytes));
       m.set("process_cpu_seconds_total", {}, self->cpu_seconds);
@@ -222,9 +226,8 @@ std::optional<std::string> bind_and_announce(net::listener& listener, const std:
   return host + ":" + std::to_string(bound.port());
 }
 
-}  // namespace
-
-int run_daemon(const options& given) {
+// Runs the service to its end; the exit code.
+int serve(const options& given) {
   core::set_log_level(given.log_level);
   prepare_process();
   const auto opts = resolve_defaults(given);
@@ -260,6 +263,15 @@ int run_daemon(const options& given) {
   parts.jobs.join();
   core::log(core::log_level::info, "offloadd stopped", {{"finished_jobs", parts.jobs.stats().finished}});
   return 0;
+}
+
+}  // namespace
+
+int run_daemon(const options& opts) {
+  const int code = serve(opts);
+  // Log lines still queued (the last ones say why it stopped) get a moment to reach stderr.
+  core::flush_logs(std::chrono::seconds{2});
+  return code;
 }
 
 }  // namespace offload::app

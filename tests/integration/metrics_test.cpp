@@ -9,9 +9,12 @@
 
 #include <cmath>
 #include <cstring>
+#include <fcntl.h>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
+#include <unistd.h>
 
 namespace offload::test {
 namespace {
@@ -142,6 +145,38 @@ TEST(metrics_test, readiness_follows_reactor_lag) {
   EXPECT_EQ(http_get(server.port(), "/healthz").status, 200u) << "alive, only not ready";
   // Lag ages out of the 5 s window once the load stops.
   wait_until([&] { return http_get(server.port(), "/readyz").status == 200; }, "readyz to recover", 20s);
+}
+
+// A stderr nobody reads (a full pipe) must not stall the service: log lines queue for the log thread, the
+// ones beyond its 1 MiB are dropped and counted, and requests are answered throughout. (The old logger
+// wrote stderr on the reactor: once the pipe was full, the submission loop below hung.)
+TEST(log_test, a_stalled_stderr_drops_log_lines_instead_of_stalling_the_reactor) {
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe2(pipe_fds, O_CLOEXEC), 0);
+  // offloadd inherits this process's stderr: make it the pipe while it starts, then restore ours.
+  const int saved_stderr = ::dup(STDERR_FILENO);
+  ::dup2(pipe_fds[1], STDERR_FILENO);
+  std::optional<offloadd_process> server;
+  try {
+    server.emplace(std::vector<std::string>{"--log-level", "debug", "--threads", "2"});
+  } catch (...) {
+    ::dup2(saved_stderr, STDERR_FILENO);
+    throw;
+  }
+  ::dup2(saved_stderr, STDERR_FILENO);
+  ::close(saved_stderr);
+  ::close(pipe_fds[1]);
+
+  // Two debug lines per job (queued, finished), ~150 bytes each: 64 KiB of pipe and 1 MiB of queue fill
+  // after about 3,700 jobs.
+  http_connection conn{server->port()};
+  const auto body = json{{"type", "echo"}, {"input", {{"n", 1}}}}.dump();
+  for (int i = 0; i < 6000; ++i)
+    ASSERT_EQ(conn.request("POST", "/v1/jobs", body).status, 202u) << "job " << i;
+  wait_until([&] { return value(scrape(server->port()), "offload_log_lines_dropped_total") > 0; },
+             "dropped log lines to be counted");
+  EXPECT_EQ(http_get(server->port(), "/healthz").status, 200u);
+  ::close(pipe_fds[0]);
 }
 
 }  // namespace
