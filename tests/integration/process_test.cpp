@@ -30,6 +30,7 @@ json test_commands() {
             {"hang", command({"hang"})},
             {"stubborn", command({"ignore-term"})},
             {"tree", command({"fork-grandchild", "{input.pidfile}"})},
+            {"escape", command({"escape-and-exit", "{input.pidfile}"})},
             {"flood", command({"flood", "{input.mib}"}, {{"max_output_bytes", 1 << 20}})},
             {"hog", command({"alloc"}, {{"limits", {{"address_space_mb", 256}}}})},
             {"cat", command({"echo"}, {{"stdin", "input.data"}})},
@@ -174,6 +175,27 @@ TEST_F(process_test, timeout_kills_the_whole_tree_even_when_sigterm_is_ignored) 
   // Only the two warm workers remain, and nothing is left unreaped.
   wait_until([&] { return children_of(server_.pid()).size() == 2; }, "only workers to remain");
   expect_no_zombies();
+}
+
+// A grandchild that left the process group (setsid) and keeps stdout open must not hold the job: once the
+// command itself has exited, its output is read for a short drain and the job ends, freeing its slot. (It
+// stayed `running` as long as the grandchild lived.)
+TEST_F(process_test, a_grandchild_outside_the_group_holding_the_pipes_does_not_hold_the_job) {
+  const auto pidfile = (dir_.path() / "escaped.pid").string();
+  const auto escaped = run({{"type", "escape"}, {"input", {{"pidfile", pidfile}}}}, 30);
+  EXPECT_EQ(escaped["state"], "succeeded") << escaped.dump();
+  EXPECT_EQ(escaped["result"]["stdout"], "escaped\n");
+  const int grandchild = wait_for_pid_file(pidfile);
+  ASSERT_GT(grandchild, 0);
+  EXPECT_FALSE(process_dead(grandchild)) << "it escaped the group kill (cgroups would catch it; not here)";
+  wait_until(
+      [&] {
+        return http_get(port(), "/metrics").body.find("offload_jobs_running{lane=\"process\"} 0\n") !=
+               std::string::npos;
+      },
+      "the command's slot to be free");
+  ::kill(grandchild, SIGKILL);
+  wait_until([&] { return process_dead(grandchild); }, "the escaped grandchild to be gone");
 }
 
 TEST_F(process_test, output_beyond_the_cap_fails_with_output_limit) {

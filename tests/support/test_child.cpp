@@ -100,6 +100,30 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     hang();
   }
+  if (mode == "escape-and-exit") {
+    // argv[2]: file that receives the grandchild's pid. The grandchild leaves the process group (setsid)
+    // and sleeps holding stdout and stderr; this child waits until it has left, prints a line and exits.
+    int left[2];
+    if (pipe(left) != 0) return 1;
+    const pid_t pid = fork();
+    if (pid == 0) {
+      setsid();
+      close(left[0]);
+      (void)!write(left[1], "x", 1);
+      close(left[1]);
+      hang();
+    }
+    close(left[1]);
+    char byte;
+    (void)!read(left[0], &byte, 1);
+    if (FILE* f = std::fopen(argv[2], "w")) {
+      std::fprintf(f, "%d\n", pid);
+      std::fclose(f);
+    }
+    std::puts("escaped");
+    std::fflush(stdout);
+    return 0;
+  }
   if (mode == "flood") {
     // argv[2]: MiB to write.
     const std::string chunk(1024 * 1024, 'y');

@@ -78,6 +78,43 @@ asio::awaitable<void> pump(asio::readable_pipe& pipe, const char* stream, run_st
   if (auto payload = chunker.flush()) st.request.on_event(proto::event_type::output, std::move(*payload));
 }
 
+// The child's pipes are read until EOF, but a grandchild that left the process group (setsid) may hold
+// them open long after the child is gone. `output_drain` after the child's exit the pipes are closed,
+// whatever still holds the other ends: the job ends, its slot is freed, its work dir removed.
+constexpr auto output_drain = std::chrono::milliseconds{500};
+
+// Shared by the two halves below.
+struct drain_state {
+  asio::steady_timer cut;
+  bool io_done = false;
+};
+
+asio::awaitable<void> run_io(child_process& child, std::string stdin_data, run_state& st,
+                             drain_state& drain) {
+  co_await (feed_stdin(child, std::move(stdin_data)) && pump(child.stdout_pipe(), "stdout", st) &&
+            pump(child.stderr_pipe(), "stderr", st));
+  drain.io_done = true;
+  drain.cut.cancel();
+}
+
+asio::awaitable<exit_status> wait_then_cut(child_process& child, drain_state& drain) {
+  // The wait also kills the group as soon as the child exits, so grandchildren that stayed in it cannot
+  // keep the pumps alive; the cut below is for the ones that left it.
+  const auto status = co_await child.async_wait();
+  if (drain.io_done) co_return status;
+  drain.cut.expires_after(output_drain);
+  auto [ec] = co_await drain.cut.async_wait(use_tuple);
+  if (!ec && !drain.io_done) {
+    log(log_level::warn, "closing a command's output: a process outside its group still holds it",
+        {{"pid", child.pid()}});
+    boost::system::error_code ignored;
+    child.stdin_pipe().close(ignored);
+    child.stdout_pipe().close(ignored);
+    child.stderr_pipe().close(ignored);
+  }
+  co_return status;
+}
+
 lane_outcome outcome_of(const exit_status& status, run_state& st) {
   if (st.over_limit)
     return lane_outcome::failure(
@@ -175,11 +212,9 @@ asio::awaitable<lane_outcome> command_runner::async_run(lane_request request) {
   std::string stdin_data;
   if (spec.stdin_field) stdin_data = request.input.at(*spec.stdin_field).get<std::string>();
   run_state state{child, spec, request};
-  // The wait kills the group as soon as the child exits, so grandchildren holding the pipes cannot
-  // keep the pumps (and the job) alive.
+  drain_state drain{asio::steady_timer{reactor_}};
   const auto status =
-      co_await (feed_stdin(child, std::move(stdin_data)) && pump(child.stdout_pipe(), "stdout", state) &&
-                pump(child.stderr_pipe(), "stderr", state) && child.async_wait());
+      co_await (run_io(child, std::move(stdin_data), state, drain) && wait_then_cut(child, drain));
   // The outcome does not wait for the clean-up; join() does.
   asio::post(helpers_, [dir = std::move(started->dir)] { remove_work_dir(dir); });
   co_return outcome_of(status, state);
