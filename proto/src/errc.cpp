@@ -6,7 +6,7 @@
 namespace offload::proto {
 namespace {
 
-constexpr detail::name_table<errc, 27> names{{
+constexpr detail::name_table<errc, 28> names{{
     {errc::invalid_json, "invalid_json"},
     {errc::invalid_input, "invalid_input"},
     {errc::unknown_type, "unknown_type"},
@@ -34,6 +34,7 @@ constexpr detail::name_table<errc, 27> names{{
     {errc::spawn_failed, "spawn_failed"},
     {errc::worker_unavailable, "worker_unavailable"},
     {errc::overloaded, "overloaded"},
+    {errc::cpu_limit, "cpu_limit"},
 }};
 
 }  // namespace

@@ -116,6 +116,7 @@ unsigned http_status(proto::errc code) noexcept {
     case errc::protocol_error:
     case errc::spawn_failed:
     case errc::worker_unavailable:
+    case errc::cpu_limit:
       return 500;
   }
   return 500;

@@ -31,6 +31,7 @@ json test_commands() {
             {"stubborn", command({"ignore-term"})},
             {"tree", command({"fork-grandchild", "{input.pidfile}"})},
             {"escape", command({"escape-and-exit", "{input.pidfile}"})},
+            {"spin", command({"spin"}, {{"limits", {{"cpu_seconds", 1}}}})},
             {"flood", command({"flood", "{input.mib}"}, {{"max_output_bytes", 1 << 20}})},
             {"hog", command({"alloc"}, {{"limits", {{"address_space_mb", 256}}}})},
             {"cat", command({"echo"}, {{"stdin", "input.data"}})},
@@ -196,6 +197,15 @@ TEST_F(process_test, a_grandchild_outside_the_group_holding_the_pipes_does_not_h
       "the command's slot to be free");
   ::kill(grandchild, SIGKILL);
   wait_until([&] { return process_dead(grandchild); }, "the escaped grandchild to be gone");
+}
+
+// limits.cpu_seconds: the kernel's SIGXCPU at the soft limit ends the job `failed` with `cpu_limit` (soft
+// and hard limits used to be equal, so it died of SIGKILL and read as a crash).
+TEST_F(process_test, a_command_over_its_cpu_limit_fails_with_cpu_limit) {
+  const auto spin = run({{"type", "spin"}}, 60);
+  EXPECT_EQ(spin["state"], "failed") << spin.dump();
+  EXPECT_EQ(spin["error"]["code"], "cpu_limit") << spin.dump();
+  EXPECT_NE(spin["error"]["message"].get<std::string>().find("1 s of CPU"), std::string::npos);
 }
 
 TEST_F(process_test, output_beyond_the_cap_fails_with_output_limit) {

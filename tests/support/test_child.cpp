@@ -1,5 +1,6 @@
 // A misbehaving child for process-lane tests. The first argument picks the behaviour; when started as a
 // worker (`PROGRAM worker`), the behaviour comes from the program's file name (tests make symlinks).
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -123,6 +124,12 @@ int main(int argc, char** argv) {
     std::puts("escaped");
     std::fflush(stdout);
     return 0;
+  }
+  if (mode == "spin") {
+    // Burns CPU until a limit stops it.
+    std::atomic<unsigned long> n{0};
+    for (;;)
+      n.fetch_add(1, std::memory_order_relaxed);
   }
   if (mode == "flood") {
     // argv[2]: MiB to write.

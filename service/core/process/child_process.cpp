@@ -83,16 +83,19 @@ struct child_plan {
   if (::getppid() != p.parent) ::_exit(127);
   // Default handling of what the service ignores or catches (caught signals would also be reset by exec),
   // then the empty mask (the parent blocked everything around the fork).
-  for (const int sig : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGQUIT, SIGUSR1, SIGUSR2})
+  for (const int sig : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGQUIT, SIGUSR1, SIGUSR2, SIGXCPU})
     ::signal(sig, SIG_DFL);
   if (p.work_dir && *p.work_dir && ::chdir(p.work_dir) != 0) fail();
-  const auto limit = [](int resource, const std::optional<std::uint64_t>& value, std::uint64_t scale) {
+  // `headroom` raises the hard limit above the soft one.
+  const auto limit = [](int resource, const std::optional<std::uint64_t>& value, std::uint64_t scale,
+                        std::uint64_t headroom = 0) {
     if (!value) return 0;
-    const rlimit r{static_cast<rlim_t>(*value * scale), static_cast<rlim_t>(*value * scale)};
+    const rlimit r{static_cast<rlim_t>(*value * scale), static_cast<rlim_t>(*value * scale + headroom)};
     return ::setrlimit(resource, &r);
   };
   if (limit(RLIMIT_AS, p.limits.address_space_mb, 1024 * 1024) != 0) fail();
-  if (limit(RLIMIT_CPU, p.limits.cpu_seconds, 1) != 0) fail();
+  // CPU: SIGXCPU at the soft limit (reported as `cpu_limit`), SIGKILL one second later at the hard one.
+  if (limit(RLIMIT_CPU, p.limits.cpu_seconds, 1, 1) != 0) fail();
   if (limit(RLIMIT_NOFILE, p.limits.open_files, 1) != 0) fail();
   if (limit(RLIMIT_NPROC, p.limits.processes, 1) != 0) fail();
   // Lower priority only (an increment never fails; past the limit it saturates).

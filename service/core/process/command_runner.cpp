@@ -120,6 +120,10 @@ lane_outcome outcome_of(const exit_status& status, run_state& st) {
     return lane_outcome::failure(
         errc::output_limit,
         "output exceeded max_output_bytes (" + std::to_string(st.spec.max_output_bytes) + "); killed");
+  if (status.signal == SIGXCPU && st.spec.limits.cpu_seconds)
+    return lane_outcome::failure(errc::cpu_limit, "the command used its " +
+                                                      std::to_string(*st.spec.limits.cpu_seconds) +
+                                                      " s of CPU (limits.cpu_seconds) and was stopped");
   if (status.signal != 0)
     return lane_outcome{job_input::crash, nullptr,
                         proto::error{errc::crashed, "the command was killed by " + status.describe()}};

@@ -45,6 +45,7 @@ enum class errc {
   spawn_failed,
   worker_unavailable,
   overloaded,
+  cpu_limit,
 
   // Client-side failures.
   /// The base URL cannot be used (not `http://host[:port][/prefix]`).

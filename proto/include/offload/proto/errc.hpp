@@ -62,6 +62,8 @@ enum class errc {
   worker_unavailable,
   /// The server is up but too busy to serve more (its reactor lags); readiness says so.
   overloaded,
+  /// The job's process used more CPU time than its `limits.cpu_seconds`; it was stopped.
+  cpu_limit,
 };
 
 /// The wire spelling of a code, e.g. `"invalid_json"`.
