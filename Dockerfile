@@ -6,7 +6,7 @@
 FROM debian:bookworm-slim AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      cmake g++ make libboost1.81-dev libboost-filesystem1.81-dev nlohmann-json3-dev libssl-dev \
+      cmake g++ make libboost1.81-dev libboost-filesystem1.81-dev nlohmann-json3-dev libssl-dev libsqlite3-dev \
       libgtest-dev libgmock-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -24,19 +24,22 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O
 # Runtime stage: the two binaries, their shared libraries, tini as PID 1, and an unprivileged user.
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libboost-filesystem1.81.0 libssl3 tini \
+ && apt-get install -y --no-install-recommends libboost-filesystem1.81.0 libssl3 libsqlite3-0 tini \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /var/lib/offload --create-home --shell /usr/sbin/nologin offload \
  && mkdir -p /etc/offload
 COPY --from=build /src/build/service/offloadd /src/build/client/offload /usr/local/bin/
 COPY docker/commands.json /etc/offload/commands.json
 # Commands' private working directories go under the user's home; the allow-list can be replaced by mounting
-# a directory over /etc/offload.
+# a directory over /etc/offload. Jobs are kept in SQLite on the /var/lib/offload/data volume: they survive
+# `docker restart` and, with the volume kept, a new container.
 ENV OFFLOAD_LISTEN=0.0.0.0:8080 \
     OFFLOAD_CONFIG=/etc/offload/commands.json \
     OFFLOAD_WORK_ROOT=/var/lib/offload \
+    OFFLOAD_DATA_DIR=/var/lib/offload/data \
     OFFLOAD_URL=http://127.0.0.1:8080
-VOLUME ["/etc/offload"]
+RUN mkdir -p /var/lib/offload/data && chown offload:offload /var/lib/offload/data && chmod 0700 /var/lib/offload/data
+VOLUME ["/etc/offload", "/var/lib/offload/data"]
 USER offload:offload
 WORKDIR /var/lib/offload
 EXPOSE 8080

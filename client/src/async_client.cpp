@@ -84,8 +84,11 @@ std::string seconds_text(std::chrono::milliseconds wait) {
   return text;
 }
 
+// Failures after which resending a keyed submission is safe and may succeed: the request may not have
+// arrived, or the server's store could not write it (it acknowledged nothing).
 bool retryable_transport(const error& e) {
-  return e.is(errc::connection_lost) || e.is(errc::timeout) || e.is(errc::connect_failed);
+  return e.is(errc::connection_lost) || e.is(errc::timeout) || e.is(errc::connect_failed) ||
+         e.is(errc::storage_unavailable);
 }
 
 error wait_expired(const std::string& id) {

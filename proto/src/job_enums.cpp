@@ -18,7 +18,7 @@ constexpr detail::name_table<job_state, 7> state_names{{
 
 constexpr detail::name_table<lane, 2> lane_names{{{lane::thread, "thread"}, {lane::process, "process"}}};
 
-constexpr detail::name_table<event_type, 10> event_names{{
+constexpr detail::name_table<event_type, 11> event_names{{
     {event_type::queued, "queued"},
     {event_type::started, "started"},
     {event_type::progress, "progress"},
@@ -29,6 +29,7 @@ constexpr detail::name_table<event_type, 10> event_names{{
     {event_type::cancelled, "cancelled"},
     {event_type::timed_out, "timed_out"},
     {event_type::crashed, "crashed"},
+    {event_type::retrying, "retrying"},
 }};
 
 }  // namespace

@@ -2,6 +2,7 @@
 #include <offload/proto/job_spec.hpp>
 #include <offload/proto/json_fields.hpp>
 #include <offload/proto/json_parse.hpp>
+#include <offload/proto/timestamp.hpp>
 
 #include <algorithm>
 
@@ -24,7 +25,8 @@ bool printable_ascii(std::string_view s) {
 result<job_spec> parse_job_spec(const nlohmann::json& body) {
   if (!body.is_object()) return error{errc::invalid_input, "the body must be a JSON object"};
   if (auto unknown =
-          first_unknown_field(body, {"type", "input", "lane", "priority", "timeout_ms", "idempotency_key"}))
+          first_unknown_field(body, {"type", "input", "lane", "priority", "timeout_ms", "idempotency_key",
+                                     "max_attempts", "retry_backoff_ms", "delay_ms", "run_at"}))
     return invalid_field(*unknown, "unknown field");
 
   job_spec spec;
@@ -58,6 +60,25 @@ result<job_spec> parse_job_spec(const nlohmann::json& body) {
   if (*key && ((*key)->empty() || !printable_ascii(**key)))
     return invalid_field("idempotency_key", "must be 1 to 128 printable ASCII characters");
   spec.idempotency_key = std::move(*key);
+
+  auto attempts = read_optional_uint(body, "max_attempts", 1, job_spec::max_max_attempts);
+  if (!attempts) return std::move(attempts).error();
+  if (*attempts) spec.max_attempts = static_cast<std::uint32_t>(**attempts);
+
+  auto backoff = read_optional_uint(body, "retry_backoff_ms", 1, job_spec::max_retry_backoff_ms);
+  if (!backoff) return std::move(backoff).error();
+  spec.retry_backoff_ms = *backoff;
+
+  auto delay = read_optional_uint(body, "delay_ms", 0, job_spec::max_delay_ms);
+  if (!delay) return std::move(delay).error();
+  spec.delay_ms = *delay;
+
+  if (const auto at = body.find("run_at"); at != body.end()) {
+    if (spec.delay_ms) return invalid_field("run_at", "cannot be combined with delay_ms");
+    const auto parsed = at->is_string() ? parse_timestamp(at->get_ref<const std::string&>()) : std::nullopt;
+    if (!parsed) return invalid_field("run_at", "must be an RFC 3339 date-time such as 2026-11-29T18:30:00Z");
+    spec.run_at = parsed;
+  }
   return spec;
 }
 
@@ -72,6 +93,10 @@ void to_json(nlohmann::json& j, const job_spec& spec) {
   if (spec.lane) j["lane"] = to_string(*spec.lane);
   if (spec.timeout_ms) j["timeout_ms"] = *spec.timeout_ms;
   if (spec.idempotency_key) j["idempotency_key"] = *spec.idempotency_key;
+  if (spec.max_attempts) j["max_attempts"] = *spec.max_attempts;
+  if (spec.retry_backoff_ms) j["retry_backoff_ms"] = *spec.retry_backoff_ms;
+  if (spec.delay_ms) j["delay_ms"] = *spec.delay_ms;
+  if (spec.run_at) j["run_at"] = format_timestamp(*spec.run_at);
 }
 
 }  // namespace offload::proto

@@ -10,14 +10,22 @@ void to_json(nlohmann::json& j, const job_view& v) {
        {"priority", v.priority},
        {"state", to_string(v.state)},
        {"created_at", v.created_at},
-       {"last_seq", v.last_seq}};
+       {"last_seq", v.last_seq},
+       {"attempt", v.attempt},
+       {"max_attempts", v.max_attempts}};
   if (v.started_at) j["started_at"] = *v.started_at;
   if (v.finished_at) j["finished_at"] = *v.finished_at;
   if (v.timeout_ms) j["timeout_ms"] = *v.timeout_ms;
   if (v.idempotency_key) j["idempotency_key"] = *v.idempotency_key;
   if (v.progress) j["progress"] = {{"fraction", v.progress->fraction}, {"note", v.progress->note}};
   if (v.result) j["result"] = *v.result;
-  if (v.error) j["error"] = *v.error;
+  if (v.run_at) j["run_at"] = *v.run_at;
+  if (v.error) {
+    j["error"] = *v.error;
+    if (!v.earlier_errors.empty()) j["error"]["attempts"] = v.earlier_errors;
+  } else if (!v.earlier_errors.empty()) {
+    j["attempt_errors"] = v.earlier_errors;
+  }
   const auto self = "/v1/jobs/" + v.id;
   j["links"] = {{"self", self}, {"events", self + "/events"}};
 }
@@ -44,6 +52,14 @@ void from_json(const nlohmann::json& j, job_view& v) {
   if (auto it = j.find("result"); it != j.end()) v.result = *it;
   if (auto it = j.find("error"); it != j.end()) v.error = it->get<proto::error>();
   v.last_seq = j.value("last_seq", std::uint64_t{0});
+  v.attempt = j.value("attempt", std::uint32_t{1});
+  v.max_attempts = j.value("max_attempts", std::uint32_t{1});
+  v.run_at = optional_string("run_at");
+  v.earlier_errors.clear();
+  if (auto it = j.find("error"); it != j.end() && it->contains("attempts"))
+    v.earlier_errors = it->at("attempts").get<std::vector<proto::error>>();
+  else if (auto e = j.find("attempt_errors"); e != j.end())
+    v.earlier_errors = e->get<std::vector<proto::error>>();
 }
 
 }  // namespace offload::proto

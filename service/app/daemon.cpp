@@ -9,6 +9,8 @@
 #include "core/process/worker_pool.hpp"
 #include "core/process_stats.hpp"
 #include "core/reactor_monitor.hpp"
+#include "core/store/memory_repository.hpp"
+#include "core/store/sqlite_repository.hpp"
 #include "core/thread_lane.hpp"
 #include "core/type_registry.hpp"
 #include "net/api_routes.hpp"
@@ -141,11 +143,11 @@ options resolve_defaults(options opts) {
 // Everything offloadd runs, wired in dependency order on one reactor.
 struct daemon_parts {
   daemon_parts(asio::io_context& reactor, const options& opts, const core::type_registry& types,
-               const net::bearer_auth& auth)
+               const net::bearer_auth& auth, std::unique_ptr<core::job_repository> store)
       : lag{reactor.get_executor(), metrics},
         worker_lane{std::make_unique<core::worker_pool>(reactor.get_executor(), opts.process)},
         workers{*worker_lane},
-        jobs{reactor.get_executor(), opts.service, types, make_lanes(reactor, opts)},
+        jobs{reactor.get_executor(), opts.service, types, make_lanes(reactor, opts), std::move(store)},
         api{jobs},
         websockets{reactor.get_executor(), jobs, opts.websocket},
         routes{net::make_api_routes(api, websockets, metrics, opts.metrics_auth)},
@@ -226,6 +228,41 @@ std::optional<std::string> bind_and_announce(net::listener& listener, const std:
   return host + ":" + std::to_string(bound.port());
 }
 
+// The job store the options ask for; for SQLite, opened (directory, lock, schema) before anything runs.
+proto::result<std::unique_ptr<core::job_repository>> open_store(asio::io_context& reactor,
+                                                                const options& opts) {
+  if (opts.store == options::store_kind::memory)
+    return std::unique_ptr<core::job_repository>{
+        std::make_unique<core::memory_repository>(opts.service.retain_jobs, opts.service.retain_for)};
+  core::sqlite_options sqlite;
+  sqlite.dir = opts.data_dir;
+  sqlite.full_sync = opts.full_sync;
+  sqlite.retain_jobs = opts.service.retain_jobs;
+  sqlite.retain_for = opts.service.retain_for;
+  auto opened = core::sqlite_repository::open(reactor.get_executor(), std::move(sqlite));
+  if (!opened) return opened.error();
+  return std::unique_ptr<core::job_repository>{std::move(*opened)};
+}
+
+// Takes over the jobs a previous run stored, before the port opens: the reactor runs only this until done.
+proto::result<std::size_t> recover_jobs(asio::io_context& reactor, core::job_service& jobs) {
+  std::optional<proto::result<std::size_t>> outcome;
+  asio::co_spawn(reactor, jobs.async_recover(),
+                 [&outcome](std::exception_ptr e, proto::result<std::size_t> r) {
+                   if (e) {
+                     try {
+                       std::rethrow_exception(e);
+                     } catch (const std::exception& what) {
+                       r = proto::error{proto::errc::internal, what.what()};
+                     }
+                   }
+                   outcome = std::move(r);
+                 });
+  while (!outcome && reactor.run_one() > 0) {
+  }
+  return outcome.value_or(proto::error{proto::errc::internal, "recovery did not finish"});
+}
+
 // Runs the service to its end; the exit code.
 int serve(const options& given) {
   core::set_log_level(given.log_level);
@@ -241,7 +278,20 @@ int serve(const options& given) {
   }
 
   asio::io_context reactor{1};
-  daemon_parts parts{reactor, opts, types, *auth};
+  auto store = open_store(reactor, opts);
+  if (!store) {
+    core::log(core::log_level::error, "cannot open the job store", {{"what", store.error().message}});
+    return 2;
+  }
+  const auto store_name = (*store)->describe();
+  daemon_parts parts{reactor, opts, types, *auth, std::move(*store)};
+  const auto recovered = recover_jobs(reactor, parts.jobs);
+  if (!recovered) {
+    core::log(core::log_level::error, "cannot read the job store",
+              {{"store", store_name}, {"what", recovered.error().message}});
+    parts.jobs.join();
+    return 2;
+  }
   parts.lag.start();
   const auto address = bind_and_announce(parts.listener, opts.listen);
   if (!address) return 1;
@@ -252,6 +302,8 @@ int serve(const options& given) {
              {"max_commands", opts.process.max_commands},
              {"commands", loaded->commands},
              {"max_queued", opts.service.max_queued},
+             {"store", store_name},
+             {"recovered_jobs", *recovered},
              {"authentication", auth->enabled()}});
   parts.workers.start();
   parts.listener.start();

@@ -154,6 +154,36 @@ const std::vector<option_spec>& option_table() {
                     "/readyz answers 503 overloaded while the reactor lagged more than this in the last 5 s",
                     "100", false, 1, 60'000,
                     [](options& o, std::uint64_t n) { o.max_reactor_lag = std::chrono::milliseconds{n}; }),
+      {"store",
+       "where jobs are kept: sqlite (in --data-dir; they survive a restart) or memory (lost when offloadd "
+       "stops)",
+       "sqlite",
+       [](options& o, std::string_view v) -> std::optional<std::string> {
+         if (v == "sqlite")
+           o.store = options::store_kind::sqlite;
+         else if (v == "memory")
+           o.store = options::store_kind::memory;
+         else
+           return "--store: expected sqlite or memory, got '" + std::string{v} + "'";
+         return std::nullopt;
+       }},
+      {"data-dir", "directory of the SQLite store (offload.db, offload.lock); created when missing",
+       "./offload-data",
+       [](options& o, std::string_view v) -> std::optional<std::string> {
+         if (v.empty()) return "--data-dir: expected a directory";
+         o.data_dir = std::string{v};
+         return std::nullopt;
+       }},
+      {"sync",
+       "normal: an acknowledged job survives a crash of offloadd; full: it also survives a power loss "
+       "(each group commit waits for the disk)",
+       "normal",
+       [](options& o, std::string_view v) -> std::optional<std::string> {
+         if (v != "normal" && v != "full")
+           return "--sync: expected normal or full, got '" + std::string{v} + "'";
+         o.full_sync = v == "full";
+         return std::nullopt;
+       }},
       {"log-level", "debug, info, warn or error", "info",
        [](options& o, std::string_view v) -> std::optional<std::string> {
          const auto level = core::log_level_from_string(v);

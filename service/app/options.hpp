@@ -37,6 +37,13 @@ struct options {
   bool metrics_auth = false;
   /// `/readyz` answers 503 `overloaded` while the reactor's lag over the last 5 s exceeds this.
   std::chrono::milliseconds max_reactor_lag{100};
+  /// Where jobs are kept.
+  enum class store_kind { sqlite, memory };
+  store_kind store = store_kind::sqlite;
+  /// The SQLite store's directory.
+  std::string data_dir = "offload-data";
+  /// `--sync full`: every commit survives power loss (`normal`: survives a crash of offloadd).
+  bool full_sync = false;
 };
 
 /// What the command line asked for.

@@ -73,6 +73,10 @@ const logged_event& event_log::append(proto::event_type type, nlohmann::json dat
   return logged;
 }
 
+void event_log::restore(std::uint64_t seq, proto::event_type type, std::string frame) {
+  events_.push_back(logged_event{seq, type, std::make_shared<const std::string>(std::move(frame))});
+}
+
 event_log::subscription event_log::subscribe(listener fn) const {
   const auto id = listeners_->next_id++;
   listeners_->entries.push_back({id, std::make_shared<listener>(std::move(fn)), true});

@@ -52,6 +52,9 @@ class event_log {
   const logged_event& append(proto::event_type type, nlohmann::json data,
                              std::chrono::system_clock::time_point when = std::chrono::system_clock::now());
 
+  /// Puts back an event read from a store, as it was logged: `seq` must follow the last one.
+  void restore(std::uint64_t seq, proto::event_type type, std::string frame);
+
   const std::vector<logged_event>& events() const noexcept { return events_; }
   std::uint64_t last_seq() const noexcept { return events_.empty() ? 0 : events_.back().seq; }
 

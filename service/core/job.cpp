@@ -5,7 +5,7 @@
 
 namespace offload::core {
 
-proto::job_view job::view() const {
+proto::job_view job_record::view() const {
   proto::job_view v;
   v.id = id;
   v.type = spec.type;
@@ -21,6 +21,10 @@ proto::job_view job::view() const {
   v.result = result;
   v.error = error;
   v.last_seq = events.last_seq();
+  v.attempt = attempt;
+  v.max_attempts = spec.attempts();
+  if (not_before && state == proto::job_state::queued) v.run_at = proto::format_timestamp(*not_before);
+  v.earlier_errors = earlier_errors;
   return v;
 }
 

@@ -1,4 +1,5 @@
-// The server-side record of one job. Lives on the reactor; only the job_service mutates it.
+// The server-side model of one job: the persisted record, and the runtime part that never reaches disk.
+// Lives on the reactor; only the job_service mutates it.
 #pragma once
 
 #include "core/event_log.hpp"
@@ -13,6 +14,7 @@
 #include <optional>
 #include <stop_token>
 #include <string>
+#include <vector>
 
 namespace offload::core {
 
@@ -21,12 +23,13 @@ namespace offload::core {
 enum class slot_pool { thread, worker, command };
 inline constexpr std::size_t slot_pool_count = 3;
 
-struct job {
+/// What a job store keeps of a job: everything a `GET`, a listing, a replay or a restart needs.
+struct job_record {
   using clock = std::chrono::system_clock;
 
   /// Monotonic submission number; orders listings and the queue within a priority.
   std::uint64_t seq = 0;
-  /// Public id: the seq in hex followed by random hex, so ids are unique, sortable and hard to guess.
+  /// Public id (see `job_id`).
   std::string id;
   proto::job_spec spec;
   /// The lane actually chosen (the spec's, or the type's default).
@@ -34,8 +37,15 @@ struct job {
   slot_pool pool = slot_pool::thread;
   proto::job_state state = proto::job_state::queued;
   clock::time_point created_at{};
+  /// Of the current (or last) attempt.
   std::optional<clock::time_point> started_at;
   std::optional<clock::time_point> finished_at;
+  /// The attempt running or last run, from 1.
+  std::uint32_t attempt = 1;
+  /// Not eligible to run before this instant (a delay, `run_at`, or a retry's back-off).
+  std::optional<clock::time_point> not_before;
+  /// The errors of the attempts before the current one, oldest first.
+  std::vector<proto::error> earlier_errors;
   std::optional<proto::job_progress> progress;
   /// Set when `succeeded`.
   std::optional<nlohmann::json> result;
@@ -44,11 +54,20 @@ struct job {
   event_log events;
   /// Output logged so far against `max_log_bytes`, and whether later output was dropped.
   output_budget output;
-  /// Asked to stop on cancel, timeout or shutdown; the lane passes its token to the handler.
-  std::stop_source stop;
 
   /// The API's snapshot of this job.
   proto::job_view view() const;
+};
+
+/// A job on the reactor: its record plus what only the running process needs.
+struct job : job_record {
+  /// Asked to stop on cancel, timeout or shutdown; the lane passes its token to the handler. A new one
+  /// for each attempt.
+  std::stop_source stop;
+  /// Whether the store acknowledged the job (it may be reported to the client).
+  bool stored = false;
+  /// When the progress was last handed to the store (it is saved at most every 250 ms per job).
+  std::chrono::steady_clock::time_point progress_saved{};
 };
 
 }  // namespace offload::core

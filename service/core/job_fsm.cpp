@@ -25,6 +25,9 @@ using enum job_action;
 constexpr auto end_queued = {leave_queue, record_outcome, retire, notify};
 constexpr auto end_returned = {stop_running, record_outcome, retire, notify};
 constexpr auto end_interrupted = {stop_running, stop_handler, record_outcome, retire, notify};
+// An attempt that ends badly with attempts left: the job is queued again (after its back-off).
+constexpr auto retry_returned = {stop_running, record_attempt, requeue, notify};
+constexpr auto retry_interrupted = {stop_running, stop_handler, record_attempt, requeue, notify};
 
 }  // namespace
 
@@ -42,6 +45,8 @@ std::string_view to_string(job_input in) noexcept {
       return "time_out";
     case job_input::crash:
       return "crash";
+    case job_input::interrupt:
+      return "interrupt";
   }
   return "unknown";
 }
@@ -62,11 +67,15 @@ std::string_view to_string(job_action a) noexcept {
       return "retire";
     case notify:
       return "notify";
+    case record_attempt:
+      return "record_attempt";
+    case requeue:
+      return "requeue";
   }
   return "unknown";
 }
 
-std::optional<job_transition> transition(job_state from, job_input in) noexcept {
+std::optional<job_transition> transition(job_state from, job_input in, bool attempts_left) noexcept {
   switch (from) {
     case job_state::queued:
       switch (in) {
@@ -85,13 +94,17 @@ std::optional<job_transition> transition(job_state from, job_input in) noexcept 
         case job_input::succeed:
           return to(job_state::succeeded, end_returned);
         case job_input::fail:
-          return to(job_state::failed, end_returned);
+          return attempts_left ? to(job_state::queued, retry_returned) : to(job_state::failed, end_returned);
         case job_input::crash:
-          return to(job_state::crashed, end_returned);
+          return attempts_left ? to(job_state::queued, retry_returned) : to(job_state::crashed, end_returned);
+        // No handler runs an interrupted job: the process that ran it is gone.
+        case job_input::interrupt:
+          return attempts_left ? to(job_state::queued, retry_returned) : to(job_state::failed, end_returned);
         case job_input::cancel:
           return to(job_state::cancelled, end_interrupted);
         case job_input::time_out:
-          return to(job_state::timed_out, end_interrupted);
+          return attempts_left ? to(job_state::queued, retry_interrupted)
+                               : to(job_state::timed_out, end_interrupted);
         case job_input::start:
           return std::nullopt;
       }
@@ -102,8 +115,8 @@ std::optional<job_transition> transition(job_state from, job_input in) noexcept 
   }
 }
 
-std::optional<job_state> next_state(job_state from, job_input in) noexcept {
-  const auto t = transition(from, in);
+std::optional<job_state> next_state(job_state from, job_input in, bool attempts_left) noexcept {
+  const auto t = transition(from, in, attempts_left);
   return t ? std::optional<job_state>{t->next} : std::nullopt;
 }
 

@@ -27,6 +27,8 @@ enum class job_input {
   time_out,
   /// Its process died from a signal or broke the protocol.
   crash,
+  /// offloadd stopped while the job ran (found `running` in the store at start).
+  interrupt,
 };
 
 /// A side effect of a transition.
@@ -45,6 +47,10 @@ enum class job_action {
   retire,
   /// Wake whoever waits for jobs to end (a drain).
   notify,
+  /// Keep the attempt's error, append a `retrying` event, count the next attempt and set its back-off.
+  record_attempt,
+  /// Put the job back in the queue (or among the delayed jobs, until its back-off ends).
+  requeue,
 };
 
 /// A legal transition: the next state, and the actions to perform in this order.
@@ -62,10 +68,13 @@ std::string_view to_string(job_input in) noexcept;
 std::string_view to_string(job_action a) noexcept;
 
 /// The transition `in` causes in state `from`, or `std::nullopt` when `in` is illegal there (terminal
-/// states accept nothing).
-std::optional<job_transition> transition(proto::job_state from, job_input in) noexcept;
+/// states accept nothing). A running job whose attempt failed, crashed, timed out or was interrupted goes
+/// back to `queued` when `attempts_left`; a cancel always ends it.
+std::optional<job_transition> transition(proto::job_state from, job_input in,
+                                         bool attempts_left = false) noexcept;
 
 /// The state after `in`, or `std::nullopt` when it is illegal: `transition(from, in)->next`.
-std::optional<proto::job_state> next_state(proto::job_state from, job_input in) noexcept;
+std::optional<proto::job_state> next_state(proto::job_state from, job_input in,
+                                           bool attempts_left = false) noexcept;
 
 }  // namespace offload::core

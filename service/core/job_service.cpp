@@ -1,9 +1,12 @@
 // The job service: every state change of every job happens here, on the reactor.
 #include "core/job_service.hpp"
 
+#include "core/job_id.hpp"
 #include "core/logger.hpp"
+#include "core/store/memory_repository.hpp"
 
 #include <offload/asio_support.hpp>
+#include <offload/proto/timestamp.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -11,6 +14,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <cmath>
 
 namespace offload::core {
 using proto::errc;
@@ -20,18 +24,23 @@ namespace {
 
 // How long the drain waits for lanes to hand back their slots after cancelling everything.
 constexpr auto slot_release_limit = std::chrono::seconds{10};
+// The latest progress of a job reaches the store at most this often.
+constexpr auto progress_save_interval = std::chrono::milliseconds{250};
 
 }  // namespace
 
 job_service::job_service(asio::any_io_executor reactor, service_config config, const type_registry& types,
-                         job_lanes lanes)
+                         job_lanes lanes, std::unique_ptr<job_repository> store)
     : reactor_(std::move(reactor)),
       config_(config),
       types_(types),
-      store_(config.retain_jobs, config.retain_for),
+      store_(store ? std::move(store)
+                   : std::make_unique<memory_repository>(config.retain_jobs, config.retain_for)),
       queue_(config.max_queued),
+      delay_timer_(reactor_),
+      random_(std::random_device{}()),
       lanes_{std::move(lanes.thread), std::move(lanes.worker), std::move(lanes.command)},
-      sweeper_(reactor_, store_, config.sweep_interval, [this] { rates_.sample(config_.sweep_interval); }),
+      sweeper_(reactor_, *store_, config.sweep_interval, [this] { rates_.sample(config_.sweep_interval); }),
       drain_signal_(reactor_) {
   sweeper_.start();
 }
@@ -43,7 +52,7 @@ job_service::~job_service() {
 void job_service::attach_metrics(metrics_registry& metrics) {
   metrics_ = job_metrics{metrics, job_gauges{[this](proto::lane l) { return queue_.size(l); },
                                              [this](proto::lane l) { return running_in(l); },
-                                             [this] { return store_.finished_count(); }}};
+                                             [this] { return store_->finished_count(); }}};
 }
 
 std::size_t job_service::running_in(proto::lane l) const noexcept {
@@ -68,19 +77,66 @@ std::vector<proto::lane> job_service::lanes_for(const job_type& t) const {
   return out;
 }
 
-proto::result<submission> job_service::submit(proto::job_spec spec) {
-  const auto admitted = admit(spec);
-  if (!admitted) return admitted.error();
-  auto replay = find_replay(spec);
-  if (!replay) return replay.error();
-  if (*replay) return submission{std::move(*replay), true};
-  if (queue_.full(admitted->lane))
-    return proto::error{errc::queue_full,
-                        "the " + std::string{to_string(admitted->lane)} + " lane's queue holds " +
-                            std::to_string(queue_.size(admitted->lane)) + " jobs, its limit; retry later"};
-  auto j = enqueue(std::move(spec), *admitted);
+asio::awaitable<proto::result<std::size_t>> job_service::async_recover() {
+  auto recovered = co_await store_->async_recover();
+  if (!recovered) co_return recovered.error();
+  std::size_t interrupted = 0;
+  for (auto& j : recovered->unfinished) {
+    const bool was_running = j->state == job_state::running;
+    j->stored = true;
+    if (!was_running) {
+      adopt(std::move(j), true);
+      continue;
+    }
+    // It ran when the previous run ended: its process is gone. Counted as running until the machine says
+    // what becomes of it (a retry, or `failed` with `interrupted`).
+    ++interrupted;
+    const auto attempt = j->attempt;
+    live_.emplace(j->seq, j);
+    if (j->spec.idempotency_key) live_keys_[*j->spec.idempotency_key] = j;
+    ++running_;
+    apply(*j, job_input::interrupt, std::nullopt,
+          proto::error{errc::interrupted,
+                       "offloadd stopped while attempt " + std::to_string(attempt) + " of the job ran"});
+  }
+  if (!recovered->unfinished.empty())
+    log(log_level::info, "jobs recovered",
+        {{"unfinished", recovered->unfinished.size()},
+         {"interrupted", interrupted},
+         {"store", store_->describe()}});
   dispatch();
-  return submission{std::move(j), false};
+  co_return recovered->unfinished.size();
+}
+
+asio::awaitable<proto::result<submission>> job_service::async_submit(proto::job_spec spec) {
+  const auto admitted = admit(spec);
+  if (!admitted) co_return admitted.error();
+  auto replay = co_await async_find_replay(spec);
+  if (!replay) co_return replay.error();
+  if (*replay) co_return submission{std::move(*replay), true};
+  const auto lane = static_cast<std::size_t>(admitted->lane);
+  if (queue_.size(admitted->lane) + admitting_[lane] >= queue_.capacity())
+    co_return proto::error{errc::queue_full,
+                           "the " + std::string{to_string(admitted->lane)} + " lane's queue holds " +
+                               std::to_string(queue_.size(admitted->lane)) + " jobs, its limit; retry later"};
+  auto j = create(std::move(spec), *admitted);
+  const auto key = j->spec.idempotency_key;
+  if (key) live_keys_[*key] = j;
+  ++admitting_[lane];
+  auto failed = co_await store_->async_add(j);
+  --admitting_[lane];
+  if (failed) {
+    if (key) {
+      if (auto it = live_keys_.find(*key); it != live_keys_.end() && it->second == j) live_keys_.erase(it);
+    }
+    co_return *std::move(failed);
+  }
+  j->stored = true;
+  adopt(j, true);
+  ++submitted_;
+  metrics_.submitted(*j);
+  dispatch();
+  co_return submission{std::move(j), false};
 }
 
 proto::result<job_service::admission> job_service::admit(const proto::job_spec& spec) const {
@@ -100,42 +156,91 @@ proto::result<job_service::admission> job_service::admit(const proto::job_spec& 
   return admission{type, lane};
 }
 
-proto::result<std::shared_ptr<job>> job_service::find_replay(const proto::job_spec& spec) const {
-  if (!spec.idempotency_key) return std::shared_ptr<job>{};
-  auto existing = store_.find_by_idempotency_key(*spec.idempotency_key);
+asio::awaitable<proto::result<std::shared_ptr<job>>> job_service::async_find_replay(
+    const proto::job_spec& spec) {
+  if (!spec.idempotency_key) co_return std::shared_ptr<job>{};
+  const auto& key = *spec.idempotency_key;
+  std::shared_ptr<job> existing;
+  if (auto it = live_keys_.find(key); it != live_keys_.end()) {
+    existing = it->second;
+    if (!existing->stored) {
+      // The first submission with this key is being stored: its fate decides this one's.
+      co_await store_->async_flush();
+      if (!existing->stored) existing = nullptr;
+    }
+  }
+  if (!existing) {
+    existing = co_await store_->async_find_by_key(key);
+    // A submission with the key may have been accepted while the store looked.
+    if (auto it = live_keys_.find(key); !existing && it != live_keys_.end() && it->second->stored)
+      existing = it->second;
+  }
   if (existing && existing->spec != spec)
-    return proto::error{errc::idempotency_conflict, "idempotency_key was already used for job " +
-                                                        existing->id + " with a different body"};
-  return existing;
+    co_return proto::error{errc::idempotency_conflict, "idempotency_key was already used for job " +
+                                                           existing->id + " with a different body"};
+  co_return existing;
 }
 
-std::shared_ptr<job> job_service::enqueue(proto::job_spec spec, const admission& a) {
-  auto j = store_.create(std::move(spec), a.lane, pool_for(*a.type, a.lane));
-  j->events.append(proto::event_type::queued, {{"lane", to_string(a.lane)}, {"priority", j->spec.priority}},
-                   j->created_at);
-  queue_.push(j);
-  ++submitted_;
-  metrics_.submitted(*j);
-  if (log_enabled(log_level::debug))
-    log(log_level::debug, "job queued", {{"job", j->id}, {"type", j->spec.type}});
+std::shared_ptr<job> job_service::create(proto::job_spec spec, const admission& a) {
+  auto j = store_->make(std::move(spec), a.lane, pool_for(*a.type, a.lane));
+  if (j->spec.delay_ms)
+    j->not_before = j->created_at + std::chrono::milliseconds{*j->spec.delay_ms};
+  else if (j->spec.run_at)
+    j->not_before = *j->spec.run_at;
+  nlohmann::json data{{"lane", to_string(a.lane)}, {"priority", j->spec.priority}};
+  if (j->not_before) data["run_at"] = proto::format_timestamp(*j->not_before);
+  j->events.append(proto::event_type::queued, std::move(data), j->created_at);
   return j;
 }
 
-std::shared_ptr<const job> job_service::find(std::string_view id) const {
-  return store_.find(id);
+void job_service::adopt(std::shared_ptr<job> j, bool over_bound) {
+  if (j->spec.idempotency_key) live_keys_[*j->spec.idempotency_key] = j;
+  live_.emplace(j->seq, j);
+  if (log_enabled(log_level::debug))
+    log(log_level::debug, "job queued", {{"job", j->id}, {"type", j->spec.type}});
+  queue_.push(std::move(j), job::clock::now(), over_bound);
+  arm_delay_timer();
 }
 
-proto::result<std::shared_ptr<const job>> job_service::cancel(std::string_view id) {
-  auto j = store_.find(id);
-  if (!j) return proto::job_not_found(id);
+asio::awaitable<std::shared_ptr<const job>> job_service::async_find(std::string id) {
+  if (const auto seq = job_id::seq_of(id)) {
+    if (auto it = live_.find(*seq); it != live_.end()) co_return it->second->id == id ? it->second : nullptr;
+  }
+  co_return co_await store_->async_find(std::move(id));
+}
+
+asio::awaitable<proto::result<std::shared_ptr<const job>>> job_service::async_cancel(std::string id) {
+  std::shared_ptr<job> j;
+  if (const auto seq = job_id::seq_of(id)) {
+    if (auto it = live_.find(*seq); it != live_.end() && it->second->id == id) j = it->second;
+  }
+  if (!j) {
+    auto finished = co_await store_->async_find(id);
+    if (!finished) co_return proto::job_not_found(id);
+    j = std::move(finished);
+  }
   if (proto::is_terminal(j->state))
-    return proto::error{errc::already_finished,
-                        "job " + j->id + " already finished as " + std::string{to_string(j->state)}};
+    co_return proto::error{errc::already_finished,
+                           "job " + j->id + " already finished as " + std::string{to_string(j->state)}};
   apply(*j, job_input::cancel, std::nullopt, proto::error{errc::cancelled, "cancelled by a client"});
-  return std::shared_ptr<const job>{std::move(j)};
+  co_return std::shared_ptr<const job>{std::move(j)};
+}
+
+asio::awaitable<proto::result<proto::job_page>> job_service::async_list(job_filter filter) {
+  auto page = co_await store_->async_list(std::move(filter));
+  if (!page) co_return page;
+  // The store may hold an older state of an unfinished job: show it as it is now.
+  for (auto& v : page->jobs) {
+    const auto seq = job_id::seq_of(v.id);
+    if (!seq) continue;
+    if (auto it = live_.find(*seq); it != live_.end()) v = it->second->view();
+  }
+  co_return page;
 }
 
 void job_service::dispatch() {
+  // While a drain with a durable store runs, what is queued waits for the next start.
+  if (hold_queue_) return;
   for (const auto p : {slot_pool::thread, slot_pool::worker, slot_pool::command}) {
     const auto& lane = lanes_[index(p)];
     if (!lane) continue;
@@ -151,6 +256,9 @@ void job_service::dispatch() {
 
 asio::awaitable<void> job_service::run(std::shared_ptr<job> j, job_lane& lane) {
   const std::weak_ptr<job> weak = j;
+  // What this run reports counts only while the job is still on this attempt: after a timeout the job may
+  // already be queued (or running) again while this attempt's handler winds down.
+  const auto attempt = j->attempt;
 
   // The deadline is the reactor's to enforce: the job is timed_out the moment it passes,
   // and whatever the lane returns later is discarded.
@@ -161,9 +269,9 @@ asio::awaitable<void> job_service::run(std::shared_ptr<job> j, job_lane& lane) {
   asio::steady_timer deadline{reactor_};
   if (timeout) {
     deadline.expires_after(*timeout);
-    deadline.async_wait([this, weak, ms = timeout->count()](boost::system::error_code ec) {
+    deadline.async_wait([this, weak, attempt, ms = timeout->count()](boost::system::error_code ec) {
       if (ec) return;
-      if (auto job = weak.lock())
+      if (auto job = weak.lock(); job && job->attempt == attempt && !stopped_)
         apply(*job, job_input::time_out, std::nullopt,
               proto::error{errc::timed_out,
                            "the job ran longer than its timeout of " + std::to_string(ms) + " ms"});
@@ -171,8 +279,8 @@ asio::awaitable<void> job_service::run(std::shared_ptr<job> j, job_lane& lane) {
   }
 
   lane_request request{type, j->spec.input, j->id, j->stop.get_token(),
-                       [this, weak](proto::event_type t, nlohmann::json data) {
-                         if (auto job = weak.lock()) on_lane_event(*job, t, std::move(data));
+                       [this, weak, attempt](proto::event_type t, nlohmann::json data) {
+                         if (auto job = weak.lock()) on_lane_event(*job, attempt, t, std::move(data));
                        }};
   lane_outcome outcome;
   try {
@@ -184,16 +292,23 @@ asio::awaitable<void> job_service::run(std::shared_ptr<job> j, job_lane& lane) {
   deadline.cancel();
 
   --busy_[index(j->pool)];
-  apply(*j, outcome.input, std::move(outcome.result), std::move(outcome.error));
+  if (j->attempt == attempt && !stopped_)
+    apply(*j, outcome.input, std::move(outcome.result), std::move(outcome.error));
   wake_drain();
   dispatch();
 }
 
-void job_service::on_lane_event(job& j, proto::event_type type, nlohmann::json data) {
-  // Events that arrive after the job ended (a late handler) are dropped: the terminal event is last.
-  if (j.state != job_state::running) return;
-  if (type == proto::event_type::progress)
+void job_service::on_lane_event(job& j, std::uint32_t attempt, proto::event_type type, nlohmann::json data) {
+  // Events that arrive after the attempt ended (a late handler) are dropped: the terminal event is last.
+  if (j.state != job_state::running || j.attempt != attempt || stopped_) return;
+  bool record = false;
+  if (type == proto::event_type::progress) {
     j.progress = proto::job_progress{data.value("fraction", 0.0), data.value("note", std::string{})};
+    // The latest progress reaches the store at most every 250 ms; the terminal save carries the last one.
+    const auto now = std::chrono::steady_clock::now();
+    record = now - j.progress_saved >= progress_save_interval;
+    if (record) j.progress_saved = now;
+  }
   if (type == proto::event_type::output) {
     switch (j.output.charge(output_budget::size_of(data), config_.max_log_bytes)) {
       case output_budget::decision::log:
@@ -201,18 +316,24 @@ void job_service::on_lane_event(job& j, proto::event_type type, nlohmann::json d
       case output_budget::decision::truncate:
         // The log keeps what fits; one marker says the rest was dropped (the terminal event says so too).
         j.events.append(proto::event_type::output_truncated, {{"logged_bytes", j.output.logged()}});
+        store_->save(j, std::span{&j.events.events().back(), 1}, true);
         return;
       case output_budget::decision::drop:
         return;
     }
   }
   j.events.append(type, std::move(data));
+  store_->save(j, std::span{&j.events.events().back(), 1}, record);
 }
 
 bool job_service::apply(job& j, job_input in, std::optional<nlohmann::json> result,
                         std::optional<proto::error> error) {
-  const auto t = transition(j.state, in);
+  // While draining, retries are granted only when the store keeps them for the next start.
+  const bool attempts_left = j.attempt < j.spec.attempts() && (!draining_ || store_->durable());
+  const auto t = transition(j.state, in, attempts_left);
   if (!t) return false;
+  const auto first_new = j.events.events().size();
+  bool persisted = false;
   j.state = t->next;
   for (const auto action : t->actions()) {
     switch (action) {
@@ -221,7 +342,11 @@ bool job_service::apply(job& j, job_input in, std::optional<nlohmann::json> resu
         break;
       case job_action::start_running:
         j.started_at = job::clock::now();
-        j.events.append(proto::event_type::started, nlohmann::json::object(), *j.started_at);
+        j.not_before.reset();
+        // A retry's `started` says which attempt it is; the first attempt's carries nothing.
+        j.events.append(proto::event_type::started,
+                        j.attempt > 1 ? nlohmann::json{{"attempt", j.attempt}} : nlohmann::json::object(),
+                        *j.started_at);
         ++running_;
         metrics_.started(j);
         break;
@@ -234,7 +359,19 @@ bool job_service::apply(job& j, job_input in, std::optional<nlohmann::json> resu
       case job_action::record_outcome:
         record_outcome(j, std::move(result), std::move(error));
         break;
+      case job_action::record_attempt:
+        record_attempt(j, std::move(error));
+        break;
+      case job_action::requeue:
+        persist(j, first_new);
+        persisted = true;
+        if (auto it = live_.find(j.seq); it != live_.end()) queue_.push(it->second, job::clock::now(), true);
+        arm_delay_timer();
+        break;
       case job_action::retire:
+        // The terminal record reaches the store before the job is handed over to retention.
+        persist(j, first_new);
+        persisted = true;
         retire(j);
         break;
       case job_action::notify:
@@ -242,7 +379,13 @@ bool job_service::apply(job& j, job_input in, std::optional<nlohmann::json> resu
         break;
     }
   }
+  if (!persisted) persist(j, first_new);
   return true;
+}
+
+void job_service::persist(const job& j, std::size_t first_new) {
+  const auto& events = j.events.events();
+  store_->save(j, std::span{events}.subspan(first_new), true);
 }
 
 void job_service::record_outcome(job& j, std::optional<nlohmann::json> result,
@@ -256,20 +399,71 @@ void job_service::record_outcome(job& j, std::optional<nlohmann::json> result,
   } else {
     j.error = error ? std::move(*error) : proto::error{errc::internal, "internal error"};
     data["error"] = *j.error;
+    if (!j.earlier_errors.empty()) data["error"]["attempts"] = j.earlier_errors;
   }
   if (j.output.truncated()) data["output_truncated"] = true;
   j.events.append(proto::terminal_event(j.state), std::move(data), *j.finished_at);
 }
 
-void job_service::retire(const job& j) {
+std::chrono::milliseconds job_service::backoff(const job& j, std::uint32_t next) {
+  // base · 2^(next-2), capped, then "equal jitter": between half and all of it, so that jobs that failed
+  // together do not all come back at once.
+  const double base = static_cast<double>(j.spec.backoff_ms());
+  const double cap = static_cast<double>(proto::job_spec::max_retry_backoff_ms);
+  const double full = std::min(cap, base * std::pow(2.0, static_cast<double>(next) - 2.0));
+  const double jitter = std::uniform_real_distribution<double>{0.5, 1.0}(random_);
+  return std::chrono::milliseconds{static_cast<std::int64_t>(full * jitter)};
+}
+
+void job_service::record_attempt(job& j, std::optional<proto::error> error) {
+  auto e = error ? std::move(*error) : proto::error{errc::internal, "internal error"};
+  const auto ended = j.attempt;
+  j.attempt += 1;
+  const auto now = job::clock::now();
+  j.not_before = now + backoff(j, j.attempt);
+  j.started_at.reset();
+  j.progress.reset();
+  // A fresh stop source: the one of the attempt that ended may already have been asked to stop.
+  j.stop = std::stop_source{};
+  j.events.append(proto::event_type::retrying,
+                  {{"attempt", ended}, {"error", e}, {"retry_at", proto::format_timestamp(*j.not_before)}},
+                  now);
+  log(log_level::info, "job retrying",
+      {{"job", j.id}, {"attempt", ended}, {"code", to_string(e.code)}, {"message", e.message}});
+  j.earlier_errors.push_back(std::move(e));
+}
+
+void job_service::retire(job& j) {
   ++finished_;
   rates_.finished(j.lane);
   metrics_.finished(j);
-  store_.mark_finished(j);
   if (log_enabled(log_level::debug))
     log(log_level::debug, "job finished", {{"job", j.id}, {"state", to_string(j.state)}});
-  // Count-based retention runs at once; age-based retention in the sweeper.
-  store_.evict(job::clock::now());
+  if (j.spec.idempotency_key) {
+    if (auto it = live_keys_.find(*j.spec.idempotency_key); it != live_keys_.end() && it->second.get() == &j)
+      live_keys_.erase(it);
+  }
+  auto it = live_.find(j.seq);
+  if (it == live_.end()) return;
+  auto owned = std::move(it->second);
+  live_.erase(it);
+  store_->finished(std::move(owned));
+}
+
+void job_service::arm_delay_timer() {
+  const auto due = queue_.next_due();
+  if (!due || (delay_armed_for_ && *delay_armed_for_ <= *due)) return;
+  delay_armed_for_ = due;
+  // Wall-clock instants, waited for on the steady clock: the remaining time, re-checked on wake-up.
+  const auto wait = std::max(*due - job::clock::now(), job::clock::duration::zero());
+  delay_timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(wait));
+  delay_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    delay_armed_for_.reset();
+    queue_.release_due(job::clock::now());
+    arm_delay_timer();
+    dispatch();
+  });
 }
 
 asio::awaitable<void> job_service::async_wait_finished(std::shared_ptr<const job> j,
@@ -306,32 +500,48 @@ asio::awaitable<void> job_service::async_drain(std::chrono::steady_clock::durati
     }
   };
 
-  // Queued jobs keep being dispatched during the grace period: every accepted job gets its chance.
-  co_await wait_until([this] { return queue_.size() == 0 && running_ == 0; },
-                      std::chrono::steady_clock::now() + grace);
-
-  const auto left = store_.unfinished();
-  if (!left.empty()) log(log_level::warn, "cancelling jobs at shutdown", {{"count", left.size()}});
-  for (const auto& j : left) {
-    apply(*j, job_input::cancel, std::nullopt,
-          proto::error{errc::shutdown, "the server shut down before the job finished"});
+  if (store_->durable()) {
+    // Queued jobs stay in the store and run after the next start; running ones get the grace period.
+    hold_queue_ = true;
+    co_await wait_until([this] { return running_ == 0; }, std::chrono::steady_clock::now() + grace);
+    // What still runs is stopped without an outcome: the store keeps it `running`, and the next start
+    // treats it as interrupted (retried if it has attempts left).
+    stopped_ = true;
+    if (running_ > 0) log(log_level::warn, "interrupting jobs at shutdown", {{"count", running_}});
+    for (const auto& [seq, j] : live_)
+      if (j->state == job_state::running) j->stop.request_stop();
+  } else {
+    // Queued jobs keep being dispatched during the grace period: every accepted job gets its chance.
+    co_await wait_until([this] { return queue_.size() == 0 && running_ == 0; },
+                        std::chrono::steady_clock::now() + grace);
+    std::vector<std::shared_ptr<job>> left;
+    for (const auto& [seq, j] : live_)
+      left.push_back(j);
+    if (!left.empty()) log(log_level::warn, "cancelling jobs at shutdown", {{"count", left.size()}});
+    for (const auto& j : left) {
+      apply(*j, job_input::cancel, std::nullopt,
+            proto::error{errc::shutdown, "the server shut down before the job finished"});
+    }
   }
   co_await wait_until([this] { return busy_slots() == 0; },
                       std::chrono::steady_clock::now() + slot_release_limit);
+  // Every write issued so far reaches the store before the reactor stops.
+  co_await store_->async_flush();
   sweeper_.stop();
 }
 
 void job_service::join() {
   sweeper_.stop();
   // The reactor no longer runs (or never will again): stop whatever a lane still runs so the join ends.
-  for (const auto& j : store_.unfinished())
+  for (const auto& [seq, j] : live_)
     j->stop.request_stop();
   for (auto& lane : lanes_)
     if (lane) lane->join();
+  store_->close();
 }
 
 service_stats job_service::stats() const {
-  return service_stats{queue_.size(), running_, store_.finished_count(), submitted_, finished_};
+  return service_stats{queue_.size(), running_, store_->finished_count(), submitted_, finished_};
 }
 
 }  // namespace offload::core

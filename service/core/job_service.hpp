@@ -1,14 +1,15 @@
-// The job service: accepts, queues, dispatches, cancels, times out and retains jobs. Reactor-only, lock-free.
+// The job service: accepts, queues, dispatches, cancels, times out, retries and retains jobs, keeping them in
+// a job repository. Reactor-only, lock-free.
 #pragma once
 
 #include "core/completion_rate.hpp"
 #include "core/job_lane.hpp"
 #include "core/job_metrics.hpp"
-#include "core/job_store.hpp"
 #include "core/metrics_registry.hpp"
 #include "core/retention_sweeper.hpp"
 #include "core/scheduler.hpp"
 #include "core/service_config.hpp"
+#include "core/store/job_repository.hpp"
 #include "core/type_registry.hpp"
 
 #include <offload/proto/job_spec.hpp>
@@ -20,7 +21,11 @@
 
 #include <array>
 #include <chrono>
+#include <map>
 #include <memory>
+#include <random>
+#include <span>
+#include <unordered_map>
 
 namespace offload::core {
 
@@ -42,24 +47,36 @@ struct service_stats {
 /// Owns every job and the lanes. Every member function must be called on the reactor.
 class job_service {
  public:
-  /// Runs jobs in `lanes` (a lane left null is a pool this server does not have).
+  /// Runs jobs in `lanes` (a lane left null is a pool this server does not have) and keeps them in `store`
+  /// (null: a memory repository with the config's retention).
   job_service(boost::asio::any_io_executor reactor, service_config config, const type_registry& types,
-              job_lanes lanes);
+              job_lanes lanes, std::unique_ptr<job_repository> store = nullptr);
   ~job_service();
   job_service(const job_service&) = delete;
   job_service& operator=(const job_service&) = delete;
 
-  /// Validates and enqueues a job: `unknown_type`, `lane_unavailable`, `invalid_input`,
-  /// `idempotency_conflict`, `queue_full` or `draining` on failure.
-  proto::result<submission> submit(proto::job_spec spec);
+  /// Takes over what the store kept from a previous run: queued jobs are queued again in their order;
+  /// jobs that were running are retried when they have attempts left, else end `failed` (`interrupted`).
+  /// Call once, before the first submission. Returns how many unfinished jobs came back.
+  boost::asio::awaitable<proto::result<std::size_t>> async_recover();
+
+  /// Validates, stores and enqueues a job; completes once the store holds it. `unknown_type`,
+  /// `lane_unavailable`, `invalid_input`, `idempotency_conflict`, `queue_full`, `draining` or
+  /// `storage_unavailable` on failure.
+  boost::asio::awaitable<proto::result<submission>> async_submit(proto::job_spec spec);
 
   /// The job with this id, or null (unknown or evicted).
-  std::shared_ptr<const job> find(std::string_view id) const;
+  boost::asio::awaitable<std::shared_ptr<const job>> async_find(std::string id);
 
   /// Cancels a queued or running job: `not_found`, or `already_finished` for a terminal one.
-  proto::result<std::shared_ptr<const job>> cancel(std::string_view id);
+  boost::asio::awaitable<proto::result<std::shared_ptr<const job>>> async_cancel(std::string id);
 
-  job_page list(const job_filter& filter) const { return store_.list(filter); }
+  /// A page of jobs, unfinished ones as they are now.
+  boost::asio::awaitable<proto::result<proto::job_page>> async_list(job_filter filter);
+
+  /// `storage_unavailable` while the store cannot write.
+  std::optional<proto::error> storage_health() const { return store_->health(); }
+  const job_repository& store() const noexcept { return *store_; }
 
   /// Completes when `j` is terminal or after `limit`, whichever comes first.
   boost::asio::awaitable<void> async_wait_finished(std::shared_ptr<const job> j,
@@ -88,7 +105,8 @@ class job_service {
   /// (`shutdown`), then waits (bounded) for every lane slot to be released.
   boost::asio::awaitable<void> async_drain(std::chrono::steady_clock::duration grace);
 
-  /// Asks every unfinished job to stop and joins every lane. Call after the reactor stopped.
+  /// Asks every unfinished job to stop, joins every lane and closes the store. Call after the reactor
+  /// stopped.
   void join();
 
   service_stats stats() const;
@@ -106,20 +124,30 @@ class job_service {
   /// with a valid input.
   proto::result<admission> admit(const proto::job_spec& spec) const;
   /// The job an idempotent resubmission names, `idempotency_conflict` for another body, or null.
-  proto::result<std::shared_ptr<job>> find_replay(const proto::job_spec& spec) const;
-  /// Creates, logs and queues an admitted job.
-  std::shared_ptr<job> enqueue(proto::job_spec spec, const admission& a);
+  boost::asio::awaitable<proto::result<std::shared_ptr<job>>> async_find_replay(const proto::job_spec& spec);
+  /// Creates and logs an admitted job, not yet stored or queued.
+  std::shared_ptr<job> create(proto::job_spec spec, const admission& a);
+  /// Makes a stored job live: indexed, queued (over the bound when `over_bound`), counted.
+  void adopt(std::shared_ptr<job> j, bool over_bound);
   void dispatch();
   boost::asio::awaitable<void> run(std::shared_ptr<job> j, job_lane& lane);
-  void on_lane_event(job& j, proto::event_type type, nlohmann::json data);
+  void on_lane_event(job& j, std::uint32_t attempt, proto::event_type type, nlohmann::json data);
   /// Feeds `in` to the lifecycle machine and performs the actions it returns; false (and no change) when
   /// `in` is illegal in the job's state (a late outcome after a timeout, a second cancel).
   bool apply(job& j, job_input in, std::optional<nlohmann::json> result = std::nullopt,
              std::optional<proto::error> error = std::nullopt);
   /// `record_outcome`: the end time, the result or error, and the terminal event.
   void record_outcome(job& j, std::optional<nlohmann::json> result, std::optional<proto::error> error);
+  /// `record_attempt`: keeps the attempt's error, logs `retrying`, sets the next attempt's back-off.
+  void record_attempt(job& j, std::optional<proto::error> error);
+  /// The wait before attempt `next`: exponential from the spec's base, capped, with jitter.
+  std::chrono::milliseconds backoff(const job& j, std::uint32_t next);
   /// `retire`: counters, metrics, retention.
-  void retire(const job& j);
+  void retire(job& j);
+  /// Hands the record and the events appended since `first_new` to the store.
+  void persist(const job& j, std::size_t first_new);
+  /// Arms the timer for the next delayed job.
+  void arm_delay_timer();
   std::size_t busy_slots() const noexcept { return busy_[0] + busy_[1] + busy_[2]; }
   std::size_t running_in(proto::lane l) const noexcept;
   void wake_drain();
@@ -127,8 +155,17 @@ class job_service {
   boost::asio::any_io_executor reactor_;
   service_config config_;
   const type_registry& types_;
-  job_store store_;
+  std::unique_ptr<job_repository> store_;
+  // Unfinished jobs, by seq and by idempotency key (from before they are stored: a concurrent resubmission
+  // with the same key waits for the first one's store instead of creating a second job).
+  std::map<std::uint64_t, std::shared_ptr<job>> live_;
+  std::unordered_map<std::string, std::shared_ptr<job>> live_keys_;
   scheduler queue_;
+  // Places in each lane's queue held by submissions waiting for the store.
+  std::array<std::size_t, 2> admitting_{};
+  boost::asio::steady_timer delay_timer_;
+  std::optional<scheduler::time_point> delay_armed_for_;
+  std::mt19937_64 random_;
   std::array<std::unique_ptr<job_lane>, slot_pool_count> lanes_;
   // Slots in use per pool: counted until the lane returns, even if the job already ended (timeout, cancel).
   std::array<std::size_t, slot_pool_count> busy_{};
@@ -138,6 +175,10 @@ class job_service {
   std::uint64_t submitted_ = 0;
   std::uint64_t finished_ = 0;
   bool draining_ = false;
+  // The drain ended with a durable store: what still runs is left for the next start (interrupted), and
+  // late outcomes are not recorded.
+  bool stopped_ = false;
+  bool hold_queue_ = false;
   retention_sweeper sweeper_;
   boost::asio::steady_timer drain_signal_;
 };

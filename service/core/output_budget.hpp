@@ -10,6 +10,10 @@ namespace offload::core {
 /// One per job, touched only on the reactor.
 class output_budget {
  public:
+  output_budget() = default;
+  /// A budget read back from a store.
+  output_budget(std::uint64_t logged, bool truncated) noexcept : logged_(logged), truncated_(truncated) {}
+
   /// What to do with an `output` event.
   enum class decision {
     /// Log it: it fits.

@@ -8,7 +8,7 @@
 
 namespace offload::core {
 
-retention_sweeper::retention_sweeper(asio::any_io_executor reactor, job_store& store,
+retention_sweeper::retention_sweeper(asio::any_io_executor reactor, job_repository& store,
                                      std::chrono::milliseconds interval, std::function<void()> after_each)
     : reactor_(reactor),
       store_(store),

@@ -1,7 +1,7 @@
 // Age- and count-based retention of finished jobs, run periodically on the reactor in small slices.
 #pragma once
 
-#include "core/job_store.hpp"
+#include "core/store/job_repository.hpp"
 
 #include <offload/asio_support.hpp>
 
@@ -22,7 +22,7 @@ class retention_sweeper {
   /// at once stalled the reactor for 100 ms and more (bench `responsive`, max latency).
   static constexpr std::size_t slice = 256;
 
-  retention_sweeper(asio::any_io_executor reactor, job_store& store, std::chrono::milliseconds interval,
+  retention_sweeper(asio::any_io_executor reactor, job_repository& store, std::chrono::milliseconds interval,
                     std::function<void()> after_each);
 
   /// Starts the periodic sweep; `stop` ends it at its next wake-up.
@@ -33,7 +33,7 @@ class retention_sweeper {
   asio::awaitable<void> run();
 
   asio::any_io_executor reactor_;
-  job_store& store_;
+  job_repository& store_;
   std::chrono::milliseconds interval_;
   std::function<void()> after_each_;
   asio::steady_timer timer_;

@@ -1,5 +1,5 @@
 // The queue of jobs waiting for a slot: per slot pool, highest priority first, FIFO within a priority,
-// bounded per lane.
+// bounded per lane; and the jobs not yet eligible (a delay, `run_at`, a retry's back-off) until they are.
 #pragma once
 
 #include "core/job.hpp"
@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <utility>
 
 namespace offload::core {
@@ -20,12 +21,17 @@ class scheduler {
  public:
   explicit scheduler(std::size_t max_queued_per_lane) : max_queued_(max_queued_per_lane) {}
 
+  using time_point = std::chrono::system_clock::time_point;
+
   /// True when no job of `l` can be added.
   bool full(proto::lane l) const noexcept { return size(l) >= max_queued_; }
-  /// All queued jobs.
+  /// All queued jobs, eligible or not.
   std::size_t size() const noexcept;
   std::size_t size(proto::lane l) const noexcept;
+  /// Eligible jobs waiting for a slot of `p`.
   std::size_t size(slot_pool p) const noexcept { return queue(p).size(); }
+  /// Jobs not yet eligible.
+  std::size_t delayed() const noexcept { return delayed_.size(); }
   std::size_t capacity() const noexcept { return max_queued_; }
 
   /// The lane a slot pool belongs to.
@@ -33,12 +39,17 @@ class scheduler {
     return p == slot_pool::thread ? proto::lane::thread : proto::lane::process;
   }
 
-  /// Adds a queued job. Returns false (and adds nothing) when its lane is full.
-  bool push(std::shared_ptr<job> j);
-  /// Takes the next job for `p`: highest priority, then oldest. Null when that queue is empty.
+  /// Adds a queued job: among the delayed ones while its `not_before` is after `now`. Returns false (and
+  /// adds nothing) when its lane is full, unless `over_bound` (a job accepted before: recovered or retried).
+  bool push(std::shared_ptr<job> j, time_point now, bool over_bound = false);
+  /// Takes the next eligible job for `p`: highest priority, then oldest. Null when there is none.
   std::shared_ptr<job> pop(slot_pool p);
   /// Removes a job that left the queue without running (cancelled). False if it was not queued here.
   bool remove(const job& j);
+  /// When the next delayed job becomes eligible, if any is delayed.
+  std::optional<time_point> next_due() const;
+  /// Makes every delayed job due at `now` eligible; returns how many.
+  std::size_t release_due(time_point now);
 
  private:
   // Key: (-priority, seq), so the smallest key is the next job to run.
@@ -51,6 +62,9 @@ class scheduler {
 
   std::size_t max_queued_;
   std::array<queue_type, slot_pool_count> queues_;
+  // By (not_before, seq): the earliest first.
+  std::map<std::pair<time_point, std::uint64_t>, std::shared_ptr<job>> delayed_;
+  std::array<std::size_t, 2> delayed_per_lane_{};
 };
 
 }  // namespace offload::core

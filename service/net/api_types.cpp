@@ -104,6 +104,7 @@ unsigned http_status(proto::errc code) noexcept {
       return 431;
     case errc::draining:
     case errc::overloaded:
+    case errc::storage_unavailable:
       return 503;
     case errc::internal:
     case errc::cancelled:
@@ -117,6 +118,7 @@ unsigned http_status(proto::errc code) noexcept {
     case errc::spawn_failed:
     case errc::worker_unavailable:
     case errc::cpu_limit:
+    case errc::interrupted:
       return 500;
   }
   return 500;

@@ -46,7 +46,7 @@ asio::awaitable<api_response> job_api::submit(const api_request& req) {
   if (!spec) co_return api_response::error(spec.error());
 
   const auto lane = jobs_.lane_of(*spec);
-  auto submitted = jobs_.submit(std::move(spec).value());
+  auto submitted = co_await jobs_.async_submit(std::move(spec).value());
   if (!submitted) {
     auto response = api_response::error(submitted.error());
     if (submitted.error().code == errc::queue_full)
@@ -65,7 +65,7 @@ asio::awaitable<api_response> job_api::submit(const api_request& req) {
 }
 
 asio::awaitable<api_response> job_api::get(const route_params& params) {
-  const auto job = jobs_.find(params.at(0));
+  const auto job = co_await jobs_.async_find(params.at(0));
   if (!job) co_return api_response::error(proto::job_not_found(params.at(0)));
   co_return api_response::json(200, job->view());
 }
@@ -92,17 +92,13 @@ asio::awaitable<api_response> job_api::list(const api_request& req) {
     filter.after = std::string{*after};
   }
 
-  const auto found = jobs_.list(filter);
-  proto::job_page page;
-  page.jobs.reserve(found.jobs.size());
-  for (const auto& j : found.jobs)
-    page.jobs.push_back(j->view());
-  page.next = found.next;
-  co_return api_response::json(200, page);
+  const auto page = co_await jobs_.async_list(std::move(filter));
+  if (!page) co_return api_response::error(page.error());
+  co_return api_response::json(200, *page);
 }
 
 asio::awaitable<api_response> job_api::cancel(const route_params& params) {
-  const auto cancelled = jobs_.cancel(params.at(0));
+  const auto cancelled = co_await jobs_.async_cancel(params.at(0));
   if (!cancelled) co_return api_response::error(cancelled.error());
   co_return api_response::json(200, (*cancelled)->view());
 }
@@ -123,6 +119,7 @@ asio::awaitable<api_response> job_api::health() {
 
 asio::awaitable<api_response> job_api::ready() {
   if (jobs_.draining()) co_return api_response::error({errc::draining, "the server is shutting down"});
+  if (auto storage = jobs_.storage_health()) co_return api_response::error(*std::move(storage));
   if (readiness_) {
     const auto not_ready = readiness_();
     if (not_ready) co_return api_response::error(*not_ready);

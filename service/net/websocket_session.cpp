@@ -202,37 +202,41 @@ class websocket_session {
       }
       const std::string text = beast::buffers_to_string(buffer.data());
       buffer.consume(n);
-      handle(text);
+      // One request at a time, in order: a submit is acknowledged once stored, before the next is read.
+      co_await handle(text);
     }
   }
 
-  void handle(std::string_view text) {
+  asio::awaitable<void> handle(std::string_view text) {
     auto parsed = parse_ws_request(text);
     if (auto* refused = std::get_if<ws_request_error>(&parsed))
-      return reply_error(refused->req, refused->error);
+      co_return reply_error(refused->req, refused->error);
     auto& msg = std::get<ws_request>(parsed);
     const auto& req = msg.req;
     switch (msg.op) {
       case ws_request::kind::submit: {
-        auto submitted = jobs_.submit(std::move(msg.job));
-        if (!submitted) return reply_error(req, submitted.error());
+        auto submitted = co_await jobs_.async_submit(std::move(msg.job));
+        if (close_) co_return;
+        if (!submitted) co_return reply_error(req, submitted.error());
         reply({{"op", "ack"}, {"req", req}, {"id", submitted->job->id}, {"job", submitted->job->view()}});
-        return follow(submitted->job, 0, true);
+        co_return follow(submitted->job, 0, true);
       }
       case ws_request::kind::subscribe: {
-        const auto job = jobs_.find(msg.id);
-        if (!job) return reply_error(req, proto::job_not_found(msg.id));
+        const auto job = co_await jobs_.async_find(msg.id);
+        if (close_) co_return;
+        if (!job) co_return reply_error(req, proto::job_not_found(msg.id));
         reply({{"op", "ack"}, {"req", req}, {"id", msg.id}});
         subscriptions_.erase(msg.id);
-        return follow(job, msg.after, true);
+        co_return follow(job, msg.after, true);
       }
       case ws_request::kind::unsubscribe:
         subscriptions_.erase(msg.id);
-        return reply({{"op", "ack"}, {"req", req}, {"id", msg.id}});
+        co_return reply({{"op", "ack"}, {"req", req}, {"id", msg.id}});
       case ws_request::kind::cancel: {
-        const auto cancelled = jobs_.cancel(msg.id);
-        if (!cancelled) return reply_error(req, cancelled.error());
-        return reply({{"op", "ack"}, {"req", req}, {"id", msg.id}, {"job", (*cancelled)->view()}});
+        const auto cancelled = co_await jobs_.async_cancel(msg.id);
+        if (close_) co_return;
+        if (!cancelled) co_return reply_error(req, cancelled.error());
+        co_return reply({{"op", "ack"}, {"req", req}, {"id", msg.id}, {"job", (*cancelled)->view()}});
       }
     }
   }
@@ -281,7 +285,7 @@ asio::awaitable<std::optional<api_response>> websocket_endpoints::async_job_stre
     websocket_upgrade& upgrade, const api_request& request, const route_params& params) {
   const auto after = parse_after(request.query_value("after"));
   if (!after) co_return api_response::error(proto::invalid_field("after", "must be a sequence number"));
-  auto job = jobs_.find(params.at(0));
+  auto job = co_await jobs_.async_find(params.at(0));
   if (!job) co_return api_response::error(proto::job_not_found(params.at(0)));
   auto run = [&upgrade, &job, after = *after](websocket_session& session) {
     return session.run_job_stream(std::move(upgrade.request), std::move(job), after);
@@ -291,7 +295,8 @@ asio::awaitable<std::optional<api_response>> websocket_endpoints::async_job_stre
 
 asio::awaitable<api_response> websocket_endpoints::async_job_stream_without_upgrade(
     const route_params& params) {
-  if (!jobs_.find(params.at(0))) co_return api_response::error(proto::job_not_found(params.at(0)));
+  const auto job = co_await jobs_.async_find(params.at(0));
+  if (!job) co_return api_response::error(proto::job_not_found(params.at(0)));
   auto response = api_response::error(
       {errc::upgrade_required, "this endpoint streams events over WebSocket; send an upgrade"});
   response.headers.emplace_back("Upgrade", "websocket");

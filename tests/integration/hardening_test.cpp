@@ -350,15 +350,15 @@ TEST_F(input_test, bad_values_get_a_code_and_the_field_name) {
   EXPECT_TRUE(healthy(port()));
 }
 
-// Drain with jobs in both lanes: short ones finish, long ones are cancelled at the deadline (process trees
-// killed), subscribers see every terminal event and then a 1001 close, and offloadd exits 0.
+// Drain with jobs in both lanes (memory store): short ones finish, long ones are cancelled at the deadline
+// (process trees killed), subscribers see every terminal event and then a 1001 close, and offloadd exits 0.
 TEST(drain_test, both_lanes_finish_or_are_cancelled_and_subscribers_get_1001) {
   temp_dir dir;
   const auto config =
       dir.write("commands.json",
                 json{{"commands", {{"tree", test_command({"fork-grandchild", "{input.pidfile}"})}}}}.dump());
   offloadd_process server{{"--drain-seconds", "2", "--config", config, "--work-root", dir.path().string(),
-                           "--process-workers", "2", "--kill-grace-ms", "200"}};
+                           "--process-workers", "2", "--kill-grace-ms", "200", "--store", "memory"}};
   const auto port = server.port();
   const auto pidfile = (dir.path() / "grandchild.pid").string();
   std::vector<std::pair<std::string, std::string>> jobs;  // id, expected state

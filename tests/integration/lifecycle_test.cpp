@@ -163,8 +163,9 @@ TEST(lifecycle, sigterm_lets_running_jobs_finish_then_exits_zero) {
   EXPECT_EQ(*exit_code, 0);
 }
 
+// With the memory store nothing outlives the process: what is left at the end of the grace is cancelled.
 TEST(lifecycle, drain_grace_expiry_cancels_the_rest_and_exits_zero) {
-  offloadd_process server{{"--drain-seconds", "1", "--threads", "1"}};
+  offloadd_process server{{"--drain-seconds", "1", "--threads", "1", "--store", "memory"}};
   const auto port = server.port();
   auto running = submit_and_wait(port, long_sleep);
   wait_running(port, 1);

@@ -1,6 +1,9 @@
 // posix_spawn-based launcher: the test harness is not the code under test, so it stays minimal.
 #include "support/offloadd_process.hpp"
 
+#include "support/proc_helpers.hpp"
+
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -72,9 +75,25 @@ std::string offloadd_process::binary() {
   return OFFLOADD_PATH;
 }
 
+namespace {
+
+// `--data-dir` in a fresh temporary directory, unless `args` already say where (or how) jobs are kept.
+void add_private_data_dir(std::vector<std::string>& argv, std::unique_ptr<temp_dir>& dir) {
+  const bool chosen = std::any_of(argv.begin(), argv.end(), [](const std::string& a) {
+    return a.starts_with("--store") || a.starts_with("--data-dir");
+  });
+  if (chosen) return;
+  dir = std::make_unique<temp_dir>();
+  argv.push_back("--data-dir");
+  argv.push_back((dir->path() / "data").string());
+}
+
+}  // namespace
+
 offloadd_process::offloadd_process(std::vector<std::string> args, std::vector<std::string> env) {
   std::vector<std::string> argv{binary(), "--listen", "127.0.0.1:0", "--log-level", "warn"};
   argv.insert(argv.end(), args.begin(), args.end());
+  add_private_data_dir(argv, data_);
   std::tie(pid_, stdout_fd_) = spawn_piped(std::move(argv), test_environment(env), STDOUT_FILENO);
 
   // Read the first line: "listening on http://127.0.0.1:PORT".
@@ -103,6 +122,8 @@ std::pair<int, std::string> offloadd_process::run_to_exit(const std::vector<std:
                                                           std::chrono::milliseconds limit) {
   std::vector<std::string> argv{binary()};
   argv.insert(argv.end(), args.begin(), args.end());
+  std::unique_ptr<temp_dir> data;
+  add_private_data_dir(argv, data);
   const auto [pid, err_fd] = spawn_piped(std::move(argv), test_environment(env), STDERR_FILENO);
   std::string output;
   const auto deadline = std::chrono::steady_clock::now() + limit;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -9,11 +10,15 @@
 
 namespace offload::test {
 
+class temp_dir;
+
 /// A running `offloadd --listen 127.0.0.1:0 …`. The destructor kills it (SIGKILL) if still running.
 class offloadd_process {
  public:
   /// Starts offloadd with `args` appended and waits (up to 20 s) for its `listening on` line.
   /// `env` entries (`NAME=value`) replace the inherited environment's OFFLOAD_* variables.
+  /// Unless `args` choose a `--store` or a `--data-dir`, the default SQLite store lives in a private
+  /// temporary directory removed with this object.
   explicit offloadd_process(std::vector<std::string> args = {}, std::vector<std::string> env = {});
   ~offloadd_process();
   offloadd_process(const offloadd_process&) = delete;
@@ -38,6 +43,7 @@ class offloadd_process {
                                                  std::chrono::milliseconds limit = std::chrono::seconds{20});
 
  private:
+  std::unique_ptr<temp_dir> data_;
   int pid_ = -1;
   int stdout_fd_ = -1;
   unsigned short port_ = 0;

@@ -31,8 +31,8 @@ TEST(job_fsm_test, full_transition_table_with_actions) {
   const job_state states[] = {job_state::queued, job_state::running,   job_state::succeeded,
                               job_state::failed, job_state::cancelled, job_state::timed_out,
                               job_state::crashed};
-  const job_input inputs[] = {job_input::start,  job_input::succeed,  job_input::fail,
-                              job_input::cancel, job_input::time_out, job_input::crash};
+  const job_input inputs[] = {job_input::start,    job_input::succeed, job_input::fail,     job_input::cancel,
+                              job_input::time_out, job_input::crash,   job_input::interrupt};
   const actions ended_queued{leave_queue, record_outcome, retire, notify};
   const actions lane_returned{stop_running, record_outcome, retire, notify};
   const actions lane_still_running{stop_running, stop_handler, record_outcome, retire, notify};
@@ -45,10 +45,19 @@ TEST(job_fsm_test, full_transition_table_with_actions) {
       {{job_state::running, job_input::crash}, {job_state::crashed, lane_returned}},
       {{job_state::running, job_input::cancel}, {job_state::cancelled, lane_still_running}},
       {{job_state::running, job_input::time_out}, {job_state::timed_out, lane_still_running}},
+      {{job_state::running, job_input::interrupt}, {job_state::failed, lane_returned}},
   };
   for (const auto s : states) {
     for (const auto in : inputs) {
       const auto t = transition(s, in);
+      // Without attempts left the table is the same whatever the flag says, for every input but these.
+      const bool retryable = s == job_state::running && in != job_input::succeed && in != job_input::cancel &&
+                             in != job_input::start;
+      if (!retryable) {
+        const auto with = transition(s, in, true);
+        EXPECT_EQ(with.has_value(), t.has_value());
+        if (with && t) EXPECT_EQ(with->next, t->next);
+      }
       const auto it = legal.find({s, in});
       const auto pair = std::string{to_string(s)} + " + " + std::string{to_string(in)};
       if (it == legal.end()) {
@@ -87,12 +96,31 @@ TEST(job_fsm_test, every_ending_records_retires_and_notifies_once) {
   }
 }
 
+// With attempts left, a running job whose attempt failed, crashed, timed out or was interrupted is queued
+// again; only a timeout still has a handler to stop. A cancel is never retried.
+TEST(job_fsm_test, attempts_left_turn_bad_endings_into_retries) {
+  const actions retried{stop_running, record_attempt, requeue, notify};
+  const actions retried_running{stop_running, stop_handler, record_attempt, requeue, notify};
+  for (const auto in : {job_input::fail, job_input::crash, job_input::interrupt, job_input::time_out}) {
+    const auto t = transition(job_state::running, in, true);
+    ASSERT_TRUE(t.has_value()) << to_string(in);
+    EXPECT_EQ(t->next, job_state::queued) << to_string(in);
+    const actions got(t->actions().begin(), t->actions().end());
+    EXPECT_EQ(got, in == job_input::time_out ? retried_running : retried) << to_string(in) << describe(got);
+  }
+  EXPECT_EQ(next_state(job_state::running, job_input::cancel, true), job_state::cancelled);
+  EXPECT_EQ(next_state(job_state::running, job_input::succeed, true), job_state::succeeded);
+  EXPECT_EQ(next_state(job_state::queued, job_input::fail, true), job_state::failed)
+      << "a job that never ran has no attempt to retry";
+}
+
 TEST(job_fsm_test, terminal_states_accept_nothing) {
   for (const auto s : {job_state::succeeded, job_state::failed, job_state::cancelled, job_state::timed_out,
                        job_state::crashed})
     for (const auto in : {job_input::start, job_input::succeed, job_input::fail, job_input::cancel,
-                          job_input::time_out, job_input::crash})
-      EXPECT_FALSE(transition(s, in).has_value());
+                          job_input::time_out, job_input::crash, job_input::interrupt})
+      for (const bool attempts_left : {false, true})
+        EXPECT_FALSE(transition(s, in, attempts_left).has_value());
 }
 
 }  // namespace

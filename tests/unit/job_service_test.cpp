@@ -36,9 +36,28 @@ class job_service_test : public ::testing::Test {
     spec.input = std::move(input);
     spec.priority = priority;
     spec.timeout_ms = timeout_ms;
-    auto r = service_->submit(std::move(spec));
+    auto r = submit_spec(std::move(spec));
     EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().message);
     return r ? r->job : nullptr;
+  }
+
+  // Runs one of the service's coroutines to its end on the reactor.
+  template <class T>
+  T await(boost::asio::awaitable<T> op) {
+    std::optional<T> out;
+    boost::asio::co_spawn(ioc_, std::move(op), [&out](std::exception_ptr e, T value) {
+      if (e) std::rethrow_exception(e);
+      out = std::move(value);
+    });
+    run_until([&] { return out.has_value(); });
+    return std::move(*out);
+  }
+
+  proto::result<submission> submit_spec(proto::job_spec spec) {
+    return await(service_->async_submit(std::move(spec)));
+  }
+  proto::result<std::shared_ptr<const job>> cancel(std::string id) {
+    return await(service_->async_cancel(std::move(id)));
   }
 
   void make_service(service_config config) {
@@ -78,7 +97,7 @@ TEST_F(job_service_test, cancel_running_job_is_immediate_and_late_result_is_disc
   make_service({.threads = 1});
   const auto j = submit({{"ms", 600000}}, "sleep");
   ASSERT_EQ(j->state, job_state::running);
-  const auto r = service_->cancel(j->id);
+  const auto r = cancel(j->id);
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(j->state, job_state::cancelled) << "no waiting for the handler";
   const auto last = j->events.last_seq();
@@ -86,10 +105,10 @@ TEST_F(job_service_test, cancel_running_job_is_immediate_and_late_result_is_disc
   run_until(
       [&] { return service_->stats().running == 0 && submit({}, "echo")->state == job_state::running; });
   EXPECT_EQ(j->events.last_seq(), last);
-  const auto again = service_->cancel(j->id);
+  const auto again = cancel(j->id);
   ASSERT_FALSE(again.has_value());
   EXPECT_EQ(again.error().code, proto::errc::already_finished);
-  EXPECT_EQ(service_->cancel("000000000999aaaaaaaa").error().code, proto::errc::not_found);
+  EXPECT_EQ(cancel("000000000999aaaaaaaa").error().code, proto::errc::not_found);
 }
 
 TEST_F(job_service_test, timeout_ends_a_running_job) {
@@ -107,7 +126,7 @@ TEST_F(job_service_test, queue_bound_and_priorities) {
   const auto high = submit({}, "echo", 8);
   proto::job_spec extra;
   extra.type = "echo";
-  const auto full = service_->submit(extra);
+  const auto full = submit_spec(extra);
   ASSERT_FALSE(full.has_value());
   EXPECT_EQ(full.error().code, proto::errc::queue_full);
   // Nothing finished yet: the thread lane is assumed to finish 0.5 jobs/s, so its 2 queued jobs take 4 s;
@@ -115,7 +134,7 @@ TEST_F(job_service_test, queue_bound_and_priorities) {
   EXPECT_EQ(service_->retry_after(proto::lane::thread).count(), 4);
   EXPECT_EQ(service_->retry_after(proto::lane::process).count(), 1);
 
-  ASSERT_TRUE(service_->cancel(blocker->id).has_value());
+  ASSERT_TRUE(cancel(blocker->id).has_value());
   run_until([&] { return proto::is_terminal(low->state); });
   EXPECT_EQ(high->state, job_state::succeeded);
   EXPECT_LE(*high->finished_at, *low->started_at) << "the higher priority ran first";
@@ -129,7 +148,7 @@ TEST_F(job_service_test, a_cancelled_queued_job_leaves_the_queue_and_never_runs)
   run_until([&] { return blocker->state == job_state::running; });
   const auto waiting = submit({}, "echo");
   EXPECT_EQ(service_->stats().queued, 1u);
-  ASSERT_TRUE(service_->cancel(waiting->id).has_value());
+  ASSERT_TRUE(cancel(waiting->id).has_value());
   EXPECT_EQ(waiting->state, job_state::cancelled);
   EXPECT_EQ(service_->stats().queued, 0u);
   EXPECT_EQ(service_->stats().running, 1u) << "only the blocker runs";
@@ -139,7 +158,7 @@ TEST_F(job_service_test, a_cancelled_queued_job_leaves_the_queue_and_never_runs)
   // The place is free again: a full queue would refuse this one.
   const auto next = submit({}, "echo");
   ASSERT_NE(next, nullptr);
-  ASSERT_TRUE(service_->cancel(blocker->id).has_value());
+  ASSERT_TRUE(cancel(blocker->id).has_value());
   run_until([&] { return next->state == job_state::succeeded; });
   EXPECT_EQ(service_->stats().running, 0u);
 }
@@ -148,15 +167,15 @@ TEST_F(job_service_test, submission_errors) {
   make_service({.threads = 1});
   proto::job_spec s;
   s.type = "nope";
-  EXPECT_EQ(service_->submit(s).error().code, proto::errc::unknown_type);
+  EXPECT_EQ(submit_spec(s).error().code, proto::errc::unknown_type);
   s.type = "sum";
   s.input = {{"n", "x"}};
-  const auto invalid = service_->submit(s);
+  const auto invalid = submit_spec(s);
   EXPECT_EQ(invalid.error().code, proto::errc::invalid_input);
   EXPECT_EQ(invalid.error().message.rfind("input.n:", 0), 0u) << invalid.error().message;
   s.input = {{"n", 1}};
   s.lane = proto::lane::process;
-  EXPECT_EQ(service_->submit(s).error().code, proto::errc::lane_unavailable);
+  EXPECT_EQ(submit_spec(s).error().code, proto::errc::lane_unavailable);
 }
 
 TEST_F(job_service_test, idempotent_resubmission) {
@@ -164,13 +183,13 @@ TEST_F(job_service_test, idempotent_resubmission) {
   proto::job_spec s;
   s.type = "echo";
   s.idempotency_key = "k";
-  const auto a = service_->submit(s);
-  const auto b = service_->submit(s);
+  const auto a = submit_spec(s);
+  const auto b = submit_spec(s);
   ASSERT_TRUE(a && b);
   EXPECT_EQ(a->job, b->job);
   EXPECT_TRUE(b->replayed);
   s.priority = 1;
-  EXPECT_EQ(service_->submit(s).error().code, proto::errc::idempotency_conflict);
+  EXPECT_EQ(submit_spec(s).error().code, proto::errc::idempotency_conflict);
 }
 
 TEST_F(job_service_test, wait_finished_wakes_on_the_terminal_event) {
@@ -203,7 +222,7 @@ TEST_F(job_service_test, drain_refuses_new_jobs_and_cancels_what_outlives_the_gr
   run_until([&] { return service_->draining(); });
   proto::job_spec s;
   s.type = "echo";
-  EXPECT_EQ(service_->submit(s).error().code, proto::errc::draining);
+  EXPECT_EQ(submit_spec(s).error().code, proto::errc::draining);
   run_until([&] { return drained; });
   EXPECT_EQ(running->state, job_state::cancelled);
   EXPECT_EQ(running->error->code, proto::errc::shutdown);

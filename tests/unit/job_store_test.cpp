@@ -1,5 +1,5 @@
 // The job store: ids, lookup, idempotency index, listing with cursors, and retention.
-#include "core/job_store.hpp"
+#include "core/store/job_store.hpp"
 
 #include "core/job_id.hpp"
 

@@ -21,7 +21,7 @@ errc code_of(std::string_view text) {
 }
 
 TEST(errc_test, every_code_round_trips_through_its_wire_name) {
-  for (int i = 0; i <= static_cast<int>(errc::cpu_limit); ++i) {
+  for (int i = 0; i <= static_cast<int>(errc::interrupted); ++i) {
     const auto code = static_cast<errc>(i);
     const auto name = to_string(code);
     EXPECT_NE(name, "") << i;

@@ -46,6 +46,8 @@ enum class errc {
   worker_unavailable,
   overloaded,
   cpu_limit,
+  storage_unavailable,
+  interrupted,
 
   // Client-side failures.
   /// The base URL cannot be used (not `http://host[:port][/prefix]`).

@@ -64,6 +64,10 @@ enum class errc {
   overloaded,
   /// The job's process used more CPU time than its `limits.cpu_seconds`; it was stopped.
   cpu_limit,
+  /// The job store cannot write (disk full, I/O error); nothing was accepted. Retry later.
+  storage_unavailable,
+  /// offloadd stopped (crash, kill, power loss) while the job ran and it had no attempt left.
+  interrupted,
 };
 
 /// The wire spelling of a code, e.g. `"invalid_json"`.

@@ -55,6 +55,8 @@ enum class event_type {
   timed_out,
   /// Terminal: the job's process crashed (`error`).
   crashed,
+  /// The attempt ended badly and the job is queued again (`attempt`, `error`, `retry_at`).
+  retrying,
 };
 
 /// True for the states a job never leaves.

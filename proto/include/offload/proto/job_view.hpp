@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace offload::proto {
 
@@ -38,6 +39,14 @@ struct job_view {
   std::optional<proto::error> error;
   /// Sequence number of the newest event in the job's log.
   std::uint64_t last_seq = 0;
+  /// The attempt running or last run, from 1; and how many the spec allows.
+  std::uint32_t attempt = 1;
+  std::uint32_t max_attempts = 1;
+  /// While queued: the earliest instant it may run (a delay, `run_at`, or a retry's back-off).
+  std::optional<std::string> run_at;
+  /// The errors of the attempts before the current one, oldest first; sent inside `error` as `attempts`
+  /// once the job ended, and as `attempt_errors` before.
+  std::vector<proto::error> earlier_errors;
 };
 
 /// Adds `links: {self, events}` derived from the id.

@@ -1,5 +1,5 @@
 // Job index, listing and retention.
-#include "core/job_store.hpp"
+#include "core/store/job_store.hpp"
 
 #include "core/job_id.hpp"
 
@@ -20,6 +20,12 @@ std::shared_ptr<job> job_store::create(proto::job_spec spec, proto::lane lane, s
   if (j->spec.idempotency_key) by_key_[*j->spec.idempotency_key] = j->seq;
   jobs_.emplace(j->seq, j);
   return j;
+}
+
+void job_store::add(std::shared_ptr<job> j) {
+  erase(j->seq);
+  if (j->spec.idempotency_key) by_key_[*j->spec.idempotency_key] = j->seq;
+  jobs_.emplace(j->seq, std::move(j));
 }
 
 std::shared_ptr<job> job_store::find(std::string_view id) const {

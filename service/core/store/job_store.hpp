@@ -1,7 +1,9 @@
-// Every job the server knows: live ones, and finished ones until retention evicts them.
+// An in-memory index of jobs by id and idempotency key, with retention of finished jobs: the whole store of
+// the memory repository, and the cache of recently finished jobs of the SQLite one.
 #pragma once
 
 #include "core/job.hpp"
+#include "core/store/job_repository.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -18,18 +20,6 @@
 
 namespace offload::core {
 
-/// A listing query: `GET /v1/jobs?state=&type=&limit=&after=`.
-struct job_filter {
-  static constexpr std::size_t default_limit = 100;
-  static constexpr std::size_t max_limit = 1000;
-
-  std::optional<proto::job_state> state{};
-  std::optional<std::string> type{};
-  std::size_t limit = default_limit;
-  /// Id of the last job of the previous page; the listing continues after it (it need not exist any more).
-  std::optional<std::string> after{};
-};
-
 /// One page of a listing, oldest first; `next` is the cursor for the following page, if there is one.
 struct job_page {
   std::vector<std::shared_ptr<const job>> jobs;
@@ -44,6 +34,8 @@ class job_store {
 
   /// Creates and indexes a queued job with a fresh id.
   std::shared_ptr<job> create(proto::job_spec spec, proto::lane lane, slot_pool pool = slot_pool::thread);
+  /// Indexes a job made elsewhere (read back from disk); replaces one with the same seq.
+  void add(std::shared_ptr<job> j);
 
   std::shared_ptr<job> find(std::string_view id) const;
   std::shared_ptr<job> find_by_idempotency_key(std::string_view key) const;
@@ -61,6 +53,8 @@ class job_store {
 
   std::size_t size() const noexcept { return jobs_.size(); }
   std::size_t finished_count() const noexcept { return finished_.size(); }
+  std::size_t max_finished() const noexcept { return max_finished_; }
+  std::chrono::seconds max_age() const noexcept { return max_age_; }
 
  private:
   struct finished_entry {

@@ -1,0 +1,774 @@
+// The SQLite repository: schema, the store thread's group commits, and the conversions between jobs and rows.
+#include "core/store/sqlite_repository.hpp"
+
+#include "core/job_id.hpp"
+#include "core/logger.hpp"
+#include "core/store/sqlite_connection.hpp"
+
+#include <offload/asio_support.hpp>
+#include <offload/proto/json_parse.hpp>
+
+#include <boost/asio/append.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+namespace offload::core {
+namespace {
+
+using proto::errc;
+
+// 'OFLD': tells an Offload database from any other SQLite file.
+constexpr std::int64_t application_id = 0x4f464c44;
+constexpr std::int64_t schema_version = 1;
+// How long the store thread waits before trying failed writes again.
+constexpr auto retry_interval = std::chrono::seconds{1};
+// Finished jobs deleted from disk per retention pass (one transaction on the store thread).
+constexpr std::int64_t eviction_slice = 20000;
+
+constexpr const char* schema = R"sql(
+CREATE TABLE jobs (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  lane INTEGER NOT NULL,
+  pool INTEGER NOT NULL,
+  spec TEXT NOT NULL,
+  idempotency_key TEXT UNIQUE,
+  created_at INTEGER NOT NULL,
+  state INTEGER NOT NULL,
+  started_at INTEGER,
+  finished_at INTEGER,
+  attempt INTEGER NOT NULL,
+  not_before INTEGER,
+  earlier_errors TEXT,
+  progress TEXT,
+  result TEXT,
+  error TEXT,
+  output_logged INTEGER NOT NULL,
+  output_truncated INTEGER NOT NULL
+);
+CREATE INDEX jobs_by_state ON jobs (state, seq);
+CREATE INDEX jobs_by_finish ON jobs (finished_at) WHERE finished_at IS NOT NULL;
+CREATE TABLE events (
+  job INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  type INTEGER NOT NULL,
+  frame TEXT NOT NULL,
+  PRIMARY KEY (job, seq)
+) WITHOUT ROWID;
+)sql";
+
+// Every column a job is read back from, in this order; the last is the newest event's seq.
+#define OFFLOAD_JOB_COLUMNS                                                                            \
+  "seq, id, type, lane, pool, spec, created_at, state, started_at, finished_at, attempt, not_before, " \
+  "earlier_errors, progress, result, error, output_logged, output_truncated, "                         \
+  "(SELECT max(e.seq) FROM events e WHERE e.job = jobs.seq)"
+
+using clock = job::clock;
+
+std::int64_t to_micros(clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+std::optional<std::int64_t> to_micros(const std::optional<clock::time_point>& t) {
+  return t ? std::optional<std::int64_t>{to_micros(*t)} : std::nullopt;
+}
+clock::time_point from_micros(std::int64_t us) {
+  return clock::time_point{std::chrono::duration_cast<clock::duration>(std::chrono::microseconds{us})};
+}
+std::optional<clock::time_point> from_micros(const std::optional<std::int64_t>& us) {
+  return us ? std::optional<clock::time_point>{from_micros(*us)} : std::nullopt;
+}
+
+// The mutable part of a job's row, copied on the reactor (small: no input, no result).
+struct record_row {
+  std::int64_t seq = 0;
+  std::int64_t state = 0;
+  std::optional<std::int64_t> started_at, finished_at, not_before;
+  std::int64_t attempt = 1;
+  std::optional<std::string> earlier_errors, progress, error;
+  std::int64_t output_logged = 0;
+  bool output_truncated = false;
+  // A succeeded job's result is read from its terminal event's frame on the store thread, so the reactor
+  // never serialises it twice.
+  std::shared_ptr<const std::string> terminal_frame;
+};
+
+struct event_row {
+  std::int64_t seq;
+  std::int64_t type;
+  std::shared_ptr<const std::string> frame;
+};
+
+record_row make_record_row(const job& j) {
+  record_row r;
+  r.seq = static_cast<std::int64_t>(j.seq);
+  r.state = static_cast<std::int64_t>(j.state);
+  r.started_at = to_micros(j.started_at);
+  r.finished_at = to_micros(j.finished_at);
+  r.not_before = to_micros(j.not_before);
+  r.attempt = j.attempt;
+  if (!j.earlier_errors.empty()) r.earlier_errors = proto::dump_json(nlohmann::json(j.earlier_errors));
+  if (j.progress)
+    r.progress =
+        proto::dump_json(nlohmann::json{{"fraction", j.progress->fraction}, {"note", j.progress->note}});
+  if (j.error) r.error = proto::dump_json(nlohmann::json(*j.error));
+  r.output_logged = static_cast<std::int64_t>(j.output.logged());
+  r.output_truncated = j.output.truncated();
+  if (j.state == proto::job_state::succeeded && !j.events.events().empty())
+    r.terminal_frame = j.events.events().back().frame;
+  return r;
+}
+
+std::vector<event_row> make_event_rows(std::span<const logged_event> events) {
+  std::vector<event_row> rows;
+  rows.reserve(events.size());
+  for (const auto& e : events)
+    rows.push_back({static_cast<std::int64_t>(e.seq), static_cast<std::int64_t>(e.type), e.frame});
+  return rows;
+}
+
+// The result inside a `succeeded` frame, as JSON text.
+std::optional<std::string> result_text(const std::shared_ptr<const std::string>& frame) {
+  if (!frame) return std::nullopt;
+  const auto parsed = nlohmann::json::parse(*frame, nullptr, false);
+  const auto it = parsed.is_object() ? parsed.find("result") : parsed.end();
+  if (it == parsed.end()) return std::nullopt;
+  return proto::dump_json(*it);
+}
+
+void write_record(sqlite_connection& db, const record_row& r) {
+  auto& update = db.prepared(
+      "UPDATE jobs SET state = ?2, started_at = ?3, finished_at = ?4, attempt = ?5, not_before = ?6, "
+      "earlier_errors = ?7, progress = ?8, error = ?9, output_logged = ?10, output_truncated = ?11, "
+      "result = coalesce(?12, result) WHERE seq = ?1");
+  update.bind(1, r.seq)
+      .bind(2, r.state)
+      .bind(3, r.started_at)
+      .bind(4, r.finished_at)
+      .bind(5, r.attempt)
+      .bind(6, r.not_before)
+      .bind(7, r.earlier_errors)
+      .bind(8, r.progress)
+      .bind(9, r.error)
+      .bind(10, r.output_logged)
+      .bind(11, std::int64_t{r.output_truncated})
+      .bind(12, result_text(r.terminal_frame));
+  update.run();
+}
+
+void write_events(sqlite_connection& db, std::int64_t job_seq, const std::vector<event_row>& events) {
+  auto& insert = db.prepared("INSERT OR REPLACE INTO events (job, seq, type, frame) VALUES (?1, ?2, ?3, ?4)");
+  for (const auto& e : events) {
+    insert.bind(1, job_seq).bind(2, e.seq).bind(3, e.type).bind(4, std::string_view{*e.frame});
+    insert.run();
+  }
+}
+
+template <class T>
+std::optional<T> parse_column(const std::optional<std::string>& text) {
+  if (!text) return std::nullopt;
+  return nlohmann::json::parse(*text).get<T>();
+}
+
+// A job from a row of OFFLOAD_JOB_COLUMNS; with its events when `with_events`.
+std::shared_ptr<job> read_job(sqlite_connection& db, const sqlite_statement& row, bool with_events) {
+  auto j = std::make_shared<job>();
+  j->seq = static_cast<std::uint64_t>(row.int64(0));
+  j->id = row.text(1);
+  j->lane = static_cast<proto::lane>(row.int64(3));
+  j->pool = static_cast<slot_pool>(row.int64(4));
+  auto spec = proto::parse_job_spec_text(row.text(5));
+  if (!spec) throw std::runtime_error{"job " + j->id + " has an unreadable spec: " + spec.error().message};
+  j->spec = std::move(*spec);
+  j->created_at = from_micros(row.int64(6));
+  j->state = static_cast<proto::job_state>(row.int64(7));
+  j->started_at = from_micros(row.optional_int64(8));
+  j->finished_at = from_micros(row.optional_int64(9));
+  j->attempt = static_cast<std::uint32_t>(row.int64(10));
+  j->not_before = from_micros(row.optional_int64(11));
+  if (auto errors = parse_column<std::vector<proto::error>>(row.optional_text(12)))
+    j->earlier_errors = *errors;
+  if (auto progress = row.optional_text(13)) {
+    const auto p = nlohmann::json::parse(*progress);
+    j->progress = proto::job_progress{p.value("fraction", 0.0), p.value("note", std::string{})};
+  }
+  if (auto result = row.optional_text(14)) j->result = nlohmann::json::parse(*result);
+  j->error = parse_column<proto::error>(row.optional_text(15));
+  j->output = output_budget{static_cast<std::uint64_t>(row.int64(16)), row.int64(17) != 0};
+  j->stored = true;
+  if (with_events) {
+    auto& events = db.prepared("SELECT seq, type, frame FROM events WHERE job = ?1 ORDER BY seq");
+    events.bind(1, static_cast<std::int64_t>(j->seq));
+    while (events.step())
+      j->events.restore(static_cast<std::uint64_t>(events.int64(0)),
+                        static_cast<proto::event_type>(events.int64(1)), events.text(2));
+  }
+  return j;
+}
+
+// A listing row's view: the job without its events, with the newest event's seq from the row.
+proto::job_view read_view(sqlite_connection& db, const sqlite_statement& row) {
+  auto v = read_job(db, row, false)->view();
+  v.last_seq = static_cast<std::uint64_t>(row.optional_int64(18).value_or(0));
+  return v;
+}
+
+std::shared_ptr<job> find_one(sqlite_connection& db, const char* sql, auto bind) {
+  auto& query = db.prepared(sql);
+  bind(query);
+  if (!query.step()) return nullptr;
+  auto j = read_job(db, query, false);
+  query.reset();
+  auto& events = db.prepared("SELECT seq, type, frame FROM events WHERE job = ?1 ORDER BY seq");
+  events.bind(1, static_cast<std::int64_t>(j->seq));
+  while (events.step())
+    j->events.restore(static_cast<std::uint64_t>(events.int64(0)),
+                      static_cast<proto::event_type>(events.int64(1)), events.text(2));
+  return j;
+}
+
+proto::error storage_error(const std::string& path, const std::string& what) {
+  return proto::error{errc::storage_unavailable, "the job store (" + path + ") cannot write: " + what};
+}
+
+// Opens the database and checks that it is an Offload database of a version this build reads; an empty
+// file becomes one. Throws sqlite_error, or std::runtime_error for a foreign file.
+std::unique_ptr<sqlite_connection> open_database(const std::string& path, bool full_sync) {
+  auto db = std::make_unique<sqlite_connection>(path);
+  // Reading the header is the first thing that fails on a file that is not an SQLite database.
+  const auto app = db->query_int("PRAGMA application_id");
+  const auto tables = db->query_int("SELECT count(*) FROM sqlite_schema");
+  if (app == 0 && tables == 0) {
+    db->exec("PRAGMA journal_mode = WAL");
+    db->exec("BEGIN IMMEDIATE");
+    db->exec(schema);
+    db->exec(("PRAGMA application_id = " + std::to_string(application_id)).c_str());
+    db->exec(("PRAGMA user_version = " + std::to_string(schema_version)).c_str());
+    db->exec("COMMIT");
+  } else if (app != application_id) {
+    throw std::runtime_error{path +
+                             " is an SQLite database of another application; offloadd does not "
+                             "touch it (move it away, or point --data-dir elsewhere)"};
+  } else if (const auto version = db->query_int("PRAGMA user_version"); version != schema_version) {
+    throw std::runtime_error{path + " has schema version " + std::to_string(version) +
+                             "; this offloadd reads " + std::to_string(schema_version)};
+  }
+  db->exec("PRAGMA journal_mode = WAL");
+  db->exec(full_sync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+  // A structural check of the pages that hold the schema and the first rows: a corrupt file is found at
+  // start, not by the first request that touches it.
+  db->exec("SELECT count(*) FROM jobs WHERE seq = (SELECT max(seq) FROM jobs)");
+  return db;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------------------
+// Operations
+
+struct sqlite_repository::operation {
+  enum class kind {
+    /// Stores a new job: refused (not retried) when its transaction fails.
+    add,
+    /// Write-behind: kept and retried until it is stored.
+    write,
+    /// A read (or a flush): answered with a failure when its transaction fails.
+    read,
+  };
+
+  explicit operation(kind k) : what(k) {}
+  virtual ~operation() = default;
+  /// On the store thread, inside the batch's transaction. Throws sqlite_error (or another exception for
+  /// unreadable data: then only this operation fails).
+  virtual void run(sqlite_connection& db) = 0;
+  /// On the store thread, after the transaction: with the failure, if it failed.
+  virtual void complete(const std::optional<proto::error>& failure) = 0;
+
+  kind what;
+  /// Set when this operation alone failed (a constraint, unreadable data).
+  std::optional<proto::error> own_failure;
+};
+
+namespace {
+
+// A write-behind operation that answers nobody.
+template <class Fn>
+struct write_operation final : sqlite_repository::operation {
+  explicit write_operation(Fn f) : operation(kind::write), fn(std::move(f)) {}
+  void run(sqlite_connection& db) override { fn(db); }
+  void complete(const std::optional<proto::error>&) override {}
+  Fn fn;
+};
+
+// An operation whose value (or failure) completes an awaiting coroutine on the reactor.
+template <class R, class Fn, class Fail, class Handler>
+struct call_operation final : sqlite_repository::operation {
+  call_operation(kind k, Fn f, Fail fl, Handler h, asio::any_io_executor ex)
+      : operation(k), fn(std::move(f)), fail(std::move(fl)), handler(std::move(h)), reactor(std::move(ex)) {}
+  void run(sqlite_connection& db) override { value = fn(db); }
+  void complete(const std::optional<proto::error>& failure) override {
+    if (failure) value = fail(*failure);
+    if (own_failure) value = fail(*own_failure);
+    asio::post(reactor, asio::append(std::move(handler), std::move(value)));
+  }
+  Fn fn;
+  Fail fail;
+  Handler handler;
+  asio::any_io_executor reactor;
+  R value{};
+};
+
+}  // namespace
+
+// Retention on disk: the oldest finished jobs, those beyond the count bound and then those older than the
+// age bound, at most `eviction_slice` per pass. Not retried: the next sweep tries again.
+struct sqlite_repository::eviction final : operation {
+  eviction(sqlite_repository* repo, std::int64_t excess, std::int64_t cutoff, bool sweep)
+      : operation(kind::read), self(repo), excess(excess), cutoff(cutoff), sweep(sweep) {}
+
+  void run(sqlite_connection& db) override {
+    doomed.clear();
+    auto& oldest = db.prepared(
+        "SELECT seq, finished_at FROM jobs WHERE finished_at IS NOT NULL ORDER BY finished_at LIMIT ?1");
+    oldest.bind(1, eviction_slice);
+    while (oldest.step()) {
+      if (static_cast<std::int64_t>(doomed.size()) >= excess && oldest.int64(1) > cutoff) {
+        oldest.reset();
+        break;
+      }
+      doomed.push_back(oldest.int64(0));
+    }
+    auto& events = db.prepared("DELETE FROM events WHERE job = ?1");
+    auto& jobs = db.prepared("DELETE FROM jobs WHERE seq = ?1");
+    for (const auto seq : doomed) {
+      events.bind(1, seq).run();
+      jobs.bind(1, seq).run();
+    }
+  }
+
+  void complete(const std::optional<proto::error>& failure) override {
+    const std::size_t removed = failure || own_failure ? 0 : doomed.size();
+    asio::post(self->reactor_,
+               [repo = self, removed, expected = static_cast<std::size_t>(excess), sweep = sweep] {
+                 repo->finished_ -= std::min(repo->finished_, removed);
+                 repo->evicting_count_ -= std::min(repo->evicting_count_, expected);
+                 if (sweep) repo->sweeping_ = false;
+               });
+  }
+
+  sqlite_repository* self;
+  std::int64_t excess;
+  std::int64_t cutoff;
+  bool sweep;
+  std::vector<std::int64_t> doomed;
+};
+
+template <class R>
+struct sqlite_repository::initiation {
+  sqlite_repository* self;
+  operation::kind what;
+
+  template <class Handler, class Fn, class Fail>
+  void operator()(Handler&& handler, Fn fn, Fail fail) const {
+    self->enqueue(std::make_unique<call_operation<R, Fn, Fail, std::decay_t<Handler>>>(
+        what, std::move(fn), std::move(fail), std::forward<Handler>(handler), self->reactor_));
+  }
+};
+
+template <class R, class Fn, class Fail>
+asio::awaitable<R> sqlite_repository::call(bool adds_a_job, Fn fn, Fail failed) {
+  const initiation<R> init{this, adds_a_job ? operation::kind::add : operation::kind::read};
+  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(R)>(
+      init, asio::use_awaitable, std::move(fn), std::move(failed));
+}
+
+void sqlite_repository::enqueue(std::unique_ptr<operation> op) {
+  {
+    const std::lock_guard lock{mutex_};
+    pending_.push_back(std::move(op));
+  }
+  wake_.notify_one();
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Opening and closing
+
+proto::result<std::unique_ptr<sqlite_repository>> sqlite_repository::open(asio::any_io_executor reactor,
+                                                                          sqlite_options options) {
+  const auto fail = [](std::string message) {
+    return proto::error{errc::storage_unavailable, std::move(message)};
+  };
+  std::error_code ec;
+  std::filesystem::create_directories(options.dir, ec);
+  if (ec) return fail("cannot create the data directory " + options.dir.string() + ": " + ec.message());
+  const auto lock_path = (options.dir / lock_file).string();
+  const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return fail("cannot write in the data directory " + options.dir.string() + ": " + lock_path + ": " +
+                std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK)
+      return fail("the data directory " + options.dir.string() + " is in use by another offloadd (it holds " +
+                  lock_path + ")");
+    return fail("cannot lock " + lock_path + ": " + std::strerror(err));
+  }
+  const auto path = (options.dir / database_file).string();
+  std::unique_ptr<sqlite_connection> db;
+  try {
+    db = open_database(path, options.full_sync);
+  } catch (const sqlite_error& e) {
+    ::close(fd);
+    if (e.primary() == SQLITE_NOTADB || e.primary() == SQLITE_CORRUPT)
+      return fail(path + " is not a readable Offload database (" + e.what() +
+                  "); offloadd does not overwrite it: move it away to start afresh, or restore a backup");
+    return fail("cannot open " + path + ": " + e.what());
+  } catch (const std::exception& e) {
+    ::close(fd);
+    return fail(e.what());
+  }
+  return std::unique_ptr<sqlite_repository>{
+      new sqlite_repository{std::move(reactor), std::move(options), fd, std::move(db)}};
+}
+
+sqlite_repository::sqlite_repository(asio::any_io_executor reactor, sqlite_options options, int lock_fd,
+                                     std::unique_ptr<sqlite_connection> db)
+    : reactor_(std::move(reactor)),
+      options_(std::move(options)),
+      path_((options_.dir / database_file).string()),
+      lock_fd_(lock_fd),
+      db_(std::move(db)),
+      cache_(std::min(options_.cache_jobs, options_.retain_jobs), options_.retain_for),
+      random_(std::random_device{}()) {
+  thread_ = std::thread{[this] { thread_main(); }};
+}
+
+sqlite_repository::~sqlite_repository() {
+  close();
+}
+
+void sqlite_repository::close() {
+  if (!thread_.joinable()) return;
+  {
+    const std::lock_guard lock{mutex_};
+    closing_ = true;
+  }
+  wake_.notify_one();
+  thread_.join();
+  db_.reset();
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+  lock_fd_ = -1;
+}
+
+std::string sqlite_repository::describe() const {
+  return "sqlite:" + path_;
+}
+
+std::optional<proto::error> sqlite_repository::health() const {
+  if (healthy_.load(std::memory_order_relaxed)) return std::nullopt;
+  const std::lock_guard lock{mutex_};
+  return storage_error(path_, failure_);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The store thread
+
+void sqlite_repository::thread_main() {
+  std::vector<std::unique_ptr<operation>> retry;
+  for (;;) {
+    std::vector<std::unique_ptr<operation>> batch = std::move(retry);
+    retry.clear();
+    bool closing = false;
+    {
+      std::unique_lock lock{mutex_};
+      if (batch.empty()) {
+        wake_.wait(lock, [this] { return closing_ || !pending_.empty(); });
+      } else {
+        // Failed writes wait a moment (or for new work, which joins them) before the next try.
+        wake_.wait_for(lock, retry_interval, [this] { return closing_ || !pending_.empty(); });
+      }
+      closing = closing_;
+      for (auto& op : pending_)
+        batch.push_back(std::move(op));
+      pending_.clear();
+    }
+    if (batch.empty() && closing) return;
+    retry = run_batch(std::move(batch));
+    if (!retry.empty() && closing) {
+      // One last try at shutdown; what still fails is reported, not silently dropped.
+      retry = run_batch(std::move(retry));
+      if (!retry.empty())
+        log(log_level::error, "job store writes lost at shutdown",
+            {{"writes", retry.size()},
+             {"store", path_},
+             {"hint", "the jobs they concern restart from their last stored state"}});
+      const std::lock_guard lock{mutex_};
+      if (pending_.empty()) return;
+    }
+  }
+}
+
+std::vector<std::unique_ptr<sqlite_repository::operation>> sqlite_repository::run_batch(
+    std::vector<std::unique_ptr<operation>> batch) {
+  std::optional<std::string> failed;
+  try {
+    db_->exec("BEGIN IMMEDIATE");
+    for (auto& op : batch) {
+      try {
+        op->run(*db_);
+      } catch (const sqlite_error& e) {
+        if (!e.statement_only()) throw;
+        op->own_failure = proto::error{errc::internal, e.what()};
+        log(log_level::error, "job store operation failed", {{"what", e.what()}});
+      } catch (const std::exception& e) {
+        // Unreadable data (a row this build cannot parse): this operation fails, the batch goes on.
+        op->own_failure = proto::error{errc::internal, e.what()};
+        log(log_level::error, "job store operation failed", {{"what", e.what()}});
+      }
+    }
+    db_->exec("COMMIT");
+  } catch (const sqlite_error& e) {
+    failed = e.what();
+    try {
+      db_->exec("ROLLBACK");
+    } catch (const sqlite_error&) {
+      // No transaction left to roll back (SQLite already did).
+    }
+  }
+
+  std::vector<std::unique_ptr<operation>> retry;
+  if (!failed) {
+    if (!healthy_.exchange(true)) log(log_level::info, "job store writes again", {{"store", path_}});
+    for (auto& op : batch)
+      op->complete(std::nullopt);
+    return retry;
+  }
+  {
+    const std::lock_guard lock{mutex_};
+    failure_ = *failed;
+  }
+  if (healthy_.exchange(false))
+    log(log_level::error, "job store cannot write; refusing new jobs until it can",
+        {{"store", path_}, {"what", *failed}});
+  const auto failure = storage_error(path_, *failed);
+  for (auto& op : batch) {
+    if (op->what == operation::kind::write) {
+      op->own_failure.reset();
+      retry.push_back(std::move(op));
+    } else {
+      op->complete(failure);
+    }
+  }
+  return retry;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The repository operations (reactor side)
+
+asio::awaitable<proto::result<recovered_jobs>> sqlite_repository::async_recover() {
+  struct loaded {
+    recovered_jobs jobs;
+    std::uint64_t max_seq = 0;
+  };
+  auto load = [](sqlite_connection& db) -> proto::result<loaded> {
+    loaded out;
+    out.max_seq = static_cast<std::uint64_t>(db.query_int("SELECT coalesce(max(seq), 0) FROM jobs"));
+    out.jobs.finished = static_cast<std::size_t>(db.query_int("SELECT count(*) FROM jobs WHERE state >= 2"));
+    auto& query = db.prepared("SELECT " OFFLOAD_JOB_COLUMNS " FROM jobs WHERE state < 2 ORDER BY seq");
+    while (query.step())
+      out.jobs.unfinished.push_back(read_job(db, query, true));
+    return out;
+  };
+  auto fail = [](const proto::error& e) -> proto::result<loaded> { return e; };
+  auto result = co_await call<proto::result<loaded>>(false, std::move(load), std::move(fail));
+  if (!result) co_return result.error();
+  next_seq_ = result->max_seq + 1;
+  finished_ = result->jobs.finished;
+  co_return std::move(result->jobs);
+}
+
+std::shared_ptr<job> sqlite_repository::make(proto::job_spec spec, proto::lane lane, slot_pool pool) {
+  auto j = std::make_shared<job>();
+  j->seq = next_seq_++;
+  j->id = job_id::make(j->seq, static_cast<std::uint32_t>(random_() & 0xffffffffu));
+  j->spec = std::move(spec);
+  j->lane = lane;
+  j->pool = pool;
+  j->created_at = job::clock::now();
+  return j;
+}
+
+asio::awaitable<std::optional<proto::error>> sqlite_repository::async_add(std::shared_ptr<job> j) {
+  struct insert {
+    std::int64_t seq;
+    std::string id, type, spec;
+    std::int64_t lane, pool, created_at;
+    std::optional<std::string> key;
+    record_row record;
+    std::vector<event_row> events;
+
+    std::optional<proto::error> operator()(sqlite_connection& db) const {
+      auto& add = db.prepared(
+          "INSERT INTO jobs (seq, id, type, lane, pool, spec, idempotency_key, created_at, state, attempt, "
+          "output_logged, output_truncated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, 0)");
+      add.bind(1, seq)
+          .bind(2, std::string_view{id})
+          .bind(3, std::string_view{type})
+          .bind(4, lane)
+          .bind(5, pool)
+          .bind(6, std::string_view{spec})
+          .bind(7, key)
+          .bind(8, created_at)
+          .bind(9, record.state)
+          .bind(10, record.attempt);
+      add.run();
+      write_record(db, record);
+      write_events(db, seq, events);
+      return std::nullopt;
+    }
+  };
+  insert op{static_cast<std::int64_t>(j->seq),
+            j->id,
+            j->spec.type,
+            proto::dump_json(nlohmann::json(j->spec)),
+            static_cast<std::int64_t>(j->lane),
+            static_cast<std::int64_t>(j->pool),
+            to_micros(j->created_at),
+            j->spec.idempotency_key,
+            make_record_row(*j),
+            make_event_rows(j->events.events())};
+  auto fail = [](const proto::error& e) -> std::optional<proto::error> {
+    // Every failure of an insert is the store's: the client may retry.
+    return proto::error{errc::storage_unavailable, e.message};
+  };
+  co_return co_await call<std::optional<proto::error>>(true, std::move(op), std::move(fail));
+}
+
+void sqlite_repository::save(const job& j, std::span<const logged_event> appended, bool record) {
+  if (!record && appended.empty()) return;
+  auto write = [seq = static_cast<std::int64_t>(j.seq),
+                row = record ? std::optional<record_row>{make_record_row(j)} : std::nullopt,
+                events = make_event_rows(appended)](sqlite_connection& db) {
+    if (row) write_record(db, *row);
+    write_events(db, seq, events);
+  };
+  enqueue(std::make_unique<write_operation<decltype(write)>>(std::move(write)));
+}
+
+void sqlite_repository::finished(std::shared_ptr<job> j) {
+  ++finished_;
+  const auto now = job::clock::now();
+  cache_.add(j);
+  cache_.mark_finished(*j);
+  cache_.evict(now);
+  // The count bound (and a zero age bound) apply at once, as in memory; the sweep handles the age bound.
+  if (finished_ - std::min(finished_, evicting_count_) > options_.retain_jobs ||
+      options_.retain_for.count() == 0)
+    schedule_eviction(now, false);
+}
+
+std::shared_ptr<job> sqlite_repository::cached(std::shared_ptr<job> j) {
+  if (!j) return j;
+  if (auto known = cache_.find(j->id)) return known;
+  if (!proto::is_terminal(j->state)) return j;  // an unfinished job's live copy is the service's
+  cache_.add(j);
+  cache_.mark_finished(*j);
+  cache_.evict(job::clock::now());
+  return j;
+}
+
+asio::awaitable<std::shared_ptr<job>> sqlite_repository::async_find(std::string id) {
+  if (auto hit = cache_.find(id)) co_return hit;
+  const auto seq = job_id::seq_of(id);
+  if (!seq) co_return nullptr;
+  auto read = [seq = static_cast<std::int64_t>(*seq), id](sqlite_connection& db) -> std::shared_ptr<job> {
+    auto j = find_one(db, "SELECT " OFFLOAD_JOB_COLUMNS " FROM jobs WHERE seq = ?1",
+                      [seq](sqlite_statement& q) { q.bind(1, seq); });
+    // The random part of the id must match too: a guessed seq alone finds nothing.
+    return j && j->id == id ? j : nullptr;
+  };
+  auto fail = [](const proto::error&) { return std::shared_ptr<job>{}; };
+  auto found = co_await call<std::shared_ptr<job>>(false, std::move(read), std::move(fail));
+  co_return cached(std::move(found));
+}
+
+asio::awaitable<std::shared_ptr<job>> sqlite_repository::async_find_by_key(std::string key) {
+  if (auto hit = cache_.find_by_idempotency_key(key)) co_return hit;
+  auto read = [key](sqlite_connection& db) -> std::shared_ptr<job> {
+    return find_one(db, "SELECT " OFFLOAD_JOB_COLUMNS " FROM jobs WHERE idempotency_key = ?1",
+                    [&key](sqlite_statement& q) { q.bind(1, std::string_view{key}); });
+  };
+  auto fail = [](const proto::error&) { return std::shared_ptr<job>{}; };
+  auto found = co_await call<std::shared_ptr<job>>(false, std::move(read), std::move(fail));
+  co_return cached(std::move(found));
+}
+
+asio::awaitable<proto::result<proto::job_page>> sqlite_repository::async_list(job_filter filter) {
+  std::int64_t after = 0;
+  if (filter.after) {
+    const auto seq = job_id::seq_of(*filter.after);
+    if (!seq) co_return proto::job_page{};
+    after = static_cast<std::int64_t>(*seq);
+  }
+  const auto limit =
+      static_cast<std::int64_t>(std::clamp<std::size_t>(filter.limit, 1, job_filter::max_limit));
+  auto read = [after, limit, filter](sqlite_connection& db) -> proto::result<proto::job_page> {
+    auto& query = db.prepared("SELECT " OFFLOAD_JOB_COLUMNS
+                              " FROM jobs WHERE seq > ?1 AND (?2 IS NULL OR state = ?2) AND "
+                              "(?3 IS NULL OR type = ?3) ORDER BY seq LIMIT ?4");
+    query.bind(1, after)
+        .bind(2, filter.state ? std::optional<std::int64_t>{static_cast<std::int64_t>(*filter.state)}
+                              : std::nullopt)
+        .bind(3, filter.type)
+        .bind(4, limit + 1);
+    proto::job_page page;
+    while (query.step()) {
+      if (static_cast<std::int64_t>(page.jobs.size()) == limit) {
+        // One more match exists: the page is full and has a successor.
+        page.next = page.jobs.back().id;
+        query.reset();
+        break;
+      }
+      page.jobs.push_back(read_view(db, query));
+    }
+    return page;
+  };
+  auto fail = [](const proto::error& e) -> proto::result<proto::job_page> { return e; };
+  co_return co_await call<proto::result<proto::job_page>>(false, std::move(read), std::move(fail));
+}
+
+asio::awaitable<void> sqlite_repository::async_flush() {
+  auto nothing = [](sqlite_connection&) { return true; };
+  auto fail = [](const proto::error&) { return false; };
+  co_await call<bool>(false, std::move(nothing), std::move(fail));
+}
+
+void sqlite_repository::schedule_eviction(time_point now, bool sweep) {
+  // Jobs beyond the count bound, net of those that evictions already queued will delete.
+  const auto kept = finished_ - std::min(finished_, evicting_count_);
+  const std::size_t excess = kept > options_.retain_jobs ? kept - options_.retain_jobs : 0;
+  evicting_count_ += excess;
+  enqueue(std::make_unique<eviction>(this, static_cast<std::int64_t>(excess),
+                                     to_micros(now - options_.retain_for), sweep));
+}
+
+std::size_t sqlite_repository::evict(time_point now, std::size_t limit) {
+  const auto freed = cache_.evict(now, limit);
+  // One pass of the sweep in flight at a time; it handles the age bound (and whatever the count bound left).
+  if (!sweeping_) {
+    sweeping_ = true;
+    schedule_eviction(now, true);
+  }
+  return freed;
+}
+
+}  // namespace offload::core

@@ -1,0 +1,119 @@
+// The job store of `--store sqlite` (the default): every job in an embedded SQLite database, written by a
+// thread of its own in group commits, so that jobs survive a crash of the process and, with `--sync full`,
+// of the machine.
+#pragma once
+
+#include "core/store/job_repository.hpp"
+#include "core/store/job_store.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <thread>
+
+namespace offload::core {
+
+class sqlite_connection;
+
+struct sqlite_options {
+  /// Holds `offload.db` (with its `-wal` and `-shm` files) and `offload.lock`; created when missing.
+  std::filesystem::path dir = "offload-data";
+  /// `synchronous=FULL` (a commit survives power loss) instead of `NORMAL` (it survives a crash of the
+  /// process; the last commits may be lost if the machine loses power).
+  bool full_sync = false;
+  /// Retention of finished jobs, on disk.
+  std::size_t retain_jobs = 100000;
+  std::chrono::seconds retain_for{3600};
+  /// Finished jobs also kept in memory, for `GET`s and replays right after they end.
+  std::size_t cache_jobs = 1024;
+};
+
+/// One database file, owned by one offloadd (an exclusive lock on `offload.lock`). The reactor never
+/// touches the disk: every operation is queued to the store thread, which runs whatever is queued in one
+/// transaction (a group commit) and then completes the operations back on the reactor. A failed
+/// transaction (disk full, I/O error) makes the store unhealthy: new jobs are refused, writes for jobs
+/// already acknowledged are kept and retried every second until they succeed.
+class sqlite_repository final : public job_repository {
+ public:
+  static constexpr const char* database_file = "offload.db";
+  static constexpr const char* lock_file = "offload.lock";
+
+  /// Creates the directory, takes the lock, opens (or creates) the database and starts the store thread.
+  /// The error names the path and what is wrong: not creatable or writable, locked by another offloadd,
+  /// not an Offload database (a foreign or corrupt file is never overwritten).
+  static proto::result<std::unique_ptr<sqlite_repository>> open(boost::asio::any_io_executor reactor,
+                                                                sqlite_options options);
+  ~sqlite_repository() override;
+
+  boost::asio::awaitable<proto::result<recovered_jobs>> async_recover() override;
+  std::shared_ptr<job> make(proto::job_spec spec, proto::lane lane, slot_pool pool) override;
+  boost::asio::awaitable<std::optional<proto::error>> async_add(std::shared_ptr<job> j) override;
+  void save(const job& j, std::span<const logged_event> appended, bool record) override;
+  void finished(std::shared_ptr<job> j) override;
+  boost::asio::awaitable<std::shared_ptr<job>> async_find(std::string id) override;
+  boost::asio::awaitable<std::shared_ptr<job>> async_find_by_key(std::string key) override;
+  boost::asio::awaitable<proto::result<proto::job_page>> async_list(job_filter filter) override;
+  boost::asio::awaitable<void> async_flush() override;
+  std::size_t evict(time_point now, std::size_t limit) override;
+  std::size_t finished_count() const noexcept override { return finished_; }
+  std::optional<proto::error> health() const override;
+  void close() override;
+  bool durable() const noexcept override { return true; }
+  std::string describe() const override;
+
+  /// One operation for the store thread (public for the implementation's helpers only).
+  struct operation;
+
+ private:
+  template <class R>
+  struct initiation;
+  struct eviction;
+
+  sqlite_repository(boost::asio::any_io_executor reactor, sqlite_options options, int lock_fd,
+                    std::unique_ptr<sqlite_connection> db);
+
+  /// Runs `fn(connection)` on the store thread, in order with every other operation; completes on the
+  /// reactor with its value, or with `failed(error)` when its transaction failed.
+  template <class R, class Fn, class Fail>
+  boost::asio::awaitable<R> call(bool adds_a_job, Fn fn, Fail failed);
+  void enqueue(std::unique_ptr<operation> op);
+  void thread_main();
+  /// Runs one batch in one transaction. Returns the writes to try again (the transaction failed).
+  std::vector<std::unique_ptr<operation>> run_batch(std::vector<std::unique_ptr<operation>> batch);
+  /// Queues a retention pass on disk.
+  void schedule_eviction(time_point now, bool sweep);
+  /// Caches a finished job read from disk, or returns the cached copy.
+  std::shared_ptr<job> cached(std::shared_ptr<job> j);
+
+  boost::asio::any_io_executor reactor_;
+  sqlite_options options_;
+  std::string path_;
+  int lock_fd_;
+  std::unique_ptr<sqlite_connection> db_;
+
+  // Reactor side.
+  job_store cache_;
+  std::uint64_t next_seq_ = 1;
+  std::mt19937_64 random_;
+  std::size_t finished_ = 0;
+  // Finished jobs that queued evictions are expected to delete; whether a sweep's eviction is in flight.
+  std::size_t evicting_count_ = 0;
+  bool sweeping_ = false;
+
+  // Shared with the store thread.
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::unique_ptr<operation>> pending_;
+  bool closing_ = false;
+  std::string failure_;
+  std::atomic<bool> healthy_{true};
+  std::thread thread_;
+};
+
+}  // namespace offload::core
