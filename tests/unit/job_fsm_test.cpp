@@ -56,7 +56,9 @@ TEST(job_fsm_test, full_transition_table_with_actions) {
       if (!retryable) {
         const auto with = transition(s, in, true);
         EXPECT_EQ(with.has_value(), t.has_value());
-        if (with && t) EXPECT_EQ(with->next, t->next);
+        if (with && t) {
+          EXPECT_EQ(with->next, t->next);
+        }
       }
       const auto it = legal.find({s, in});
       const auto pair = std::string{to_string(s)} + " + " + std::string{to_string(in)};

@@ -262,6 +262,8 @@ std::unique_ptr<sqlite_connection> open_database(const std::string& path, bool f
                              "; this offloadd reads " + std::to_string(schema_version)};
   }
   db->exec("PRAGMA journal_mode = WAL");
+  // Someone reading the file with the sqlite3 shell may hold its lock for a moment: wait, do not fail.
+  db->exec("PRAGMA busy_timeout = 5000");
   db->exec(full_sync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
   // A structural check of the pages that hold the schema and the first rows: a corrupt file is found at
   // start, not by the first request that touches it.

@@ -1,0 +1,318 @@
+// Jobs outlive offloadd: the real binary on a real SQLite file in a temp dir, killed with SIGKILL (or
+// stopped with SIGTERM) and started again on the same directory.
+#include "support/http_client.hpp"
+#include "support/job_helpers.hpp"
+#include "support/offloadd_process.hpp"
+#include "support/proc_helpers.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <csignal>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <sys/mount.h>
+#include <thread>
+
+namespace offload::test {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+class durability_test : public ::testing::Test {
+ protected:
+  std::vector<std::string> args(std::vector<std::string> extra = {}) const {
+    std::vector<std::string> out{"--data-dir",        data_.string(),
+                                 "--config",          config_,
+                                 "--work-root",       dir_.path().string(),
+                                 "--threads",         "2",
+                                 "--process-workers", "2"};
+    out.insert(out.end(), extra.begin(), extra.end());
+    return out;
+  }
+  std::unique_ptr<offloadd_process> start(std::vector<std::string> extra = {}) {
+    return std::make_unique<offloadd_process>(args(std::move(extra)));
+  }
+  static void kill_hard(offloadd_process& server) {
+    server.signal(SIGKILL);
+    ASSERT_TRUE(server.wait_exit(20s).has_value());
+  }
+
+  temp_dir dir_;
+  std::filesystem::path data_ = dir_.path() / "data";
+  std::string config_ =
+      dir_.write("commands.json", json{{"commands", {{"exit3", test_command({"exit", "3"})}}}}.dump());
+};
+
+// The plain promise: what was acknowledged before a SIGKILL is there after it — finished results, queued
+// jobs (which then run), idempotency keys; a job that was running is retried when it has attempts left and
+// otherwise ends `failed` with `interrupted`.
+TEST_F(durability_test, acknowledged_jobs_survive_sigkill) {
+  auto server = start({"--threads", "1"});
+  auto port = server->port();
+  const auto done = http_post(port, "/v1/jobs?wait=10",
+                              {{"type", "echo"}, {"input", {{"x", 1}}}, {"idempotency_key", "first"}})
+                        .json();
+  ASSERT_EQ(done["state"], "succeeded");
+  const auto running = submit(port, {{"type", "sleep"}, {"input", {{"ms", 60000}}}});
+  wait_for_job(port, running["id"], [](const json& v) { return is_state(v, "running"); });
+  const auto retried = submit(port, {{"type", "sleep"},
+                                     {"input", {{"ms", 100}}},
+                                     {"lane", "process"},
+                                     {"max_attempts", 2},
+                                     {"retry_backoff_ms", 10}});
+  wait_for_job(port, retried["id"], [](const json& v) { return is_state(v, "running"); });
+  // The thread is busy: these wait in the queue, in priority order.
+  const auto low = submit(port, {{"type", "echo"}, {"input", {{"n", "low"}}}, {"priority", 1}});
+  const auto high = submit(port, {{"type", "echo"}, {"input", {{"n", "high"}}}, {"priority", 9}});
+
+  kill_hard(*server);
+  server = start({"--threads", "1"});
+  port = server->port();
+
+  const auto again = http_get(port, "/v1/jobs/" + done["id"].get<std::string>());
+  ASSERT_EQ(again.status, 200u);
+  EXPECT_EQ(again.json()["result"], done["result"]);
+  const auto replay =
+      http_post(port, "/v1/jobs", {{"type", "echo"}, {"input", {{"x", 1}}}, {"idempotency_key", "first"}});
+  EXPECT_EQ(replay.status, 202u);
+  EXPECT_EQ(replay.json()["id"], done["id"]) << "the key still names the job from before the crash";
+  EXPECT_EQ(replay.header("idempotent-replayed"), "true");
+
+  const auto interrupted = wait_for_job(port, running["id"], is_terminal_view);
+  EXPECT_EQ(interrupted["state"], "failed");
+  EXPECT_EQ(interrupted["error"]["code"], "interrupted");
+  const auto second_try = wait_for_job(port, retried["id"], is_terminal_view);
+  EXPECT_EQ(second_try["state"], "succeeded") << second_try.dump();
+  EXPECT_EQ(second_try["attempt"], 2);
+  ASSERT_EQ(second_try["attempt_errors"].size(), 1u) << second_try.dump();
+  EXPECT_EQ(second_try["attempt_errors"][0]["code"], "interrupted");
+  const auto h = wait_for_job(port, high["id"], is_terminal_view);
+  const auto l = wait_for_job(port, low["id"], is_terminal_view);
+  EXPECT_EQ(h["state"], "succeeded");
+  EXPECT_EQ(l["state"], "succeeded");
+  EXPECT_LE(h["started_at"].get<std::string>(), l["started_at"].get<std::string>()) << "priority order holds";
+  // The replayed log of a job read back from disk is whole: queued, started, succeeded.
+  const auto log = http_get(port, "/v1/jobs/" + done["id"].get<std::string>()).json();
+  EXPECT_EQ(log["last_seq"], 3);
+}
+
+// Clients submit all the time while offloadd is killed at random moments, several times in one run.
+// Every acknowledged id must exist after the restart and end in exactly one terminal state; every key a
+// client got an answer for names that same job; nothing half-made appears.
+TEST_F(durability_test, random_sigkills_lose_no_acknowledged_job) {
+  std::mt19937 random{std::random_device{}()};
+  std::map<std::string, std::pair<std::string, json>> acknowledged;  // idempotency key -> id, body
+  std::mutex mutex;
+  std::atomic<int> counter{0};
+  auto server = start();
+  for (int round = 0; round < 4; ++round) {
+    const auto port = server->port();
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> clients;
+    for (int c = 0; c < 3; ++c) {
+      clients.emplace_back([&, c, port] {
+        while (!stop) {
+          const auto key = "k" + std::to_string(counter++);
+          json body{{"idempotency_key", key}};
+          switch ((c + counter) % 3) {
+            case 0:
+              body.update({{"type", "echo"}, {"input", {{"k", key}}}});
+              break;
+            case 1:
+              body.update({{"type", "sleep"},
+                           {"input", {{"ms", 20}}},
+                           {"lane", "process"},
+                           {"max_attempts", 3},
+                           {"retry_backoff_ms", 5}});
+              break;
+            default:
+              body.update({{"type", "exit3"}});
+              break;
+          }
+          try {
+            const auto r = http_post(port, "/v1/jobs", body);
+            if (r.status != 202) continue;
+            const std::lock_guard lock{mutex};
+            acknowledged[key] = {r.json()["id"], body};
+          } catch (const std::exception&) {
+            return;  // the server is gone: this client's round is over
+          }
+        }
+      });
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds{std::uniform_int_distribution{50, 400}(random)});
+    kill_hard(*server);
+    stop = true;
+    for (auto& t : clients)
+      t.join();
+    server = start();
+  }
+  const auto port = server->port();
+  ASSERT_GT(acknowledged.size(), 10u) << "the clients got too few answers to prove anything";
+
+  std::set<std::string> listed;
+  std::optional<std::string> after;
+  do {
+    const auto page = http_get(port, "/v1/jobs?limit=1000" + (after ? "&after=" + *after : "")).json();
+    for (const auto& v : page["jobs"])
+      listed.insert(v["id"].get<std::string>());
+    after = page["next"].is_null() ? std::nullopt : std::optional<std::string>{page["next"]};
+  } while (after);
+
+  for (const auto& [key, sent] : acknowledged) {
+    const auto& [id, body] = sent;
+    ASSERT_TRUE(listed.count(id)) << "acknowledged job " << id << " is missing";
+    const auto view = wait_for_job(port, id, is_terminal_view, 60s);
+    const auto state = view["state"].get<std::string>();
+    EXPECT_TRUE(state == "succeeded" || state == "failed") << view.dump();
+    // Resubmitting the same body under the key never makes a second job.
+    const auto replay = http_post(port, "/v1/jobs", body);
+    EXPECT_EQ(replay.status, 202u) << replay.body;
+    EXPECT_EQ(replay.json()["id"], id) << "key " << key << " made a second job";
+  }
+  // Jobs the clients never heard about (killed before the answer) are whole jobs too: each reads back and
+  // ends like any other.
+  for (const auto& id : listed) {
+    const auto view = wait_for_job(port, id, is_terminal_view, 60s);
+    EXPECT_GE(view["last_seq"].get<int>(), 3) << view.dump();
+  }
+}
+
+TEST_F(durability_test, retries_back_off_and_keep_every_error) {
+  auto server = start();
+  const auto port = server->port();
+  const auto job = submit(port, {{"type", "exit3"}, {"max_attempts", 3}, {"retry_backoff_ms", 50}});
+  const auto view = wait_for_job(port, job["id"], is_terminal_view);
+  EXPECT_EQ(view["state"], "failed");
+  EXPECT_EQ(view["attempt"], 3);
+  EXPECT_EQ(view["max_attempts"], 3);
+  EXPECT_EQ(view["error"]["code"], "command_failed");
+  ASSERT_EQ(view["error"]["attempts"].size(), 2u) << view.dump();
+  EXPECT_EQ(view["error"]["attempts"][0]["code"], "command_failed");
+  // Two `retrying` events, then a failed one; the failed list is the dead-letter list.
+  const auto failed = http_get(port, "/v1/jobs?state=failed").json();
+  ASSERT_EQ(failed["jobs"].size(), 1u);
+  EXPECT_EQ(failed["jobs"][0]["id"], job["id"]);
+  EXPECT_EQ(view["last_seq"], 1 + 3 * 2) << "queued, then 3 × (started, retrying|failed): " << view.dump();
+
+  // A cancel is never retried.
+  const auto cancelled = submit(port, {{"type", "sleep"}, {"input", {{"ms", 60000}}}, {"max_attempts", 5}});
+  wait_for_job(port, cancelled["id"], [](const json& v) { return is_state(v, "running"); });
+  ASSERT_EQ(http_delete(port, "/v1/jobs/" + cancelled["id"].get<std::string>()).status, 200u);
+  const auto c = wait_for_job(port, cancelled["id"], is_terminal_view);
+  EXPECT_EQ(c["state"], "cancelled");
+  EXPECT_EQ(c["attempt"], 1);
+}
+
+// A delayed job is queued but not run before its time, and the delay survives a restart.
+TEST_F(durability_test, delays_hold_a_job_back_across_a_restart) {
+  auto server = start();
+  auto port = server->port();
+  const auto job = submit(port, {{"type", "echo"}, {"delay_ms", 1500}});
+  ASSERT_TRUE(job.contains("run_at")) << job.dump();
+  const auto run_at = job["run_at"].get<std::string>();
+  kill_hard(*server);
+  server = start();
+  port = server->port();
+  const auto queued = http_get(port, "/v1/jobs/" + job["id"].get<std::string>()).json();
+  EXPECT_EQ(queued["state"], "queued");
+  EXPECT_EQ(queued["run_at"], run_at);
+  const auto view = wait_for_job(port, job["id"], is_terminal_view);
+  EXPECT_EQ(view["state"], "succeeded");
+  EXPECT_GE(view["started_at"].get<std::string>(), run_at) << "it ran before its time";
+
+  const auto bad = http_post(port, "/v1/jobs", {{"type", "echo"}, {"run_at", "tomorrow"}});
+  EXPECT_EQ(bad.status, 400u);
+  EXPECT_NE(bad.body.find("run_at"), std::string::npos);
+  const auto at = submit(port, {{"type", "echo"}, {"run_at", "2020-01-01T00:00:00Z"}});
+  EXPECT_EQ(wait_for_job(port, at["id"], is_terminal_view)["state"], "succeeded") << "a past run_at runs now";
+}
+
+// SIGTERM with a durable store: queued jobs are kept for the next start, a job still running after the
+// grace is interrupted (and retried or failed at the next start).
+TEST_F(durability_test, a_drain_leaves_queued_jobs_for_the_next_start) {
+  auto server = start({"--threads", "1", "--drain-seconds", "1"});
+  auto port = server->port();
+  const auto running = submit(port, {{"type", "sleep"}, {"input", {{"ms", 60000}}}, {"lane", "thread"}});
+  wait_for_job(port, running["id"], [](const json& v) { return is_state(v, "running"); });
+  const auto queued = submit(port, {{"type", "echo"}, {"lane", "thread"}});
+  server->signal(SIGTERM);
+  ASSERT_EQ(server->wait_exit(30s), 0);
+  server = start({"--threads", "1"});
+  port = server->port();
+  EXPECT_EQ(wait_for_job(port, queued["id"], is_terminal_view)["state"], "succeeded");
+  const auto r = wait_for_job(port, running["id"], is_terminal_view);
+  EXPECT_EQ(r["state"], "failed");
+  EXPECT_EQ(r["error"]["code"], "interrupted");
+}
+
+TEST_F(durability_test, bad_data_directories_stop_offloadd_at_start_with_the_path) {
+  auto server = start();
+  const auto [locked, locked_err] = offloadd_process::run_to_exit(args({"--listen", "127.0.0.1:0"}));
+  EXPECT_EQ(locked, 2);
+  EXPECT_NE(locked_err.find("in use by another offloadd"), std::string::npos) << locked_err;
+  server.reset();
+
+  temp_dir other;
+  const auto garbage = other.write("offload.db", std::string(4096, 'z'));
+  const auto [corrupt, corrupt_err] =
+      offloadd_process::run_to_exit({"--listen", "127.0.0.1:0", "--data-dir", other.path().string()});
+  EXPECT_EQ(corrupt, 2);
+  EXPECT_NE(corrupt_err.find(garbage), std::string::npos) << corrupt_err;
+
+  const auto file = other.write("file", "x");
+  const auto [unwritable, unwritable_err] =
+      offloadd_process::run_to_exit({"--listen", "127.0.0.1:0", "--data-dir", file + "/data"});
+  EXPECT_EQ(unwritable, 2);
+  EXPECT_NE(unwritable_err.find(file), std::string::npos) << unwritable_err;
+}
+
+// A full disk: new jobs get 503 storage_unavailable and /readyz says so, nothing acknowledged is lost, and
+// the store recovers by itself once there is room again. Needs root to mount a small tmpfs.
+TEST_F(durability_test, a_full_disk_refuses_new_jobs_and_recovers_by_itself) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a tmpfs of a few MiB";
+  temp_dir mount_point;
+  if (::mount("tmpfs", mount_point.path().c_str(), "tmpfs", 0, "size=4m") != 0)
+    GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
+  struct unmount {
+    std::string path;
+    ~unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+  } const unmounter{mount_point.path().string()};
+  offloadd_process server{{"--data-dir", (mount_point.path() / "data").string(), "--retain-jobs", "100000"}};
+  const auto port = server.port();
+  const auto before = http_post(port, "/v1/jobs?wait=10", {{"type", "echo"}, {"input", {{"n", 1}}}}).json();
+  ASSERT_EQ(before["state"], "succeeded");
+  // Fill the disk.
+  const auto filler = mount_point.path() / "filler";
+  {
+    std::ofstream out{filler, std::ios::binary};
+    const std::string block(64 * 1024, 'f');
+    while (out.write(block.data(), static_cast<std::streamsize>(block.size())))
+      ;
+  }
+  http_response refused;
+  wait_until(
+      [&] {
+        refused =
+            http_post(port, "/v1/jobs", {{"type", "echo"}, {"input", {{"pad", std::string(200000, 'p')}}}});
+        return refused.status == 503;
+      },
+      "a 503 on a full disk");
+  EXPECT_EQ(refused.json()["error"]["code"], "storage_unavailable") << refused.body;
+  EXPECT_EQ(http_get(port, "/readyz").status, 503u);
+  EXPECT_EQ(http_get(port, "/healthz").status, 200u);
+  EXPECT_EQ(http_get(port, "/v1/jobs/" + before["id"].get<std::string>()).status, 200u);
+
+  std::filesystem::remove(filler);
+  wait_until([&] { return http_get(port, "/readyz").status == 200; }, "readiness after the disk has room",
+             30s);
+  const auto after = http_post(port, "/v1/jobs?wait=10", {{"type", "echo"}, {"input", {{"n", 2}}}});
+  EXPECT_EQ(after.status, 200u) << after.body;
+}
+
+}  // namespace
+}  // namespace offload::test

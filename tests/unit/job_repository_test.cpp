@@ -1,0 +1,338 @@
+// The repository contract, run against every store: the memory one and SQLite (a real file in a temp dir).
+// What a store must do for the job service: keep what it is given, find finished jobs by id and key, list
+// every job in order with cursors, apply retention, and (when durable) give back after a restart exactly
+// what was stored.
+#include "core/store/memory_repository.hpp"
+#include "core/store/sqlite_repository.hpp"
+#include "support/proc_helpers.hpp"
+
+#include <offload/proto/job_event.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sqlite3.h>
+
+namespace offload::core {
+namespace {
+
+using namespace std::chrono_literals;
+using proto::job_state;
+
+enum class backend { memory, sqlite };
+
+std::string name_of(const ::testing::TestParamInfo<backend>& info) {
+  return info.param == backend::memory ? "memory" : "sqlite";
+}
+
+class job_repository_test : public ::testing::TestWithParam<backend> {
+ protected:
+  void SetUp() override { open(); }
+  void TearDown() override {
+    if (store_) store_->close();
+  }
+
+  // (Re)opens the store: for SQLite, on the same directory.
+  void open(std::size_t retain_jobs = 100, std::chrono::seconds retain_for = 3600s) {
+    if (store_) store_->close();
+    store_.reset();
+    if (GetParam() == backend::memory) {
+      store_ = std::make_unique<memory_repository>(retain_jobs, retain_for);
+    } else {
+      sqlite_options options;
+      options.dir = dir_.path() / "data";
+      options.retain_jobs = retain_jobs;
+      options.retain_for = retain_for;
+      auto opened = sqlite_repository::open(ioc_.get_executor(), options);
+      ASSERT_TRUE(opened.has_value()) << opened.error().message;
+      store_ = std::move(*opened);
+    }
+    recovered_ = await(store_->async_recover());
+  }
+
+  template <class T>
+  T await(boost::asio::awaitable<T> op) {
+    std::optional<T> out;
+    boost::asio::co_spawn(ioc_, std::move(op), [&out](std::exception_ptr e, T value) {
+      if (e) std::rethrow_exception(e);
+      out = std::move(value);
+    });
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (!out && std::chrono::steady_clock::now() < deadline)
+      turn();
+    if (!out) throw std::runtime_error{"the store did not answer in 20 s"};
+    return std::move(*out);
+  }
+
+  void flush() {
+    boost::asio::co_spawn(ioc_, store_->async_flush(), [this](std::exception_ptr) { flushed_ = true; });
+    flushed_ = false;
+    while (!flushed_)
+      turn();
+  }
+
+  // One turn of the reactor; it may run out of work between operations, and must go on after.
+  void turn() {
+    if (ioc_.stopped()) ioc_.restart();
+    ioc_.run_one_for(10ms);
+  }
+
+  // A stored queued job.
+  std::shared_ptr<job> add(std::string type = "echo", std::optional<std::string> key = std::nullopt) {
+    proto::job_spec spec;
+    spec.type = std::move(type);
+    spec.input = {{"text", "hello"}};
+    spec.idempotency_key = std::move(key);
+    auto j = store_->make(std::move(spec), proto::lane::thread, slot_pool::thread);
+    j->events.append(proto::event_type::queued, {{"lane", "thread"}, {"priority", 5}}, j->created_at);
+    EXPECT_FALSE(await(store_->async_add(j)).has_value());
+    return j;
+  }
+
+  // Runs `j` to `succeeded` as the service would: a started event, progress, the terminal record.
+  void finish(const std::shared_ptr<job>& j, nlohmann::json result = {{"ok", true}}) {
+    j->state = job_state::running;
+    j->started_at = job::clock::now();
+    j->events.append(proto::event_type::started, nlohmann::json::object());
+    store_->save(*j, std::span{&j->events.events().back(), 1}, true);
+    j->events.append(proto::event_type::progress, {{"fraction", 0.5}, {"note", "half"}});
+    j->progress = proto::job_progress{0.5, "half"};
+    store_->save(*j, std::span{&j->events.events().back(), 1}, true);
+    j->state = job_state::succeeded;
+    j->finished_at = job::clock::now();
+    j->result = result;
+    j->events.append(proto::event_type::succeeded, {{"result", result}});
+    store_->save(*j, std::span{&j->events.events().back(), 1}, true);
+    store_->finished(j);
+  }
+
+  bool durable() const { return GetParam() == backend::sqlite; }
+
+  boost::asio::io_context ioc_{1};
+  test::temp_dir dir_;
+  std::unique_ptr<job_repository> store_;
+  proto::result<recovered_jobs> recovered_ = recovered_jobs{};
+  bool flushed_ = false;
+};
+
+TEST_P(job_repository_test, a_finished_job_is_found_by_id_and_key_with_its_whole_log) {
+  auto j = add("echo", "key-1");
+  finish(j, {{"answer", 42}});
+  if (durable()) open();  // read back from disk, not from memory
+  const auto found = await(store_->async_find(j->id));
+  ASSERT_NE(found, nullptr);
+  EXPECT_EQ(found->id, j->id);
+  EXPECT_EQ(found->spec, j->spec);
+  EXPECT_EQ(found->state, job_state::succeeded);
+  EXPECT_EQ(found->result, (nlohmann::json{{"answer", 42}}));
+  ASSERT_TRUE(found->progress.has_value());
+  EXPECT_EQ(found->progress->note, "half");
+  ASSERT_EQ(found->events.events().size(), 4u);
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(found->events.events()[i].seq, i + 1);
+    EXPECT_EQ(*found->events.events()[i].frame, *j->events.events()[i].frame)
+        << "frames are kept byte for byte";
+  }
+  EXPECT_EQ(found->view().last_seq, 4u);
+  EXPECT_EQ(await(store_->async_find_by_key("key-1"))->id, j->id);
+  EXPECT_EQ(await(store_->async_find_by_key("key-2")), nullptr);
+  std::string forged = j->id;
+  forged.back() = forged.back() == '0' ? '1' : '0';
+  EXPECT_EQ(await(store_->async_find(forged)), nullptr) << "the random part of the id must match";
+  EXPECT_EQ(store_->finished_count(), 1u);
+}
+
+TEST_P(job_repository_test, listing_is_in_submission_order_with_filters_and_cursors) {
+  std::vector<std::shared_ptr<job>> jobs;
+  for (int i = 0; i < 7; ++i)
+    jobs.push_back(add(i % 2 ? "sum" : "echo"));
+  finish(jobs[0]);
+  flush();
+  job_filter filter;
+  filter.type = "echo";
+  filter.limit = 2;
+  auto page = await(store_->async_list(filter));
+  ASSERT_TRUE(page.has_value());
+  ASSERT_EQ(page->jobs.size(), 2u);
+  EXPECT_EQ(page->jobs[0].id, jobs[0]->id);
+  EXPECT_EQ(page->jobs[0].state, job_state::succeeded);
+  EXPECT_EQ(page->jobs[0].last_seq, 4u);
+  EXPECT_EQ(page->jobs[1].id, jobs[2]->id);
+  ASSERT_TRUE(page->next.has_value());
+  filter.after = page->next;
+  page = await(store_->async_list(filter));
+  ASSERT_EQ(page->jobs.size(), 2u);
+  EXPECT_EQ(page->jobs[0].id, jobs[4]->id);
+  EXPECT_EQ(page->jobs[1].id, jobs[6]->id);
+  EXPECT_FALSE(page->next.has_value());
+
+  job_filter failed;
+  failed.state = job_state::succeeded;
+  EXPECT_EQ(await(store_->async_list(failed))->jobs.size(), 1u);
+  job_filter queued;
+  queued.state = job_state::queued;
+  EXPECT_EQ(await(store_->async_list(queued))->jobs.size(), 6u);
+}
+
+TEST_P(job_repository_test, retention_by_count_removes_the_oldest_finished_jobs) {
+  open(2);
+  std::vector<std::shared_ptr<job>> jobs;
+  for (int i = 0; i < 4; ++i) {
+    jobs.push_back(add());
+    finish(jobs.back());
+  }
+  const auto unfinished = add();
+  store_->evict(job::clock::now(), 1000);
+  flush();
+  turn();
+  EXPECT_EQ(store_->finished_count(), 2u);
+  EXPECT_EQ(await(store_->async_find(jobs[0]->id)), nullptr);
+  EXPECT_EQ(await(store_->async_find(jobs[1]->id)), nullptr);
+  EXPECT_NE(await(store_->async_find(jobs[3]->id)), nullptr);
+  EXPECT_EQ(await(store_->async_list(job_filter{}))->jobs.size(), 3u) << "two finished, one unfinished";
+  if (durable()) {
+    open(2);
+    EXPECT_EQ(recovered_->finished, 2u);
+  }
+}
+
+TEST_P(job_repository_test, retention_by_age) {
+  open(100, 0s);
+  auto old_job = add();
+  finish(old_job);
+  store_->evict(job::clock::now() + 1s, 1000);
+  flush();
+  turn();
+  EXPECT_EQ(await(store_->async_find(old_job->id)), nullptr);
+  EXPECT_EQ(store_->finished_count(), 0u);
+}
+
+// What a durable store gives back after a restart: unfinished jobs, oldest first, in their stored state,
+// with their logs; finished ones stay findable; new ids continue after the old ones.
+TEST_P(job_repository_test, a_restart_gives_back_what_was_stored) {
+  if (!durable()) GTEST_SKIP() << "the memory store keeps nothing across a restart";
+  auto done = add("echo", "done-key");
+  finish(done);
+  auto queued = add("sum");
+  auto running = add("sleep");
+  running->state = job_state::running;
+  running->attempt = 2;
+  running->earlier_errors.push_back({proto::errc::crashed, "SIGSEGV"});
+  running->events.append(proto::event_type::started, {{"attempt", 2}});
+  store_->save(*running, std::span{&running->events.events().back(), 1}, true);
+  // An unacknowledged job never reaches the store: nothing of it comes back.
+  open();
+  ASSERT_TRUE(recovered_.has_value());
+  ASSERT_EQ(recovered_->unfinished.size(), 2u);
+  EXPECT_EQ(recovered_->unfinished[0]->id, queued->id);
+  EXPECT_EQ(recovered_->unfinished[0]->state, job_state::queued);
+  EXPECT_EQ(recovered_->unfinished[0]->spec, queued->spec);
+  EXPECT_EQ(recovered_->unfinished[1]->id, running->id);
+  EXPECT_EQ(recovered_->unfinished[1]->state, job_state::running);
+  EXPECT_EQ(recovered_->unfinished[1]->attempt, 2u);
+  EXPECT_EQ(recovered_->unfinished[1]->earlier_errors.size(), 1u);
+  EXPECT_EQ(recovered_->unfinished[1]->events.last_seq(), 2u);
+  EXPECT_EQ(recovered_->finished, 1u);
+  EXPECT_EQ(await(store_->async_find_by_key("done-key"))->id, done->id);
+  const auto next = store_->make(proto::job_spec{}, proto::lane::thread, slot_pool::thread);
+  EXPECT_GT(next->seq, running->seq) << "ids are never reused";
+}
+
+TEST_P(job_repository_test, a_second_job_with_a_used_key_is_refused_without_harm) {
+  if (!durable()) GTEST_SKIP() << "the memory store trusts the service to check keys";
+  auto first = add("echo", "same");
+  proto::job_spec spec;
+  spec.type = "echo";
+  spec.idempotency_key = "same";
+  auto second = store_->make(spec, proto::lane::thread, slot_pool::thread);
+  const auto refused = await(store_->async_add(second));
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->code, proto::errc::storage_unavailable);
+  EXPECT_FALSE(store_->health().has_value()) << "one refused insert is not a broken store";
+  EXPECT_NE(await(store_->async_find(first->id)), nullptr);
+}
+
+// Acknowledged means committed: while another connection holds the database's write lock, a new job's
+// `async_add` does not complete; it completes once the lock is gone and the job's row is on disk.
+TEST_P(job_repository_test, a_new_job_is_acknowledged_only_after_its_commit) {
+  if (!durable()) GTEST_SKIP() << "nothing to commit";
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_.path() / "data" / "offload.db").c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+
+  proto::job_spec spec;
+  spec.type = "echo";
+  auto j = store_->make(spec, proto::lane::thread, slot_pool::thread);
+  j->events.append(proto::event_type::queued, {{"lane", "thread"}, {"priority", 5}});
+  std::optional<std::optional<proto::error>> added;
+  boost::asio::co_spawn(ioc_, store_->async_add(j),
+                        [&added](std::exception_ptr, std::optional<proto::error> e) { added = e; });
+  const auto until = std::chrono::steady_clock::now() + 300ms;
+  while (std::chrono::steady_clock::now() < until)
+    turn();
+  EXPECT_FALSE(added.has_value()) << "acknowledged before its transaction committed";
+
+  ASSERT_EQ(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (!added && std::chrono::steady_clock::now() < deadline)
+    turn();
+  ASSERT_TRUE(added.has_value());
+  EXPECT_FALSE(added->has_value());
+  sqlite3_stmt* count = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(other, "SELECT count(*) FROM jobs WHERE id = ?1", -1, &count, nullptr),
+            SQLITE_OK);
+  sqlite3_bind_text(count, 1, j->id.c_str(), -1, SQLITE_TRANSIENT);
+  ASSERT_EQ(sqlite3_step(count), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(count, 0), 1) << "the acknowledged job is on disk";
+  sqlite3_finalize(count);
+  sqlite3_close(other);
+}
+
+INSTANTIATE_TEST_SUITE_P(stores, job_repository_test, ::testing::Values(backend::memory, backend::sqlite),
+                         name_of);
+
+// SQLite refuses what it must not touch, naming the path.
+class sqlite_open_test : public ::testing::Test {
+ protected:
+  proto::result<std::unique_ptr<sqlite_repository>> open(const std::filesystem::path& dir) {
+    sqlite_options options;
+    options.dir = dir;
+    return sqlite_repository::open(ioc_.get_executor(), options);
+  }
+  boost::asio::io_context ioc_{1};
+  test::temp_dir dir_;
+};
+
+TEST_F(sqlite_open_test, a_second_store_on_the_same_directory_is_refused) {
+  auto first = open(dir_.path());
+  ASSERT_TRUE(first.has_value()) << first.error().message;
+  const auto second = open(dir_.path());
+  ASSERT_FALSE(second.has_value());
+  EXPECT_NE(second.error().message.find("in use by another offloadd"), std::string::npos)
+      << second.error().message;
+  (*first)->close();
+  EXPECT_TRUE(open(dir_.path()).has_value()) << "the lock goes with the store";
+}
+
+TEST_F(sqlite_open_test, a_corrupt_or_foreign_file_is_refused_and_left_alone) {
+  const auto garbage = std::string(8192, 'x');
+  dir_.write("offload.db", garbage);
+  const auto corrupt = open(dir_.path());
+  ASSERT_FALSE(corrupt.has_value());
+  EXPECT_NE(corrupt.error().message.find("offload.db"), std::string::npos) << corrupt.error().message;
+  EXPECT_NE(corrupt.error().message.find("does not overwrite"), std::string::npos) << corrupt.error().message;
+  std::ifstream in{dir_.path() / "offload.db"};
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>{in}, {}), garbage) << "the file is untouched";
+}
+
+TEST_F(sqlite_open_test, a_directory_that_cannot_be_created_is_named) {
+  const auto file = dir_.write("plain-file", "not a directory");
+  const auto refused = open(std::filesystem::path{file} / "data");
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_NE(refused.error().message.find(file), std::string::npos) << refused.error().message;
+}
+
+}  // namespace
+}  // namespace offload::core
