@@ -6,6 +6,7 @@
 
 #include <offload/client/client.hpp>
 #include <offload/proto/json_parse.hpp>
+#include <offload/proto/timestamp.hpp>
 
 #include <charconv>
 #include <fstream>
@@ -29,6 +30,11 @@ Commands:
       --lane thread|process  where to run it (default: the type's default lane)
       --priority N           0 (lowest) to 9 (highest), default 5
       --timeout MS           running time allowed
+      --attempts N           runs allowed, the first included (1 to 100, default 1): failed, crashed,
+                             timed-out and interrupted runs are retried with exponential back-off
+      --backoff MS           base of the back-off between attempts (default 1000)
+      --delay MS             do not run before MS milliseconds from now
+      --at TIME              do not run before TIME (RFC 3339, e.g. 2026-12-01T08:00:00Z)
       --key KEY              idempotency key (default: a random one, so retries never duplicate)
       --wait[=SECONDS]       wait for the end and print the final job (default: up to 24 h)
       --follow               stream the job's events until it ends
@@ -93,6 +99,10 @@ const std::map<std::string, arity, std::less<>>& known_options() {
       {"--lane", arity::required},
       {"--priority", arity::required},
       {"--timeout", arity::required},
+      {"--attempts", arity::required},
+      {"--backoff", arity::required},
+      {"--delay", arity::required},
+      {"--at", arity::required},
       {"--key", arity::required},
       {"--wait", arity::optional_inline},
       {"--follow", arity::none},
@@ -364,6 +374,29 @@ class runner {
       const auto n = parse_number<std::uint64_t>(*timeout);
       if (!n || *n == 0) return "--timeout must be a positive number of milliseconds";
       spec.timeout_ms = *n;
+    }
+    if (const auto attempts = line_.get("--attempts")) {
+      const auto n = parse_number<std::uint32_t>(*attempts);
+      if (!n || *n < 1 || *n > proto::job_spec::max_max_attempts)
+        return "--attempts must be an integer from 1 to 100";
+      spec.max_attempts = *n;
+    }
+    if (const auto backoff = line_.get("--backoff")) {
+      const auto n = parse_number<std::uint64_t>(*backoff);
+      if (!n || *n < 1 || *n > proto::job_spec::max_retry_backoff_ms)
+        return "--backoff must be a number of milliseconds from 1 to 3600000";
+      spec.retry_backoff_ms = *n;
+    }
+    if (const auto delay = line_.get("--delay")) {
+      const auto n = parse_number<std::uint64_t>(*delay);
+      if (!n || *n > proto::job_spec::max_delay_ms)
+        return "--delay must be a number of milliseconds up to 30 days";
+      spec.delay_ms = *n;
+    }
+    if (const auto at = line_.get("--at")) {
+      if (spec.delay_ms) return "--at and --delay exclude each other";
+      spec.run_at = proto::parse_timestamp(*at);
+      if (!spec.run_at) return "--at must be an RFC 3339 date-time such as 2026-12-01T08:00:00Z";
     }
     if (const auto key = line_.get("--key")) spec.idempotency_key = *key;
     if (line_.has("--wait") && line_.has("--follow")) return "--wait and --follow exclude each other";

@@ -4,6 +4,8 @@
 #include "support/proc_helpers.hpp"
 #include "support/run_program.hpp"
 
+#include <offload/proto/timestamp.hpp>
+
 #include <gtest/gtest.h>
 
 namespace offload::test {
@@ -126,6 +128,25 @@ TEST_F(cli_test, submit_prints_the_id_then_status_and_cancel_use_it) {
   const auto again = offload({"--json", "cancel", id});
   EXPECT_EQ(again.exit_code, 4);
   EXPECT_EQ(json::parse(again.out)["error"]["code"], "already_finished");
+}
+
+// --attempts / --backoff reach the server: a failing command runs three times; --delay holds a job back.
+TEST_F(cli_test, attempts_and_delays_are_passed_on) {
+  const auto failed = offload({"--json", "submit", "exit3", "--attempts", "3", "--backoff", "10", "--wait"});
+  EXPECT_EQ(failed.exit_code, 1);
+  const auto view = json::parse(failed.out);
+  EXPECT_EQ(view["attempt"], 3) << failed.out;
+  EXPECT_EQ(view["error"]["attempts"].size(), 2u) << failed.out;
+  const auto delayed = offload({"--json", "submit", "echo", "--delay", "400", "--wait"});
+  ASSERT_EQ(delayed.exit_code, 0) << delayed.err;
+  const auto d = json::parse(delayed.out);
+  EXPECT_GE(d["started_at"].get<std::string>(), d["created_at"].get<std::string>());
+  const auto created = proto::parse_timestamp(d["created_at"].get<std::string>());
+  const auto started = proto::parse_timestamp(d["started_at"].get<std::string>());
+  ASSERT_TRUE(created && started);
+  EXPECT_GE(*started - *created, std::chrono::milliseconds{400});
+  EXPECT_EQ(offload({"submit", "echo", "--attempts", "0"}).exit_code, 2);
+  EXPECT_EQ(offload({"submit", "echo", "--at", "soon"}).exit_code, 2);
 }
 
 TEST_F(cli_test, exit_codes_follow_the_job) {

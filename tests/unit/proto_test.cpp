@@ -185,3 +185,46 @@ TEST(timestamp_test, formats_rfc3339_utc_with_milliseconds) {
 
 }  // namespace
 }  // namespace offload::proto
+
+namespace offload::proto {
+namespace {
+
+TEST(timestamp_test, parses_rfc3339_and_round_trips_what_it_formats) {
+  using namespace std::chrono;
+  const auto t = parse_timestamp("2026-11-29T18:30:05.123Z");
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(format_timestamp(*t), "2026-11-29T18:30:05.123Z");
+  EXPECT_EQ(parse_timestamp("2026-11-29T19:30:05.123+01:00"), t) << "offsets are applied";
+  EXPECT_EQ(parse_timestamp("2026-11-29t18:30:05.1239z"), t) << "digits past milliseconds are dropped";
+  EXPECT_EQ(parse_timestamp("1970-01-01T00:00:00Z"), system_clock::time_point{});
+  EXPECT_EQ(parse_timestamp("2024-02-29T00:00:00Z").has_value(), true) << "a leap day";
+  for (const char* bad :
+       {"", "2026-11-29", "2026-11-29T18:30Z", "2023-02-29T00:00:00Z", "2026-13-01T00:00:00Z",
+        "2026-11-29T24:00:00Z", "2026-11-29T18:30:05", "2026-11-29T18:30:05.Z", "2026-11-29T18:30:05Z ",
+        "1969-12-31T23:59:59Z", "2026-11-29T18:30:05+1:00"})
+    EXPECT_FALSE(parse_timestamp(bad).has_value()) << bad;
+}
+
+TEST(job_spec_test, retry_and_delay_fields_are_checked) {
+  const auto ok = parse_job_spec_text(
+      R"({"type":"echo","max_attempts":3,"retry_backoff_ms":250,"run_at":"2026-12-01T08:00:00Z"})");
+  ASSERT_TRUE(ok.has_value()) << ok.error().message;
+  EXPECT_EQ(ok->attempts(), 3u);
+  EXPECT_EQ(ok->backoff_ms(), 250u);
+  EXPECT_EQ(format_timestamp(*ok->run_at), "2026-12-01T08:00:00.000Z");
+  nlohmann::json round;
+  to_json(round, *ok);
+  EXPECT_EQ(parse_job_spec(round).value(), *ok) << "what to_json writes parses back to the same spec";
+  EXPECT_EQ(parse_job_spec_text(R"({"type":"echo"})")->attempts(), 1u);
+  for (const char* bad : {R"({"type":"echo","max_attempts":0})", R"({"type":"echo","max_attempts":101})",
+                          R"({"type":"echo","retry_backoff_ms":0})", R"({"type":"echo","delay_ms":-1})",
+                          R"({"type":"echo","delay_ms":2592000001})", R"({"type":"echo","run_at":5})",
+                          R"({"type":"echo","delay_ms":5,"run_at":"2026-12-01T08:00:00Z"})"}) {
+    const auto r = parse_job_spec_text(bad);
+    ASSERT_FALSE(r.has_value()) << bad;
+    EXPECT_EQ(r.error().code, errc::invalid_input) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace offload::proto
