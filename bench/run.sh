@@ -39,13 +39,17 @@ emit() {  # emit SCENARIO JSON: adds the scenario name and prints the line
   echo "$line" | tee -a "$results"
 }
 
-# start_server ARGS…: starts offloadd, sets $port and $server_pid.
+# start_server ARGS…: starts offloadd (SQLite store in a fresh data dir unless ARGS say otherwise), sets $port,
+# $server_pid and $data.
+servers=0
 start_server() {
+  servers=$((servers + 1))
+  data=${data_keep:-$work/data-$servers}
   "$offloadd" --listen 127.0.0.1:0 --log-level error --config "$work/commands.json" --work-root "$work" \
-    --max-queued 100000 --retain-jobs 200000 "$@" >"$work/server.out" 2>>"$work/server.err" &
+    --max-queued 2000000 --retain-jobs 2000000 --data-dir "$data" "$@" >"$work/server.out" 2>>"$work/server.err" &
   server_pid=$!
   pids+=("$server_pid")
-  for _ in $(seq 200); do grep -q '^listening on' "$work/server.out" 2>/dev/null && break; sleep 0.05; done
+  for _ in $(seq 2000); do grep -q '^listening on' "$work/server.out" 2>/dev/null && break; sleep 0.01; done
   port=$(sed -n 's/^listening on http:\/\/127.0.0.1://p' "$work/server.out")
   [[ -n $port ]] || { cat "$work/server.err" >&2; exit 1; }
 }
@@ -93,6 +97,12 @@ emit responsive "$(load --rate 200 --path /healthz)"
 wait "${sat[@]}" 2>/dev/null || true
 stop_server
 
+# The same two request paths with the memory store: what durability costs (sqlite ÷ memory).
+start_server --store memory
+emit overhead_memory "$(post_wait '{"type":"echo","input":{"a":1}}')"
+emit async_memory "$(load --connections 16 --method POST --path /v1/jobs --body '{"type":"echo","input":{"a":1}}')"
+stop_server
+
 # WebSocket: 1,000 subscribers to a job printing a line every millisecond (300 per second of the scenario);
 # then one subscriber to a job writing 32 MiB per second of the scenario as fast as it can.
 start_server --max-log-bytes 4g
@@ -100,8 +110,9 @@ emit ws "$("$bench/offload_ws_bench" "$port" fanout 1000 $((secs * 300)))"
 emit stream "$("$bench/offload_ws_bench" "$port" stream $((secs * 32)))"
 stop_server
 
-# Memory with finished jobs retained (100,000 in a full run; 10,000 per second of the scenario otherwise).
-retained=$(( secs >= 10 ? 100000 : secs * 10000 ))
+# Memory with finished jobs retained (1,000,000 in a full run; 10,000 per second of the scenario otherwise):
+# they live on disk, and the data directory's size per job is reported.
+retained=$(( secs >= 10 ? 1000000 : secs * 10000 ))
 start_server
 "$bench/offload_load" --port "$port" --seconds 600 --connections 16 --requests "$retained" --method POST \
   --path /v1/jobs --body '{"type":"echo","input":{"a":1}}' >/dev/null
@@ -109,8 +120,24 @@ for _ in $(seq 600); do  # until every job has finished
   (( $(curl_metric offload_jobs_retained) >= retained )) && break
   sleep 0.1
 done
-emit memory_retained "{\"jobs\":$(curl_metric offload_jobs_retained),\"rss_kib\":$(rss_kib "$server_pid")}"
+data_bytes=$(du -sb "$data" | cut -f1)
+emit memory_retained "{\"jobs\":$(curl_metric offload_jobs_retained),\"rss_kib\":$(rss_kib "$server_pid"),\"data_bytes\":$data_bytes}"
 stop_server
+
+# Recovery: 100,000 queued jobs (delayed by an hour, so none runs; 5,000 per second of the scenario in a
+# smoke run) in the store when offloadd is killed; the time from its restart to its listening line.
+queued=$(( secs >= 10 ? 100000 : secs * 5000 ))
+data_keep=$work/data-recovery
+start_server
+"$bench/offload_load" --port "$port" --seconds 600 --connections 16 --requests "$queued" --method POST \
+  --path /v1/jobs --body '{"type":"echo","input":{"a":1},"delay_ms":3600000}' >/dev/null
+kill -9 "$server_pid"; wait "$server_pid" 2>/dev/null || true
+began=$(date +%s%N)
+start_server
+ended=$(date +%s%N)
+emit recovery "{\"jobs\":$queued,\"seconds\":$(awk -v ns=$((ended - began)) 'BEGIN { printf "%.3f", ns / 1e9 }'),\"rss_kib\":$(rss_kib "$server_pid")}"
+stop_server
+unset data_keep
 
 # The table.
 python3 - "$results" <<'PY' || cat "$results"
@@ -123,10 +150,12 @@ def ratio(a, b):
 base = rows.get("baseline_beast", {}).get("rps", 0)
 spawn = rows.get("baseline_spawn", {}).get("per_second", 0)
 print(f"\n{'scenario':<18}{'result':<44}{'vs baseline':>12}")
-for name in ["overhead", "cpu", "process", "command", "async", "responsive", "ws", "stream", "memory_idle", "memory_retained", "baseline_beast", "baseline_spawn"]:
+for name in ["overhead", "overhead_memory", "cpu", "process", "command", "async", "async_memory", "responsive", "ws", "stream", "memory_idle", "memory_retained", "recovery", "baseline_beast", "baseline_spawn"]:
     r = rows.get(name)
     if not r: continue
-    if name == "async":
+    if name == "recovery":
+        text = f"{r['jobs']} queued jobs back in {r['seconds']:.2f} s ({r['rss_kib'] / 1024:.1f} MiB RSS)"
+    elif name.startswith("async"):
         accepted = r["status"].get("202", 0)
         text = f"{accepted / r['seconds']:.0f} accepted/s ({r['status'].get('429', 0)} × 429 queue_full)"
     elif "rps" in r:
@@ -139,6 +168,12 @@ for name in ["overhead", "cpu", "process", "command", "async", "responsive", "ws
         text = f"{r['per_second']:.0f} children/s (8 in flight)"
     else:
         text = f"{r['rss_kib'] / 1024:.1f} MiB RSS" + (f" with {r['jobs']} jobs retained" if "jobs" in r else "")
+        if "data_bytes" in r and r.get("jobs"):
+            text += f", {r['data_bytes'] / r['jobs']:.0f} B/job on disk"
     vs = ratio(r["rps"], base) if name == "overhead" else ratio(r["rps"], spawn) if name == "command" else ""
+    if name == "overhead_memory" and "overhead" in rows:
+        vs = "sqlite " + ratio(rows["overhead"]["rps"], r["rps"])
+    if name == "async_memory" and "async" in rows:
+        vs = "sqlite " + ratio(rows["async"]["status"].get("202", 0), r["status"].get("202", 0))
     print(f"{name:<18}{text:<44}{vs:>12}")
 PY

@@ -19,6 +19,7 @@
 #include <sqlite3.h>
 #include <sys/file.h>
 #include <unistd.h>
+#include <unordered_set>
 
 namespace offload::core {
 namespace {
@@ -50,7 +51,6 @@ CREATE TABLE jobs (
   not_before INTEGER,
   earlier_errors TEXT,
   progress TEXT,
-  result TEXT,
   error TEXT,
   output_logged INTEGER NOT NULL,
   output_truncated INTEGER NOT NULL
@@ -66,11 +66,15 @@ CREATE TABLE events (
 ) WITHOUT ROWID;
 )sql";
 
-// Every column a job is read back from, in this order; the last is the newest event's seq.
-#define OFFLOAD_JOB_COLUMNS                                                                            \
-  "seq, id, type, lane, pool, spec, created_at, state, started_at, finished_at, attempt, not_before, " \
-  "earlier_errors, progress, result, error, output_logged, output_truncated, "                         \
-  "(SELECT max(e.seq) FROM events e WHERE e.job = jobs.seq)"
+// Every column a job is read back from, in this order; a succeeded job's result is read from its terminal
+// event (stored once, as sent), and the last column is the newest event's seq.
+#define OFFLOAD_JOB_COLUMNS                                                                                  \
+  "seq, id, type, lane, pool, spec, created_at, state, started_at, finished_at, attempt, not_before, "       \
+  "earlier_errors, progress, "                                                                               \
+  "CASE WHEN state = 2 THEN (SELECT e.frame FROM events e WHERE e.job = jobs.seq ORDER BY e.seq DESC LIMIT " \
+  "1) "                                                                                                      \
+  "END, "                                                                                                    \
+  "error, output_logged, output_truncated, (SELECT max(e.seq) FROM events e WHERE e.job = jobs.seq)"
 
 using clock = job::clock;
 
@@ -96,9 +100,6 @@ struct record_row {
   std::optional<std::string> earlier_errors, progress, error;
   std::int64_t output_logged = 0;
   bool output_truncated = false;
-  // A succeeded job's result is read from its terminal event's frame on the store thread, so the reactor
-  // never serialises it twice.
-  std::shared_ptr<const std::string> terminal_frame;
 };
 
 struct event_row {
@@ -122,8 +123,6 @@ record_row make_record_row(const job& j) {
   if (j.error) r.error = proto::dump_json(nlohmann::json(*j.error));
   r.output_logged = static_cast<std::int64_t>(j.output.logged());
   r.output_truncated = j.output.truncated();
-  if (j.state == proto::job_state::succeeded && !j.events.events().empty())
-    r.terminal_frame = j.events.events().back().frame;
   return r;
 }
 
@@ -135,20 +134,19 @@ std::vector<event_row> make_event_rows(std::span<const logged_event> events) {
   return rows;
 }
 
-// The result inside a `succeeded` frame, as JSON text.
-std::optional<std::string> result_text(const std::shared_ptr<const std::string>& frame) {
-  if (!frame) return std::nullopt;
-  const auto parsed = nlohmann::json::parse(*frame, nullptr, false);
-  const auto it = parsed.is_object() ? parsed.find("result") : parsed.end();
+// The result inside a `succeeded` event's frame.
+std::optional<nlohmann::json> result_of(const std::string& frame) {
+  auto parsed = nlohmann::json::parse(frame);
+  const auto it = parsed.find("result");
   if (it == parsed.end()) return std::nullopt;
-  return proto::dump_json(*it);
+  return std::move(*it);
 }
 
 void write_record(sqlite_connection& db, const record_row& r) {
   auto& update = db.prepared(
       "UPDATE jobs SET state = ?2, started_at = ?3, finished_at = ?4, attempt = ?5, not_before = ?6, "
-      "earlier_errors = ?7, progress = ?8, error = ?9, output_logged = ?10, output_truncated = ?11, "
-      "result = coalesce(?12, result) WHERE seq = ?1");
+      "earlier_errors = ?7, progress = ?8, error = ?9, output_logged = ?10, output_truncated = ?11 "
+      "WHERE seq = ?1");
   update.bind(1, r.seq)
       .bind(2, r.state)
       .bind(3, r.started_at)
@@ -159,8 +157,7 @@ void write_record(sqlite_connection& db, const record_row& r) {
       .bind(8, r.progress)
       .bind(9, r.error)
       .bind(10, r.output_logged)
-      .bind(11, std::int64_t{r.output_truncated})
-      .bind(12, result_text(r.terminal_frame));
+      .bind(11, std::int64_t{r.output_truncated});
   update.run();
 }
 
@@ -200,7 +197,7 @@ std::shared_ptr<job> read_job(sqlite_connection& db, const sqlite_statement& row
     const auto p = nlohmann::json::parse(*progress);
     j->progress = proto::job_progress{p.value("fraction", 0.0), p.value("note", std::string{})};
   }
-  if (auto result = row.optional_text(14)) j->result = nlohmann::json::parse(*result);
+  if (auto frame = row.optional_text(14)) j->result = result_of(*frame);
   j->error = parse_column<proto::error>(row.optional_text(15));
   j->output = output_budget{static_cast<std::uint64_t>(row.int64(16)), row.int64(17) != 0};
   j->stored = true;
@@ -264,6 +261,10 @@ std::unique_ptr<sqlite_connection> open_database(const std::string& path, bool f
   db->exec("PRAGMA journal_mode = WAL");
   // Someone reading the file with the sqlite3 shell may hold its lock for a moment: wait, do not fail.
   db->exec("PRAGMA busy_timeout = 5000");
+  // Checkpoints (which copy the log into the database and sync both) would be the store thread's pauses:
+  // a checkpointer thread of its own runs them instead, passively, next to the commits.
+  db->exec("PRAGMA wal_autocheckpoint = 0");
+  db->exec("PRAGMA journal_size_limit = 67108864");
   db->exec(full_sync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
   // A structural check of the pages that hold the schema and the first rows: a corrupt file is found at
   // start, not by the first request that touches it.
@@ -291,40 +292,58 @@ struct sqlite_repository::operation {
   /// On the store thread, inside the batch's transaction. Throws sqlite_error (or another exception for
   /// unreadable data: then only this operation fails).
   virtual void run(sqlite_connection& db) = 0;
-  /// On the store thread, after the transaction: with the failure, if it failed.
-  virtual void complete(const std::optional<proto::error>& failure) = 0;
+  /// On the store thread, after the transaction: with the failure, if it failed. True when the operation
+  /// has something to deliver on the reactor.
+  virtual bool complete(const std::optional<proto::error>& failure) = 0;
+  /// On the reactor: hands the value over (resumes the awaiting coroutine).
+  virtual void deliver() {}
 
   kind what;
+  /// The job whose record this operation writes, if it writes one (so that an earlier write of the same
+  /// record in the same batch can be skipped: the last one wins anyway).
+  virtual std::optional<std::int64_t> record_of() const { return std::nullopt; }
+  /// Skips the record write (a later operation in the batch writes a newer one); events are still written.
+  virtual void skip_record() {}
+
   /// Set when this operation alone failed (a constraint, unreadable data).
   std::optional<proto::error> own_failure;
 };
 
 namespace {
 
-// A write-behind operation that answers nobody.
-template <class Fn>
-struct write_operation final : sqlite_repository::operation {
-  explicit write_operation(Fn f) : operation(kind::write), fn(std::move(f)) {}
-  void run(sqlite_connection& db) override { fn(db); }
-  void complete(const std::optional<proto::error>&) override {}
-  Fn fn;
+// Write-behind of a job's record and new events.
+struct save_operation final : sqlite_repository::operation {
+  save_operation(std::int64_t job, std::optional<record_row> r, std::vector<event_row> e)
+      : operation(kind::write), seq(job), row(std::move(r)), events(std::move(e)) {}
+  void run(sqlite_connection& db) override {
+    if (row) write_record(db, *row);
+    write_events(db, seq, events);
+  }
+  bool complete(const std::optional<proto::error>&) override { return false; }
+  std::optional<std::int64_t> record_of() const override { return row ? std::optional{seq} : std::nullopt; }
+  void skip_record() override { row.reset(); }
+
+  std::int64_t seq;
+  std::optional<record_row> row;
+  std::vector<event_row> events;
 };
 
 // An operation whose value (or failure) completes an awaiting coroutine on the reactor.
 template <class R, class Fn, class Fail, class Handler>
 struct call_operation final : sqlite_repository::operation {
-  call_operation(kind k, Fn f, Fail fl, Handler h, asio::any_io_executor ex)
-      : operation(k), fn(std::move(f)), fail(std::move(fl)), handler(std::move(h)), reactor(std::move(ex)) {}
+  call_operation(kind k, Fn f, Fail fl, Handler h)
+      : operation(k), fn(std::move(f)), fail(std::move(fl)), handler(std::move(h)) {}
   void run(sqlite_connection& db) override { value = fn(db); }
-  void complete(const std::optional<proto::error>& failure) override {
+  bool complete(const std::optional<proto::error>& failure) override {
     if (failure) value = fail(*failure);
     if (own_failure) value = fail(*own_failure);
-    asio::post(reactor, asio::append(std::move(handler), std::move(value)));
+    return true;
   }
+  // On the reactor, which is the awaiting coroutine's executor: resume it here.
+  void deliver() override { std::move(handler)(std::move(value)); }
   Fn fn;
   Fail fail;
   Handler handler;
-  asio::any_io_executor reactor;
   R value{};
 };
 
@@ -356,15 +375,18 @@ struct sqlite_repository::eviction final : operation {
     }
   }
 
-  void complete(const std::optional<proto::error>& failure) override {
-    const std::size_t removed = failure || own_failure ? 0 : doomed.size();
-    asio::post(self->reactor_,
-               [repo = self, removed, expected = static_cast<std::size_t>(excess), sweep = sweep] {
-                 repo->finished_ -= std::min(repo->finished_, removed);
-                 repo->evicting_count_ -= std::min(repo->evicting_count_, expected);
-                 if (sweep) repo->sweeping_ = false;
-               });
+  bool complete(const std::optional<proto::error>& failure) override {
+    removed = failure || own_failure ? 0 : doomed.size();
+    return true;
   }
+
+  void deliver() override {
+    self->finished_ -= std::min(self->finished_, removed);
+    self->evicting_count_ -= std::min(self->evicting_count_, static_cast<std::size_t>(excess));
+    if (sweep) self->sweeping_ = false;
+  }
+
+  std::size_t removed = 0;
 
   sqlite_repository* self;
   std::int64_t excess;
@@ -381,7 +403,7 @@ struct sqlite_repository::initiation {
   template <class Handler, class Fn, class Fail>
   void operator()(Handler&& handler, Fn fn, Fail fail) const {
     self->enqueue(std::make_unique<call_operation<R, Fn, Fail, std::decay_t<Handler>>>(
-        what, std::move(fn), std::move(fail), std::forward<Handler>(handler), self->reactor_));
+        what, std::move(fn), std::move(fail), std::forward<Handler>(handler)));
   }
 };
 
@@ -393,11 +415,14 @@ asio::awaitable<R> sqlite_repository::call(bool adds_a_job, Fn fn, Fail failed) 
 }
 
 void sqlite_repository::enqueue(std::unique_ptr<operation> op) {
+  bool was_empty = false;
   {
     const std::lock_guard lock{mutex_};
+    was_empty = pending_.empty();
     pending_.push_back(std::move(op));
   }
-  wake_.notify_one();
+  // The store thread takes everything pending at once: only the first of a burst needs to wake it.
+  if (was_empty) wake_.notify_one();
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -451,6 +476,8 @@ sqlite_repository::sqlite_repository(asio::any_io_executor reactor, sqlite_optio
       db_(std::move(db)),
       cache_(std::min(options_.cache_jobs, options_.retain_jobs), options_.retain_for),
       random_(std::random_device{}()) {
+  sqlite3_wal_hook(db_->handle(), &sqlite_repository::on_wal_commit, this);
+  checkpointer_ = std::thread{[this] { checkpoint_main(); }};
   thread_ = std::thread{[this] { thread_main(); }};
 }
 
@@ -466,6 +493,13 @@ void sqlite_repository::close() {
   }
   wake_.notify_one();
   thread_.join();
+  {
+    const std::lock_guard lock{checkpoint_mutex_};
+    checkpoint_closing_ = true;
+  }
+  checkpoint_wake_.notify_one();
+  checkpointer_.join();
+  // Closing the last connection checkpoints what is left and removes the log.
   db_.reset();
   if (lock_fd_ >= 0) ::close(lock_fd_);
   lock_fd_ = -1;
@@ -479,6 +513,45 @@ std::optional<proto::error> sqlite_repository::health() const {
   if (healthy_.load(std::memory_order_relaxed)) return std::nullopt;
   const std::lock_guard lock{mutex_};
   return storage_error(path_, failure_);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The checkpointer thread
+
+int sqlite_repository::on_wal_commit(void* self, sqlite3*, const char*, int pages) {
+  auto* repo = static_cast<sqlite_repository*>(self);
+  if (pages >= checkpoint_pages && !repo->checkpoint_wanted_.exchange(true)) {
+    // Through the mutex, so the wake-up cannot fall between the checkpointer's check and its wait.
+    { const std::lock_guard lock{repo->checkpoint_mutex_}; }
+    repo->checkpoint_wake_.notify_one();
+  }
+  return SQLITE_OK;
+}
+
+void sqlite_repository::checkpoint_main() {
+  std::unique_ptr<sqlite_connection> db;
+  try {
+    db = std::make_unique<sqlite_connection>(path_);
+    db->exec("PRAGMA busy_timeout = 5000");
+  } catch (const sqlite_error& e) {
+    // Without it the log only grows until the store closes; say so, the store still works.
+    log(log_level::error, "job store checkpointer cannot open the database", {{"what", e.what()}});
+    return;
+  }
+  for (;;) {
+    {
+      std::unique_lock lock{checkpoint_mutex_};
+      checkpoint_wake_.wait(lock, [this] { return checkpoint_closing_ || checkpoint_wanted_.load(); });
+      if (checkpoint_closing_) return;
+    }
+    checkpoint_wanted_ = false;
+    int logged = 0;
+    int copied = 0;
+    const int rc =
+        sqlite3_wal_checkpoint_v2(db->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &logged, &copied);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+      log(log_level::warn, "job store checkpoint failed", {{"what", sqlite3_errmsg(db->handle())}});
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -521,6 +594,12 @@ void sqlite_repository::thread_main() {
 
 std::vector<std::unique_ptr<sqlite_repository::operation>> sqlite_repository::run_batch(
     std::vector<std::unique_ptr<operation>> batch) {
+  // Under load a job's record changes several times per batch (queued, started, finished): write its last
+  // state only.
+  std::unordered_set<std::int64_t> newer;
+  for (auto it = batch.rbegin(); it != batch.rend(); ++it) {
+    if (const auto seq = (*it)->record_of(); seq && !newer.insert(*seq).second) (*it)->skip_record();
+  }
   std::optional<std::string> failed;
   try {
     db_->exec("BEGIN IMMEDIATE");
@@ -550,8 +629,7 @@ std::vector<std::unique_ptr<sqlite_repository::operation>> sqlite_repository::ru
   std::vector<std::unique_ptr<operation>> retry;
   if (!failed) {
     if (!healthy_.exchange(true)) log(log_level::info, "job store writes again", {{"store", path_}});
-    for (auto& op : batch)
-      op->complete(std::nullopt);
+    deliver(std::move(batch), std::nullopt);
     return retry;
   }
   {
@@ -561,16 +639,31 @@ std::vector<std::unique_ptr<sqlite_repository::operation>> sqlite_repository::ru
   if (healthy_.exchange(false))
     log(log_level::error, "job store cannot write; refusing new jobs until it can",
         {{"store", path_}, {"what", *failed}});
-  const auto failure = storage_error(path_, *failed);
+  std::vector<std::unique_ptr<operation>> answered;
   for (auto& op : batch) {
     if (op->what == operation::kind::write) {
       op->own_failure.reset();
       retry.push_back(std::move(op));
     } else {
-      op->complete(failure);
+      answered.push_back(std::move(op));
     }
   }
+  deliver(std::move(answered), storage_error(path_, *failed));
   return retry;
+}
+
+void sqlite_repository::deliver(std::vector<std::unique_ptr<operation>> batch,
+                                const std::optional<proto::error>& failure) {
+  // One hand-over to the reactor per batch, not one per operation: a group commit of a thousand
+  // submissions wakes the reactor once.
+  std::vector<std::unique_ptr<operation>> answers;
+  for (auto& op : batch)
+    if (op->complete(failure)) answers.push_back(std::move(op));
+  if (answers.empty()) return;
+  asio::post(reactor_, [answers = std::move(answers)]() {
+    for (const auto& op : answers)
+      op->deliver();
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -612,7 +705,9 @@ std::shared_ptr<job> sqlite_repository::make(proto::job_spec spec, proto::lane l
 asio::awaitable<std::optional<proto::error>> sqlite_repository::async_add(std::shared_ptr<job> j) {
   struct insert {
     std::int64_t seq;
-    std::string id, type, spec;
+    std::string id, type;
+    // Serialised on the store thread, not on the reactor.
+    proto::job_spec spec;
     std::int64_t lane, pool, created_at;
     std::optional<std::string> key;
     record_row record;
@@ -621,19 +716,20 @@ asio::awaitable<std::optional<proto::error>> sqlite_repository::async_add(std::s
     std::optional<proto::error> operator()(sqlite_connection& db) const {
       auto& add = db.prepared(
           "INSERT INTO jobs (seq, id, type, lane, pool, spec, idempotency_key, created_at, state, attempt, "
-          "output_logged, output_truncated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, 0)");
+          "not_before, output_logged, output_truncated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+          "?11, 0, 0)");
       add.bind(1, seq)
           .bind(2, std::string_view{id})
           .bind(3, std::string_view{type})
           .bind(4, lane)
           .bind(5, pool)
-          .bind(6, std::string_view{spec})
+          .bind(6, std::string_view{proto::dump_json(nlohmann::json(spec))})
           .bind(7, key)
           .bind(8, created_at)
           .bind(9, record.state)
-          .bind(10, record.attempt);
+          .bind(10, record.attempt)
+          .bind(11, record.not_before);
       add.run();
-      write_record(db, record);
       write_events(db, seq, events);
       return std::nullopt;
     }
@@ -641,7 +737,7 @@ asio::awaitable<std::optional<proto::error>> sqlite_repository::async_add(std::s
   insert op{static_cast<std::int64_t>(j->seq),
             j->id,
             j->spec.type,
-            proto::dump_json(nlohmann::json(j->spec)),
+            j->spec,
             static_cast<std::int64_t>(j->lane),
             static_cast<std::int64_t>(j->pool),
             to_micros(j->created_at),
@@ -657,13 +753,9 @@ asio::awaitable<std::optional<proto::error>> sqlite_repository::async_add(std::s
 
 void sqlite_repository::save(const job& j, std::span<const logged_event> appended, bool record) {
   if (!record && appended.empty()) return;
-  auto write = [seq = static_cast<std::int64_t>(j.seq),
-                row = record ? std::optional<record_row>{make_record_row(j)} : std::nullopt,
-                events = make_event_rows(appended)](sqlite_connection& db) {
-    if (row) write_record(db, *row);
-    write_events(db, seq, events);
-  };
-  enqueue(std::make_unique<write_operation<decltype(write)>>(std::move(write)));
+  enqueue(std::make_unique<save_operation>(
+      static_cast<std::int64_t>(j.seq), record ? std::optional<record_row>{make_record_row(j)} : std::nullopt,
+      make_event_rows(appended)));
 }
 
 void sqlite_repository::finished(std::shared_ptr<job> j) {

@@ -17,6 +17,8 @@
 #include <random>
 #include <thread>
 
+struct sqlite3;
+
 namespace offload::core {
 
 class sqlite_connection;
@@ -86,6 +88,8 @@ class sqlite_repository final : public job_repository {
   void thread_main();
   /// Runs one batch in one transaction. Returns the writes to try again (the transaction failed).
   std::vector<std::unique_ptr<operation>> run_batch(std::vector<std::unique_ptr<operation>> batch);
+  /// Completes a batch's operations and hands what they answer to the reactor, in order, in one post.
+  void deliver(std::vector<std::unique_ptr<operation>> batch, const std::optional<proto::error>& failure);
   /// Queues a retention pass on disk.
   void schedule_eviction(time_point now, bool sweep);
   /// Caches a finished job read from disk, or returns the cached copy.
@@ -114,6 +118,16 @@ class sqlite_repository final : public job_repository {
   std::string failure_;
   std::atomic<bool> healthy_{true};
   std::thread thread_;
+
+  // The checkpointer: woken by commits once the log holds `checkpoint_pages`.
+  static constexpr int checkpoint_pages = 4000;
+  static int on_wal_commit(void* self, sqlite3* db, const char* name, int pages);
+  void checkpoint_main();
+  std::mutex checkpoint_mutex_;
+  std::condition_variable checkpoint_wake_;
+  std::atomic<bool> checkpoint_wanted_{false};
+  bool checkpoint_closing_ = false;
+  std::thread checkpointer_;
 };
 
 }  // namespace offload::core
