@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the image with a private dockerd and checks it for real, from outside the container: health, a thread
-# job, a process job, a command job, a WebSocket event stream, the Docker HEALTHCHECK, a non-root user, and a
-# graceful `docker stop`. Lints the Dockerfile. Run as root on Debian 12; touches no other process and only
+# job, a process job, a command job, a WebSocket event stream, the Docker HEALTHCHECK, a non-root user, a
+# graceful `docker stop`, and jobs kept on the data volume across `docker start` and `docker kill`. Lints the
+# Dockerfile. Run as root on Debian 12; touches no other process and only
 # contacts 127.0.0.1 (plus the Debian mirror while building).
 #   docker/check.sh [all]      build, then check (OFFLOAD_DOCKER_WORK=/var/tmp/offload-docker keeps the base
 #                              image and the build cache between runs)
@@ -126,7 +127,8 @@ for _ in $(seq 60); do
 done
 expect "docker HEALTHCHECK" "healthy" "$health"
 
-# A job running at `docker stop` finishes within the drain, then offloadd exits 0.
+# A job running at `docker stop` finishes within the drain, then offloadd exits 0. A delayed job stays queued.
+delayed=$(cli submit echo --delay 600000 --key docker-check-delayed)
 running=$(cli submit sleep ms=1500)
 stop_started=$(date +%s)
 "$docker" stop -t 30 "$container" >/dev/null
@@ -135,6 +137,20 @@ expect "exit code after docker stop" "0" "$("$docker" inspect -f '{{.State.ExitC
 (( stop_seconds < 30 )) || fail "docker stop took ${stop_seconds}s: SIGTERM did not drain and exit"
 "$docker" logs "$container" 2>&1 | grep -q '"msg":"offloadd stopped"' || fail "no clean stop in the logs"
 say "ok: docker stop drained job $running and exited 0 in ${stop_seconds}s"
+
+# Jobs live on the data volume: after `docker start`, and after a SIGKILL (`docker kill`) and another start,
+# the finished job and the queued one are still there, with the same ids.
+wait_healthy() { for _ in $(seq 100); do cli health >/dev/null 2>&1 && return; sleep 0.2; done; fail "no answer after start"; }
+for how in "docker stop" "docker kill"; do
+  "$docker" start "$container" >/dev/null
+  wait_healthy
+  expect "finished job kept after $how" "succeeded" "$(cli --json status "$running" | json_field state)"
+  expect "queued job kept after $how" "queued" "$(cli --json status "$delayed" | json_field state)"
+  expect "idempotency key kept after $how" "$delayed" "$(cli submit echo --delay 600000 --key docker-check-delayed)"
+  [[ $how == "docker stop" ]] && "$docker" kill "$container" >/dev/null
+done
+"$docker" stop -t 30 "$container" >/dev/null
+expect "exit code after the last docker stop" "0" "$("$docker" inspect -f '{{.State.ExitCode}}' "$container")"
 
 if command -v npx >/dev/null; then
   say "dockerfilelint"

@@ -117,6 +117,9 @@ class job_repository_test : public ::testing::TestWithParam<backend> {
   bool flushed_ = false;
 };
 
+// The contract a durable store adds: what survives a restart, and how writes become durable.
+class durable_repository_test : public job_repository_test {};
+
 TEST_P(job_repository_test, a_finished_job_is_found_by_id_and_key_with_its_whole_log) {
   auto j = add("echo", "key-1");
   finish(j, {{"answer", 42}});
@@ -211,8 +214,7 @@ TEST_P(job_repository_test, retention_by_age) {
 
 // What a durable store gives back after a restart: unfinished jobs, oldest first, in their stored state,
 // with their logs; finished ones stay findable; new ids continue after the old ones.
-TEST_P(job_repository_test, a_restart_gives_back_what_was_stored) {
-  if (!durable()) GTEST_SKIP() << "the memory store keeps nothing across a restart";
+TEST_P(durable_repository_test, a_restart_gives_back_what_was_stored) {
   auto done = add("echo", "done-key");
   finish(done);
   auto queued = add("sum");
@@ -240,8 +242,7 @@ TEST_P(job_repository_test, a_restart_gives_back_what_was_stored) {
   EXPECT_GT(next->seq, running->seq) << "ids are never reused";
 }
 
-TEST_P(job_repository_test, a_second_job_with_a_used_key_is_refused_without_harm) {
-  if (!durable()) GTEST_SKIP() << "the memory store trusts the service to check keys";
+TEST_P(durable_repository_test, a_second_job_with_a_used_key_is_refused_without_harm) {
   auto first = add("echo", "same");
   proto::job_spec spec;
   spec.type = "echo";
@@ -256,8 +257,7 @@ TEST_P(job_repository_test, a_second_job_with_a_used_key_is_refused_without_harm
 
 // Acknowledged means committed: while another connection holds the database's write lock, a new job's
 // `async_add` does not complete; it completes once the lock is gone and the job's row is on disk.
-TEST_P(job_repository_test, a_new_job_is_acknowledged_only_after_its_commit) {
-  if (!durable()) GTEST_SKIP() << "nothing to commit";
+TEST_P(durable_repository_test, a_new_job_is_acknowledged_only_after_its_commit) {
   sqlite3* other = nullptr;
   ASSERT_EQ(sqlite3_open((dir_.path() / "data" / "offload.db").c_str(), &other), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
@@ -292,6 +292,7 @@ TEST_P(job_repository_test, a_new_job_is_acknowledged_only_after_its_commit) {
 
 INSTANTIATE_TEST_SUITE_P(stores, job_repository_test, ::testing::Values(backend::memory, backend::sqlite),
                          name_of);
+INSTANTIATE_TEST_SUITE_P(stores, durable_repository_test, ::testing::Values(backend::sqlite), name_of);
 
 // SQLite refuses what it must not touch, naming the path.
 class sqlite_open_test : public ::testing::Test {
