@@ -239,6 +239,7 @@ proto::result<std::unique_ptr<core::job_repository>> open_store(asio::io_context
   sqlite.full_sync = opts.full_sync;
   sqlite.retain_jobs = opts.service.retain_jobs;
   sqlite.retain_for = opts.service.retain_for;
+  sqlite.retain_bytes = opts.retain_bytes;
   auto opened = core::sqlite_repository::open(reactor.get_executor(), std::move(sqlite));
   if (!opened) return opened.error();
   return std::unique_ptr<core::job_repository>{std::move(*opened)};

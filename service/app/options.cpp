@@ -88,6 +88,11 @@ const std::vector<option_spec>& option_table() {
                     [](options& o, std::uint64_t n) { o.service.retain_for = std::chrono::seconds{n}; }),
       number_option("retain-jobs", "how many finished jobs are kept (oldest evicted first)", "100000", false,
                     0, 100'000'000, [](options& o, std::uint64_t n) { o.service.retain_jobs = n; }),
+      number_option(
+          "retain-bytes",
+          "bytes of finished jobs (spec and event log) the SQLite store keeps on disk; beyond it the "
+          "oldest are deleted (suffix k, m, g)",
+          "8g", true, 1024 * 1024, 1ull << 50, [](options& o, std::uint64_t n) { o.retain_bytes = n; }),
       number_option("drain-seconds", "on SIGTERM/SIGINT, time left to jobs before they are cancelled", "30",
                     false, 0, 3600, [](options& o, std::uint64_t n) { o.drain = std::chrono::seconds{n}; }),
       number_option("ws-max-queued-bytes",

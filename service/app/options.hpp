@@ -44,6 +44,8 @@ struct options {
   std::string data_dir = "offload-data";
   /// `--sync full`: every commit survives power loss (`normal`: survives a crash of offloadd).
   bool full_sync = false;
+  /// Bytes of finished jobs (spec and event log) the SQLite store keeps; the oldest go first beyond it.
+  std::uint64_t retain_bytes = 8ull << 30;
 };
 
 /// What the command line asked for.

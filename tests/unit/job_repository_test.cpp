@@ -35,7 +35,8 @@ class job_repository_test : public ::testing::TestWithParam<backend> {
   }
 
   // (Re)opens the store: for SQLite, on the same directory.
-  void open(std::size_t retain_jobs = 100, std::chrono::seconds retain_for = 3600s) {
+  void open(std::size_t retain_jobs = 100, std::chrono::seconds retain_for = 3600s,
+            std::uint64_t retain_bytes = 1ull << 30) {
     if (store_) store_->close();
     store_.reset();
     if (GetParam() == backend::memory) {
@@ -45,6 +46,7 @@ class job_repository_test : public ::testing::TestWithParam<backend> {
       options.dir = dir_.path() / "data";
       options.retain_jobs = retain_jobs;
       options.retain_for = retain_for;
+      options.retain_bytes = retain_bytes;
       auto opened = sqlite_repository::open(ioc_.get_executor(), options);
       ASSERT_TRUE(opened.has_value()) << opened.error().message;
       store_ = std::move(*opened);
@@ -240,6 +242,31 @@ TEST_P(durable_repository_test, a_restart_gives_back_what_was_stored) {
   EXPECT_EQ(await(store_->async_find_by_key("done-key"))->id, done->id);
   const auto next = store_->make(proto::job_spec{}, proto::lane::thread, slot_pool::thread);
   EXPECT_GT(next->seq, running->seq) << "ids are never reused";
+}
+
+// --retain-bytes: finished jobs whose specs and logs hold more bytes than the bound go, oldest first, down to
+// the bound; the count of bytes survives a restart.
+TEST_P(durable_repository_test, retention_by_bytes_deletes_the_oldest_down_to_the_bound) {
+  open(100, 3600s, 4000);
+  std::vector<std::shared_ptr<job>> jobs;
+  for (int i = 0; i < 10; ++i) {
+    jobs.push_back(add());
+    finish(jobs.back(), {{"padding", std::string(500, 'x')}});
+  }
+  store_->evict(job::clock::now(), 1000);
+  flush();
+  turn();
+  const auto kept = store_->finished_count();
+  EXPECT_GE(kept, 3u);
+  EXPECT_LE(kept, 6u) << "each job holds about 800 bytes; 4000 keep about five";
+  EXPECT_EQ(await(store_->async_find(jobs[0]->id)), nullptr) << "the oldest goes first";
+  EXPECT_NE(await(store_->async_find(jobs[9]->id)), nullptr);
+  open(100, 3600s, 4000);
+  EXPECT_EQ(recovered_->finished, kept);
+  store_->evict(job::clock::now(), 1000);
+  flush();
+  turn();
+  EXPECT_EQ(store_->finished_count(), kept) << "already within the bound: nothing more goes";
 }
 
 TEST_P(durable_repository_test, a_second_job_with_a_used_key_is_refused_without_harm) {

@@ -48,6 +48,8 @@ class job_store {
                     std::size_t limit = std::numeric_limits<std::size_t>::max());
 
   job_page list(const job_filter& filter) const;
+  /// Forgets one job (deleted elsewhere); its place in the retention order is skipped when reached.
+  void remove(std::uint64_t seq) { erase(seq); }
   /// Every job not yet in a terminal state, oldest first.
   std::vector<std::shared_ptr<job>> unfinished() const;
 

@@ -53,10 +53,23 @@ CREATE TABLE jobs (
   progress TEXT,
   error TEXT,
   output_logged INTEGER NOT NULL,
-  output_truncated INTEGER NOT NULL
+  output_truncated INTEGER NOT NULL,
+  bytes INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX jobs_by_state ON jobs (state, seq);
 CREATE INDEX jobs_by_finish ON jobs (finished_at) WHERE finished_at IS NOT NULL;
+CREATE TABLE meta (
+  key TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO meta VALUES ('finished_bytes', 0);
+-- The bytes of finished jobs (spec and log), kept in step with every finish and deletion, for --retain-bytes.
+CREATE TRIGGER count_finished_bytes AFTER UPDATE OF finished_at ON jobs
+  WHEN old.finished_at IS NULL AND new.finished_at IS NOT NULL
+  BEGIN UPDATE meta SET value = value + new.bytes WHERE key = 'finished_bytes'; END;
+CREATE TRIGGER uncount_finished_bytes AFTER DELETE ON jobs
+  WHEN old.finished_at IS NOT NULL
+  BEGIN UPDATE meta SET value = value - old.bytes WHERE key = 'finished_bytes'; END;
 CREATE TABLE events (
   job INTEGER NOT NULL,
   seq INTEGER NOT NULL,
@@ -142,10 +155,13 @@ std::optional<nlohmann::json> result_of(const std::string& frame) {
   return std::move(*it);
 }
 
+// Writes a job's record; when it is finished, also its size on disk (spec and log), which retention counts.
 void write_record(sqlite_connection& db, const record_row& r) {
   auto& update = db.prepared(
       "UPDATE jobs SET state = ?2, started_at = ?3, finished_at = ?4, attempt = ?5, not_before = ?6, "
-      "earlier_errors = ?7, progress = ?8, error = ?9, output_logged = ?10, output_truncated = ?11 "
+      "earlier_errors = ?7, progress = ?8, error = ?9, output_logged = ?10, output_truncated = ?11, "
+      "bytes = CASE WHEN ?4 IS NULL THEN 0 ELSE length(CAST(spec AS BLOB)) + coalesce((SELECT "
+      "sum(length(CAST(e.frame AS BLOB))) FROM events e WHERE e.job = ?1), 0) END "
       "WHERE seq = ?1");
   update.bind(1, r.seq)
       .bind(2, r.state)
@@ -316,8 +332,9 @@ struct save_operation final : sqlite_repository::operation {
   save_operation(std::int64_t job, std::optional<record_row> r, std::vector<event_row> e)
       : operation(kind::write), seq(job), row(std::move(r)), events(std::move(e)) {}
   void run(sqlite_connection& db) override {
-    if (row) write_record(db, *row);
+    // Events first: a finished record counts the bytes of its whole log.
     write_events(db, seq, events);
+    if (row) write_record(db, *row);
   }
   bool complete(const std::optional<proto::error>&) override { return false; }
   std::optional<std::int64_t> record_of() const override { return row ? std::optional{seq} : std::nullopt; }
@@ -349,23 +366,28 @@ struct call_operation final : sqlite_repository::operation {
 
 }  // namespace
 
-// Retention on disk: the oldest finished jobs, those beyond the count bound and then those older than the
-// age bound, at most `eviction_slice` per pass. Not retried: the next sweep tries again.
+// Retention on disk: the oldest finished jobs, as long as there are more than the count bound, they hold more
+// bytes than the byte bound, or they are older than the age bound; at most `eviction_slice` per pass. Not
+// retried: the next sweep tries again.
 struct sqlite_repository::eviction final : operation {
   eviction(sqlite_repository* repo, std::int64_t excess, std::int64_t cutoff, bool sweep)
       : operation(kind::read), self(repo), excess(excess), cutoff(cutoff), sweep(sweep) {}
 
   void run(sqlite_connection& db) override {
     doomed.clear();
+    auto bytes = db.query_int("SELECT value FROM meta WHERE key = 'finished_bytes'");
+    const auto budget = static_cast<std::int64_t>(self->options_.retain_bytes);
     auto& oldest = db.prepared(
-        "SELECT seq, finished_at FROM jobs WHERE finished_at IS NOT NULL ORDER BY finished_at LIMIT ?1");
+        "SELECT seq, finished_at, bytes FROM jobs WHERE finished_at IS NOT NULL ORDER BY finished_at LIMIT "
+        "?1");
     oldest.bind(1, eviction_slice);
     while (oldest.step()) {
-      if (static_cast<std::int64_t>(doomed.size()) >= excess && oldest.int64(1) > cutoff) {
+      if (static_cast<std::int64_t>(doomed.size()) >= excess && oldest.int64(1) > cutoff && bytes <= budget) {
         oldest.reset();
         break;
       }
       doomed.push_back(oldest.int64(0));
+      bytes -= oldest.int64(2);
     }
     auto& events = db.prepared("DELETE FROM events WHERE job = ?1");
     auto& jobs = db.prepared("DELETE FROM jobs WHERE seq = ?1");
@@ -381,6 +403,10 @@ struct sqlite_repository::eviction final : operation {
   }
 
   void deliver() override {
+    // What is gone from disk is gone from the cache too.
+    if (removed > 0)
+      for (const auto seq : doomed)
+        self->cache_.remove(static_cast<std::uint64_t>(seq));
     self->finished_ -= std::min(self->finished_, removed);
     self->evicting_count_ -= std::min(self->evicting_count_, static_cast<std::size_t>(excess));
     if (sweep) self->sweeping_ = false;

@@ -29,9 +29,10 @@ struct sqlite_options {
   /// `synchronous=FULL` (a commit survives power loss) instead of `NORMAL` (it survives a crash of the
   /// process; the last commits may be lost if the machine loses power).
   bool full_sync = false;
-  /// Retention of finished jobs, on disk.
+  /// Retention of finished jobs, on disk: how many, for how long, and how many bytes of specs and logs.
   std::size_t retain_jobs = 100000;
   std::chrono::seconds retain_for{3600};
+  std::uint64_t retain_bytes = 8ull << 30;
   /// Finished jobs also kept in memory, for `GET`s and replays right after they end.
   std::size_t cache_jobs = 1024;
 };
