@@ -57,6 +57,24 @@ TEST(options_test, errors_are_explained) {
   EXPECT_NE(parse({"--log-level", "loud"}).error.find("--log-level"), std::string::npos);
 }
 
+TEST(options_test, the_store_is_sqlite_in_a_local_directory_unless_told_otherwise) {
+  const auto defaults = parse({});
+  EXPECT_EQ(defaults.opts.store, options::store_kind::sqlite);
+  EXPECT_EQ(defaults.opts.data_dir, "offload-data");
+  EXPECT_FALSE(defaults.opts.full_sync);
+  EXPECT_EQ(defaults.opts.retain_bytes, 8ull << 30);
+  const auto p = parse({"--store", "memory", "--sync=full", "--retain-bytes", "2g"},
+                       {{"OFFLOAD_DATA_DIR", "/var/lib/offload/data"}});
+  ASSERT_TRUE(p.error.empty()) << p.error;
+  EXPECT_EQ(p.opts.store, options::store_kind::memory);
+  EXPECT_EQ(p.opts.data_dir, "/var/lib/offload/data");
+  EXPECT_TRUE(p.opts.full_sync);
+  EXPECT_EQ(p.opts.retain_bytes, 2ull << 30);
+  EXPECT_NE(parse({"--store", "redis"}).error.find("--store"), std::string::npos);
+  EXPECT_NE(parse({"--sync", "sometimes"}).error.find("--sync"), std::string::npos);
+  EXPECT_NE(parse({"--data-dir="}).error.find("--data-dir"), std::string::npos);
+}
+
 TEST(options_test, help_lists_every_option_with_its_variable) {
   EXPECT_TRUE(parse({"--help"}).help);
   const auto text = usage();
