@@ -21,13 +21,13 @@ using enum job_action;
 
 // A job that ends before it ran leaves the queue; one that ends while running stops counting as running,
 // and its handler is asked to stop only when the lane has not returned yet (cancel, timeout). Every ending
-// records the outcome, retires the job and wakes waiters.
-constexpr auto end_queued = {leave_queue, record_outcome, retire, notify};
-constexpr auto end_returned = {stop_running, record_outcome, retire, notify};
-constexpr auto end_interrupted = {stop_running, stop_handler, record_outcome, retire, notify};
+// records the outcome, persists it before the job is retired, and wakes waiters. Every transition persists.
+constexpr auto end_queued = {leave_queue, record_outcome, persist, retire, notify};
+constexpr auto end_returned = {stop_running, record_outcome, persist, retire, notify};
+constexpr auto end_interrupted = {stop_running, stop_handler, record_outcome, persist, retire, notify};
 // An attempt that ends badly with attempts left: the job is queued again (after its back-off).
-constexpr auto retry_returned = {stop_running, record_attempt, requeue, notify};
-constexpr auto retry_interrupted = {stop_running, stop_handler, record_attempt, requeue, notify};
+constexpr auto retry_returned = {stop_running, record_attempt, persist, requeue, notify};
+constexpr auto retry_interrupted = {stop_running, stop_handler, record_attempt, persist, requeue, notify};
 
 }  // namespace
 
@@ -71,6 +71,8 @@ std::string_view to_string(job_action a) noexcept {
       return "record_attempt";
     case requeue:
       return "requeue";
+    case persist:
+      return "persist";
   }
   return "unknown";
 }
@@ -80,7 +82,7 @@ std::optional<job_transition> transition(job_state from, job_input in, bool atte
     case job_state::queued:
       switch (in) {
         case job_input::start:
-          return to(job_state::running, {start_running});
+          return to(job_state::running, {start_running, persist});
         case job_input::cancel:
           return to(job_state::cancelled, end_queued);
         // A job can fail before it runs, e.g. when its lane cannot start a process.

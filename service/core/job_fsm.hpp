@@ -51,11 +51,13 @@ enum class job_action {
   record_attempt,
   /// Put the job back in the queue (or among the delayed jobs, until its back-off ends).
   requeue,
+  /// Hand the changed record and the events the transition appended to the job store.
+  persist,
 };
 
 /// A legal transition: the next state, and the actions to perform in this order.
 struct job_transition {
-  static constexpr std::size_t max_actions = 6;
+  static constexpr std::size_t max_actions = 7;
 
   proto::job_state next = proto::job_state::queued;
   std::array<job_action, max_actions> action_list{};

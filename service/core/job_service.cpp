@@ -333,7 +333,6 @@ bool job_service::apply(job& j, job_input in, std::optional<nlohmann::json> resu
   const auto t = transition(j.state, in, attempts_left);
   if (!t) return false;
   const auto first_new = j.events.events().size();
-  bool persisted = false;
   j.state = t->next;
   for (const auto action : t->actions()) {
     switch (action) {
@@ -362,16 +361,14 @@ bool job_service::apply(job& j, job_input in, std::optional<nlohmann::json> resu
       case job_action::record_attempt:
         record_attempt(j, std::move(error));
         break;
-      case job_action::requeue:
+      case job_action::persist:
         persist(j, first_new);
-        persisted = true;
+        break;
+      case job_action::requeue:
         if (auto it = live_.find(j.seq); it != live_.end()) queue_.push(it->second, job::clock::now(), true);
         arm_delay_timer();
         break;
       case job_action::retire:
-        // The terminal record reaches the store before the job is handed over to retention.
-        persist(j, first_new);
-        persisted = true;
         retire(j);
         break;
       case job_action::notify:
@@ -379,7 +376,6 @@ bool job_service::apply(job& j, job_input in, std::optional<nlohmann::json> resu
         break;
     }
   }
-  if (!persisted) persist(j, first_new);
   return true;
 }
 

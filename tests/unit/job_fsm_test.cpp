@@ -33,11 +33,11 @@ TEST(job_fsm_test, full_transition_table_with_actions) {
                               job_state::crashed};
   const job_input inputs[] = {job_input::start,    job_input::succeed, job_input::fail,     job_input::cancel,
                               job_input::time_out, job_input::crash,   job_input::interrupt};
-  const actions ended_queued{leave_queue, record_outcome, retire, notify};
-  const actions lane_returned{stop_running, record_outcome, retire, notify};
-  const actions lane_still_running{stop_running, stop_handler, record_outcome, retire, notify};
+  const actions ended_queued{leave_queue, record_outcome, persist, retire, notify};
+  const actions lane_returned{stop_running, record_outcome, persist, retire, notify};
+  const actions lane_still_running{stop_running, stop_handler, record_outcome, persist, retire, notify};
   const std::map<std::pair<job_state, job_input>, expected> legal{
-      {{job_state::queued, job_input::start}, {job_state::running, {start_running}}},
+      {{job_state::queued, job_input::start}, {job_state::running, {start_running, persist}}},
       {{job_state::queued, job_input::cancel}, {job_state::cancelled, ended_queued}},
       {{job_state::queued, job_input::fail}, {job_state::failed, ended_queued}},
       {{job_state::running, job_input::succeed}, {job_state::succeeded, lane_returned}},
@@ -92,6 +92,10 @@ TEST(job_fsm_test, every_ending_records_retires_and_notifies_once) {
       EXPECT_EQ(count(record_outcome), 1);
       EXPECT_EQ(count(retire), 1);
       EXPECT_EQ(count(notify), 1);
+      EXPECT_EQ(count(persist), 1);
+      // The store has the outcome before the job is handed over to retention.
+      EXPECT_LT(std::find(t->actions().begin(), t->actions().end(), persist),
+                std::find(t->actions().begin(), t->actions().end(), retire));
       EXPECT_EQ(count(stop_running), from == job_state::running ? 1 : 0);
       EXPECT_EQ(count(leave_queue), from == job_state::queued ? 1 : 0);
     }
@@ -101,8 +105,8 @@ TEST(job_fsm_test, every_ending_records_retires_and_notifies_once) {
 // With attempts left, a running job whose attempt failed, crashed, timed out or was interrupted is queued
 // again; only a timeout still has a handler to stop. A cancel is never retried.
 TEST(job_fsm_test, attempts_left_turn_bad_endings_into_retries) {
-  const actions retried{stop_running, record_attempt, requeue, notify};
-  const actions retried_running{stop_running, stop_handler, record_attempt, requeue, notify};
+  const actions retried{stop_running, record_attempt, persist, requeue, notify};
+  const actions retried_running{stop_running, stop_handler, record_attempt, persist, requeue, notify};
   for (const auto in : {job_input::fail, job_input::crash, job_input::interrupt, job_input::time_out}) {
     const auto t = transition(job_state::running, in, true);
     ASSERT_TRUE(t.has_value()) << to_string(in);

@@ -81,7 +81,7 @@ class job_service_test : public ::testing::Test {
 TEST_F(job_service_test, echo_job_runs_through_its_whole_lifecycle) {
   make_service({.threads = 1});
   const auto j = submit({{"v", 1}});
-  EXPECT_EQ(j->state, job_state::running) << "dispatched at once to a free thread";
+  EXPECT_TRUE(j->started_at.has_value()) << "dispatched at once to a free thread (it may even have ended)";
   run_until([&] { return proto::is_terminal(j->state); });
   EXPECT_EQ(j->state, job_state::succeeded);
   EXPECT_EQ(*j->result, json({{"v", 1}}));
