@@ -1,6 +1,8 @@
 // Snapshot of a job for the API.
 #include "core/job.hpp"
 
+#include "core/job_id.hpp"
+
 #include <offload/proto/timestamp.hpp>
 
 namespace offload::core {
@@ -26,6 +28,18 @@ proto::job_view job_record::view() const {
   if (not_before && state == proto::job_state::queued) v.run_at = proto::format_timestamp(*not_before);
   v.earlier_errors = earlier_errors;
   return v;
+}
+
+std::shared_ptr<job> new_job(std::uint64_t seq, std::uint32_t salt, proto::job_spec spec, proto::lane lane,
+                             slot_pool pool) {
+  auto j = std::make_shared<job>();
+  j->seq = seq;
+  j->id = job_id::make(seq, salt);
+  j->spec = std::move(spec);
+  j->lane = lane;
+  j->pool = pool;
+  j->created_at = job::clock::now();
+  return j;
 }
 
 }  // namespace offload::core

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -69,5 +70,9 @@ struct job : job_record {
   /// When the progress was last handed to the store (it is saved at most every 250 ms per job).
   std::chrono::steady_clock::time_point progress_saved{};
 };
+
+/// A new queued job created now: submission number `seq`, its id from `seq` and the random `salt`.
+std::shared_ptr<job> new_job(std::uint64_t seq, std::uint32_t salt, proto::job_spec spec, proto::lane lane,
+                             slot_pool pool);
 
 }  // namespace offload::core

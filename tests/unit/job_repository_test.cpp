@@ -5,6 +5,7 @@
 #include "core/store/memory_repository.hpp"
 #include "core/store/sqlite_repository.hpp"
 #include "support/proc_helpers.hpp"
+#include "support/run_to_end.hpp"
 
 #include <offload/proto/job_event.hpp>
 
@@ -56,30 +57,10 @@ class job_repository_test : public ::testing::TestWithParam<backend> {
 
   template <class T>
   T await(boost::asio::awaitable<T> op) {
-    std::optional<T> out;
-    boost::asio::co_spawn(ioc_, std::move(op), [&out](std::exception_ptr e, T value) {
-      if (e) std::rethrow_exception(e);
-      out = std::move(value);
-    });
-    const auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (!out && std::chrono::steady_clock::now() < deadline)
-      turn();
-    if (!out) throw std::runtime_error{"the store did not answer in 20 s"};
-    return std::move(*out);
+    return test::run_to_end(ioc_, std::move(op));
   }
-
-  void flush() {
-    boost::asio::co_spawn(ioc_, store_->async_flush(), [this](std::exception_ptr) { flushed_ = true; });
-    flushed_ = false;
-    while (!flushed_)
-      turn();
-  }
-
-  // One turn of the reactor; it may run out of work between operations, and must go on after.
-  void turn() {
-    if (ioc_.stopped()) ioc_.restart();
-    ioc_.run_one_for(10ms);
-  }
+  void flush() { test::run_to_end(ioc_, store_->async_flush()); }
+  void turn() { test::turn(ioc_); }
 
   // A stored queued job.
   std::shared_ptr<job> add(std::string type = "echo", std::optional<std::string> key = std::nullopt) {
@@ -116,7 +97,6 @@ class job_repository_test : public ::testing::TestWithParam<backend> {
   test::temp_dir dir_;
   std::unique_ptr<job_repository> store_;
   proto::result<recovered_jobs> recovered_ = recovered_jobs{};
-  bool flushed_ = false;
 };
 
 // The contract a durable store adds: what survives a restart, and how writes become durable.

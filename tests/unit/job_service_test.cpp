@@ -2,6 +2,7 @@
 #include "core/job_service.hpp"
 
 #include "core/thread_lane.hpp"
+#include "support/run_to_end.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -41,23 +42,11 @@ class job_service_test : public ::testing::Test {
     return r ? r->job : nullptr;
   }
 
-  // Runs one of the service's coroutines to its end on the reactor.
-  template <class T>
-  T await(boost::asio::awaitable<T> op) {
-    std::optional<T> out;
-    boost::asio::co_spawn(ioc_, std::move(op), [&out](std::exception_ptr e, T value) {
-      if (e) std::rethrow_exception(e);
-      out = std::move(value);
-    });
-    run_until([&] { return out.has_value(); });
-    return std::move(*out);
-  }
-
   proto::result<submission> submit_spec(proto::job_spec spec) {
-    return await(service_->async_submit(std::move(spec)));
+    return test::run_to_end(ioc_, service_->async_submit(std::move(spec)));
   }
   proto::result<std::shared_ptr<const job>> cancel(std::string id) {
-    return await(service_->async_cancel(std::move(id)));
+    return test::run_to_end(ioc_, service_->async_cancel(std::move(id)));
   }
 
   void make_service(service_config config) {

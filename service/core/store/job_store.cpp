@@ -10,13 +10,8 @@ job_store::job_store(std::size_t max_finished, std::chrono::seconds max_age)
     : max_finished_(max_finished), max_age_(max_age), random_(std::random_device{}()) {}
 
 std::shared_ptr<job> job_store::create(proto::job_spec spec, proto::lane lane, slot_pool pool) {
-  auto j = std::make_shared<job>();
-  j->seq = next_seq_++;
-  j->id = job_id::make(j->seq, static_cast<std::uint32_t>(random_() & 0xffffffffu));
-  j->spec = std::move(spec);
-  j->lane = lane;
-  j->pool = pool;
-  j->created_at = job::clock::now();
+  auto j =
+      new_job(next_seq_++, static_cast<std::uint32_t>(random_() & 0xffffffffu), std::move(spec), lane, pool);
   if (j->spec.idempotency_key) by_key_[*j->spec.idempotency_key] = j->seq;
   jobs_.emplace(j->seq, j);
   return j;

@@ -191,6 +191,15 @@ std::optional<T> parse_column(const std::optional<std::string>& text) {
   return nlohmann::json::parse(*text).get<T>();
 }
 
+// Puts a stored job's log back, in order.
+void load_events(sqlite_connection& db, job& j) {
+  auto& events = db.prepared("SELECT seq, type, frame FROM events WHERE job = ?1 ORDER BY seq");
+  events.bind(1, static_cast<std::int64_t>(j.seq));
+  while (events.step())
+    j.events.restore(static_cast<std::uint64_t>(events.int64(0)),
+                     static_cast<proto::event_type>(events.int64(1)), events.text(2));
+}
+
 // A job from a row of OFFLOAD_JOB_COLUMNS; with its events when `with_events`.
 std::shared_ptr<job> read_job(sqlite_connection& db, const sqlite_statement& row, bool with_events) {
   auto j = std::make_shared<job>();
@@ -217,13 +226,7 @@ std::shared_ptr<job> read_job(sqlite_connection& db, const sqlite_statement& row
   j->error = parse_column<proto::error>(row.optional_text(15));
   j->output = output_budget{static_cast<std::uint64_t>(row.int64(16)), row.int64(17) != 0};
   j->stored = true;
-  if (with_events) {
-    auto& events = db.prepared("SELECT seq, type, frame FROM events WHERE job = ?1 ORDER BY seq");
-    events.bind(1, static_cast<std::int64_t>(j->seq));
-    while (events.step())
-      j->events.restore(static_cast<std::uint64_t>(events.int64(0)),
-                        static_cast<proto::event_type>(events.int64(1)), events.text(2));
-  }
+  if (with_events) load_events(db, *j);
   return j;
 }
 
@@ -240,11 +243,7 @@ std::shared_ptr<job> find_one(sqlite_connection& db, const char* sql, auto bind)
   if (!query.step()) return nullptr;
   auto j = read_job(db, query, false);
   query.reset();
-  auto& events = db.prepared("SELECT seq, type, frame FROM events WHERE job = ?1 ORDER BY seq");
-  events.bind(1, static_cast<std::int64_t>(j->seq));
-  while (events.step())
-    j->events.restore(static_cast<std::uint64_t>(events.int64(0)),
-                      static_cast<proto::event_type>(events.int64(1)), events.text(2));
+  load_events(db, *j);
   return j;
 }
 
@@ -718,14 +717,8 @@ asio::awaitable<proto::result<recovered_jobs>> sqlite_repository::async_recover(
 }
 
 std::shared_ptr<job> sqlite_repository::make(proto::job_spec spec, proto::lane lane, slot_pool pool) {
-  auto j = std::make_shared<job>();
-  j->seq = next_seq_++;
-  j->id = job_id::make(j->seq, static_cast<std::uint32_t>(random_() & 0xffffffffu));
-  j->spec = std::move(spec);
-  j->lane = lane;
-  j->pool = pool;
-  j->created_at = job::clock::now();
-  return j;
+  return new_job(next_seq_++, static_cast<std::uint32_t>(random_() & 0xffffffffu), std::move(spec), lane,
+                 pool);
 }
 
 asio::awaitable<std::optional<proto::error>> sqlite_repository::async_add(std::shared_ptr<job> j) {
