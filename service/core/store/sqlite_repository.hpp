@@ -86,6 +86,8 @@ class sqlite_repository final : public job_repository {
   template <class R, class Fn, class Fail>
   boost::asio::awaitable<R> call(bool adds_a_job, Fn fn, Fail failed);
   void enqueue(std::unique_ptr<operation> op);
+  /// Moves the reactor's outbox to the store thread's queue.
+  void hand_over();
   void thread_main();
   /// Runs one batch in one transaction. Returns the writes to try again (the transaction failed).
   std::vector<std::unique_ptr<operation>> run_batch(std::vector<std::unique_ptr<operation>> batch);
@@ -110,6 +112,11 @@ class sqlite_repository final : public job_repository {
   // Finished jobs that queued evictions are expected to delete; whether a sweep's eviction is in flight.
   std::size_t evicting_count_ = 0;
   bool sweeping_ = false;
+  // Expires with the repository: what it posted to the reactor checks it before touching the repository.
+  std::shared_ptr<void> lifetime_ = std::make_shared<int>(0);
+  // Operations queued during the current turn of the reactor, and whether their hand-over is posted.
+  std::vector<std::unique_ptr<operation>> outbox_;
+  bool outbox_posted_ = false;
 
   // Shared with the store thread.
   mutable std::mutex mutex_;
@@ -122,6 +129,8 @@ class sqlite_repository final : public job_repository {
 
   // The checkpointer: woken by commits once the log holds `checkpoint_pages`.
   static constexpr int checkpoint_pages = 4000;
+  // Past this many pages (64 MiB) of log, a checkpoint restarts the log.
+  static constexpr int restart_pages = 16384;
   static int on_wal_commit(void* self, sqlite3* db, const char* name, int pages);
   void checkpoint_main();
   std::mutex checkpoint_mutex_;
