@@ -27,12 +27,16 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <thread>
+#include <unistd.h>
 
 namespace offload::app {
 
@@ -105,6 +109,21 @@ void describe_service_metrics(core::metrics_registry& metrics, const net::listen
       m.set("process_start_time_seconds", {}, self->start_time_seconds);
     }
   });
+}
+
+// The token from OFFLOAD_TOKEN is in `auth` now: nothing else may read it. /proc/PID/environ shows the
+// environment block the process started with, so the value's bytes are overwritten, not just unset; and the
+// process becomes non-dumpable, so a same-user child (an allow-listed command) cannot read its /proc files
+// (environ, mem, fd) at all.
+void hide_secrets() {
+  constexpr std::string_view name = "OFFLOAD_TOKEN=";
+  for (char** entry = environ; entry && *entry; ++entry) {
+    if (std::strncmp(*entry, name.data(), name.size()) == 0)
+      std::memset(*entry + name.size(), 0, std::strlen(*entry + name.size()));
+  }
+  ::unsetenv("OFFLOAD_TOKEN");
+  if (::prctl(PR_SET_DUMPABLE, 0) != 0)
+    core::log(core::log_level::warn, "cannot make offloadd non-dumpable", {{"what", std::strerror(errno)}});
 }
 
 // The process-wide settings a long-running network service needs before anything else starts.
@@ -272,6 +291,7 @@ int serve(const options& given) {
   const auto auth = load_auth(opts);
   core::type_registry types;
   const auto loaded = load_types(opts, types);
+  hide_secrets();
   if (!auth || !loaded) {
     const auto& why = !auth ? auth.error().message : loaded.error().message;
     core::log(core::log_level::error, "invalid configuration", {{"what", why}});

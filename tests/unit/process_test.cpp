@@ -104,6 +104,29 @@ TEST(command_spec_test, input_validation) {
   EXPECT_EQ(type.input_schema["required"], json::array({"a", "data"}));
 }
 
+// A value that starts an argument and begins with '-' would be read as an option (`cat -n` instead of a
+// file): refused unless the operator opts in; inside an argument (`--name={input.x}`) it is harmless. A NUL
+// would silently cut the argument short: refused everywhere in argv; stdin takes any bytes.
+TEST(command_spec_test, option_like_and_nul_values_are_refused) {
+  const auto r = parse(
+      {{"plain", {{"argv", {"/bin/echo", "{input.file}", "--label={input.label}"}}, {"stdin", "input.data"}}},
+       {"opted", {{"argv", {"/bin/echo", "{input.n}"}}, {"allow_option_values", true}}}});
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  const auto& plain = r->at("plain");
+  const auto check = [&](json input) { return validate_command_input(plain, input); };
+  EXPECT_FALSE(check({{"file", "a-b"}, {"label", "-x"}, {"data", std::string("a\0b", 3)}}).has_value());
+  const auto dash = check({{"file", "-n"}, {"label", "x"}, {"data", ""}});
+  ASSERT_TRUE(dash.has_value());
+  EXPECT_EQ(dash->code, proto::errc::invalid_input);
+  EXPECT_TRUE(dash->message.starts_with("file: must not begin with '-'")) << dash->message;
+  EXPECT_TRUE(check({{"file", -3}, {"label", "x"}, {"data", ""}}).has_value()) << "a negative number too";
+  const auto nul = check({{"file", "a"}, {"label", std::string("x\0y", 3)}, {"data", ""}});
+  ASSERT_TRUE(nul.has_value());
+  EXPECT_EQ(nul->message, "label: must not contain a NUL byte");
+  EXPECT_FALSE(validate_command_input(r->at("opted"), {{"n", "-5"}}).has_value());
+  EXPECT_FALSE(parse({{"bad", {{"argv", {"/bin/echo"}}, {"allow_option_values", "yes"}}}}).has_value());
+}
+
 TEST(output_chunker_test, splits_only_on_character_boundaries) {
   output_chunker chunker{"stdout"};
   const std::string euro = "\xe2\x82\xac";  // €

@@ -79,6 +79,7 @@ std::optional<proto::error> parse_argv(const std::string& at, const json& j, com
     if (!segments) return config_error(path, segments.error().message);
     for (const auto& s : *segments)
       if (s.field) spec.argv_fields.insert(s.text);
+    if (!segments->empty() && segments->front().field) spec.leading_fields.insert(segments->front().text);
     spec.argv.push_back(element.get<std::string>());
   }
   if (spec.argv.front().empty() || spec.argv.front().front() != '/' ||
@@ -159,12 +160,17 @@ std::optional<proto::error> parse_limits(const std::string& at, const json& j, c
 proto::result<command_spec> parse_command(const std::string& name, const json& j) {
   const auto at = "commands." + name;
   if (!j.is_object()) return config_error(at, "must be an object");
-  if (auto unknown = proto::first_unknown_field(
-          j, {"argv", "stdin", "result", "timeout_ms", "max_output_bytes", "env", "limits", "description"}))
+  if (auto unknown =
+          proto::first_unknown_field(j, {"argv", "stdin", "result", "timeout_ms", "max_output_bytes", "env",
+                                         "limits", "description", "allow_option_values"}))
     return config_error(at + "." + *unknown, "unknown field");
   command_spec spec;
   spec.name = name;
   spec.description = j.value("description", "Runs " + name + " (operator-defined command).");
+  if (const auto allow = j.find("allow_option_values"); allow != j.end()) {
+    if (!allow->is_boolean()) return config_error(at + ".allow_option_values", "must be true or false");
+    spec.allow_option_values = allow->get<bool>();
+  }
   for (const auto step : {parse_argv, parse_stdin, parse_outcome, parse_env, parse_limits})
     if (auto problem = step(at, j, spec)) return *std::move(problem);
   return spec;
@@ -196,6 +202,14 @@ std::optional<proto::error> validate_command_input(const command_spec& spec, con
     if (spec.argv_fields.contains(key)) {
       if (!value.is_string() && !value.is_number() && !value.is_boolean())
         return proto::invalid_field(key, "must be a string, a number or a boolean");
+      const auto text = scalar_text(value);
+      // An argument is a C string: a NUL would silently cut it short.
+      if (text.find('\0') != std::string::npos)
+        return proto::invalid_field(key, "must not contain a NUL byte");
+      if (!spec.allow_option_values && spec.leading_fields.contains(key) && text.starts_with('-'))
+        return proto::invalid_field(key,
+                                    "must not begin with '-': the command would read it as an option "
+                                    "(the operator can allow it with \"allow_option_values\": true)");
     } else if (spec.stdin_field && key == *spec.stdin_field) {
       if (!value.is_string()) return proto::invalid_field(key, "must be a string (it is written to stdin)");
     } else {

@@ -50,6 +50,12 @@ struct command_spec {
   resource_limits limits;
   /// Input fields the argv template uses (each required, a string, number or boolean).
   std::set<std::string> argv_fields;
+  /// Fields whose placeholder begins an argv element: a value starting with '-' there would be read as an
+  /// option, so it is refused unless `allow_option_values`.
+  std::set<std::string> leading_fields;
+  /// `"allow_option_values": true`: the command accepts values beginning with '-' at the start of an
+  /// argument.
+  bool allow_option_values = false;
 };
 
 /// The registry entry of a command: process lane only, input checked by `validate_command_input`,
