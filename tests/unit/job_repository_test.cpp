@@ -249,6 +249,25 @@ TEST_P(durable_repository_test, retention_by_bytes_deletes_the_oldest_down_to_th
   EXPECT_EQ(store_->finished_count(), kept) << "already within the bound: nothing more goes";
 }
 
+// The log is checkpointed into the database by the checkpointer thread as it grows: the data reaches
+// offload.db while the store runs, and the log stays bounded (it once grew to 12 GB, every checkpoint a no-op).
+TEST_P(durable_repository_test, the_log_is_checkpointed_into_the_database_while_it_runs) {
+  const auto db = dir_.path() / "data" / "offload.db";
+  const auto wal = dir_.path() / "data" / "offload.db-wal";
+  const auto before = std::filesystem::file_size(db);
+  for (int i = 0; i < 3000; ++i) {
+    proto::job_spec spec;
+    spec.type = "echo";
+    spec.input = {{"pad", std::string(4000, 'p')}, {"i", i}};
+    auto j = store_->make(std::move(spec), proto::lane::thread, slot_pool::thread);
+    j->events.append(proto::event_type::queued, {{"lane", "thread"}, {"priority", 5}});
+    ASSERT_FALSE(await(store_->async_add(j)).has_value());
+  }
+  test::turn_until(ioc_, [&] { return std::filesystem::file_size(db) > before + 8 * 1024 * 1024; },
+                   "the checkpointer to copy the log into offload.db");
+  EXPECT_LE(std::filesystem::file_size(wal), 80u * 1024 * 1024);
+}
+
 TEST_P(durable_repository_test, a_second_job_with_a_used_key_is_refused_without_harm) {
   auto first = add("echo", "same");
   proto::job_spec spec;
