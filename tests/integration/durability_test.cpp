@@ -112,6 +112,7 @@ TEST_F(durability_test, random_sigkills_lose_no_acknowledged_job) {
   for (int round = 0; round < 4; ++round) {
     const auto port = server->port();
     std::atomic<bool> stop{false};
+    std::atomic<int> answered{0};
     std::vector<std::thread> clients;
     for (int c = 0; c < 3; ++c) {
       clients.emplace_back([&, c, port] {
@@ -138,13 +139,17 @@ TEST_F(durability_test, random_sigkills_lose_no_acknowledged_job) {
             if (r.status != 202) continue;
             const std::lock_guard lock{mutex};
             acknowledged[key] = {r.json()["id"], body};
+            ++answered;
           } catch (const std::exception&) {
             return;  // the server is gone: this client's round is over
           }
         }
       });
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds{std::uniform_int_distribution{50, 400}(random)});
+    // Kill in the middle of the traffic: once this round's clients have answers, at a random moment after.
+    // The random wait is the point of the test (where the kill falls), not a synchronisation.
+    wait_until([&] { return answered >= 5; }, "the clients' first answers");
+    std::this_thread::sleep_for(std::chrono::milliseconds{std::uniform_int_distribution{0, 300}(random)});
     kill_hard(*server);
     stop = true;
     for (auto& t : clients)
