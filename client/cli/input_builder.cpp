@@ -71,7 +71,13 @@ std::optional<std::string> add_input_field(nlohmann::json& input, std::string_vi
   } else if (value == "null") {
     input[std::string{key}] = nullptr;
   } else if (json_number(value)) {
-    input[std::string{key}] = nlohmann::json::parse(value);
+    // Shaped like a number, but it may not fit one (1e400): say so, never throw.
+    auto number = proto::parse_json(value);
+    if (!number)
+      return "the value of " + std::string{key} + " (" + std::string{value} +
+             ") is a number out of range; to send it as text, write " + std::string{key} + ":='\"" +
+             std::string{value} + "\"'";
+    input[std::string{key}] = std::move(*number);
   } else {
     input[std::string{key}] = std::string{value};
   }
