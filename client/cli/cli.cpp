@@ -258,7 +258,8 @@ class runner {
       row("progress:",
           std::to_string(static_cast<int>(v.progress->fraction * 100)) + "% " + v.progress->note);
     if (v.result) row("result:", proto::dump_json(*v.result));
-    if (v.error) row("error:", std::string{proto::to_string(v.error->code)} + ": " + v.error->message);
+    if (v.error)
+      row("error:", error_text(proto::to_string(v.error->code), v.error->message, proto::to_string(v.state)));
   }
 
   // How a printed job view chooses the exit code.

@@ -43,7 +43,8 @@ std::string details(const proto::job_event& event) {
     case proto::event_type::timed_out:
     case proto::event_type::crashed:
       if (d.contains("error") && d["error"].is_object())
-        return d["error"].value("code", "") + ": " + d["error"].value("message", "");
+        return error_text(d["error"].value("code", ""), d["error"].value("message", ""),
+                          to_string(event.type));
       return {};
     default:
       return d.empty() ? "" : proto::dump_json(d);
@@ -51,6 +52,11 @@ std::string details(const proto::job_event& event) {
 }
 
 }  // namespace
+
+std::string error_text(std::string_view code, std::string_view message, std::string_view state) {
+  if (code == state) return std::string{message};
+  return std::string{code} + ": " + std::string{message};
+}
 
 void event_printer::print(const proto::job_event& event) {
   switch (mode_) {

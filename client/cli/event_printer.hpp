@@ -4,6 +4,8 @@
 #include <offload/proto/job_event.hpp>
 
 #include <cstdio>
+#include <string>
+#include <string_view>
 
 namespace offload::cli {
 
@@ -15,6 +17,10 @@ enum class output_mode {
   /// A terminal: a progress bar that redraws in place, output chunks written through as they come.
   terminal,
 };
+
+/// An error as a person reads it next to the job's state: `code: message`, or only the message when the code
+/// merely repeats the state (`crashed`, `timed_out`, `cancelled`).
+std::string error_text(std::string_view code, std::string_view message, std::string_view state);
 
 class event_printer {
  public:

@@ -236,8 +236,13 @@ std::optional<std::string> bind_and_announce(net::listener& listener, const std:
   net::tcp::endpoint bound;
   try {
     bound = listener.bind(net::listener::parse_endpoint(listen));
+  } catch (const boost::system::system_error& e) {
+    // The reason alone ("Address already in use"), not Boost's source location.
+    core::log(core::log_level::error, "cannot listen on " + listen + ": " + e.code().message(),
+              {{"listen", listen}});
+    return std::nullopt;
   } catch (const std::exception& e) {
-    core::log(core::log_level::error, "cannot listen", {{"listen", listen}, {"what", e.what()}});
+    core::log(core::log_level::error, "cannot listen on " + listen + ": " + e.what(), {{"listen", listen}});
     return std::nullopt;
   }
   const auto host =

@@ -151,7 +151,11 @@ TEST_F(cli_test, attempts_and_delays_are_passed_on) {
 
 TEST_F(cli_test, exit_codes_follow_the_job) {
   EXPECT_EQ(offload({"submit", "exit3", "--wait"}).exit_code, 1);
-  EXPECT_EQ(offload({"submit", "crash", "--wait"}).exit_code, 7);
+  const auto crashed = offload({"submit", "crash", "--wait"});
+  EXPECT_EQ(crashed.exit_code, 7);
+  // The error line does not repeat the state: "error: the command was killed by SIGSEGV".
+  EXPECT_NE(crashed.out.find("SIGSEGV"), std::string::npos) << crashed.out;
+  EXPECT_EQ(crashed.out.find("crashed: "), std::string::npos) << crashed.out;
   EXPECT_EQ(offload({"submit", "sleep", "ms=60000", "--timeout", "100", "--wait"}).exit_code, 5);
   const auto running = offload({"submit", "sleep", "ms=60000", "--wait=0.3"});
   EXPECT_EQ(running.exit_code, 8);

@@ -188,6 +188,16 @@ TEST(auth_config, a_bad_token_file_stops_start_up_without_echoing_tokens) {
   }
 }
 
+// A port in use is one clear line naming the address and the reason, not a Boost source location.
+TEST(startup_test, a_port_in_use_is_one_clear_line) {
+  offloadd_process first;
+  const auto address = "127.0.0.1:" + std::to_string(first.port());
+  const auto [code, err] = offloadd_process::run_to_exit({"--listen", address});
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(err.find("cannot listen on " + address + ": Address already in use"), std::string::npos) << err;
+  EXPECT_EQ(err.find(".hpp"), std::string::npos) << "no source location: " << err;
+}
+
 class limits_test : public ::testing::Test {
  protected:
   offloadd_process server_{{"--max-body", "64k", "--header-timeout", "1", "--body-timeout", "1",
