@@ -572,7 +572,12 @@ std::optional<proto::error> sqlite_repository::health() const {
 
 int sqlite_repository::on_wal_commit(void* self, sqlite3*, const char*, int pages) {
   auto* repo = static_cast<sqlite_repository*>(self);
-  if (pages >= checkpoint_pages && !repo->checkpoint_wanted_.exchange(true)) {
+  // A smaller log than the last commit saw: it started over after a checkpoint.
+  if (pages < repo->log_pages_) repo->checkpoint_at_ = checkpoint_pages;
+  repo->log_pages_ = pages;
+  if (pages < repo->checkpoint_at_) return SQLITE_OK;
+  repo->checkpoint_at_ = pages + checkpoint_pages;
+  if (!repo->checkpoint_wanted_.exchange(true)) {
     // Through the mutex, so the wake-up cannot fall between the checkpointer's check and its wait.
     { const std::lock_guard lock{repo->checkpoint_mutex_}; }
     repo->checkpoint_wake_.notify_one();

@@ -127,7 +127,8 @@ class sqlite_repository final : public job_repository {
   std::atomic<bool> healthy_{true};
   std::thread thread_;
 
-  // The checkpointer: woken by commits once the log holds `checkpoint_pages`.
+  // The checkpointer: woken by a commit each time the log has grown by `checkpoint_pages` (each
+  // checkpoint syncs the database file: once per step, not once per commit).
   static constexpr int checkpoint_pages = 4000;
   // Past this many pages (64 MiB) of log, a checkpoint restarts the log.
   static constexpr int restart_pages = 16384;
@@ -136,6 +137,9 @@ class sqlite_repository final : public job_repository {
   std::mutex checkpoint_mutex_;
   std::condition_variable checkpoint_wake_;
   std::atomic<bool> checkpoint_wanted_{false};
+  // Store thread only (the hook runs on its connection): the log size that wakes the checkpointer next.
+  int checkpoint_at_ = checkpoint_pages;
+  int log_pages_ = 0;
   bool checkpoint_closing_ = false;
   std::thread checkpointer_;
 };
