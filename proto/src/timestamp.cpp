@@ -1,21 +1,60 @@
 // RFC 3339 formatting without locale or iostreams.
 #include <offload/proto/timestamp.hpp>
 
-#include <cstdio>
-#include <ctime>
-
 namespace offload::proto {
 
+namespace {
+
+// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's civil_from_days).
+struct civil_date {
+  long long year;
+  unsigned month;
+  unsigned day;
+};
+constexpr civil_date civil_from_days(long long z) noexcept {
+  z += 719468;
+  const long long era = (z >= 0 ? z : z - 146096) / 146097;
+  const auto doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  return {static_cast<long long>(yoe) + era * 400 + (m <= 2), m, d};
+}
+
+void put_digits(char* out, unsigned value, int n) noexcept {
+  for (int i = n - 1; i >= 0; --i, value /= 10)
+    out[i] = static_cast<char>('0' + value % 10);
+}
+
+}  // namespace
+
 std::string format_timestamp(std::chrono::system_clock::time_point t) {
+  // Called for every event of every job: digits by hand, not gmtime_r and snprintf. system_clock counts
+  // nanoseconds in 64 bits, so years stay within 1677..2262.
   using namespace std::chrono;
   const auto ms = duration_cast<milliseconds>(t.time_since_epoch()).count();
-  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
-  return buf;
+  const long long days = ms >= 0 ? ms / 86'400'000 : (ms - 86'399'999) / 86'400'000;
+  const auto in_day = static_cast<unsigned>(ms - days * 86'400'000);
+  const auto date = civil_from_days(days);
+  std::string out(24, '\0');
+  char* p = out.data();
+  put_digits(p, static_cast<unsigned>(date.year), 4);
+  p[4] = '-';
+  put_digits(p + 5, date.month, 2);
+  p[7] = '-';
+  put_digits(p + 8, date.day, 2);
+  p[10] = 'T';
+  put_digits(p + 11, in_day / 3'600'000, 2);
+  p[13] = ':';
+  put_digits(p + 14, in_day / 60'000 % 60, 2);
+  p[16] = ':';
+  put_digits(p + 17, in_day / 1000 % 60, 2);
+  p[19] = '.';
+  put_digits(p + 20, in_day % 1000, 3);
+  p[23] = 'Z';
+  return out;
 }
 
 namespace {

@@ -9,6 +9,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <cstdio>
+#include <ctime>
+
 namespace offload::proto {
 namespace {
 
@@ -181,6 +185,37 @@ TEST(job_enums_test, terminal_states_and_events_agree) {
 TEST(timestamp_test, formats_rfc3339_utc_with_milliseconds) {
   const auto t = std::chrono::system_clock::time_point{std::chrono::milliseconds{1'700'000'000'123}};
   EXPECT_EQ(format_timestamp(t), "2023-11-14T22:13:20.123Z");
+}
+
+TEST(timestamp_test, formats_every_day_like_gmtime) {
+  // The formatter computes dates by hand; gmtime_r is the reference, over the whole range of
+  // system_clock (nanoseconds: 1677 to 2262), across leap days and month ends.
+  const auto reference = [](long long ms) {
+    const long long floor_secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+    const auto secs = static_cast<std::time_t>(floor_secs);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms - floor_secs * 1000));
+    return std::string{buf};
+  };
+  std::uint64_t state = 0x9e3779b97f4a7c15ULL;
+  const auto next = [&state] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  for (long long day = -106'000; day <= 106'000; day += 7) {
+    const long long ms = day * 86'400'000 + static_cast<long long>(next() % 86'400'000);
+    const auto t = std::chrono::system_clock::time_point{std::chrono::milliseconds{ms}};
+    ASSERT_EQ(format_timestamp(t), reference(ms)) << ms;
+  }
+  for (const long long ms : {0LL, -1LL, 951'782'400'000LL, 4'102'444'799'999LL, 4'107'542'400'000LL}) {
+    const auto t = std::chrono::system_clock::time_point{std::chrono::milliseconds{ms}};
+    EXPECT_EQ(format_timestamp(t), reference(ms)) << ms;
+  }
 }
 
 }  // namespace
