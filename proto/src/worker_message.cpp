@@ -23,8 +23,12 @@ std::string encode_line(const worker_request& request) {
 
 std::string encode_line(const worker_event& event) {
   switch (event.kind) {
-    case worker_event_kind::ready:
-      return with_newline({{"event", "ready"}});
+    case worker_event_kind::ready: {
+      nlohmann::json j = {{"event", "ready"}};
+      if (event.protocol) j["protocol"] = *event.protocol;
+      if (event.types) j["types"] = *event.types;
+      return with_newline(j);
+    }
     case worker_event_kind::progress:
       return with_newline({{"event", "progress"}, {"fraction", event.fraction}, {"note", event.note}});
     case worker_event_kind::output:
@@ -57,6 +61,20 @@ result<worker_event> decode_worker_event(std::string_view line) {
   worker_event e;
   if (name == "ready") {
     e.kind = worker_event_kind::ready;
+    if (const auto v = j->find("protocol"); v != j->end()) {
+      if (!v->is_number_integer() || v->get<std::int64_t>() < 0 || v->get<std::int64_t>() > 1'000'000)
+        return protocol("ready's 'protocol' must be a version number");
+      e.protocol = v->get<int>();
+    }
+    if (const auto t = j->find("types"); t != j->end()) {
+      if (!t->is_array() || t->size() > 10'000) return protocol("ready's 'types' must be an array of names");
+      std::vector<std::string> names;
+      for (const auto& n : *t) {
+        if (!n.is_string()) return protocol("ready's 'types' must be an array of names");
+        names.push_back(n.get<std::string>());
+      }
+      e.types = std::move(names);
+    }
   } else if (name == "progress") {
     e.kind = worker_event_kind::progress;
     const auto f = j->find("fraction");
@@ -82,6 +100,8 @@ result<worker_event> decode_worker_event(std::string_view line) {
         (err->contains("message") && !(*err)["message"].is_string()))
       return protocol("error needs an 'error' object with a string 'code' and 'message'");
     e.error = err->get<error>();
+    // A worker's own codes ("bad_image") are the handler's failure, with the code kept in the message.
+    if (!errc_from_string((*err)["code"].get_ref<const std::string&>())) e.error.code = errc::handler_error;
   } else {
     return protocol("unknown event '" + name + "'");
   }

@@ -7,6 +7,7 @@
 #include "core/process/command_runner.hpp"
 #include "core/process/command_spec.hpp"
 #include "core/process/worker_pool.hpp"
+#include "core/process/worker_spec.hpp"
 #include "core/process_stats.hpp"
 #include "core/reactor_monitor.hpp"
 #include "core/store/memory_repository.hpp"
@@ -45,9 +46,10 @@ namespace {
 // What the configuration added to the built-in types.
 struct loaded_types {
   std::size_t commands = 0;
+  std::vector<core::worker_spec> workers;
 };
 
-// Built-in types plus the operator's commands; a command may not shadow a built-in.
+// Built-in types plus the operator's commands and worker pools; none may shadow another.
 proto::result<loaded_types> load_types(const options& opts, core::type_registry& types) {
   core::register_builtin_types(types);
   if (opts.config_file.empty()) return loaded_types{};
@@ -56,16 +58,59 @@ proto::result<loaded_types> load_types(const options& opts, core::type_registry&
   const std::string text{std::istreambuf_iterator<char>{file}, std::istreambuf_iterator<char>{}};
   auto json = proto::parse_json(text);
   if (!json) return proto::error{proto::errc::invalid_json, opts.config_file + ": " + json.error().message};
+  const auto config_error = [&](const std::string& what) {
+    return proto::error{proto::errc::invalid_input, opts.config_file + ": " + what};
+  };
   auto commands = core::parse_command_config(*json);
-  if (!commands)
-    return proto::error{proto::errc::invalid_input, opts.config_file + ": " + commands.error().message};
+  if (!commands) return config_error(commands.error().message);
+  auto workers = core::parse_worker_config(*json);
+  if (!workers) return config_error(workers.error().message);
   for (auto& [name, spec] : *commands) {
-    if (types.find(name))
-      return proto::error{proto::errc::invalid_input,
-                          opts.config_file + ": commands." + name + ": the name of a built-in type"};
+    if (types.find(name)) return config_error("commands." + name + ": the name of a built-in type");
     types.add(core::command_job_type(std::make_shared<const core::command_spec>(std::move(spec))));
   }
-  return loaded_types{commands->size()};
+  for (std::size_t i = 0; i < workers->size(); ++i) {
+    const auto& pool = (*workers)[i];
+    for (const auto& t : pool.types) {
+      if (const auto* other = types.find(t.name))
+        return config_error("workers." + pool.name + ".types: '" + t.name + "' is already the name of " +
+                            (other->command ? "a command" : "a built-in type"));
+      types.add(core::worker_job_type(t, i));
+    }
+  }
+  return loaded_types{commands->size(), std::move(workers).value()};
+}
+
+// The settings of the built-in pool (`offloadd worker`) and of each configured one.
+core::worker_pool_settings builtin_pool(const options& opts) {
+  core::worker_pool_settings s;
+  s.name = "builtin";
+  s.program = opts.process.worker_program;
+  s.args = {"worker"};
+  s.limits = opts.process.worker_limits;
+  s.size = opts.process.workers;
+  s.max_jobs = opts.process.worker_max_jobs;
+  s.kill_grace = opts.process.kill_grace;
+  s.nice = opts.process.nice;
+  return s;
+}
+
+core::worker_pool_settings configured_pool(const options& opts, const core::worker_spec& spec) {
+  core::worker_pool_settings s;
+  s.name = spec.name;
+  s.program = spec.argv.front();
+  s.args.assign(spec.argv.begin() + 1, spec.argv.end());
+  for (const auto& [k, v] : spec.env)
+    s.env.push_back(k + "=" + v);
+  s.limits = spec.limits;
+  s.size = spec.pool;
+  s.max_jobs = spec.max_jobs;
+  if (spec.timeout_ms) s.timeout = std::chrono::milliseconds{*spec.timeout_ms};
+  s.kill_grace = opts.process.kill_grace;
+  s.nice = opts.process.nice;
+  for (const auto& t : spec.types)
+    s.types.push_back(t.name);
+  return s;
 }
 
 // This very binary, for `offloadd worker` children.
@@ -77,15 +122,23 @@ std::string self_path() {
 
 // Gauges read at scrape time from the parts that are not the job service.
 void describe_service_metrics(core::metrics_registry& metrics, const net::listener& listener,
-                              const net::websocket_endpoints& websockets, const core::worker_pool& workers) {
+                              const net::websocket_endpoints& websockets,
+                              std::vector<const core::worker_pool*> pools) {
   using kind = core::metrics_registry::kind;
   metrics.declare("offload_http_requests_total", "HTTP answers by route pattern and status.", kind::counter);
   metrics.declare("offload_http_connections", "Open HTTP connections (WebSocket ones included).",
                   kind::gauge);
   metrics.declare("offload_websocket_sessions", "Open WebSocket sessions.", kind::gauge);
-  metrics.declare("offload_process_workers", "Warm process workers by state.", kind::gauge);
-  metrics.declare("offload_process_worker_starts_total", "Process workers started (replacements included).",
+  metrics.declare("offload_process_workers", "Warm worker processes by pool and state.", kind::gauge);
+  metrics.declare("offload_process_worker_starts_total",
+                  "Worker processes started, by pool (replacements included).", kind::counter);
+  metrics.declare("offload_process_worker_crashes_total",
+                  "Worker processes that died or broke the protocol, by pool (not those killed for a cancel "
+                  "or a timeout).",
                   kind::counter);
+  metrics.declare("offload_process_pool_healthy",
+                  "1 while a worker pool can start its workers; 0 while it backs off or is stopped.",
+                  kind::gauge);
   metrics.declare("offload_log_lines_dropped_total",
                   "Log lines dropped because stderr did not keep up (the log queue holds 1 MiB).",
                   kind::counter);
@@ -93,14 +146,24 @@ void describe_service_metrics(core::metrics_registry& metrics, const net::listen
   metrics.declare("process_cpu_seconds_total", "CPU time of offloadd, user and system.", kind::counter);
   metrics.declare("process_open_fds", "Open file descriptors of offloadd.", kind::gauge);
   metrics.declare("process_start_time_seconds", "Start time of offloadd since the Unix epoch.", kind::gauge);
-  metrics.on_collect([&listener, &websockets, &workers](core::metrics_registry& m) {
+  metrics.on_collect([&listener, &websockets, pools = std::move(pools)](core::metrics_registry& m) {
+    using core::metrics_registry;
     m.set("offload_http_connections", {}, static_cast<double>(listener.connections()));
     m.set("offload_websocket_sessions", {}, static_cast<double>(websockets.sessions()));
-    const auto idle = static_cast<double>(workers.idle());
-    m.set("offload_process_workers", core::metrics_registry::label_text({{"state", "idle"}}), idle);
-    m.set("offload_process_workers", core::metrics_registry::label_text({{"state", "busy"}}),
-          static_cast<double>(workers.live()) - idle);
-    m.set("offload_process_worker_starts_total", {}, static_cast<double>(workers.restarts()));
+    for (const auto* pool : pools) {
+      const auto idle = static_cast<double>(pool->idle());
+      const auto& name = pool->name();
+      m.set("offload_process_workers", metrics_registry::label_text({{"pool", name}, {"state", "idle"}}),
+            idle);
+      m.set("offload_process_workers", metrics_registry::label_text({{"pool", name}, {"state", "busy"}}),
+            static_cast<double>(pool->live()) - idle);
+      m.set("offload_process_worker_starts_total", metrics_registry::label_text({{"pool", name}}),
+            static_cast<double>(pool->restarts()));
+      m.set("offload_process_worker_crashes_total", metrics_registry::label_text({{"pool", name}}),
+            static_cast<double>(pool->crashes()));
+      m.set("offload_process_pool_healthy", metrics_registry::label_text({{"pool", name}}),
+            pool->trouble() ? 0.0 : 1.0);
+    }
     m.set("offload_log_lines_dropped_total", {}, static_cast<double>(core::log_lines_dropped()));
     if (const auto self = core::process_stats::read()) {
       m.set("process_resident_memory_bytes", {}, static_cast<double>(self->resident_bytes));
@@ -162,17 +225,19 @@ options resolve_defaults(options opts) {
 // Everything offloadd runs, wired in dependency order on one reactor.
 struct daemon_parts {
   daemon_parts(asio::io_context& reactor, const options& opts, const core::type_registry& types,
-               const net::bearer_auth& auth, std::unique_ptr<core::job_repository> store)
+               const std::vector<core::worker_spec>& worker_specs, const net::bearer_auth& auth,
+               std::unique_ptr<core::job_repository> store)
       : lag{reactor.get_executor(), metrics},
-        worker_lane{std::make_unique<core::worker_pool>(reactor.get_executor(), opts.process)},
-        workers{*worker_lane},
+        worker_lane{std::make_unique<core::worker_pool>(reactor.get_executor(), builtin_pool(opts))},
+        external_lanes{make_external_pools(reactor, opts, worker_specs)},
+        pools{all_pools()},
         jobs{reactor.get_executor(), opts.service, types, make_lanes(reactor, opts), std::move(store)},
         api{jobs},
         websockets{reactor.get_executor(), jobs, opts.websocket},
         routes{net::make_api_routes(api, websockets, metrics, opts.metrics_auth)},
         listener{reactor.get_executor(), routes, opts.http, &auth, &metrics} {
     jobs.attach_metrics(metrics);
-    describe_service_metrics(metrics, listener, websockets, workers);
+    describe_service_metrics(metrics, listener, websockets, {pools.begin(), pools.end()});
     api.set_readiness_check([this, limit = opts.max_reactor_lag]() -> std::optional<proto::error> {
       const auto worst = std::chrono::duration_cast<std::chrono::milliseconds>(lag.recent_max());
       if (worst <= limit) return std::nullopt;
@@ -180,24 +245,49 @@ struct daemon_parts {
                                                        " ms in the last 5 s (limit " +
                                                        std::to_string(limit.count()) + " ms)"};
     });
+    api.set_degradation_check([this] {
+      std::vector<std::string> degraded;
+      for (const auto* pool : pools)
+        if (auto trouble = pool->trouble())
+          degraded.push_back("worker pool " + pool->name() + ": " + *trouble);
+      return degraded;
+    });
   }
 
-  // The three lanes, built alike and owned by the service; the worker pool's statistics stay readable
-  // through `workers`.
+  static std::vector<std::unique_ptr<core::worker_pool>> make_external_pools(
+      asio::io_context& reactor, const options& opts, const std::vector<core::worker_spec>& specs) {
+    std::vector<std::unique_ptr<core::worker_pool>> out;
+    for (const auto& spec : specs)
+      out.push_back(std::make_unique<core::worker_pool>(reactor.get_executor(), configured_pool(opts, spec)));
+    return out;
+  }
+
+  std::vector<core::worker_pool*> all_pools() {
+    std::vector<core::worker_pool*> out{worker_lane.get()};
+    for (const auto& p : external_lanes)
+      out.push_back(p.get());
+    return out;
+  }
+
+  // The lanes, built alike and owned by the service; the worker pools' statistics stay readable through
+  // `pools`.
   core::job_lanes make_lanes(asio::io_context& reactor, const options& opts) {
     core::job_lanes lanes;
     lanes.worker = std::move(worker_lane);
     lanes.thread = std::make_unique<core::thread_lane>(reactor.get_executor(), opts.service.threads,
                                                        opts.service.lane_nice);
     lanes.command = std::make_unique<core::command_runner>(reactor.get_executor(), opts.process);
+    for (auto& p : external_lanes)
+      lanes.external.push_back(std::move(p));
     return lanes;
   }
 
   core::metrics_registry metrics;
   core::reactor_monitor lag;
-  // Built before the service that takes it over as its worker lane.
+  // Built before the service that takes them over as its worker lanes.
   std::unique_ptr<core::worker_pool> worker_lane;
-  core::worker_pool& workers;
+  std::vector<std::unique_ptr<core::worker_pool>> external_lanes;
+  std::vector<core::worker_pool*> pools;
   core::job_service jobs;
   net::job_api api;
   net::websocket_endpoints websockets;
@@ -310,7 +400,7 @@ int serve(const options& given) {
     return 2;
   }
   const auto store_name = (*store)->describe();
-  daemon_parts parts{reactor, opts, types, *auth, std::move(*store)};
+  daemon_parts parts{reactor, opts, types, loaded->workers, *auth, std::move(*store)};
   const auto recovered = recover_jobs(reactor, parts.jobs);
   if (!recovered) {
     core::log(core::log_level::error, "cannot read the job store",
@@ -327,11 +417,13 @@ int serve(const options& given) {
              {"process_workers", opts.process.workers},
              {"max_commands", opts.process.max_commands},
              {"commands", loaded->commands},
+             {"worker_pools", loaded->workers.size()},
              {"max_queued", opts.service.max_queued},
              {"store", store_name},
              {"recovered_jobs", *recovered},
              {"authentication", auth->enabled()}});
-  parts.workers.start();
+  for (auto* pool : parts.pools)
+    pool->start();
   parts.listener.start();
   asio::co_spawn(reactor, drain_on_signal(reactor, parts, opts.drain), [](std::exception_ptr e) {
     if (e) std::rethrow_exception(e);

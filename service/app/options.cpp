@@ -115,7 +115,8 @@ const std::vector<option_spec>& option_table() {
                     [](options& o, std::uint64_t n) { o.http.write_timeout = std::chrono::seconds{n}; }),
       number_option("max-connections", "open connections beyond which new ones are closed", "10000", false, 1,
                     1'000'000, [](options& o, std::uint64_t n) { o.http.max_connections = n; }),
-      {"config", "JSON file with the command allow-list, {\"commands\":{…}}", "(none)",
+      {"config", "JSON file with the command allow-list and worker pools, {\"commands\":{…},\"workers\":{…}}",
+       "(none)",
        [](options& o, std::string_view v) -> std::optional<std::string> {
          o.config_file = std::string{v};
          return std::nullopt;

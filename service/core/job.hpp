@@ -19,10 +19,19 @@
 
 namespace offload::core {
 
-/// Which set of execution slots runs a job: the thread pool, the warm worker processes, or one child
-/// process per job for operator commands. Both of the latter are the wire's "process" lane.
-enum class slot_pool { thread, worker, command };
-inline constexpr std::size_t slot_pool_count = 3;
+/// Which set of execution slots runs a job: the thread pool, the built-in warm worker processes, one child
+/// process per job for operator commands, or (from `first_external` on) an operator-defined worker pool.
+/// All but the first are the wire's "process" lane.
+enum class slot_pool : std::size_t { thread, worker, command, first_external };
+
+/// The slot pool of operator-defined worker pool number `index`.
+constexpr slot_pool external_slot_pool(std::size_t index) noexcept {
+  return static_cast<slot_pool>(static_cast<std::size_t>(slot_pool::first_external) + index);
+}
+/// The wire's lane of a slot pool.
+constexpr proto::lane lane_of(slot_pool p) noexcept {
+  return p == slot_pool::thread ? proto::lane::thread : proto::lane::process;
+}
 
 /// What a job store keeps of a job: everything a `GET`, a listing, a replay or a restart needs.
 struct job_record {

@@ -16,6 +16,7 @@
 #include <optional>
 #include <stop_token>
 #include <string>
+#include <vector>
 
 namespace offload::core {
 
@@ -68,6 +69,8 @@ struct job_lanes {
   std::unique_ptr<job_lane> thread;
   std::unique_ptr<job_lane> worker;
   std::unique_ptr<job_lane> command;
+  /// The operator's worker pools, in the order of `job_type::external_pool`.
+  std::vector<std::unique_ptr<job_lane>> external;
 };
 
 }  // namespace offload::core

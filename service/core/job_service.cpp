@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 namespace offload::core {
 using proto::errc;
@@ -26,6 +27,16 @@ namespace {
 constexpr auto slot_release_limit = std::chrono::seconds{10};
 // The latest progress of a job reaches the store at most this often.
 constexpr auto progress_save_interval = std::chrono::milliseconds{250};
+
+std::vector<std::unique_ptr<job_lane>> take_lanes(job_lanes lanes) {
+  std::vector<std::unique_ptr<job_lane>> out;
+  out.push_back(std::move(lanes.thread));
+  out.push_back(std::move(lanes.worker));
+  out.push_back(std::move(lanes.command));
+  for (auto& l : lanes.external)
+    out.push_back(std::move(l));
+  return out;
+}
 
 }  // namespace
 
@@ -39,7 +50,8 @@ job_service::job_service(asio::any_io_executor reactor, service_config config, c
       queue_(config.max_queued),
       delay_timer_(reactor_),
       random_(std::random_device{}()),
-      lanes_{std::move(lanes.thread), std::move(lanes.worker), std::move(lanes.command)},
+      lanes_(take_lanes(std::move(lanes))),
+      busy_(lanes_.size(), 0),
       sweeper_(reactor_, *store_, config.sweep_interval, [this] { rates_.sample(config_.sweep_interval); }),
       drain_signal_(reactor_) {
   sweeper_.start();
@@ -56,24 +68,42 @@ void job_service::attach_metrics(metrics_registry& metrics) {
 }
 
 std::size_t job_service::running_in(proto::lane l) const noexcept {
-  if (l == proto::lane::thread) return busy_[index(slot_pool::thread)];
-  return busy_[index(slot_pool::worker)] + busy_[index(slot_pool::command)];
+  std::size_t n = 0;
+  for (std::size_t p = 0; p < busy_.size(); ++p)
+    if (core::lane_of(static_cast<slot_pool>(p)) == l) n += busy_[p];
+  return n;
+}
+
+std::size_t job_service::busy_slots() const noexcept {
+  return std::accumulate(busy_.begin(), busy_.end(), std::size_t{0});
 }
 
 bool job_service::lane_available(proto::lane l) const noexcept {
-  if (l == proto::lane::thread) return lanes_[index(slot_pool::thread)] != nullptr;
-  return lanes_[index(slot_pool::worker)] != nullptr || lanes_[index(slot_pool::command)] != nullptr;
+  for (std::size_t p = 0; p < lanes_.size(); ++p)
+    if (lanes_[p] && core::lane_of(static_cast<slot_pool>(p)) == l) return true;
+  return false;
 }
 
 slot_pool job_service::pool_for(const job_type& t, proto::lane l) noexcept {
   if (t.command) return slot_pool::command;
+  if (t.external_pool) return external_slot_pool(*t.external_pool);
   return l == proto::lane::thread ? slot_pool::thread : slot_pool::worker;
+}
+
+bool job_service::has_pool(const job_type& t, proto::lane l) const noexcept {
+  const auto p = index(pool_for(t, l));
+  return p < lanes_.size() && lanes_[p] != nullptr;
+}
+
+bool job_service::runnable(const job& j) const noexcept {
+  const job_type* type = types_.find(j.spec.type);
+  return type && has_pool(*type, j.lane);
 }
 
 std::vector<proto::lane> job_service::lanes_for(const job_type& t) const {
   std::vector<proto::lane> out;
   std::copy_if(t.lanes.begin(), t.lanes.end(), std::back_inserter(out),
-               [&](proto::lane l) { return lanes_[index(pool_for(t, l))] != nullptr; });
+               [&](proto::lane l) { return has_pool(t, l); });
   return out;
 }
 
@@ -81,9 +111,29 @@ asio::awaitable<proto::result<std::size_t>> job_service::async_recover() {
   auto recovered = co_await store_->async_recover();
   if (!recovered) co_return recovered.error();
   std::size_t interrupted = 0;
+  std::size_t unrunnable = 0;
   for (auto& j : recovered->unfinished) {
     const bool was_running = j->state == job_state::running;
     j->stored = true;
+    // The pool is the configuration's of this run (pools may have been added, removed or reordered).
+    const job_type* type = types_.find(j->spec.type);
+    if (!type || !has_pool(*type, j->lane)) {
+      ++unrunnable;
+      live_.emplace(j->seq, j);
+      if (j->spec.idempotency_key) live_keys_[*j->spec.idempotency_key] = j;
+      if (was_running) {
+        ++running_;
+        apply(*j, job_input::interrupt, std::nullopt,
+              proto::error{errc::interrupted, "offloadd stopped while the job ran, and its type '" +
+                                                  j->spec.type + "' is no longer served here"});
+      } else {
+        apply(*j, job_input::fail, std::nullopt,
+              proto::error{errc::unknown_type,
+                           "the job's type '" + j->spec.type + "' is no longer served by this server"});
+      }
+      continue;
+    }
+    j->pool = pool_for(*type, j->lane);
     if (!was_running) {
       adopt(std::move(j), true);
       continue;
@@ -103,6 +153,7 @@ asio::awaitable<proto::result<std::size_t>> job_service::async_recover() {
     log(log_level::info, "jobs recovered",
         {{"unfinished", recovered->unfinished.size()},
          {"interrupted", interrupted},
+         {"no_longer_served", unrunnable},
          {"store", store_->describe()}});
   dispatch();
   co_return recovered->unfinished.size();
@@ -241,8 +292,9 @@ asio::awaitable<proto::result<proto::job_page>> job_service::async_list(job_filt
 void job_service::dispatch() {
   // While a drain with a durable store runs, what is queued waits for the next start.
   if (hold_queue_) return;
-  for (const auto p : {slot_pool::thread, slot_pool::worker, slot_pool::command}) {
-    const auto& lane = lanes_[index(p)];
+  for (std::size_t i = 0; i < lanes_.size(); ++i) {
+    const auto p = static_cast<slot_pool>(i);
+    const auto& lane = lanes_[i];
     if (!lane) continue;
     while (busy_[index(p)] < lane->capacity()) {
       auto j = queue_.pop(p);
@@ -329,7 +381,8 @@ void job_service::on_lane_event(job& j, std::uint32_t attempt, proto::event_type
 bool job_service::apply(job& j, job_input in, std::optional<nlohmann::json> result,
                         std::optional<proto::error> error) {
   // While draining, retries are granted only when the store keeps them for the next start.
-  const bool attempts_left = j.attempt < j.spec.attempts() && (!draining_ || store_->durable());
+  const bool attempts_left =
+      j.attempt < j.spec.attempts() && (!draining_ || store_->durable()) && runnable(j);
   const auto t = transition(j.state, in, attempts_left);
   if (!t) return false;
   const auto first_new = j.events.events().size();

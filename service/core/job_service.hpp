@@ -94,6 +94,10 @@ class job_service {
   std::vector<proto::lane> lanes_for(const job_type& t) const;
   /// The slot pool that runs `t` in lane `l`.
   static slot_pool pool_for(const job_type& t, proto::lane l) noexcept;
+  /// Whether this server has the lane that runs a job of `t` in `l`.
+  bool has_pool(const job_type& t, proto::lane l) const noexcept;
+  /// Whether this server can run `j` (its type still exists and has its pool).
+  bool runnable(const job& j) const noexcept;
   const type_registry& types() const noexcept { return types_; }
 
   /// Counts submissions and outcomes, times queue waits and runs, and reports queue depths and running jobs
@@ -148,7 +152,7 @@ class job_service {
   void persist(const job& j, std::size_t first_new);
   /// Arms the timer for the next delayed job.
   void arm_delay_timer();
-  std::size_t busy_slots() const noexcept { return busy_[0] + busy_[1] + busy_[2]; }
+  std::size_t busy_slots() const noexcept;
   std::size_t running_in(proto::lane l) const noexcept;
   void wake_drain();
 
@@ -166,9 +170,10 @@ class job_service {
   boost::asio::steady_timer delay_timer_;
   std::optional<scheduler::time_point> delay_armed_for_;
   std::mt19937_64 random_;
-  std::array<std::unique_ptr<job_lane>, slot_pool_count> lanes_;
+  // By slot pool: thread, worker, command, then the operator's pools; null where this server has none.
+  std::vector<std::unique_ptr<job_lane>> lanes_;
   // Slots in use per pool: counted until the lane returns, even if the job already ended (timeout, cancel).
-  std::array<std::size_t, slot_pool_count> busy_{};
+  std::vector<std::size_t> busy_;
   job_metrics metrics_;
   completion_rate rates_;
   std::size_t running_ = 0;

@@ -37,6 +37,8 @@ struct job_type {
   job_handler run = nullptr;
   /// Set for operator-defined commands, which run one child process per job.
   std::shared_ptr<const command_spec> command{};
+  /// Set for types served by an operator-defined worker pool: its index among the external pools.
+  std::optional<std::size_t> external_pool{};
 };
 
 }  // namespace offload::core

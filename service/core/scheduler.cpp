@@ -12,9 +12,21 @@ std::size_t scheduler::size() const noexcept {
 
 std::size_t scheduler::size(proto::lane l) const noexcept {
   std::size_t n = delayed_per_lane_[static_cast<std::size_t>(l)];
-  for (std::size_t p = 0; p < slot_pool_count; ++p)
+  for (std::size_t p = 0; p < queues_.size(); ++p)
     if (lane_of(static_cast<slot_pool>(p)) == l) n += queues_[p].size();
   return n;
+}
+
+scheduler::queue_type& scheduler::queue(slot_pool p) {
+  const auto i = static_cast<std::size_t>(p);
+  if (i >= queues_.size()) queues_.resize(i + 1);
+  return queues_[i];
+}
+
+const scheduler::queue_type& scheduler::queue(slot_pool p) const noexcept {
+  static const queue_type none;
+  const auto i = static_cast<std::size_t>(p);
+  return i < queues_.size() ? queues_[i] : none;
 }
 
 bool scheduler::push(std::shared_ptr<job> j, time_point now, bool over_bound) {

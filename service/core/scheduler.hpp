@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <utility>
+#include <vector>
 
 namespace offload::core {
 
@@ -35,9 +36,7 @@ class scheduler {
   std::size_t capacity() const noexcept { return max_queued_; }
 
   /// The lane a slot pool belongs to.
-  static proto::lane lane_of(slot_pool p) noexcept {
-    return p == slot_pool::thread ? proto::lane::thread : proto::lane::process;
-  }
+  static proto::lane lane_of(slot_pool p) noexcept { return core::lane_of(p); }
 
   /// Adds a queued job: among the delayed ones while its `not_before` is after `now`. Returns false (and
   /// adds nothing) when its lane is full, unless `over_bound` (a job accepted before: recovered or retried).
@@ -57,11 +56,12 @@ class scheduler {
   using queue_type = std::map<key, std::shared_ptr<job>>;
 
   static key key_of(const job& j) noexcept { return {-j.spec.priority, j.seq}; }
-  queue_type& queue(slot_pool p) noexcept { return queues_[static_cast<std::size_t>(p)]; }
-  const queue_type& queue(slot_pool p) const noexcept { return queues_[static_cast<std::size_t>(p)]; }
+  // One queue per slot pool, made on first use (operator-defined pools come after the three built-in ones).
+  queue_type& queue(slot_pool p);
+  const queue_type& queue(slot_pool p) const noexcept;
 
   std::size_t max_queued_;
-  std::array<queue_type, slot_pool_count> queues_;
+  std::vector<queue_type> queues_;
   // By (not_before, seq): the earliest first.
   std::map<std::pair<time_point, std::uint64_t>, std::shared_ptr<job>> delayed_;
   std::array<std::size_t, 2> delayed_per_lane_{};

@@ -114,7 +114,7 @@ asio::awaitable<api_response> job_api::types() {
 }
 
 asio::awaitable<api_response> job_api::health() {
-  co_return api_response::json(200, proto::health_status{"ok"});
+  co_return api_response::json(200, proto::health_status{"ok", {}});
 }
 
 asio::awaitable<api_response> job_api::ready() {
@@ -124,7 +124,9 @@ asio::awaitable<api_response> job_api::ready() {
     const auto not_ready = readiness_();
     if (not_ready) co_return api_response::error(*not_ready);
   }
-  co_return api_response::json(200, proto::health_status{"ready"});
+  auto status = proto::health_status{"ready", {}};
+  if (degradation_) status.degraded = degradation_();
+  co_return api_response::json(200, status);
 }
 
 }  // namespace offload::net

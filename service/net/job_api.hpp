@@ -17,6 +17,10 @@ class job_api {
 
   explicit job_api(core::job_service& jobs) : jobs_(jobs) {}
 
+  /// What works only in part; `/readyz` lists it under `degraded` and stays 200.
+  void set_degradation_check(std::function<std::vector<std::string>()> check) {
+    degradation_ = std::move(check);
+  }
   /// An extra readiness condition: `/readyz` answers 503 with the error it returns (e.g. `overloaded`).
   void set_readiness_check(std::function<std::optional<proto::error>()> check) {
     readiness_ = std::move(check);
@@ -40,6 +44,7 @@ class job_api {
  private:
   core::job_service& jobs_;
   std::function<std::optional<proto::error>()> readiness_;
+  std::function<std::vector<std::string>()> degradation_;
 };
 
 }  // namespace offload::net

@@ -99,8 +99,8 @@ TEST(metrics_test, counters_move_as_jobs_run) {
   EXPECT_EQ(delta(R"(offload_http_requests_total{route="/v1/jobs",status="200"})"), 4);
   EXPECT_EQ(delta(R"(offload_http_requests_total{route="/v1/jobs/{id}",status="404"})"), 1);
   EXPECT_EQ(value(after, R"(offload_jobs_queued{lane="thread"})"), 0);
-  EXPECT_EQ(value(after, R"(offload_process_workers{state="idle"})") +
-                value(after, R"(offload_process_workers{state="busy"})"),
+  EXPECT_EQ(value(after, R"(offload_process_workers{pool="builtin",state="idle"})") +
+                value(after, R"(offload_process_workers{pool="builtin",state="busy"})"),
             1);
   EXPECT_GE(value(after, "offload_http_connections"), 1);
   EXPECT_GT(value(after, "process_resident_memory_bytes"), 1e6);

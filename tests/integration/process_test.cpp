@@ -65,7 +65,8 @@ class process_test : public ::testing::Test {
   // The warm workers once all `n` are ready (idle in /metrics: exec'd, and past their "ready" line; a
   // child between fork and exec still has the service's descriptors, which it closes before exec).
   std::vector<int> ready_workers(std::size_t n = 2) {
-    const std::string idle = "offload_process_workers{state=\"idle\"} " + std::to_string(n) + "\n";
+    const std::string idle =
+        "offload_process_workers{pool=\"builtin\",state=\"idle\"} " + std::to_string(n) + "\n";
     wait_until([&] { return http_get(port(), "/metrics").body.find(idle) != std::string::npos; },
                "the workers to be ready");
     return children_of(server_.pid());

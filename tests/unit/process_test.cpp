@@ -60,7 +60,7 @@ TEST(command_spec_test, errors_name_the_path) {
       {{{"x", {{"argv", {"/bin/true"}}, {"limits", {{"cpu", 1}}}}}}, "commands.x.limits.cpu"},
       {{{"x", {{"argv", {"/bin/true"}}, {"env", {{"A", 1}}}}}}, "commands.x.env.A"},
       {{{"x", {{"argv", {"/bin/true"}}, {"shell", true}}}}, "commands.x.shell"},
-      {{{"Bad Name", {{"argv", {"/bin/true"}}}}}, "command name"},
+      {{{"Bad Name", {{"argv", {"/bin/true"}}}}}, "a type name must be 1 to 64 characters"},
   };
   for (const auto& [commands, expected] : cases) {
     const auto r = parse(commands);

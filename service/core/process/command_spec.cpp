@@ -1,11 +1,12 @@
 // Allow-list parsing and argv template expansion.
 #include "core/process/command_spec.hpp"
 
+#include "core/process/config_fields.hpp"
+
 #include <offload/proto/job_spec.hpp>
 #include <offload/proto/json_fields.hpp>
 
 #include <cctype>
-#include <unistd.h>
 
 namespace offload::core {
 namespace {
@@ -61,10 +62,6 @@ std::string scalar_text(const json& value) {
   return value.dump();  // numbers
 }
 
-proto::error config_error(const std::string& path, const std::string& what) {
-  return {proto::errc::invalid_input, path + ": " + what};
-}
-
 // `argv`: an absolute, executable program path, then templates whose `{input.FIELD}` placeholders are
 // collected into `argv_fields`.
 std::optional<proto::error> parse_argv(const std::string& at, const json& j, command_spec& spec) {
@@ -82,12 +79,7 @@ std::optional<proto::error> parse_argv(const std::string& at, const json& j, com
     if (!segments->empty() && segments->front().field) spec.leading_fields.insert(segments->front().text);
     spec.argv.push_back(element.get<std::string>());
   }
-  if (spec.argv.front().empty() || spec.argv.front().front() != '/' ||
-      spec.argv.front().find('{') != std::string::npos)
-    return config_error(at + ".argv[0]", "must be an absolute program path without placeholders");
-  if (::access(spec.argv.front().c_str(), X_OK) != 0)
-    return config_error(at + ".argv[0]", spec.argv.front() + " is not an executable file");
-  return std::nullopt;
+  return check_program(at + ".argv[0]", spec.argv.front());
 }
 
 // `stdin`: "input.FIELD", a field not already used in argv.
@@ -123,40 +115,6 @@ std::optional<proto::error> parse_outcome(const std::string& at, const json& j, 
   return std::nullopt;
 }
 
-// `env`: the child's whole environment, names without '='.
-std::optional<proto::error> parse_env(const std::string& at, const json& j, command_spec& spec) {
-  const auto env = j.find("env");
-  if (env == j.end()) return std::nullopt;
-  if (!env->is_object()) return config_error(at + ".env", "must be an object of strings");
-  for (const auto& [k, v] : env->items()) {
-    if (!v.is_string() || k.empty() || k.find('=') != std::string::npos)
-      return config_error(at + ".env." + k, "must be a string, under a name without '='");
-    spec.env[k] = v.get<std::string>();
-  }
-  return std::nullopt;
-}
-
-// `limits`: the child's rlimits.
-std::optional<proto::error> parse_limits(const std::string& at, const json& j, command_spec& spec) {
-  const auto limits = j.find("limits");
-  if (limits == j.end()) return std::nullopt;
-  if (!limits->is_object()) return config_error(at + ".limits", "must be an object");
-  if (auto unknown =
-          proto::first_unknown_field(*limits, {"address_space_mb", "cpu_seconds", "open_files", "processes"}))
-    return config_error(at + ".limits." + *unknown, "unknown limit");
-  const std::pair<const char*, std::optional<std::uint64_t>*> fields[] = {
-      {"address_space_mb", &spec.limits.address_space_mb},
-      {"cpu_seconds", &spec.limits.cpu_seconds},
-      {"open_files", &spec.limits.open_files},
-      {"processes", &spec.limits.processes}};
-  for (const auto& [field, target] : fields) {
-    auto v = proto::read_optional_uint(*limits, field, 1, 1ull << 40);
-    if (!v) return config_error(at + ".limits", v.error().message);
-    *target = *v;
-  }
-  return std::nullopt;
-}
-
 proto::result<command_spec> parse_command(const std::string& name, const json& j) {
   const auto at = "commands." + name;
   if (!j.is_object()) return config_error(at, "must be an object");
@@ -171,8 +129,10 @@ proto::result<command_spec> parse_command(const std::string& name, const json& j
     if (!allow->is_boolean()) return config_error(at + ".allow_option_values", "must be true or false");
     spec.allow_option_values = allow->get<bool>();
   }
-  for (const auto step : {parse_argv, parse_stdin, parse_outcome, parse_env, parse_limits})
+  for (const auto step : {parse_argv, parse_stdin, parse_outcome})
     if (auto problem = step(at, j, spec)) return *std::move(problem);
+  if (auto problem = parse_env(at, j, spec.env)) return *std::move(problem);
+  if (auto problem = parse_limits(at, j, spec.limits)) return *std::move(problem);
   return spec;
 }
 
@@ -180,16 +140,14 @@ proto::result<command_spec> parse_command(const std::string& name, const json& j
 
 proto::result<std::map<std::string, command_spec>> parse_command_config(const nlohmann::json& config) {
   if (!config.is_object()) return config_error("config", "must be a JSON object");
-  if (auto unknown = proto::first_unknown_field(config, {"commands"}))
+  if (auto unknown = proto::first_unknown_field(config, {"commands", "workers"}))
     return config_error(*unknown, "unknown field");
   std::map<std::string, command_spec> out;
   const auto commands = config.find("commands");
   if (commands == config.end()) return out;
   if (!commands->is_object()) return config_error("commands", "must be an object");
   for (const auto& [name, value] : commands->items()) {
-    if (name.empty() || name.size() > proto::job_spec::max_type_bytes ||
-        name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_.-") != std::string::npos)
-      return config_error("commands." + name, "a command name must be 1 to 64 characters from [a-z0-9_.-]");
+    if (auto bad = check_type_name("commands." + name, name)) return *std::move(bad);
     auto spec = parse_command(name, value);
     if (!spec) return std::move(spec).error();
     out.emplace(name, std::move(spec).value());

@@ -33,10 +33,13 @@ constexpr auto max_backoff = std::chrono::seconds{30};
 }  // namespace
 
 struct worker_pool::worker {
-  explicit worker(std::unique_ptr<child_process> c, const asio::any_io_executor& ex)
-      : child(std::move(c)), exit_signal(ex, asio::steady_timer::time_point::max()) {}
+  worker(std::unique_ptr<child_process> c, const asio::any_io_executor& ex, std::string pool_name)
+      : child(std::move(c)),
+        pool(std::move(pool_name)),
+        exit_signal(ex, asio::steady_timer::time_point::max()) {}
 
   std::unique_ptr<child_process> child;
+  std::string pool;
   // Bytes read from stdout beyond the last full line.
   std::string buffer;
   std::size_t jobs = 0;
@@ -66,9 +69,20 @@ struct worker_pool::worker {
   }
 };
 
-worker_pool::worker_pool(asio::any_io_executor reactor, process_config config)
+std::optional<std::string> worker_pool::check_ready(const proto::worker_event& ready) const {
+  if (ready.protocol && *ready.protocol != proto::worker_protocol_version)
+    return "the worker speaks protocol version " + std::to_string(*ready.protocol) + ", offloadd speaks " +
+           std::to_string(proto::worker_protocol_version);
+  if (!ready.types || settings_.types.empty()) return std::nullopt;
+  for (const auto& t : settings_.types)
+    if (std::find(ready.types->begin(), ready.types->end(), t) == ready.types->end())
+      return "the config says the pool serves '" + t + "', the worker's ready line does not list it";
+  return std::nullopt;
+}
+
+worker_pool::worker_pool(asio::any_io_executor reactor, worker_pool_settings settings)
     : reactor_(std::move(reactor)),
-      config_(std::move(config)),
+      settings_(std::move(settings)),
       worker_available_(reactor_, asio::steady_timer::time_point::max()) {}
 
 worker_pool::~worker_pool() {
@@ -89,8 +103,22 @@ void worker_pool::join() {
   idle_.clear();
 }
 
+std::optional<std::chrono::milliseconds> worker_pool::timeout_for(
+    const job_type&, std::optional<std::chrono::milliseconds> requested) const {
+  if (!settings_.timeout) return requested;
+  return requested ? std::min(*requested, *settings_.timeout) : *settings_.timeout;
+}
+
+std::optional<std::string> worker_pool::trouble() const {
+  if (mismatch_) return *mismatch_;
+  if (start_failures_ > 0)
+    return "its workers fail at start-up (" + std::to_string(start_failures_) +
+           " times in a row; last: " + last_failure_ + ")";
+  return std::nullopt;
+}
+
 asio::awaitable<void> worker_pool::async_warm_up() {
-  while (!stopped_ && live_ < capacity() && start_failures_ < crash_loop_threshold) {
+  while (!stopped_ && !mismatch_ && live_ < capacity() && start_failures_ < crash_loop_threshold) {
     if (std::chrono::steady_clock::now() < backoff_until_) {
       asio::steady_timer wait{reactor_, backoff_until_};
       co_await wait.async_wait(use_tuple);
@@ -114,22 +142,26 @@ void worker_pool::note_start_failure(const std::string& why) {
       std::chrono::milliseconds{100} * (1u << std::min(start_failures_, 10u)), max_backoff);
   backoff_until_ = std::chrono::steady_clock::now() + delay;
   log(log_level::warn, "worker failed to start",
-      {{"why", why}, {"consecutive_failures", start_failures_}, {"retry_in_ms", delay.count()}});
+      {{"pool", settings_.name},
+       {"why", why},
+       {"consecutive_failures", start_failures_},
+       {"retry_in_ms", delay.count()}});
 }
 
 asio::awaitable<proto::result<worker_pool::worker_ptr>> worker_pool::async_start_worker() {
   child_options options;
-  options.executable = config_.worker_program;
-  options.args = {"worker"};
-  options.limits = config_.worker_limits;
-  options.nice = config_.nice;
+  options.executable = settings_.program;
+  options.args = settings_.args;
+  options.env = settings_.env;
+  options.limits = settings_.limits;
+  options.nice = settings_.nice;
   auto spawned = co_await child_process::async_spawn(reactor_, spawner_.get_executor(), std::move(options));
   if (!spawned) {
     note_start_failure(spawned.error().message);
-    co_return proto::error{errc::worker_unavailable,
-                           "cannot start a process worker: " + spawned.error().message};
+    co_return proto::error{errc::worker_unavailable, "cannot start a worker of pool " + settings_.name +
+                                                         ": " + spawned.error().message};
   }
-  auto w = std::make_shared<worker>(std::move(spawned).value(), reactor_);
+  auto w = std::make_shared<worker>(std::move(spawned).value(), reactor_, settings_.name);
   ++restarts_;
   asio::co_spawn(reactor_, watch(w), log_coroutine_failure("watch"));
 
@@ -146,12 +178,23 @@ asio::awaitable<proto::result<worker_pool::worker_ptr>> worker_pool::async_start
   } else if (auto event = proto::decode_worker_event(*line);
              !event || event->kind != proto::worker_event_kind::ready) {
     why = "the first line was not {\"event\":\"ready\"}";
+  } else if (auto mismatch = check_ready(*event)) {
+    // Not a crash: the worker and the config disagree, and restarting will not change that.
+    mismatch_ = *mismatch;
+    log(log_level::error, "worker pool stopped: its worker disagrees with the config",
+        {{"pool", settings_.name}, {"why", *mismatch}});
+    w->child->signal_group(SIGKILL);
+    co_await w->async_exit();
+    worker_available_.cancel();
+    co_return proto::error{errc::worker_unavailable,
+                           "worker pool " + settings_.name + " is stopped: " + *mismatch};
   }
   if (!why.empty()) {
     w->child->signal_group(SIGKILL);
     const auto status = co_await w->async_exit();
     note_start_failure(why + " (" + status.describe() + ")");
-    co_return proto::error{errc::worker_unavailable, "a process worker failed to start: " + why};
+    co_return proto::error{errc::worker_unavailable,
+                           "a worker of pool " + settings_.name + " failed to start: " + why};
   }
   start_failures_ = 0;
   co_return w;
@@ -176,17 +219,25 @@ asio::awaitable<proto::result<worker_pool::worker_ptr>> worker_pool::async_acqui
   if (!idle_.empty()) co_return co_await async_acquire(stop);
   if (stop.stop_requested() || stopped_)
     co_return proto::error{errc::cancelled, "stopped before a worker was ready"};
+  if (mismatch_)
+    co_return proto::error{errc::worker_unavailable,
+                           "worker pool " + settings_.name + " is stopped: " + *mismatch_};
   if (start_failures_ >= crash_loop_threshold && std::chrono::steady_clock::now() < backoff_until_)
     co_return proto::error{errc::worker_unavailable,
-                           "process workers keep failing at start-up (" + std::to_string(start_failures_) +
-                               " times in a row; last: " + last_failure_ + "); the pool is backing off"};
+                           "workers of pool " + settings_.name + " keep failing at start-up (" +
+                               std::to_string(start_failures_) + " times in a row; last: " + last_failure_ +
+                               "); the pool is backing off"};
   if (std::chrono::steady_clock::now() < backoff_until_) {
     asio::steady_timer wait{reactor_, backoff_until_};
     co_await wait.async_wait(use_tuple);
   }
   ++live_;
   auto w = co_await async_start_worker();
-  if (!w) worker_gone();
+  if (!w) {
+    worker_gone();
+    // Keep trying in the background (with the back-off), so the pool's health is known without jobs.
+    if (!stopped_ && !mismatch_) asio::co_spawn(reactor_, async_warm_up(), log_coroutine_failure("warm-up"));
+  }
   co_return w;
 }
 
@@ -195,7 +246,7 @@ asio::awaitable<lane_outcome> worker_pool::async_run(lane_request request) {
   if (!acquired) co_return lane_outcome{job_input::fail, nullptr, acquired.error()};
   worker_ptr w = std::move(acquired).value();
   auto outcome = co_await async_run_on(*w, request);
-  if (w->status || request.stop.stop_requested() || ++w->jobs >= config_.worker_max_jobs)
+  if (w->status || request.stop.stop_requested() || ++w->jobs >= settings_.max_jobs)
     retire(std::move(w));
   else
     release(std::move(w));
@@ -203,7 +254,7 @@ asio::awaitable<lane_outcome> worker_pool::async_run(lane_request request) {
 }
 
 asio::awaitable<lane_outcome> worker_pool::async_run_on(worker& w, lane_request& request) {
-  const auto grace = config_.kill_grace;
+  const auto grace = settings_.kill_grace;
   child_process& child = *w.child;
   // Cancel and timeout kill the worker's whole group; the worker is then replaced.
   const std::stop_callback on_stop{request.stop, [&child, grace] { child.terminate_group(grace); }};
@@ -242,6 +293,8 @@ asio::awaitable<lane_outcome> worker_pool::async_run_on(worker& w, lane_request&
     const auto error = std::move(next).error();
     if (error.code == errc::protocol_error) child.signal_group(SIGKILL);
     const auto status = co_await w.async_exit();
+    // A worker killed for a cancel or a timeout did not crash.
+    if (!request.stop.stop_requested()) ++crashes_;
     if (error.code == errc::protocol_error) co_return lane_outcome{job_input::crash, nullptr, error};
     if (status.signal != 0)
       co_return lane_outcome{
@@ -258,7 +311,8 @@ asio::awaitable<void> worker_pool::drain_stderr(worker_ptr w) {
   for (;;) {
     auto [ec, n] = co_await w->child->stderr_pipe().async_read_some(asio::buffer(buf), use_tuple);
     if (n > 0)
-      log(log_level::warn, "worker stderr", {{"pid", w->child->pid()}, {"text", std::string{buf.data(), n}}});
+      log(log_level::warn, "worker stderr",
+          {{"pool", w->pool}, {"pid", w->child->pid()}, {"text", std::string{buf.data(), n}}});
     if (ec) co_return;
   }
 }
@@ -282,7 +336,9 @@ asio::awaitable<void> worker_pool::watch(worker_ptr w) {
   w->exit_signal.cancel();
   if (const auto it = std::find(idle_.begin(), idle_.end(), w); it != idle_.end()) {
     idle_.erase(it);
-    log(log_level::warn, "idle worker died", {{"pid", w->child->pid()}, {"how", status.describe()}});
+    log(log_level::warn, "idle worker died",
+        {{"pool", settings_.name}, {"pid", w->child->pid()}, {"how", status.describe()}});
+    ++crashes_;
     worker_gone();
     if (!stopped_) asio::co_spawn(reactor_, async_warm_up(), log_coroutine_failure("warm-up"));
   }
@@ -302,7 +358,7 @@ void worker_pool::worker_gone() {
 
 void worker_pool::retire(worker_ptr w) {
   worker_gone();
-  asio::co_spawn(reactor_, reap(std::move(w), config_.kill_grace), log_coroutine_failure("retire"));
+  asio::co_spawn(reactor_, reap(std::move(w), settings_.kill_grace), log_coroutine_failure("retire"));
   // Keep the pool warm.
   if (!stopped_) asio::co_spawn(reactor_, async_warm_up(), log_coroutine_failure("warm-up"));
 }

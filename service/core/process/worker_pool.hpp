@@ -1,10 +1,13 @@
-// Warm `offloadd worker` children that run built-in types in the process lane. A worker is reused up to
-// `worker_max_jobs` jobs, replaced after a crash, killed (whole group) when its job is cancelled or times
-// out, and a pool whose workers keep dying at start-up backs off and fails jobs clearly.
+// A pool of warm worker processes speaking the worker protocol: the built-in `offloadd worker` children
+// and each operator-defined pool of `--config` are the same code. A worker is reused up to `max_jobs`
+// jobs, replaced after a crash, killed (whole group) when its job is cancelled or times out, and a pool
+// whose workers keep dying at start-up backs off and fails jobs clearly.
 #pragma once
 
 #include "core/job_lane.hpp"
-#include "core/process/process_config.hpp"
+#include "core/process/child_process.hpp"
+
+#include <offload/proto/worker_message.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -12,25 +15,55 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace offload::core {
+
+/// What one pool runs and how.
+struct worker_pool_settings {
+  /// Names the pool in logs and metrics: "builtin" or the config's name.
+  std::string name = "builtin";
+  /// Absolute path and arguments: `offloadd worker`, or the config's argv.
+  std::string program;
+  std::vector<std::string> args;
+  /// The workers' whole environment, as NAME=value.
+  std::vector<std::string> env;
+  resource_limits limits;
+  std::size_t size = 1;
+  std::size_t max_jobs = 1000;
+  /// Ceiling on a job's running time (a job's own timeout may only shorten it).
+  std::optional<std::chrono::milliseconds> timeout;
+  /// Between SIGTERM and SIGKILL when a job is cancelled or times out.
+  std::chrono::milliseconds kill_grace{2000};
+  int nice = 10;
+  /// The types the pool serves; a worker whose ready line names others stops the pool. Empty: no check.
+  std::vector<std::string> types;
+};
 
 class worker_pool final : public job_lane {
  public:
   /// Consecutive start-up failures after which the pool stops spawning for a while.
   static constexpr unsigned crash_loop_threshold = 5;
 
-  worker_pool(boost::asio::any_io_executor reactor, process_config config);
+  worker_pool(boost::asio::any_io_executor reactor, worker_pool_settings settings);
   ~worker_pool() override;
 
   /// Starts the warm workers (asynchronously).
   void start();
 
-  std::size_t capacity() const noexcept override { return config_.workers; }
+  std::size_t capacity() const noexcept override { return settings_.size; }
   boost::asio::awaitable<lane_outcome> async_run(lane_request request) override;
   void join() override;
+  std::optional<std::chrono::milliseconds> timeout_for(
+      const job_type& type, std::optional<std::chrono::milliseconds> requested) const override;
+
+  const std::string& name() const noexcept { return settings_.name; }
+  /// Why the pool cannot run jobs now (backing off after start-up failures, or stopped by a protocol
+  /// mismatch), or nothing.
+  std::optional<std::string> trouble() const;
+  std::uint64_t crashes() const noexcept { return crashes_; }
 
   std::size_t idle() const noexcept { return idle_.size(); }
   /// Workers alive or starting, busy or idle.
@@ -52,15 +85,19 @@ class worker_pool final : public job_lane {
   void worker_gone();
   void retire(worker_ptr w);
   void note_start_failure(const std::string& why);
+  std::optional<std::string> check_ready(const proto::worker_event& ready) const;
 
   boost::asio::any_io_executor reactor_;
   // Fork and the wait for exec block: workers are started from here, never on the reactor.
   boost::asio::thread_pool spawner_{1};
-  process_config config_;
+  worker_pool_settings settings_;
   std::vector<worker_ptr> idle_;
   // Workers alive or starting, idle or busy: never more than `capacity()`.
   std::size_t live_ = 0;
   std::uint64_t restarts_ = 0;
+  std::uint64_t crashes_ = 0;
+  // Set when a worker's ready line disagrees with the config: the pool starts no more workers.
+  std::optional<std::string> mismatch_;
   unsigned start_failures_ = 0;
   std::chrono::steady_clock::time_point backoff_until_{};
   std::string last_failure_;

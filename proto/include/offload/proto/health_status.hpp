@@ -5,12 +5,16 @@
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <vector>
 
 namespace offload::proto {
 
 struct health_status {
   /// `ok` (alive) or `ready` (accepting jobs).
   std::string status;
+  /// `/readyz` only: what works only in part (a worker pool that cannot start its workers, …). The
+  /// server is ready for everything else. Absent from the JSON when empty.
+  std::vector<std::string> degraded;
 };
 
 void to_json(nlohmann::json& j, const health_status& h);

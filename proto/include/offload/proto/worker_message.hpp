@@ -8,10 +8,15 @@
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace offload::proto {
+
+/// The worker protocol version this build speaks (a worker's `ready` line may name it).
+inline constexpr int worker_protocol_version = 1;
 
 /// Longest line either side accepts (a result or an input can be large, but not unbounded).
 inline constexpr std::size_t max_worker_line_bytes = 16 * 1024 * 1024;
@@ -24,7 +29,8 @@ struct worker_request {
 
 /// What a worker reports.
 enum class worker_event_kind {
-  /// Sent once at start-up: the worker is ready for requests.
+  /// Sent once at start-up: the worker is ready for requests. May name the `protocol` version it speaks
+  /// and the `types` it serves.
   ready,
   /// `fraction`, `note`.
   progress,
@@ -43,6 +49,9 @@ struct worker_event {
   std::string data;
   nlohmann::json result;
   proto::error error;
+  /// `ready` only, when the worker says.
+  std::optional<int> protocol;
+  std::optional<std::vector<std::string>> types;
 };
 
 /// One line, with its trailing newline.

@@ -1,0 +1,215 @@
+// Operator-defined warm worker pools (`workers` in --config) under a real offloadd, with the Python SDK's
+// example worker: results, progress and output, schema validation, failures, crashes, timeouts, cancel,
+// recycling, metrics, a worker that disagrees with the config, a crash loop, and config errors.
+#include "support/http_client.hpp"
+#include "support/job_helpers.hpp"
+#include "support/offloadd_process.hpp"
+#include "support/proc_helpers.hpp"
+#include "support/ws_client.hpp"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <set>
+
+namespace offload::test {
+namespace {
+
+using nlohmann::json;
+
+const std::string python = "/usr/bin/python3";
+const std::string example = std::string{OFFLOAD_SOURCE_DIR} + "/client/python/examples/word_count.py";
+
+json python_pool(json types, json extra = json::object()) {
+  extra["argv"] = {python, example};
+  extra["types"] = std::move(types);
+  return extra;
+}
+
+json word_count_schema() {
+  return {{"type", "object"},
+          {"additionalProperties", false},
+          {"required", {"text"}},
+          {"properties", {{"text", {{"type", "string"}, {"maxLength", 100000}}}}}};
+}
+
+class user_worker_test : public ::testing::Test {
+ protected:
+  temp_dir dir_;
+  offloadd_process server_{{"--config", write_config(), "--kill-grace-ms", "300", "--process-workers", "1"}};
+  unsigned short port() const { return server_.port(); }
+
+  std::string write_config() {
+    json types = {{"word_count", {{"description", "Counts words."}, {"input_schema", word_count_schema()}}},
+                  {"py_fail", json::object()},
+                  {"py_crash", json::object()},
+                  {"py_sleep", json::object()}};
+    return dir_.write("workers.json",
+                      json{{"workers", {{"py", python_pool(types, {{"pool", 2}, {"max_jobs", 3}})}}}}.dump());
+  }
+
+  json run(const json& body) {
+    const auto r = http_post(port(), "/v1/jobs?wait=60", body);
+    EXPECT_EQ(r.status, 200u) << r.body;
+    return r.json();
+  }
+};
+
+TEST_F(user_worker_test, the_pool_types_are_listed_with_their_schema_and_run_in_the_process_lane) {
+  const auto types = http_get(port(), "/v1/types").json();
+  json word_count;
+  for (const auto& t : types["types"])
+    if (t["name"] == "word_count") word_count = t;
+  ASSERT_FALSE(word_count.is_null()) << types.dump();
+  EXPECT_EQ(word_count["description"], "Counts words.");
+  EXPECT_EQ(word_count["lanes"], json::array({"process"}));
+  EXPECT_EQ(word_count["input_schema"], word_count_schema());
+}
+
+TEST_F(user_worker_test, a_job_returns_its_result_after_its_progress_and_output) {
+  const auto view = run({{"type", "word_count"}, {"input", {{"text", "one two\nthree"}}}});
+  ASSERT_EQ(view["state"], "succeeded") << view.dump();
+  EXPECT_EQ(view["result"]["words"], 3);
+  EXPECT_EQ(view["progress"]["fraction"], 1.0);
+  ws_client ws{port(), "/v1/jobs/" + view["id"].get<std::string>() + "/events?after=0"};
+  std::vector<std::string> kinds;
+  for (const auto& e : ws.read_all())
+    kinds.push_back(e["type"].get<std::string>());
+  EXPECT_EQ(kinds,
+            (std::vector<std::string>{"queued", "started", "progress", "progress", "output", "succeeded"}));
+}
+
+TEST_F(user_worker_test, inputs_are_checked_against_the_configured_schema_at_submission) {
+  auto r = http_post(port(), "/v1/jobs", {{"type", "word_count"}, {"input", json::object()}});
+  EXPECT_EQ(r.status, 400u);
+  EXPECT_EQ(r.json()["error"]["code"], "invalid_input");
+  EXPECT_EQ(r.json()["error"]["message"], "input.text: is required");
+  r = http_post(port(), "/v1/jobs", {{"type", "word_count"}, {"input", {{"text", 5}}}});
+  EXPECT_EQ(r.json()["error"]["message"], "input.text: must be a string");
+  r = http_post(port(), "/v1/jobs", {{"type", "word_count"}, {"input", {{"text", "x"}, {"extra", 1}}}});
+  EXPECT_EQ(r.json()["error"]["message"], "input.extra: unknown field");
+}
+
+TEST_F(user_worker_test, a_raised_error_fails_the_job_and_the_worker_lives_on) {
+  const auto failed =
+      run({{"type", "py_fail"}, {"input", {{"code", "bad_image"}, {"message", "not a PNG"}}}});
+  ASSERT_EQ(failed["state"], "failed") << failed.dump();
+  EXPECT_EQ(failed["error"]["code"], "handler_error");
+  EXPECT_NE(failed["error"]["message"].get<std::string>().find("bad_image"), std::string::npos);
+  EXPECT_NE(failed["error"]["message"].get<std::string>().find("not a PNG"), std::string::npos);
+  EXPECT_EQ(run({{"type", "word_count"}, {"input", {{"text", "a"}}}})["state"], "succeeded");
+}
+
+TEST_F(user_worker_test, a_crash_ends_only_its_job_and_a_fresh_worker_takes_the_next) {
+  const auto crashed = run({{"type", "py_crash"}, {"input", json::object()}});
+  ASSERT_EQ(crashed["state"], "crashed") << crashed.dump();
+  EXPECT_NE(crashed["error"]["message"].get<std::string>().find("SIGKILL"), std::string::npos);
+  EXPECT_EQ(run({{"type", "word_count"}, {"input", {{"text", "a"}}}})["state"], "succeeded");
+  const auto metrics = http_get(port(), "/metrics").body;
+  EXPECT_NE(metrics.find("offload_process_worker_crashes_total{pool=\"py\"} 1\n"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("offload_process_pool_healthy{pool=\"py\"} 1\n"), std::string::npos);
+}
+
+TEST_F(user_worker_test, timeout_and_cancel_kill_the_worker_and_the_pool_recovers) {
+  const auto timed_out = run({{"type", "py_sleep"}, {"input", {{"seconds", 60}}}, {"timeout_ms", 300}});
+  EXPECT_EQ(timed_out["state"], "timed_out") << timed_out.dump();
+  const auto job = submit(port(), {{"type", "py_sleep"}, {"input", {{"seconds", 60}}}});
+  const auto id = job["id"].get<std::string>();
+  wait_for_job(port(), id, [](const json& v) { return is_state(v, "running"); });
+  EXPECT_EQ(http_delete(port(), "/v1/jobs/" + id).status, 200u);
+  EXPECT_EQ(wait_for_job(port(), id, is_terminal_view)["state"], "cancelled");
+  EXPECT_EQ(run({{"type", "word_count"}, {"input", {{"text", "a"}}}})["state"], "succeeded");
+  // Killed for a cancel or a timeout is not a crash.
+  const auto metrics = http_get(port(), "/metrics").body;
+  EXPECT_NE(metrics.find("offload_process_worker_crashes_total{pool=\"py\"} 0\n"), std::string::npos)
+      << metrics;
+}
+
+TEST_F(user_worker_test, workers_are_replaced_after_max_jobs) {
+  std::set<int> pids;
+  for (int i = 0; i < 7; ++i)
+    pids.insert(run({{"type", "word_count"}, {"input", {{"text", "a"}}}})["result"]["pid"].get<int>());
+  // Seven jobs, at most three per worker.
+  EXPECT_GE(pids.size(), 3u);
+}
+
+TEST(user_worker_pool_test, a_worker_serving_other_types_than_configured_stops_its_pool_with_a_clear_error) {
+  temp_dir dir;
+  const auto config =
+      dir.write("w.json", json{{"workers", {{"py", python_pool({"word_count", "not_served"})}}}}.dump());
+  offloadd_process server{{"--config", config}};
+  const auto job = submit(server.port(), {{"type", "not_served"}, {"input", json::object()}});
+  const auto view = wait_for_job(server.port(), job["id"].get<std::string>(), is_terminal_view);
+  EXPECT_EQ(view["state"], "failed") << view.dump();
+  EXPECT_EQ(view["error"]["code"], "worker_unavailable");
+  EXPECT_NE(view["error"]["message"].get<std::string>().find("'not_served'"), std::string::npos);
+  const auto ready = http_get(server.port(), "/readyz");
+  EXPECT_EQ(ready.status, 200u) << "the rest of the server works";
+  ASSERT_TRUE(ready.json().contains("degraded")) << ready.body;
+  EXPECT_NE(ready.json()["degraded"][0].get<std::string>().find("worker pool py"), std::string::npos);
+  EXPECT_NE(http_get(server.port(), "/metrics").body.find("offload_process_pool_healthy{pool=\"py\"} 0\n"),
+            std::string::npos);
+}
+
+TEST(user_worker_pool_test, a_worker_that_exits_at_once_fails_jobs_instead_of_hanging) {
+  temp_dir dir;
+  const auto config = dir.write(
+      "w.json", json{{"workers", {{"dies", {{"argv", {"/bin/false"}}, {"types", {"doomed"}}}}}}}.dump());
+  offloadd_process server{{"--config", config}};
+  const auto job = submit(server.port(), {{"type", "doomed"}, {"input", json::object()}});
+  const auto view =
+      wait_for_job(server.port(), job["id"].get<std::string>(), is_terminal_view, std::chrono::seconds{60});
+  EXPECT_EQ(view["state"], "failed") << view.dump();
+  EXPECT_EQ(view["error"]["code"], "worker_unavailable");
+  wait_until([&] { return http_get(server.port(), "/readyz").json().contains("degraded"); },
+             "the crash loop to show in /readyz", std::chrono::seconds{60});
+  EXPECT_EQ(http_get(server.port(), "/healthz").status, 200u);
+}
+
+TEST(user_worker_pool_test, a_stored_job_whose_pool_is_gone_after_a_restart_fails_clearly) {
+  temp_dir dir;
+  const auto data = (dir.path() / "data").string();
+  const auto config = dir.write("w.json", json{{"workers", {{"py", python_pool({"word_count"})}}}}.dump());
+  std::string id;
+  {
+    offloadd_process server{{"--config", config, "--data-dir", data}};
+    // Delayed by an hour: it is still queued when the server stops.
+    id = submit(server.port(), {{"type", "word_count"}, {"input", {{"text", "a"}}}, {"delay_ms", 3600000}})["id"];
+    server.signal(SIGKILL);
+    ASSERT_TRUE(server.wait_exit(std::chrono::seconds{20}).has_value());
+  }
+  offloadd_process server{{"--data-dir", data}};
+  const auto view = http_get(server.port(), "/v1/jobs/" + id).json();
+  EXPECT_EQ(view["state"], "failed") << view.dump();
+  EXPECT_EQ(view["error"]["code"], "unknown_type");
+  EXPECT_NE(view["error"]["message"].get<std::string>().find("no longer served"), std::string::npos);
+}
+
+TEST(user_worker_pool_test, bad_worker_configurations_stop_start_up_naming_the_field) {
+  temp_dir dir;
+  const auto check = [&](const json& workers, const std::string& expected) {
+    const auto path = dir.write("bad.json", json{{"workers", workers}}.dump());
+    const auto [code, output] = offloadd_process::run_to_exit({"--listen", "127.0.0.1:0", "--config", path});
+    EXPECT_EQ(code, 2) << output;
+    EXPECT_NE(output.find(expected), std::string::npos) << "expected '" << expected << "' in " << output;
+  };
+  check({{"w", {{"argv", {"/no/such/worker"}}, {"types", {"a"}}}}},
+        "workers.w.argv[0]: /no/such/worker is not");
+  check({{"w", {{"argv", {"/bin/true"}}, {"types", {"a"}}, {"pool", 0}}}}, "workers.w.pool: must be from 1");
+  check({{"w", {{"argv", {"/bin/true"}}, {"types", {"sum"}}}}},
+        "'sum' is already the name of a built-in type");
+  check({{"w", {{"argv", {"/bin/true"}}, {"types", {"a"}}}},
+         {"v", {{"argv", {"/bin/true"}}, {"types", {"a"}}}}},
+        "type 'a' is already served by pool 'v'");
+  check({{"w", {{"argv", {"/bin/true"}}, {"types", json::array()}}}},
+        "workers.w.types: must name at least one");
+  check({{"w", {{"argv", {"/bin/true"}}, {"types", {"a"}}, {"input_schema", {{"type", "objekt"}}}}}},
+        "workers.w.input_schema: type: must name object");
+  check({{"w", {{"argv", {"/bin/true"}}, {"types", {"a"}}, {"input_schema", {{"pattern", "^a"}}}}}},
+        "pattern: is not a supported keyword");
+  check({{"w", {{"argv", {"/bin/true"}}, {"types", {"a"}}, {"cmd", "x"}}}}, "workers.w.cmd: unknown field");
+}
+
+}  // namespace
+}  // namespace offload::test
