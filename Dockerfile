@@ -30,6 +30,10 @@ RUN apt-get update \
  && mkdir -p /etc/offload
 COPY --from=build /src/build/service/offloadd /src/build/client/offload /usr/local/bin/
 COPY docker/commands.json /etc/offload/commands.json
+# The worker SDKs, for images built FROM this one that add their own workers (Python or Node).
+COPY client/python/offload_worker.py /usr/local/share/offload/python/
+COPY client/node/worker/package.json client/node/worker/offload-worker.mjs client/node/worker/offload-worker.d.ts \
+     /usr/local/share/offload/node/worker/
 # Commands' private working directories go under the user's home; the allow-list can be replaced by mounting
 # a directory over /etc/offload. Jobs are kept in SQLite on the /var/lib/offload/data volume: they survive
 # `docker restart` and, with the volume kept, a new container.

@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   cmake g++ make ccache pkg-config lld
   libboost1.81-dev libboost-filesystem1.81-dev
-  nlohmann-json3-dev libssl-dev libsqlite3-dev python3
+  nlohmann-json3-dev libssl-dev libsqlite3-dev python3 nodejs
   libgtest-dev libgmock-dev
   "$@"
 )

@@ -134,6 +134,67 @@ TEST_F(user_worker_test, workers_are_replaced_after_max_jobs) {
   EXPECT_GE(pids.size(), 3u);
 }
 
+// The Node SDK's example worker: the same promises, with async handlers.
+class node_worker_test : public ::testing::Test {
+ protected:
+  temp_dir dir_;
+  offloadd_process server_{{"--config", write_config(), "--kill-grace-ms", "300"}};
+  unsigned short port() const { return server_.port(); }
+
+  std::string write_config() {
+    const json types = {
+        {"count_primes",
+         {{"input_schema",
+           {{"type", "object"},
+            {"required", {"below"}},
+            {"properties", {{"below", {{"type", "integer"}, {"minimum", 2}, {"maximum", 100000000}}}}}}}}},
+        {"node_fail", json::object()},
+        {"node_throw", json::object()},
+        {"node_sleep", json::object()}};
+    const std::string script = std::string{OFFLOAD_SOURCE_DIR} + "/client/node/worker/examples/primes.mjs";
+    return dir_.write(
+        "node.json",
+        json{{"workers", {{"node", {{"argv", {"/usr/bin/node", script}}, {"types", types}, {"pool", 2}}}}}}
+            .dump());
+  }
+  json run(const json& body) {
+    const auto r = http_post(port(), "/v1/jobs?wait=60", body);
+    EXPECT_EQ(r.status, 200u) << r.body;
+    return r.json();
+  }
+};
+
+TEST_F(node_worker_test, async_handlers_report_progress_output_and_results) {
+  const auto view = run({{"type", "count_primes"}, {"input", {{"below", 100000}}}});
+  ASSERT_EQ(view["state"], "succeeded") << view.dump();
+  EXPECT_EQ(view["result"]["count"], 9592);
+  ws_client ws{port(), "/v1/jobs/" + view["id"].get<std::string>() + "/events?after=0"};
+  std::vector<std::string> kinds;
+  for (const auto& e : ws.read_all())
+    kinds.push_back(e["type"].get<std::string>());
+  EXPECT_EQ(kinds, (std::vector<std::string>{"queued", "started", "progress", "progress", "progress",
+                                             "output", "succeeded"}));
+  const auto bad = http_post(port(), "/v1/jobs", {{"type", "count_primes"}, {"input", {{"below", 1}}}});
+  EXPECT_EQ(bad.json()["error"]["message"], "input.below: must be at least 2");
+}
+
+TEST_F(node_worker_test, thrown_errors_fail_the_job_and_timeouts_and_cancels_replace_the_worker) {
+  const auto failed = run({{"type", "node_fail"}, {"input", json::object()}});
+  EXPECT_EQ(failed["state"], "failed");
+  EXPECT_EQ(failed["error"]["message"], "bad_input: failed on purpose");
+  const auto thrown = run({{"type", "node_throw"}, {"input", json::object()}});
+  EXPECT_EQ(thrown["error"]["code"], "handler_error");
+  EXPECT_EQ(thrown["error"]["message"], "TypeError: something broke");
+  EXPECT_EQ(run({{"type", "node_sleep"}, {"input", {{"ms", 60000}}}, {"timeout_ms", 300}})["state"],
+            "timed_out");
+  const auto job = submit(port(), {{"type", "node_sleep"}, {"input", {{"ms", 60000}}}});
+  const auto id = job["id"].get<std::string>();
+  wait_for_job(port(), id, [](const json& v) { return is_state(v, "running"); });
+  EXPECT_EQ(http_delete(port(), "/v1/jobs/" + id).status, 200u);
+  EXPECT_EQ(wait_for_job(port(), id, is_terminal_view)["state"], "cancelled");
+  EXPECT_EQ(run({{"type", "node_sleep"}, {"input", {{"ms", 1}}}})["result"]["slept"], 1);
+}
+
 TEST(user_worker_pool_test, a_worker_serving_other_types_than_configured_stops_its_pool_with_a_clear_error) {
   temp_dir dir;
   const auto config =
@@ -175,7 +236,8 @@ TEST(user_worker_pool_test, a_stored_job_whose_pool_is_gone_after_a_restart_fail
   {
     offloadd_process server{{"--config", config, "--data-dir", data}};
     // Delayed by an hour: it is still queued when the server stops.
-    id = submit(server.port(), {{"type", "word_count"}, {"input", {{"text", "a"}}}, {"delay_ms", 3600000}})["id"];
+    id = submit(server.port(),
+                {{"type", "word_count"}, {"input", {{"text", "a"}}}, {"delay_ms", 3600000}})["id"];
     server.signal(SIGKILL);
     ASSERT_TRUE(server.wait_exit(std::chrono::seconds{20}).has_value());
   }
