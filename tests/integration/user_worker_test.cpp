@@ -195,6 +195,81 @@ TEST_F(node_worker_test, thrown_errors_fail_the_job_and_timeouts_and_cancels_rep
   EXPECT_EQ(run({{"type", "node_sleep"}, {"input", {{"ms", 1}}}})["result"]["slept"], 1);
 }
 
+// A worker (on the Python SDK) that misbehaves: the service stays up, each job ends once, no process is
+// left behind.
+class hostile_worker_test : public ::testing::Test {
+ protected:
+  temp_dir dir_;
+  offloadd_process server_{{"--config", write_config(), "--kill-grace-ms", "300"}};
+  unsigned short port() const { return server_.port(); }
+
+  std::string write_config() {
+    const std::string script = std::string{OFFLOAD_SOURCE_DIR} + "/tests/support/hostile_worker.py";
+    return dir_.write(
+        "hostile.json",
+        json{{"workers",
+              {{"hostile",
+                {{"argv", {python, script}},
+                 {"types", {"ignore_term", "leak_grandchild", "flood_stderr", "flood_stdout", "garbage"}},
+                 {"pool", 1},
+                 {"max_jobs", 1}}}}}}
+            .dump());
+  }
+  json run(const json& body) {
+    const auto r = http_post(port(), "/v1/jobs?wait=60", body);
+    EXPECT_EQ(r.status, 200u) << r.body;
+    return r.json();
+  }
+  // The pids of this pool's workers (not the built-in ones).
+  std::vector<int> hostile_workers() const {
+    std::vector<int> out;
+    for (const int pid : children_of(server_.pid())) {
+      const auto argv = command_line(pid);
+      if (argv.size() >= 2 && argv[1].ends_with("hostile_worker.py")) out.push_back(pid);
+    }
+    return out;
+  }
+  void expect_healthy() {
+    EXPECT_EQ(http_get(port(), "/healthz").status, 200u);
+    EXPECT_EQ(run({{"type", "echo"}, {"input", {{"ok", 1}}}})["state"], "succeeded");
+  }
+};
+
+TEST_F(hostile_worker_test, a_worker_ignoring_sigterm_is_killed_and_its_job_cancelled_once) {
+  const auto job = submit(port(), {{"type", "ignore_term"}, {"input", json::object()}});
+  const auto id = job["id"].get<std::string>();
+  wait_for_job(port(), id, [](const json& v) { return v.contains("progress"); });
+  const auto workers = hostile_workers();
+  ASSERT_EQ(workers.size(), 1u);
+  EXPECT_EQ(http_delete(port(), "/v1/jobs/" + id).status, 200u);
+  EXPECT_EQ(wait_for_job(port(), id, is_terminal_view)["state"], "cancelled");
+  for (const int pid : workers)
+    wait_until([&] { return process_dead(pid); }, "the SIGTERM-proof worker to be killed");
+  expect_healthy();
+}
+
+TEST_F(hostile_worker_test, a_grandchild_dies_with_its_worker) {
+  const auto pidfile = (dir_.path() / "grandchild.pid").string();
+  const auto done = run({{"type", "leak_grandchild"}, {"input", {{"pidfile", pidfile}}}});
+  ASSERT_EQ(done["state"], "succeeded") << done.dump();
+  const int grandchild = done["result"]["grandchild"].get<int>();
+  // max_jobs 1: the worker is retired after the job, and its whole group with it.
+  wait_until([&] { return process_dead(grandchild); }, "the leaked grandchild to be killed");
+  expect_healthy();
+}
+
+TEST_F(hostile_worker_test, floods_and_garbage_end_the_job_not_the_service) {
+  EXPECT_EQ(run({{"type", "flood_stderr"}, {"input", {{"mib", 8}}}})["state"], "succeeded");
+  const auto oversize = run({{"type", "flood_stdout"}, {"input", {{"mib", 20}}}});
+  EXPECT_EQ(oversize["state"], "crashed") << oversize.dump();
+  EXPECT_EQ(oversize["error"]["code"], "protocol_error");
+  const auto garbage = run({{"type", "garbage"}, {"input", json::object()}});
+  EXPECT_EQ(garbage["state"], "crashed") << garbage.dump();
+  EXPECT_EQ(garbage["error"]["code"], "protocol_error");
+  expect_healthy();
+  wait_until([&] { return hostile_workers().size() <= 1; }, "no worker left over beyond the pool's one");
+}
+
 TEST(user_worker_pool_test, a_worker_serving_other_types_than_configured_stops_its_pool_with_a_clear_error) {
   temp_dir dir;
   const auto config =

@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""A worker built on the Python SDK that misbehaves on request, for the fault tests of user worker pools."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "client", "python"))
+
+from offload_worker import handler, run  # noqa: E402
+
+
+@handler("ignore_term")
+def ignore_term(input, ctx):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    ctx.progress(0.1, "ignoring SIGTERM")
+    while True:
+        time.sleep(1)
+
+
+@handler("leak_grandchild")
+def leak_grandchild(input, ctx):
+    child = subprocess.Popen(["/bin/sleep", "600"])
+    with open(input["pidfile"], "w") as f:
+        f.write(str(child.pid))
+    return {"grandchild": child.pid}
+
+
+@handler("flood_stderr")
+def flood_stderr(input, ctx):
+    chunk = "e" * 65536 + "\n"
+    for _ in range(int(input.get("mib", 8)) * 16):
+        sys.stderr.write(chunk)
+    sys.stderr.flush()
+    return {"flooded": True}
+
+
+@handler("flood_stdout")
+def flood_stdout(input, ctx):
+    # No newline: a line longer than the protocol allows.
+    out = sys.__stdout__.buffer
+    chunk = b"x" * (1 << 20)
+    for _ in range(int(input.get("mib", 20))):
+        out.write(chunk)
+    out.flush()
+    return {}
+
+
+@handler("garbage")
+def garbage(input, ctx):
+    sys.__stdout__.buffer.write(b"this is not JSON\n")
+    sys.__stdout__.buffer.flush()
+    return {}
+
+
+if __name__ == "__main__":
+    run()
