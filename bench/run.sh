@@ -24,12 +24,20 @@ trap cleanup EXIT
 # 1,000 WebSocket subscribers need more descriptors than the usual soft limit of 1,024.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
+# User-code workers (Python and Node SDK echo workers) run when their interpreters exist.
+python=$(command -v python3 || echo /usr/bin/python3)
+node=$(command -v node || echo /usr/bin/node)
 cat >"$work/commands.json" <<JSON
 {"commands": {
   "true": {"argv": ["/bin/true"], "result": "exit_code"},
   "cat": {"argv": ["$child", "echo"], "stdin": "input.data", "max_output_bytes": 67108864},
   "flood": {"argv": ["$child", "flood", "{input.mib}"], "max_output_bytes": 4294967296},
-  "ticks": {"argv": ["$child", "ticks", "{input.n}", "1000"]}
+  "ticks": {"argv": ["$child", "ticks", "{input.n}", "1000"]},
+  "py_echo_once": {"argv": ["$python", "$root/bench/workers/echo_worker.py"], "stdin": "input.request"}
+},
+ "workers": {
+  "py": {"argv": ["$python", "$root/bench/workers/echo_worker.py"], "types": ["py_echo"], "pool": 2},
+  "node": {"argv": ["$node", "$root/bench/workers/echo_worker.mjs"], "types": ["node_echo"], "pool": 2}
 }}
 JSON
 
@@ -84,6 +92,11 @@ emit overhead "$(post_wait '{"type":"echo","input":{"a":1}}')"
 emit cpu "$(post_wait '{"type":"sum","input":{"n":1000000}}')"
 emit process "$(post_wait '{"type":"echo","input":{"a":1},"lane":"process"}')"
 emit command "$(post_wait '{"type":"true"}' 8)"
+# Warm user-code workers (2 per pool, like the 2 built-in workers of "process") against the built-in worker,
+# and the same Python script started once per job as a command.
+emit worker_python "$(post_wait '{"type":"py_echo","input":{"a":1}}')"
+emit worker_node "$(post_wait '{"type":"node_echo","input":{"a":1}}')"
+emit command_python "$(post_wait '{"type":"py_echo_once","input":{"request":"{\"type\":\"py_echo\",\"input\":{\"a\":1}}\n"}}' 8)"
 
 # Responsiveness: both lanes saturated with CPU work, /healthz probed 200 times a second.
 sat=()
@@ -153,7 +166,7 @@ def ratio(a, b):
 base = rows.get("baseline_beast", {}).get("rps", 0)
 spawn = rows.get("baseline_spawn", {}).get("per_second", 0)
 print(f"\n{'scenario':<18}{'result':<44}{'vs baseline':>12}")
-for name in ["overhead", "overhead_memory", "cpu", "process", "command", "async", "async_memory", "responsive", "ws", "stream", "memory_idle", "memory_retained", "recovery", "baseline_beast", "baseline_spawn"]:
+for name in ["overhead", "overhead_memory", "cpu", "process", "command", "worker_python", "worker_node", "command_python", "async", "async_memory", "responsive", "ws", "stream", "memory_idle", "memory_retained", "recovery", "baseline_beast", "baseline_spawn"]:
     r = rows.get(name)
     if not r: continue
     if name == "recovery":
@@ -174,6 +187,10 @@ for name in ["overhead", "overhead_memory", "cpu", "process", "command", "async"
         if "data_bytes" in r and r.get("jobs"):
             text += f", {r['data_bytes'] / r['jobs']:.0f} B/job on disk"
     vs = ratio(r["rps"], base) if name == "overhead" else ratio(r["rps"], spawn) if name == "command" else ""
+    if name in ("worker_python", "worker_node") and "process" in rows:
+        vs = "cost " + ratio(rows["process"]["rps"], r["rps"])
+    if name == "command_python" and "worker_python" in rows:
+        vs = "warm " + ratio(rows["worker_python"]["rps"], r["rps"])
     if name == "overhead_memory" and "overhead" in rows:
         vs = "sqlite " + ratio(rows["overhead"]["rps"], r["rps"])
     if name == "async_memory" and "async" in rows:

@@ -97,7 +97,7 @@ TEST(worker_config_test, reads_pools_and_their_types_with_defaults) {
   EXPECT_EQ(img.name, "img");
   EXPECT_EQ(img.argv, (std::vector<std::string>{"/bin/true", "--serve"}));
   EXPECT_EQ(img.pool, 3u);
-  EXPECT_EQ(img.max_jobs, 1000u);
+  EXPECT_EQ(img.max_jobs, 10000u);
   EXPECT_EQ(img.timeout_ms, 5000u);
   EXPECT_EQ(img.env.at("HOME"), "/tmp");
   EXPECT_EQ(img.limits.address_space_mb, 512u);

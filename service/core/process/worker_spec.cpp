@@ -93,7 +93,7 @@ proto::result<worker_spec> parse_worker(const std::string& name, const json& j) 
   spec.pool = pool->value_or(1);
   auto max_jobs = proto::read_optional_uint(j, "max_jobs", 1, 100'000'000);
   if (!max_jobs) return config_error(at + ".max_jobs", "must be from 1 to 100000000");
-  spec.max_jobs = max_jobs->value_or(1000);
+  spec.max_jobs = max_jobs->value_or(worker_spec::default_max_jobs);
   auto timeout = proto::read_optional_uint(j, "timeout_ms", 1, proto::job_spec::max_timeout_ms);
   if (!timeout) return config_error(at, timeout.error().message);
   spec.timeout_ms = *timeout;

@@ -29,6 +29,9 @@ struct worker_type_spec {
 
 struct worker_spec {
   static constexpr std::size_t max_pool = 256;
+  /// Interpreters start far slower than `offloadd worker` (Node ~50-100 ms of CPU): recycling every 1,000
+  /// jobs, the built-in default, would cost more than the jobs.
+  static constexpr std::size_t default_max_jobs = 10000;
 
   std::string name;
   /// argv[0] is an absolute path to an executable; the rest is passed as is (no placeholders, no shell).
@@ -37,7 +40,7 @@ struct worker_spec {
   /// Processes in the pool: how many of its jobs run at once.
   std::size_t pool = 1;
   /// A worker is replaced after this many jobs.
-  std::size_t max_jobs = 1000;
+  std::size_t max_jobs = default_max_jobs;
   /// Upper bound on a job's running time; a job's own `timeout_ms` may only shorten it.
   std::optional<std::uint64_t> timeout_ms;
   /// The workers' whole environment.
