@@ -1,25 +1,11 @@
-// What a running handler may do besides computing: report progress, emit output, notice a stop request.
+// The handler context of the built-in types is the public one of offload::worker: a C++ worker and the
+// thread lane give handlers the same interface.
 #pragma once
 
-#include <stop_token>
-#include <string>
-#include <string_view>
+#include <offload/worker/handler_context.hpp>
 
 namespace offload::core {
 
-/// Given to a handler for the duration of one job. Implementations are thread-safe where the lane needs it.
-class handler_context {
- public:
-  virtual ~handler_context() = default;
-
-  /// Reports progress: `fraction` in [0, 1] and a short note. Cheap; call about every 10 %.
-  virtual void progress(double fraction, std::string note) = 0;
-  /// Emits a chunk of output, logged as an `output` event on the `stdout` stream.
-  virtual void emit(std::string_view chunk) = 0;
-  /// Set when the job is cancelled, times out or the server shuts down.
-  virtual std::stop_token stop_token() const = 0;
-
-  bool stop_requested() const { return stop_token().stop_requested(); }
-};
+using handler_context = offload::handler_context;
 
 }  // namespace offload::core

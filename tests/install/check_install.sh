@@ -15,13 +15,20 @@ cmake --install "$build" --prefix "$work/prefix" >/dev/null
 test -f "$work/prefix/lib/cmake/offload/offloadConfig.cmake"
 test -f "$work/prefix/include/offload/client/client.hpp"
 test -f "$work/prefix/include/offload/proto/job_spec.hpp"
+test -f "$work/prefix/include/offload/worker/worker.hpp"
+test -f "$work/prefix/share/offload/python/offload_worker.py"
+test -f "$work/prefix/share/offload/node/worker/offload-worker.mjs"
 test -x "$work/prefix/bin/offload"
 
 cmake -S "$source/client/examples" -B "$work/example" -DCMAKE_PREFIX_PATH="$work/prefix" \
   -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$work/example" >/dev/null
 
-"$offloadd" --listen 127.0.0.1:0 --log-level warn >"$work/server.out" &
+# The C++ worker example, built against the install, serves `square` as a warm worker pool.
+cat >"$work/workers.json" <<JSON
+{"workers": {"squares": {"argv": ["$work/example/square_worker"], "types": ["square"], "pool": 1}}}
+JSON
+"$offloadd" --listen 127.0.0.1:0 --log-level warn --store memory --config "$work/workers.json" >"$work/server.out" &
 server_pid=$!
 for _ in $(seq 200); do
   grep -q '^listening on ' "$work/server.out" 2>/dev/null && break
@@ -37,4 +44,7 @@ async_output=$("$work/example/async_sum_job" "$url")
 echo "$async_output"
 [[ $(tail -n 1 <<<"$async_output") == 'succeeded {"sum":"499999500000"}' ]]
 grep -q '^1 queued$' <<<"$async_output"
+square=$("$work/prefix/bin/offload" --url "$url" submit square n=12 --wait)
+echo "$square"
+grep -q '"square": *144' <<<"$square"
 "$work/prefix/bin/offload" --url "$url" health

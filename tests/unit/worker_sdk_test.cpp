@@ -1,0 +1,97 @@
+// offload::worker: the protocol loop a C++ worker (and `offloadd worker`) runs, fed request lines and read
+// back as event lines.
+#include <offload/proto/worker_message.hpp>
+#include <offload/worker/worker.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <vector>
+
+namespace offload::worker {
+namespace {
+
+using nlohmann::json;
+
+std::vector<proto::worker_event> serve(const registry& types, const std::string& requests) {
+  std::istringstream in{requests};
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> out{std::tmpfile(), &std::fclose};
+  EXPECT_EQ(run(types, in, out.get()), 0);
+  std::rewind(out.get());
+  std::vector<proto::worker_event> events;
+  char* line = nullptr;
+  std::size_t cap = 0;
+  for (ssize_t n; (n = getline(&line, &cap, out.get())) > 0;) {
+    auto e = proto::decode_worker_event(std::string_view{line, static_cast<std::size_t>(n - 1)});
+    EXPECT_TRUE(e) << line;
+    if (e) events.push_back(*e);
+  }
+  std::free(line);
+  return events;
+}
+
+registry sample_types() {
+  registry types;
+  types.add({.name = "square",
+             .run = [](const json& in, handler_context& ctx) -> proto::result<json> {
+               ctx.progress(0.5, "half");
+               ctx.emit("out");
+               return json{{"square", in.at("n").get<int>() * in.at("n").get<int>()}};
+             },
+             .validate = [](const json& in) -> std::optional<proto::error> {
+               if (!in.contains("n")) return proto::error{proto::errc::invalid_input, "n: is required"};
+               return std::nullopt;
+             }});
+  types.add({.name = "refuse", .run = [](const json&, handler_context&) -> proto::result<json> {
+               return proto::error{proto::errc::handler_error, "no"};
+             }});
+  types.add({.name = "throw", .run = [](const json&, handler_context&) -> proto::result<json> {
+               throw std::runtime_error{"boom"};
+             }});
+  return types;
+}
+
+TEST(worker_sdk_test, says_ready_with_its_types_then_answers_each_request_in_order) {
+  const auto events = serve(sample_types(), R"({"type":"square","input":{"n":7}})"
+                                            "\n"
+                                            R"({"type":"square","input":{}})"
+                                            "\n"
+                                            R"({"type":"refuse","input":{}})"
+                                            "\n"
+                                            R"({"type":"throw","input":{}})"
+                                            "\n"
+                                            R"({"type":"nope","input":{}})"
+                                            "\n"
+                                            "not json\n");
+  ASSERT_EQ(events.size(), 9u);
+  EXPECT_EQ(events[0].kind, proto::worker_event_kind::ready);
+  EXPECT_EQ(events[0].protocol, proto::worker_protocol_version);
+  EXPECT_EQ(events[0].types, (std::vector<std::string>{"refuse", "square", "throw"}));
+  EXPECT_EQ(events[1].kind, proto::worker_event_kind::progress);
+  EXPECT_EQ(events[1].note, "half");
+  EXPECT_EQ(events[2].kind, proto::worker_event_kind::output);
+  EXPECT_EQ(events[2].data, "out");
+  EXPECT_EQ(events[3].kind, proto::worker_event_kind::result);
+  EXPECT_EQ(events[3].result, (json{{"square", 49}}));
+  EXPECT_EQ(events[4].error.message, "input.n: is required");
+  EXPECT_EQ(events[4].error.code, proto::errc::invalid_input);
+  EXPECT_EQ(events[5].error.message, "no");
+  EXPECT_EQ(events[6].error.message, "handler failed: boom");
+  EXPECT_EQ(events[7].error.code, proto::errc::unknown_type);
+  EXPECT_EQ(events[8].error.code, proto::errc::protocol_error);
+}
+
+TEST(worker_sdk_test, a_registry_refuses_nameless_handlerless_and_duplicate_types) {
+  registry types;
+  const auto ok = [](const json&, handler_context&) -> proto::result<json> { return json{}; };
+  EXPECT_THROW(types.add({.name = "", .run = ok}), std::invalid_argument);
+  EXPECT_THROW(types.add({.name = "x", .run = nullptr}), std::invalid_argument);
+  types.add({.name = "x", .run = ok});
+  EXPECT_THROW(types.add({.name = "x", .run = ok}), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace offload::worker
