@@ -49,9 +49,9 @@ struct loaded_types {
   std::vector<core::worker_spec> workers;
 };
 
-// Built-in types plus the operator's commands and worker pools; none may shadow another.
+// The program's types (built-in ones and any it registered) plus the operator's commands and worker pools;
+// none may shadow another.
 proto::result<loaded_types> load_types(const options& opts, core::type_registry& types) {
-  core::register_builtin_types(types);
   if (opts.config_file.empty()) return loaded_types{};
   std::ifstream file{opts.config_file};
   if (!file) return proto::error{proto::errc::invalid_input, "cannot read " + opts.config_file};
@@ -379,12 +379,12 @@ proto::result<std::size_t> recover_jobs(asio::io_context& reactor, core::job_ser
 }
 
 // Runs the service to its end; the exit code.
-int serve(const options& given) {
+int serve(const options& given, const core::type_registry& program_types) {
   core::set_log_level(given.log_level);
   prepare_process();
   const auto opts = resolve_defaults(given);
   const auto auth = load_auth(opts);
-  core::type_registry types;
+  core::type_registry types = program_types;
   const auto loaded = load_types(opts, types);
   hide_secrets();
   if (!auth || !loaded) {
@@ -437,8 +437,8 @@ int serve(const options& given) {
 
 }  // namespace
 
-int run_daemon(const options& opts) {
-  const int code = serve(opts);
+int run_daemon(const options& opts, const core::type_registry& types) {
+  const int code = serve(opts, types);
   // Log lines still queued (the last ones say why it stopped) get a moment to reach stderr.
   core::flush_logs(std::chrono::seconds{2});
   return code;

@@ -1,4 +1,4 @@
-// `offloadd worker`: the worker loop of offload::worker over the built-in types. It runs in a child process
+// `offloadd worker`: the worker loop of offload::worker over the program's types. It runs in a child process
 // with its own process group and rlimits; a crash here only costs the job it was running.
 #include "app/worker_main.hpp"
 
@@ -8,15 +8,13 @@
 
 namespace offload::app {
 
-int run_worker() {
-  core::type_registry builtins;
-  core::register_builtin_types(builtins);
-  worker::registry types;
-  for (const auto& [name, t] : builtins.all()) {
+int run_worker(const core::type_registry& types) {
+  worker::registry served;
+  for (const auto& [name, t] : types.all()) {
     if (!t.run) continue;
-    types.add(worker::type{name, t.run, t.validate});
+    served.add(worker::type{name, t.run, t.validate});
   }
-  return worker::run(types);
+  return worker::run(served);
 }
 
 }  // namespace offload::app

@@ -21,8 +21,10 @@ struct command_spec;
 /// Checks an input at submission; returns an `invalid_input` error naming the field, or nothing.
 using input_validator = std::function<std::optional<proto::error>(const nlohmann::json& input)>;
 
-/// Runs a job: a pure function of (input, context). Expected failures are returned, not thrown.
-using job_handler = proto::result<nlohmann::json> (*)(const nlohmann::json& input, handler_context& ctx);
+/// Runs a job: a pure function of (input, context). Expected failures are returned, not thrown. Called on
+/// pool threads (thread lane) or in `offloadd worker` children: it must be safe to call concurrently.
+using job_handler =
+    std::function<proto::result<nlohmann::json>(const nlohmann::json& input, handler_context& ctx)>;
 
 struct job_type {
   std::string name;
@@ -34,7 +36,7 @@ struct job_type {
   std::vector<proto::lane> lanes;
   input_validator validate{};
   /// Built-in types have a handler; command types (process lane only) do not.
-  job_handler run = nullptr;
+  job_handler run{};
   /// Set for operator-defined commands, which run one child process per job.
   std::shared_ptr<const command_spec> command{};
   /// Set for types served by an operator-defined worker pool: its index among the external pools.

@@ -57,19 +57,19 @@ void write(std::ostream& os, const snippet& s, int index) {
     coroutine |= l.find("co_await") != std::string::npos || l.find("co_return") != std::string::npos;
   }
   os << "namespace doc_snippet_" << index << " {  // " << s.file << ':' << s.first_line << '\n';
-  if (program)
-    os << "#define main snippet_main\n";
-  else if (coroutine)
+  if (coroutine && !program)
     os << "[[maybe_unused]] boost::asio::awaitable<void> snippet() {\n";
-  else
+  else if (!program)
     os << "[[maybe_unused]] void snippet() {\n";
   os << "#line " << s.first_line << " \"" << s.file << "\"\n";
-  for (const auto& l : s.lines)
+  for (auto l : s.lines) {
+    // A program's `int main(` is renamed where it is defined (not by a macro: `server.main(argc, argv)`
+    // must stay).
+    if (const auto at = l.find("int main("); program && at != std::string::npos)
+      l.replace(at, 9, "int snippet_main(");
     os << (l.rfind("#include", 0) == 0 ? "" : l) << '\n';
-  if (program)
-    os << "#undef main\n";
-  else
-    os << (coroutine ? "  co_return;\n}\n" : "}\n");
+  }
+  if (!program) os << (coroutine ? "  co_return;\n}\n" : "}\n");
   os << "}  // namespace doc_snippet_" << index << "\n\n";
 }
 

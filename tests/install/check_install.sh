@@ -48,3 +48,29 @@ square=$("$work/prefix/bin/offload" --url "$url" submit square n=12 --wait)
 echo "$square"
 grep -q '"square": *144' <<<"$square"
 "$work/prefix/bin/offload" --url "$url" health
+kill "$server_pid" && wait "$server_pid" 2>/dev/null || true
+server_pid=
+
+# An offloadd of one's own on offload::server: its type in both lanes, the built-ins beside it.
+test -f "$work/prefix/include/offload/server/server.hpp"
+cmake -S "$source/service/examples" -B "$work/server_example" -DCMAKE_PREFIX_PATH="$work/prefix" \
+  -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$work/server_example" >/dev/null
+"$work/server_example/my_offloadd" --listen 127.0.0.1:0 --log-level warn --store memory >"$work/mine.out" &
+server_pid=$!
+for _ in $(seq 200); do
+  grep -q '^listening on ' "$work/mine.out" 2>/dev/null && break
+  sleep 0.05
+done
+url=$(sed -n 's/^listening on //p' "$work/mine.out")
+[[ -n $url ]] || { echo "my_offloadd did not start" >&2; exit 1; }
+for lane in thread process; do
+  reversed=$("$work/prefix/bin/offload" --url "$url" submit reverse text=stressed --lane "$lane" --wait)
+  echo "$reversed"
+  grep -q '"text": *"desserts"' <<<"$reversed"
+done
+"$work/prefix/bin/offload" --url "$url" submit sum n=10 --wait | grep -q '"sum": *"45"'
+if "$work/prefix/bin/offload" --url "$url" submit reverse text=1 extra=2 2>"$work/invalid.err"; then
+  echo "an input outside the schema was accepted" >&2; exit 1
+fi
+grep -q 'input.extra: unknown field' "$work/invalid.err"

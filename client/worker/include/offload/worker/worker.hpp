@@ -39,8 +39,8 @@ using handler =
 using validator = std::function<std::optional<proto::error>(const nlohmann::json& input)>;
 
 struct type {
-  std::string name;
-  handler run;
+  std::string name{};
+  handler run{};
   /// Optional.
   validator validate{};
 };
