@@ -150,6 +150,7 @@ class node_worker_test : public ::testing::Test {
             {"properties", {{"below", {{"type", "integer"}, {"minimum", 2}, {"maximum", 100000000}}}}}}}}},
         {"node_fail", json::object()},
         {"node_throw", json::object()},
+        {"node_crash", json::object()},
         {"node_sleep", json::object()}};
     const std::string script = std::string{OFFLOAD_SOURCE_DIR} + "/client/node/worker/examples/primes.mjs";
     return dir_.write(
@@ -185,6 +186,9 @@ TEST_F(node_worker_test, thrown_errors_fail_the_job_and_timeouts_and_cancels_rep
   const auto thrown = run({{"type", "node_throw"}, {"input", json::object()}});
   EXPECT_EQ(thrown["error"]["code"], "handler_error");
   EXPECT_EQ(thrown["error"]["message"], "TypeError: something broke");
+  const auto crashed = run({{"type", "node_crash"}, {"input", json::object()}});
+  EXPECT_EQ(crashed["state"], "crashed") << crashed.dump();
+  EXPECT_NE(crashed["error"]["message"].get<std::string>().find("SIGKILL"), std::string::npos);
   EXPECT_EQ(run({{"type", "node_sleep"}, {"input", {{"ms", 60000}}}, {"timeout_ms", 300}})["state"],
             "timed_out");
   const auto job = submit(port(), {{"type", "node_sleep"}, {"input", {{"ms", 60000}}}});

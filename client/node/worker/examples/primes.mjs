@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // An Offload worker in Node.js: the CPU-heavy function a web back end would otherwise run on its event
 // loop (or in a worker_threads Worker), moved into a warm Offload worker. `node_fail` throws a JobError,
-// `node_throw` a plain Error, `node_sleep` waits (for timeout and cancel tests).
+// `node_throw` a plain Error, `node_crash` kills its own process, `node_sleep` waits (for timeout and
+// cancel tests).
 import { JobError, handler, run } from "../offload-worker.mjs";
 
 handler("count_primes", async ({ below }, ctx) => {
@@ -28,6 +29,8 @@ handler("node_fail", async () => {
 handler("node_throw", async () => {
   throw new TypeError("something broke");
 });
+
+handler("node_crash", () => process.kill(process.pid, "SIGKILL"));
 
 handler("node_sleep", ({ ms }) => new Promise((resolve) => setTimeout(() => resolve({ slept: ms }), ms)));
 
