@@ -150,6 +150,11 @@ std::optional<std::chrono::system_clock::time_point> parse_timestamp(std::string
       days_from_civil(*year, static_cast<unsigned>(*month), static_cast<unsigned>(*day)) * 86400LL +
       *hour * 3600LL + *minute * 60LL + *second - offset_minutes * 60;
   if (seconds < 0) return std::nullopt;
+  // system_clock counts nanoseconds in 64 bits: nothing after 2262-04-11 fits (a later year would overflow
+  // the conversion).
+  constexpr long long last_second =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::duration::max()).count() - 1;
+  if (seconds > last_second) return std::nullopt;
   return std::chrono::system_clock::time_point{std::chrono::milliseconds{seconds * 1000 + millis}};
 }
 

@@ -6,6 +6,7 @@
 #include "core/store/memory_repository.hpp"
 
 #include <offload/asio_support.hpp>
+#include <offload/proto/json_fields.hpp>
 #include <offload/proto/timestamp.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -204,6 +205,10 @@ proto::result<job_service::admission> job_service::admit(const proto::job_spec& 
     invalid->message = "input." + invalid->message;
     return *std::move(invalid);
   }
+  // The same bound as delay_ms: a job is not held back more than 30 days.
+  if (spec.run_at &&
+      *spec.run_at > job::clock::now() + std::chrono::milliseconds{proto::job_spec::max_delay_ms})
+    return proto::invalid_field("run_at", "must be at most 30 days ahead (as delay_ms)");
   return admission{type, lane};
 }
 

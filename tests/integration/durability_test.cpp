@@ -232,6 +232,9 @@ TEST_F(durability_test, delays_hold_a_job_back_across_a_restart) {
   const auto bad = http_post(port, "/v1/jobs", {{"type", "echo"}, {"run_at", "tomorrow"}});
   EXPECT_EQ(bad.status, 400u);
   EXPECT_NE(bad.body.find("run_at"), std::string::npos);
+  const auto far = http_post(port, "/v1/jobs", {{"type", "echo"}, {"run_at", "2200-01-01T00:00:00Z"}});
+  EXPECT_EQ(far.status, 400u);
+  EXPECT_EQ(far.json()["error"]["message"], "run_at: must be at most 30 days ahead (as delay_ms)");
   const auto at = submit(port, {{"type", "echo"}, {"run_at", "2020-01-01T00:00:00Z"}});
   EXPECT_EQ(wait_for_job(port, at["id"], is_terminal_view)["state"], "succeeded") << "a past run_at runs now";
 }

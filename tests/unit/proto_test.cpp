@@ -236,8 +236,10 @@ TEST(timestamp_test, parses_rfc3339_and_round_trips_what_it_formats) {
   for (const char* bad :
        {"", "2026-11-29", "2026-11-29T18:30Z", "2023-02-29T00:00:00Z", "2026-13-01T00:00:00Z",
         "2026-11-29T24:00:00Z", "2026-11-29T18:30:05", "2026-11-29T18:30:05.Z", "2026-11-29T18:30:05Z ",
-        "1969-12-31T23:59:59Z", "2026-11-29T18:30:05+1:00"})
+        "1969-12-31T23:59:59Z", "2026-11-29T18:30:05+1:00", "2262-04-12T00:00:00Z", "4052-12-01T08:00:00Z",
+        "9999-12-31T23:59:59Z"})
     EXPECT_FALSE(parse_timestamp(bad).has_value()) << bad;
+  EXPECT_TRUE(parse_timestamp("2262-04-10T23:59:59Z").has_value()) << "the clock's last whole day";
 }
 
 TEST(job_spec_test, retry_and_delay_fields_are_checked) {

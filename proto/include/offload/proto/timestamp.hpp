@@ -12,8 +12,9 @@ namespace offload::proto {
 std::string format_timestamp(std::chrono::system_clock::time_point t);
 
 /// Parses an RFC 3339 date-time, `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` (`t`/`z` and a space for `T`
-/// accepted), years 1970 to 9999, to millisecond precision (further digits are dropped). `std::nullopt`
-/// for anything else, including impossible dates such as February 30.
+/// accepted), from 1970 to 2262-04-11 (the end of system_clock's nanosecond range), to millisecond
+/// precision (further digits are dropped). `std::nullopt` for anything else, including impossible dates
+/// such as February 30.
 std::optional<std::chrono::system_clock::time_point> parse_timestamp(std::string_view text) noexcept;
 
 }  // namespace offload::proto
