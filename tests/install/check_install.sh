@@ -11,6 +11,21 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# start_server PROGRAM ARGS…: starts an offloadd (or one built on offload::server) on a free port, in memory;
+# sets $server_pid and $url once it listens (polled: a condition with a deadline of 10 s).
+start_server() {
+  local program=$1 out="$work/server-$RANDOM.out"
+  shift
+  "$program" --listen 127.0.0.1:0 --log-level warn --store memory "$@" >"$out" &
+  server_pid=$!
+  for _ in $(seq 200); do
+    grep -q '^listening on ' "$out" 2>/dev/null && break
+    sleep 0.05
+  done
+  url=$(sed -n 's/^listening on //p' "$out")
+  [[ -n $url ]] || { echo "$program did not start" >&2; exit 1; }
+}
+
 cmake --install "$build" --prefix "$work/prefix" >/dev/null
 test -f "$work/prefix/lib/cmake/offload/offloadConfig.cmake"
 test -f "$work/prefix/include/offload/client/client.hpp"
@@ -28,14 +43,7 @@ cmake --build "$work/example" >/dev/null
 cat >"$work/workers.json" <<JSON
 {"workers": {"squares": {"argv": ["$work/example/square_worker"], "types": ["square"], "pool": 1}}}
 JSON
-"$offloadd" --listen 127.0.0.1:0 --log-level warn --store memory --config "$work/workers.json" >"$work/server.out" &
-server_pid=$!
-for _ in $(seq 200); do
-  grep -q '^listening on ' "$work/server.out" 2>/dev/null && break
-  sleep 0.05
-done
-url=$(sed -n 's/^listening on //p' "$work/server.out")
-[[ -n $url ]] || { echo "offloadd did not start" >&2; exit 1; }
+start_server "$offloadd" --config "$work/workers.json"
 
 output=$("$work/example/sum_job" "$url")
 echo "$output"
@@ -56,14 +64,7 @@ test -f "$work/prefix/include/offload/server/server.hpp"
 cmake -S "$source/service/examples" -B "$work/server_example" -DCMAKE_PREFIX_PATH="$work/prefix" \
   -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$work/server_example" >/dev/null
-"$work/server_example/my_offloadd" --listen 127.0.0.1:0 --log-level warn --store memory >"$work/mine.out" &
-server_pid=$!
-for _ in $(seq 200); do
-  grep -q '^listening on ' "$work/mine.out" 2>/dev/null && break
-  sleep 0.05
-done
-url=$(sed -n 's/^listening on //p' "$work/mine.out")
-[[ -n $url ]] || { echo "my_offloadd did not start" >&2; exit 1; }
+start_server "$work/server_example/my_offloadd"
 for lane in thread process; do
   reversed=$("$work/prefix/bin/offload" --url "$url" submit reverse text=stressed --lane "$lane" --wait)
   echo "$reversed"

@@ -20,6 +20,13 @@ using nlohmann::json;
 const std::string python = "/usr/bin/python3";
 const std::string example = std::string{OFFLOAD_SOURCE_DIR} + "/client/python/examples/word_count.py";
 
+// Submits and waits for the job's end; the view.
+json run_job(unsigned short port, const json& body) {
+  const auto r = http_post(port, "/v1/jobs?wait=60", body);
+  EXPECT_EQ(r.status, 200u) << r.body;
+  return r.json();
+}
+
 json python_pool(json types, json extra = json::object()) {
   extra["argv"] = {python, example};
   extra["types"] = std::move(types);
@@ -48,11 +55,7 @@ class user_worker_test : public ::testing::Test {
                       json{{"workers", {{"py", python_pool(types, {{"pool", 2}, {"max_jobs", 3}})}}}}.dump());
   }
 
-  json run(const json& body) {
-    const auto r = http_post(port(), "/v1/jobs?wait=60", body);
-    EXPECT_EQ(r.status, 200u) << r.body;
-    return r.json();
-  }
+  json run(const json& body) const { return run_job(port(), body); }
 };
 
 TEST_F(user_worker_test, the_pool_types_are_listed_with_their_schema_and_run_in_the_process_lane) {
@@ -158,11 +161,7 @@ class node_worker_test : public ::testing::Test {
         json{{"workers", {{"node", {{"argv", {"/usr/bin/node", script}}, {"types", types}, {"pool", 2}}}}}}
             .dump());
   }
-  json run(const json& body) {
-    const auto r = http_post(port(), "/v1/jobs?wait=60", body);
-    EXPECT_EQ(r.status, 200u) << r.body;
-    return r.json();
-  }
+  json run(const json& body) const { return run_job(port(), body); }
 };
 
 TEST_F(node_worker_test, async_handlers_report_progress_output_and_results) {
@@ -219,11 +218,7 @@ class hostile_worker_test : public ::testing::Test {
                  {"max_jobs", 1}}}}}}
             .dump());
   }
-  json run(const json& body) {
-    const auto r = http_post(port(), "/v1/jobs?wait=60", body);
-    EXPECT_EQ(r.status, 200u) << r.body;
-    return r.json();
-  }
+  json run(const json& body) const { return run_job(port(), body); }
   // The pids of this pool's workers (not the built-in ones).
   std::vector<int> hostile_workers() const {
     std::vector<int> out;
