@@ -36,7 +36,7 @@ Commands:
       --delay MS             do not run before MS milliseconds from now
       --at TIME              do not run before TIME (RFC 3339, e.g. 2026-12-01T08:00:00Z)
       --key KEY              idempotency key (default: a random one, so retries never duplicate)
-      --wait[=SECONDS]       wait for the end and print the final job (default: up to 24 h)
+      --wait [SECONDS]       wait (up to SECONDS, default 24 h; also --wait=S) and print the final job
       --follow               stream the job's events until it ends
   status ID              print a job
   wait ID [--timeout-s S]  wait until the job ends (default up to 24 h) and print it
@@ -136,7 +136,11 @@ std::variant<command_line, usage_error> parse(const std::vector<std::string>& ar
       } else if (eq != std::string::npos) {
         line.options[name] = arg.substr(eq + 1);
       } else if (known->second == arity::optional_inline) {
-        line.options[name] = "";
+        // `--wait 30` as well as `--wait=30`: a following bare number is the value (an input field is
+        // always `name=value`, so nothing else is taken).
+        const bool number_follows = i + 1 < args.size() && !args[i + 1].empty() &&
+                                    args[i + 1].find_first_not_of("0123456789.") == std::string::npos;
+        line.options[name] = number_follows ? args[++i] : "";
       } else {
         if (i + 1 >= args.size()) return usage_error{name + " needs a value"};
         line.options[name] = args[++i];

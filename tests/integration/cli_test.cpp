@@ -160,6 +160,10 @@ TEST_F(cli_test, exit_codes_follow_the_job) {
   const auto running = offload({"submit", "sleep", "ms=60000", "--wait=0.3"});
   EXPECT_EQ(running.exit_code, 8);
   EXPECT_NE(running.out.find("state:    running"), std::string::npos) << running.out;
+  // With a space, the number is still the wait, not an input field.
+  const auto spaced = offload({"submit", "sleep", "--wait", "0.3", "ms=60000"});
+  EXPECT_EQ(spaced.exit_code, 8) << spaced.err;
+  EXPECT_NE(spaced.out.find("state:    running"), std::string::npos) << spaced.out;
   const auto rejected = offload({"submit", "no_such_type"});
   EXPECT_EQ(rejected.exit_code, 4);
   EXPECT_NE(rejected.err.find("unknown_type"), std::string::npos);
