@@ -7,6 +7,7 @@
 #include <offload/client/client.hpp>
 #include <offload/proto/json_parse.hpp>
 #include <offload/proto/timestamp.hpp>
+#include <offload/proto/version.hpp>
 
 #include <charconv>
 #include <fstream>
@@ -52,6 +53,7 @@ Options:
   --token TOKEN  bearer token (env OFFLOAD_TOKEN)
   --json         machine-readable output: job views and events as JSON, one per line
   -h, --help     this text
+  --version      the version of this offload
 
 Input values: key=value gives numbers, true, false and null their JSON types and anything else a string;
 key:=JSON takes raw JSON (key:='"42"' for the string "42", list:='[1,2]').
@@ -95,6 +97,7 @@ const std::map<std::string, arity, std::less<>>& known_options() {
       {"--json", arity::none},
       {"--help", arity::none},
       {"-h", arity::none},
+      {"--version", arity::none},
       {"--input", arity::required},
       {"--lane", arity::required},
       {"--priority", arity::required},
@@ -508,6 +511,10 @@ int run(const std::vector<std::string>& args, const environment& env, std::FILE*
   const auto& line = std::get<command_line>(parsed);
   if (line.has("--help") || line.has("-h") || line.command == "help") {
     std::fwrite(usage_text.data(), 1, usage_text.size(), out);
+    return exit_succeeded;
+  }
+  if (line.has("--version")) {
+    std::fprintf(out, "offload %.*s\n", static_cast<int>(proto::version().size()), proto::version().data());
     return exit_succeeded;
   }
   try {

@@ -21,6 +21,7 @@
 
 #include <offload/asio_support.hpp>
 #include <offload/proto/json_parse.hpp>
+#include <offload/proto/version.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -413,6 +414,8 @@ int serve(const options& given, const core::type_registry& program_types) {
   if (!address) return 1;
   core::log(core::log_level::info, "offloadd started",
             {{"listen", *address},
+             {"version", proto::version()},
+             {"pid", ::getpid()},
              {"threads", opts.service.threads},
              {"process_workers", opts.process.workers},
              {"max_commands", opts.process.max_commands},

@@ -234,6 +234,10 @@ parsed_options parse_options(std::span<const std::string_view> args, const env_l
       out.help = true;
       return out;
     }
+    if (arg == "--version") {
+      out.version = true;
+      return out;
+    }
     if (!arg.starts_with("--")) {
       out.error = "unexpected argument '" + std::string{arg} + "'";
       return out;
@@ -277,6 +281,7 @@ std::string usage() {
             env_name(o.name) + ", default " + std::string{o.default_text} + "\n";
   }
   text += "  --help\n      print this help and exit\n";
+  text += "  --version\n      print the version and exit\n";
   text +=
       "\nEnvironment only:\n  OFFLOAD_TOKEN\n      one accepted bearer token (kept out of argv on purpose)\n";
   return text;

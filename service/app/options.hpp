@@ -53,6 +53,8 @@ struct parsed_options {
   options opts;
   /// `--help` was given: print `usage()` and exit 0.
   bool help = false;
+  /// `--version` was given: print the version and exit 0.
+  bool version = false;
   /// Non-empty when the arguments are invalid: print it and exit 2.
   std::string error;
 };

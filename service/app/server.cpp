@@ -6,6 +6,7 @@
 #include "core/process/config_fields.hpp"
 #include "core/type_registry.hpp"
 
+#include <offload/proto/version.hpp>
 #include <offload/server/server.hpp>
 
 #include <cstdio>
@@ -59,6 +60,10 @@ int server::main(int argc, char** argv) const {
   });
   if (parsed.help) {
     std::fputs(app::usage().c_str(), stdout);
+    return 0;
+  }
+  if (parsed.version) {
+    std::printf("offloadd %.*s\n", static_cast<int>(proto::version().size()), proto::version().data());
     return 0;
   }
   if (!parsed.error.empty()) {

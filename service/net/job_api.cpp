@@ -8,6 +8,7 @@
 #include <offload/proto/job_spec.hpp>
 #include <offload/proto/json_fields.hpp>
 #include <offload/proto/type_info.hpp>
+#include <offload/proto/version.hpp>
 
 #include <charconv>
 #include <cmath>
@@ -114,7 +115,7 @@ asio::awaitable<api_response> job_api::types() {
 }
 
 asio::awaitable<api_response> job_api::health() {
-  co_return api_response::json(200, proto::health_status{"ok", {}});
+  co_return api_response::json(200, proto::health_status{"ok", {}, std::string{proto::version()}});
 }
 
 asio::awaitable<api_response> job_api::ready() {
@@ -124,7 +125,7 @@ asio::awaitable<api_response> job_api::ready() {
     const auto not_ready = readiness_();
     if (not_ready) co_return api_response::error(*not_ready);
   }
-  auto status = proto::health_status{"ready", {}};
+  auto status = proto::health_status{"ready", {}, std::string{proto::version()}};
   if (degradation_) status.degraded = degradation_();
   co_return api_response::json(200, status);
 }

@@ -4,6 +4,7 @@
 #include "support/job_helpers.hpp"
 #include "support/offloadd_process.hpp"
 #include "support/proc_helpers.hpp"
+#include "support/run_program.hpp"
 #include "support/ws_client.hpp"
 
 #include <offload/client/client.hpp>
@@ -196,6 +197,21 @@ TEST(startup_test, a_port_in_use_is_one_clear_line) {
   EXPECT_EQ(code, 1);
   EXPECT_NE(err.find("cannot listen on " + address + ": Address already in use"), std::string::npos) << err;
   EXPECT_EQ(err.find(".hpp"), std::string::npos) << "no source location: " << err;
+}
+
+// Both programs say their version (the project's, and the commit when built from git); so do /healthz and
+// the start-up line.
+TEST(startup_test, offloadd_and_offload_say_their_version) {
+  const auto daemon = run_program({offloadd_process::binary(), "--version"});
+  EXPECT_EQ(daemon.exit_code, 0);
+  ASSERT_TRUE(daemon.out.starts_with("offloadd 0.")) << daemon.out;
+  const auto version = daemon.out.substr(9, daemon.out.size() - 10);
+  const auto cli = run_program({OFFLOAD_CLI_PATH, "--version"});
+  EXPECT_EQ(cli.exit_code, 0);
+  EXPECT_EQ(cli.out, "offload " + version + "\n");
+  offloadd_process server;
+  EXPECT_EQ(http_get(server.port(), "/healthz").json()["version"], version);
+  EXPECT_EQ(http_get(server.port(), "/readyz").json()["version"], version);
 }
 
 class limits_test : public ::testing::Test {

@@ -15,6 +15,8 @@ struct health_status {
   /// `/readyz` only: what works only in part (a worker pool that cannot start its workers, …). The
   /// server is ready for everything else. Absent from the JSON when empty.
   std::vector<std::string> degraded;
+  /// The server's version (`proto::version()` of its build); empty when not said.
+  std::string version;
 };
 
 void to_json(nlohmann::json& j, const health_status& h);
