@@ -9,6 +9,7 @@
 #include <offload/proto/timestamp.hpp>
 #include <offload/proto/version.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <iostream>
@@ -18,6 +19,7 @@
 #include <sstream>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 namespace offload::cli {
 namespace {
@@ -164,6 +166,23 @@ std::optional<T> parse_number(std::string_view text) {
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
   return value;
+}
+
+// Levenshtein distance (names are short: the quadratic table is fine).
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j)
+    row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const auto above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
 }
 
 class runner {
@@ -417,8 +436,13 @@ class runner {
     std::string problem;
     const auto wait_for = wait_option("--wait", problem);
     if (!wait_for) return usage(problem);
+    const auto type = spec.type;
     auto sub = client().submit(std::move(spec));
-    if (!sub) return failed(sub.error());
+    if (!sub) {
+      const auto code = failed(sub.error());
+      if (sub.error().is(errc::unknown_type)) suggest_type(type);
+      return code;
+    }
     const auto& id = sub->id;
     if (line_.has("--follow")) {
       if (!json_)
@@ -479,6 +503,25 @@ class runner {
       std::fprintf(out_, "%-16s %-15s %s\n", t.name.c_str(), lanes.c_str(), t.description.c_str());
     }
     return exit_succeeded;
+  }
+
+  // After an unknown type: the closest name the server has ("did you mean primes?"), and where to look.
+  void suggest_type(const std::string& wrong) {
+    const auto types = client().types();
+    if (!types) return;
+    std::string best;
+    std::size_t best_distance = std::string::npos;
+    for (const auto& t : *types) {
+      const auto d = edit_distance(wrong, t.name);
+      if (d < best_distance) {
+        best_distance = d;
+        best = t.name;
+      }
+    }
+    // Close enough to be a typo: at most a third of the name (and at least one edit) away.
+    if (!best.empty() && best_distance <= std::max<std::size_t>(1, wrong.size() / 3))
+      std::fprintf(err_, "offload: did you mean %s?\n", best.c_str());
+    std::fprintf(err_, "offload: `offload types` lists the types this server runs\n");
   }
 
   int health() {

@@ -167,6 +167,11 @@ TEST_F(cli_test, exit_codes_follow_the_job) {
   const auto rejected = offload({"submit", "no_such_type"});
   EXPECT_EQ(rejected.exit_code, 4);
   EXPECT_NE(rejected.err.find("unknown_type"), std::string::npos);
+  EXPECT_EQ(rejected.err.find("did you mean"), std::string::npos) << "nothing is close: " << rejected.err;
+  EXPECT_NE(rejected.err.find("offload types"), std::string::npos) << rejected.err;
+  const auto typo = offload({"submit", "prims", "limit=10"});
+  EXPECT_EQ(typo.exit_code, 4);
+  EXPECT_NE(typo.err.find("did you mean primes?"), std::string::npos) << typo.err;
   EXPECT_EQ(offload({"status", "000000000000deadbeef"}).exit_code, 4);
 }
 
