@@ -34,6 +34,14 @@ test -f "$work/prefix/include/offload/worker/worker.hpp"
 test -f "$work/prefix/share/offload/python/offload_worker.py"
 test -f "$work/prefix/share/offload/node/worker/offload-worker.mjs"
 test -x "$work/prefix/bin/offload"
+test -x "$work/prefix/bin/offloadd"
+"$work/prefix/bin/offloadd" --version | grep -q '^offloadd '
+test -f "$work/prefix/share/offload/systemd/offloadd.service"
+if command -v systemd-analyze >/dev/null; then
+  # The unit's syntax and options: unknown keys or values are errors (a missing binary or user here is not).
+  systemd-analyze verify --man=no "$work/prefix/share/offload/systemd/offloadd.service" >"$work/unit.err" 2>&1 || true
+  if grep -E 'Unknown (key|section)|Invalid|Failed to parse|ignoring' "$work/unit.err" >&2; then exit 1; fi
+fi
 
 cmake -S "$source/client/examples" -B "$work/example" -DCMAKE_PREFIX_PATH="$work/prefix" \
   -DCMAKE_BUILD_TYPE=Release >/dev/null
