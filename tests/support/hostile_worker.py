@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "client", "python"))
 
@@ -17,7 +16,7 @@ def ignore_term(input, ctx):
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     ctx.progress(0.1, "ignoring SIGTERM")
     while True:
-        time.sleep(1)
+        signal.pause()  # hangs until killed: SIGTERM is ignored, only the group's SIGKILL ends it
 
 
 @handler("leak_grandchild")
