@@ -7,7 +7,11 @@
 #include <offload/proto/json_parse.hpp>
 #include <offload/proto/timestamp.hpp>
 
+#include "core/input_schema.hpp"
+
 #include <gtest/gtest.h>
+
+#include <fstream>
 
 #include <cstdint>
 #include <cstdio>
@@ -153,6 +157,51 @@ TEST(job_view_test, round_trips_through_json_and_has_links) {
   EXPECT_EQ(back.progress->note, "half");
   EXPECT_FALSE(back.started_at.has_value());
   EXPECT_EQ(back.last_seq, 4u);
+}
+
+// proto/schema/job_view.schema.json is what clients are told: every view the service can build conforms,
+// and the schema is strict enough to notice a field it does not document.
+TEST(job_view_test, every_shape_of_view_conforms_to_the_published_schema) {
+  std::ifstream file{std::string{OFFLOAD_SOURCE_DIR} + "/proto/schema/job_view.schema.json"};
+  const auto compiled = core::input_schema::compile(json::parse(file));
+  ASSERT_TRUE(compiled) << compiled.error().message;
+  const auto& schema = *compiled;
+  job_view queued;
+  queued.id = "00000000002aabcdef01";
+  queued.type = "sum";
+  queued.priority = 5;
+  queued.created_at = "2026-01-01T00:00:00.000Z";
+  queued.last_seq = 1;
+  auto delayed = queued;
+  delayed.run_at = "2026-01-01T00:01:00.000Z";
+  delayed.attempt = 2;
+  delayed.max_attempts = 3;
+  delayed.earlier_errors = {error{errc::timed_out, "late"}};
+  auto running = queued;
+  running.state = job_state::running;
+  running.started_at = "2026-01-01T00:00:00.100Z";
+  running.progress = job_progress{0.25, "a quarter"};
+  running.timeout_ms = 10000;
+  running.idempotency_key = "order-42";
+  auto succeeded = running;
+  succeeded.state = job_state::succeeded;
+  succeeded.finished_at = "2026-01-01T00:00:01.000Z";
+  succeeded.result = json{{"sum", "10"}};
+  auto failed = delayed;
+  failed.state = job_state::failed;
+  failed.run_at.reset();
+  failed.finished_at = "2026-01-01T00:00:01.000Z";
+  failed.error = error{errc::handler_error, "boom"};
+  for (const auto& v : {queued, delayed, running, succeeded, failed}) {
+    const json j = v;
+    EXPECT_EQ(schema.validate(j), std::nullopt) << j.dump();
+  }
+  json extra = succeeded;
+  extra["surprise"] = 1;
+  EXPECT_NE(schema.validate(extra), std::nullopt);
+  json no_links = queued;
+  no_links.erase("links");
+  EXPECT_NE(schema.validate(no_links), std::nullopt);
 }
 
 TEST(job_event_test, fields_are_flattened_and_read_back) {
