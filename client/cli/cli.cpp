@@ -45,8 +45,9 @@ Commands:
   wait ID [--timeout-s S]  wait until the job ends (default up to 24 h) and print it
   watch ID [--after N]   stream a job's events (from after sequence number N) until it ends
   cancel ID              cancel a job
-  list [--state S] [--type T] [--limit N] [--after ID]
-                         list jobs, oldest first
+  list [--state S] [--type T] [--limit N] [--newest] [--after ID]
+                         list jobs, oldest first (--newest: newest first, so the latest
+                         failures are `offload list --newest --state failed`)
   types                  list the job types the server runs
   health                 check that the server answers (exit 0) or not (exit 3)
 
@@ -111,6 +112,7 @@ const std::map<std::string, arity, std::less<>>& known_options() {
       {"--key", arity::required},
       {"--wait", arity::optional_inline},
       {"--follow", arity::none},
+      {"--newest", arity::none},
       {"--after", arity::required},
       {"--state", arity::required},
       {"--type", arity::required},
@@ -473,6 +475,7 @@ class runner {
       filter.limit = *n;
     }
     filter.after = line_.get("--after");
+    filter.newest_first = line_.has("--newest");
     const auto page = client().list(filter);
     if (!page) return failed(page.error());
     if (json_) {
@@ -483,7 +486,9 @@ class runner {
     for (const auto& v : page->jobs)
       std::fprintf(out_, "%-22s %-10s %-8s %-16s %s\n", v.id.c_str(), std::string{to_string(v.state)}.c_str(),
                    std::string{to_string(v.lane)}.c_str(), v.type.c_str(), v.created_at.c_str());
-    if (page->next) std::fprintf(out_, "(more: offload list --after %s)\n", page->next->c_str());
+    if (page->next)
+      std::fprintf(out_, "(more: offload list%s --after %s)\n", filter.newest_first ? " --newest" : "",
+                   page->next->c_str());
     return exit_succeeded;
   }
 

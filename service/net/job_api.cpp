@@ -93,6 +93,12 @@ asio::awaitable<api_response> job_api::list(const api_request& req) {
     filter.after = std::string{*after};
   }
 
+  if (const auto order = req.query_value("order")) {
+    if (*order != "oldest" && *order != "newest")
+      co_return api_response::error(proto::invalid_field("order", "must be oldest or newest"));
+    filter.newest_first = *order == "newest";
+  }
+
   const auto page = co_await jobs_.async_list(std::move(filter));
   if (!page) co_return api_response::error(page.error());
   co_return api_response::json(200, *page);

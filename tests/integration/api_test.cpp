@@ -236,6 +236,18 @@ TEST_F(api_test, list_filters_and_paginates) {
   expect_error(http_get(port(), "/v1/jobs?limit=0"), 400, "invalid_input");
   expect_error(http_get(port(), "/v1/jobs?limit=1001"), 400, "invalid_input");
   expect_error(http_get(port(), "/v1/jobs?after=xyz"), 400, "invalid_input");
+
+  page = http_get(port(), "/v1/jobs?type=echo&order=newest&limit=2").json();
+  ASSERT_EQ(page["jobs"].size(), 2u);
+  EXPECT_EQ(page["jobs"][0]["id"], ids[4]);
+  EXPECT_EQ(page["jobs"][1]["id"], ids[3]);
+  ASSERT_EQ(page["next"], ids[3]);
+  page = http_get(port(), "/v1/jobs?type=echo&order=newest&limit=10&after=" + ids[3]).json();
+  ASSERT_EQ(page["jobs"].size(), 3u);
+  EXPECT_EQ(page["jobs"][2]["id"], ids[0]);
+  EXPECT_TRUE(page["next"].is_null());
+  EXPECT_EQ(http_get(port(), "/v1/jobs?order=oldest&limit=1").json()["jobs"][0]["id"], ids[0]);
+  expect_error(http_get(port(), "/v1/jobs?order=sideways"), 400, "invalid_input");
 }
 
 TEST_F(api_test, types_lists_builtins_with_lanes_and_schemas) {

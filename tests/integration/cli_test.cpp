@@ -216,6 +216,15 @@ TEST_F(cli_test, list_and_types) {
   const auto listed = json::parse(offload({"--json", "list", "--type", "sum", "--limit", "5"}).out);
   ASSERT_EQ(listed["jobs"].size(), 1u);
   EXPECT_EQ(listed["jobs"][0]["type"], "sum");
+  ASSERT_EQ(offload({"submit", "sum", "n=6", "--wait"}).exit_code, 0);
+  const auto newest = offload({"list", "--type", "sum", "--newest", "--limit", "1"});
+  EXPECT_EQ(newest.exit_code, 0);
+  const auto first_row = newest.out.find('\n') + 1;
+  EXPECT_EQ(newest.out.find(json::parse(offload({"--json", "list", "--type", "sum"}).out)["jobs"][1]["id"]
+                                .get<std::string>()),
+            first_row)
+      << "the latest job comes first: " << newest.out;
+  EXPECT_NE(newest.out.find("(more: offload list --newest --after "), std::string::npos) << newest.out;
 
   const auto types = offload({"types"});
   EXPECT_EQ(types.exit_code, 0);

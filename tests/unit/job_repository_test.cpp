@@ -161,6 +161,47 @@ TEST_P(job_repository_test, listing_is_in_submission_order_with_filters_and_curs
   EXPECT_EQ(await(store_->async_list(queued))->jobs.size(), 6u);
 }
 
+TEST_P(job_repository_test, listing_newest_first_pages_toward_older_jobs) {
+  std::vector<std::shared_ptr<job>> jobs;
+  for (int i = 0; i < 7; ++i)
+    jobs.push_back(add(i % 2 ? "sum" : "echo"));
+  finish(jobs[0]);
+  finish(jobs[6]);
+  flush();
+  job_filter filter;
+  filter.newest_first = true;
+  filter.type = "echo";
+  filter.limit = 3;
+  auto page = await(store_->async_list(filter));
+  ASSERT_TRUE(page.has_value());
+  ASSERT_EQ(page->jobs.size(), 3u);
+  EXPECT_EQ(page->jobs[0].id, jobs[6]->id);
+  EXPECT_EQ(page->jobs[1].id, jobs[4]->id);
+  EXPECT_EQ(page->jobs[2].id, jobs[2]->id);
+  ASSERT_EQ(page->next, jobs[2]->id);
+  filter.after = page->next;
+  page = await(store_->async_list(filter));
+  ASSERT_EQ(page->jobs.size(), 1u);
+  EXPECT_EQ(page->jobs[0].id, jobs[0]->id);
+  EXPECT_FALSE(page->next.has_value());
+
+  job_filter succeeded;
+  succeeded.newest_first = true;
+  succeeded.state = job_state::succeeded;
+  page = await(store_->async_list(succeeded));
+  ASSERT_EQ(page->jobs.size(), 2u);
+  EXPECT_EQ(page->jobs[0].id, jobs[6]->id);
+  EXPECT_EQ(page->jobs[1].id, jobs[0]->id);
+  job_filter queued;
+  queued.newest_first = true;
+  queued.state = job_state::queued;
+  queued.after = jobs[3]->id;
+  page = await(store_->async_list(queued));
+  ASSERT_EQ(page->jobs.size(), 2u);
+  EXPECT_EQ(page->jobs[0].id, jobs[2]->id);
+  EXPECT_EQ(page->jobs[1].id, jobs[1]->id);
+}
+
 TEST_P(job_repository_test, retention_by_count_removes_the_oldest_finished_jobs) {
   open(2);
   std::vector<std::shared_ptr<job>> jobs;

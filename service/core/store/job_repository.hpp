@@ -28,6 +28,8 @@ struct job_filter {
   std::size_t limit = default_limit;
   /// Id of the last job of the previous page; the listing continues after it (it need not exist any more).
   std::optional<std::string> after{};
+  /// Newest first (`after` then continues with older jobs); oldest first otherwise.
+  bool newest_first = false;
 };
 
 /// What a store hands back when the service starts: the jobs a previous run left unfinished, oldest first,

@@ -66,22 +66,27 @@ void job_store::erase(std::uint64_t seq) {
 
 job_page job_store::list(const job_filter& filter) const {
   job_page page;
-  auto it = jobs_.begin();
-  if (filter.after) {
-    const auto after = job_id::seq_of(*filter.after);
-    it = after ? jobs_.upper_bound(*after) : jobs_.end();
-  }
   const auto limit = std::clamp<std::size_t>(filter.limit, 1, job_filter::max_limit);
-  for (; it != jobs_.end(); ++it) {
-    const job& j = *it->second;
-    if (filter.state && j.state != *filter.state) continue;
-    if (filter.type && j.spec.type != *filter.type) continue;
+  // Adds the job unless it does not match; false once the page is full and a further match exists.
+  const auto take = [&](const std::shared_ptr<job>& j) {
+    if (filter.state && j->state != *filter.state) return true;
+    if (filter.type && j->spec.type != *filter.type) return true;
     if (page.jobs.size() == limit) {
-      // One more match exists: the page is full and has a successor.
       page.next = page.jobs.back()->id;
-      break;
+      return false;
     }
-    page.jobs.push_back(it->second);
+    page.jobs.push_back(j);
+    return true;
+  };
+  const auto after = filter.after ? job_id::seq_of(*filter.after) : std::nullopt;
+  if (filter.after && !after) return page;
+  if (filter.newest_first) {
+    for (auto it = std::make_reverse_iterator(after ? jobs_.lower_bound(*after) : jobs_.end()); it != jobs_.rend();
+         ++it)
+      if (!take(it->second)) break;
+  } else {
+    for (auto it = after ? jobs_.upper_bound(*after) : jobs_.begin(); it != jobs_.end(); ++it)
+      if (!take(it->second)) break;
   }
   return page;
 }

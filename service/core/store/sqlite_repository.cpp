@@ -15,6 +15,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/file.h>
@@ -875,7 +876,7 @@ asio::awaitable<std::shared_ptr<job>> sqlite_repository::async_find_by_key(std::
 }
 
 asio::awaitable<proto::result<proto::job_page>> sqlite_repository::async_list(job_filter filter) {
-  std::int64_t after = 0;
+  std::int64_t after = filter.newest_first ? std::numeric_limits<std::int64_t>::max() : 0;
   if (filter.after) {
     const auto seq = job_id::seq_of(*filter.after);
     if (!seq) co_return proto::job_page{};
@@ -885,17 +886,18 @@ asio::awaitable<proto::result<proto::job_page>> sqlite_repository::async_list(jo
       static_cast<std::int64_t>(std::clamp<std::size_t>(filter.limit, 1, job_filter::max_limit));
   auto read = [after, limit, filter](sqlite_connection& db) -> proto::result<proto::job_page> {
     // The state's own index where there is one (the literal bound lets SQLite use the partial index).
+#define OFFLOAD_LIST_QUERY(where, order) \
+  "SELECT " OFFLOAD_JOB_COLUMNS " FROM jobs WHERE " where " AND (?3 IS NULL OR type = ?3) ORDER BY seq " order " LIMIT ?4"
+    static constexpr const char* queries[2][3] = {
+        {OFFLOAD_LIST_QUERY("seq > ?1 AND (?2 IS NULL OR state = ?2)", "ASC"),
+         OFFLOAD_LIST_QUERY("state < 2 AND state = ?2 AND seq > ?1", "ASC"),
+         OFFLOAD_LIST_QUERY("state > 2 AND state = ?2 AND seq > ?1", "ASC")},
+        {OFFLOAD_LIST_QUERY("seq < ?1 AND (?2 IS NULL OR state = ?2)", "DESC"),
+         OFFLOAD_LIST_QUERY("state < 2 AND state = ?2 AND seq < ?1", "DESC"),
+         OFFLOAD_LIST_QUERY("state > 2 AND state = ?2 AND seq < ?1", "DESC")}};
+#undef OFFLOAD_LIST_QUERY
     const auto state = filter.state ? static_cast<int>(*filter.state) : -1;
-    auto& query = db.prepared(state == -1 || state == 2
-                                  ? "SELECT " OFFLOAD_JOB_COLUMNS
-                                    " FROM jobs WHERE seq > ?1 AND (?2 IS NULL OR state = ?2) AND "
-                                    "(?3 IS NULL OR type = ?3) ORDER BY seq LIMIT ?4"
-                              : state < 2 ? "SELECT " OFFLOAD_JOB_COLUMNS
-                                            " FROM jobs WHERE state < 2 AND state = ?2 AND seq > ?1 "
-                                            "AND (?3 IS NULL OR type = ?3) ORDER BY seq LIMIT ?4"
-                                          : "SELECT " OFFLOAD_JOB_COLUMNS
-                                            " FROM jobs WHERE state > 2 AND state = ?2 AND seq > ?1 "
-                                            "AND (?3 IS NULL OR type = ?3) ORDER BY seq LIMIT ?4");
+    auto& query = db.prepared(queries[filter.newest_first ? 1 : 0][state == -1 || state == 2 ? 0 : state < 2 ? 1 : 2]);
     query.bind(1, after)
         .bind(2, filter.state ? std::optional<std::int64_t>{static_cast<std::int64_t>(*filter.state)}
                               : std::nullopt)

@@ -48,6 +48,8 @@ struct list_filter {
   std::optional<std::size_t> limit{};
   /// Continue after this job id (the `next` of a previous page).
   std::optional<std::string> after{};
+  /// Newest first (`next` then leads to older jobs); oldest first otherwise.
+  bool newest_first = false;
 };
 
 /// Called once per event, in order, never twice for the same `seq`.
