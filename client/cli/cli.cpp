@@ -187,6 +187,27 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
+// A type's input in one cell of `offload types`: `data:string, rounds?:integer` (`?` marks an optional
+// field, `…` that other fields are allowed too), `(any object)` or `(none)`.
+std::string input_summary(const nlohmann::json& schema) {
+  if (!schema.is_object()) return "(any)";
+  const auto properties = schema.find("properties");
+  const bool closed = schema.value("additionalProperties", nlohmann::json(true)) == false;
+  if (properties == schema.end() || !properties->is_object() || properties->empty())
+    return closed ? "(none)" : "(any object)";
+  const auto required = schema.value("required", nlohmann::json::array());
+  std::string text;
+  for (const auto& [name, field] : properties->items()) {
+    const bool needed = std::find(required.begin(), required.end(), name) != required.end();
+    text += (text.empty() ? "" : ", ") + name + (needed ? "" : "?");
+    if (field.is_object() && field.contains("type")) {
+      const auto& type = field["type"];
+      text += ":" + (type.is_string() ? type.get<std::string>() : type.dump());
+    }
+  }
+  return closed ? text : text + ", …";
+}
+
 class runner {
  public:
   runner(const command_line& line, const environment& env, std::FILE* out, std::FILE* err)
@@ -500,13 +521,25 @@ class runner {
       std::fprintf(out_, "%s\n", proto::dump_json(nlohmann::json(proto::type_list{*types})).c_str());
       return exit_succeeded;
     }
-    std::fprintf(out_, "%-16s %-15s %s\n", "TYPE", "LANES", "DESCRIPTION");
+    struct row {
+      std::string name, lanes, input, description;
+    };
+    std::vector<row> rows{{"TYPE", "LANES", "INPUT", "DESCRIPTION"}};
+    std::size_t name_width = 0, input_width = 0;
     for (const auto& t : *types) {
-      std::string lanes;
+      row r{t.name, "", input_summary(t.input_schema), t.description};
       for (const auto l : t.lanes)
-        lanes += (lanes.empty() ? "" : ",") + std::string{to_string(l)};
-      std::fprintf(out_, "%-16s %-15s %s\n", t.name.c_str(), lanes.c_str(), t.description.c_str());
+        r.lanes += (r.lanes.empty() ? "" : ",") + std::string{to_string(l)};
+      rows.push_back(std::move(r));
     }
+    for (const auto& r : rows) {
+      name_width = std::max(name_width, r.name.size());
+      input_width = std::max(input_width, r.input.size());
+    }
+    for (const auto& r : rows)
+      std::fprintf(out_, "%-*s  %-14s  %-*s  %s\n", static_cast<int>(name_width), r.name.c_str(),
+                   r.lanes.c_str(), static_cast<int>(std::min<std::size_t>(input_width, 40)), r.input.c_str(),
+                   r.description.c_str());
     return exit_succeeded;
   }
 

@@ -25,9 +25,9 @@ bool printable_ascii(std::string_view s) {
 result<job_spec> parse_job_spec(const nlohmann::json& body) {
   if (!body.is_object()) return error{errc::invalid_input, "the body must be a JSON object"};
   if (auto unknown =
-          first_unknown_field(body, {"type", "input", "lane", "priority", "timeout_ms", "idempotency_key",
-                                     "max_attempts", "retry_backoff_ms", "delay_ms", "run_at"}))
-    return invalid_field(*unknown, "unknown field");
+          reject_unknown_fields(body, {"type", "input", "lane", "priority", "timeout_ms", "idempotency_key",
+                                       "max_attempts", "retry_backoff_ms", "delay_ms", "run_at"}))
+    return *unknown;
 
   job_spec spec;
   const auto type = body.find("type");

@@ -58,11 +58,4 @@ result<std::optional<std::string>> read_optional_string(const nlohmann::json& ob
   return std::optional<std::string>{std::move(value)};
 }
 
-std::optional<std::string> first_unknown_field(const nlohmann::json& object,
-                                               std::initializer_list<std::string_view> allowed) {
-  for (const auto& [key, value] : object.items())
-    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) return key;
-  return std::nullopt;
-}
-
 }  // namespace offload::proto

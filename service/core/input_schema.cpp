@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <map>
+#include <ranges>
 #include <set>
 #include <string_view>
 #include <vector>
@@ -252,7 +253,7 @@ std::optional<proto::error> check(const node& n, const nlohmann::json& v, const 
       } else if (n.additional) {
         if (auto e = check(*n.additional, value, at)) return e;
       } else if (!n.additional_allowed) {
-        return proto::invalid_field(at, "unknown field");
+        return proto::invalid_field(at, proto::unknown_field_message(std::views::keys(n.properties)));
       }
     }
   }

@@ -82,4 +82,4 @@ done
 if "$work/prefix/bin/offload" --url "$url" submit reverse text=1 extra=2 2>"$work/invalid.err"; then
   echo "an input outside the schema was accepted" >&2; exit 1
 fi
-grep -q 'input.extra: unknown field' "$work/invalid.err"
+grep -q 'input.extra: unknown field (known: text)' "$work/invalid.err"

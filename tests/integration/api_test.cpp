@@ -126,6 +126,9 @@ TEST_F(api_test, malformed_and_invalid_bodies_are_rejected_with_clear_codes) {
   expect_error(http_post(port(), "/v1/jobs", {{"type", "sleep"}, {"input", {{"ms", "soon"}}}}), 400,
                "invalid_input");
   expect_error(http_post(port(), "/v1/jobs", {{"type", "no-such-type"}}), 400, "unknown_type");
+  // A misspelt field is named, with the fields that are accepted.
+  const auto typo = http_post(port(), "/v1/jobs", {{"type", "sha256"}, {"input", {{"dta", "x"}}}});
+  EXPECT_EQ(typo.json()["error"]["message"], "input.dta: unknown field (known: data, rounds)");
   expect_error(http_post(port(), "/v1/jobs?wait=0", {{"type", "echo"}}), 400, "invalid_input");
   expect_error(http_post(port(), "/v1/jobs?wait=301", {{"type", "echo"}}), 400, "invalid_input");
   expect_error(http_post(port(), "/v1/jobs?wait=abc", {{"type", "echo"}}), 400, "invalid_input");

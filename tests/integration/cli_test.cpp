@@ -220,15 +220,19 @@ TEST_F(cli_test, list_and_types) {
   const auto newest = offload({"list", "--type", "sum", "--newest", "--limit", "1"});
   EXPECT_EQ(newest.exit_code, 0);
   const auto first_row = newest.out.find('\n') + 1;
-  EXPECT_EQ(newest.out.find(json::parse(offload({"--json", "list", "--type", "sum"}).out)["jobs"][1]["id"]
-                                .get<std::string>()),
-            first_row)
+  EXPECT_EQ(
+      newest.out.find(
+          json::parse(offload({"--json", "list", "--type", "sum"}).out)["jobs"][1]["id"].get<std::string>()),
+      first_row)
       << "the latest job comes first: " << newest.out;
   EXPECT_NE(newest.out.find("(more: offload list --newest --after "), std::string::npos) << newest.out;
 
   const auto types = offload({"types"});
   EXPECT_EQ(types.exit_code, 0);
   EXPECT_NE(types.out.find("exit3"), std::string::npos);
+  EXPECT_NE(types.out.find("  data:string, rounds?:integer  "), std::string::npos)
+      << "input fields shown: " << types.out;
+  EXPECT_NE(types.out.find("  (any object)  "), std::string::npos) << types.out;
   const auto types_json = json::parse(offload({"types", "--json"}).out);
   EXPECT_TRUE(types_json["types"].is_array());
 }

@@ -374,7 +374,8 @@ TEST(process_config_test, bad_configurations_stop_start_up_with_a_clear_error) {
   check({{"commands", {{"x", {{"argv", {"/no/such/program"}}}}}}}, "is not an executable file");
   check({{"commands", {{"x", {{"argv", {"echo"}}}}}}}, "absolute program path");
   check({{"commands", {{"sum", {{"argv", {"/bin/true"}}}}}}}, "the name of a built-in type");
-  check({{"commands", {{"x", {{"argv", {"/bin/true"}}, {"limits", {{"cpu", 1}}}}}}}}, "unknown limit");
+  check({{"commands", {{"x", {{"argv", {"/bin/true"}}, {"limits", {{"cpu", 1}}}}}}}},
+        "limits.cpu: unknown field (known: address_space_mb, cpu_seconds, open_files, processes)");
   const auto [code, output] =
       offloadd_process::run_to_exit({"--listen", "127.0.0.1:0", "--config", "/nonexistent"});
   EXPECT_EQ(code, 2) << output;

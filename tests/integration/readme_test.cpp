@@ -103,8 +103,12 @@ std::vector<curl_example> curl_examples() {
         }
         const auto url = quoted_after(command, "curl -s -X POST").value_or("");
         EXPECT_TRUE(url.starts_with(documented_url)) << "README line " << n << ": " << command;
-        pending = curl_example{n, config, "POST", url.substr(std::min(url.size(), documented_url.size())),
-                               quoted_after(command, "-d").value_or(""), ""};
+        pending = curl_example{n,
+                               config,
+                               "POST",
+                               url.substr(std::min(url.size(), documented_url.size())),
+                               quoted_after(command, "-d").value_or(""),
+                               ""};
         command.clear();
       } else if (pending && line.starts_with("# ")) {
         pending->expected = line.substr(2);
@@ -127,7 +131,8 @@ void expect_fragments(const std::string& body, const std::string& expected, int 
     const auto fragment = expected.substr(from, end - from);
     if (!fragment.empty()) {
       const auto at = body.find(fragment, searched);
-      ASSERT_NE(at, std::string::npos) << "README line " << line << ": '" << fragment << "' is not in " << body;
+      ASSERT_NE(at, std::string::npos)
+          << "README line " << line << ": '" << fragment << "' is not in " << body;
       searched = at + fragment.size();
     }
     from = end + ellipsis.size();
@@ -146,17 +151,21 @@ TEST(readme_test, every_config_block_starts_offloadd_and_serves_its_types) {
     const auto types = http_get(server.port(), "/v1/types").json();
     const auto config = json::parse(text);
     std::vector<std::string> expected;
-    for (const auto& entry : config.value("commands", json::object()).items()) expected.push_back(entry.key());
+    for (const auto& entry : config.value("commands", json::object()).items())
+      expected.push_back(entry.key());
     for (const auto& pool : config.value("workers", json::object())) {
       if (pool.at("types").is_array()) {
-        for (const auto& t : pool.at("types")) expected.push_back(t.get<std::string>());
+        for (const auto& t : pool.at("types"))
+          expected.push_back(t.get<std::string>());
       } else {
-        for (const auto& entry : pool.at("types").items()) expected.push_back(entry.key());
+        for (const auto& entry : pool.at("types").items())
+          expected.push_back(entry.key());
       }
     }
     for (const auto& name : expected) {
       bool listed = false;
-      for (const auto& t : types.at("types")) listed = listed || t.at("name") == name;
+      for (const auto& t : types.at("types"))
+        listed = listed || t.at("name") == name;
       EXPECT_TRUE(listed) << name << " is not in " << types.dump();
     }
   }
@@ -167,7 +176,8 @@ TEST(readme_test, every_curl_answers_what_its_comment_shows) {
   const auto examples = curl_examples();
   ASSERT_GE(examples.size(), 5u) << "the README's curl examples were not found";
   std::map<std::string, std::vector<const curl_example*>> by_config;
-  for (const auto& e : examples) by_config[e.config].push_back(&e);
+  for (const auto& e : examples)
+    by_config[e.config].push_back(&e);
   for (const auto& [config, group] : by_config) {
     temp_dir dir;
     offloadd_process server{{"--config", dir.write("config.json", config), "--store", "memory"}};
@@ -188,16 +198,17 @@ TEST(readme_test, the_websocket_snippet_prints_a_jobs_events) {
   std::vector<std::string> argv{node};
   if (run_program({node, "-e", "process.exit(typeof WebSocket === 'function' ? 0 : 1)"}).exit_code != 0) {
     argv.push_back("--experimental-websocket");
-    if (run_program({node, "--experimental-websocket", "-e",
-                     "process.exit(typeof WebSocket === 'function' ? 0 : 1)"})
+    if (run_program(
+            {node, "--experimental-websocket", "-e", "process.exit(typeof WebSocket === 'function' ? 0 : 1)"})
             .exit_code != 0)
       GTEST_SKIP() << "this Node.js has no WebSocket (Node 20 or later needed)";
   }
   offloadd_process server{{"--store", "memory"}};
   temp_dir dir;
-  const auto script = dir.write(
-      "stream.mjs", replace_all(snippet->text, documented_ws, "ws://127.0.0.1:" + std::to_string(server.port())));
-  const auto job = http_post(server.port(), "/v1/jobs?wait=30", {{"type", "sum"}, {"input", {{"n", 1000000}}}});
+  const auto script = dir.write("stream.mjs", replace_all(snippet->text, documented_ws,
+                                                          "ws://127.0.0.1:" + std::to_string(server.port())));
+  const auto job =
+      http_post(server.port(), "/v1/jobs?wait=30", {{"type", "sum"}, {"input", {{"n", 1000000}}}});
   ASSERT_EQ(job.status, 200u) << job.body;
   const auto id = job.json().at("id").get<std::string>();
   argv.push_back(script);

@@ -90,7 +90,7 @@ TEST_F(user_worker_test, inputs_are_checked_against_the_configured_schema_at_sub
   r = http_post(port(), "/v1/jobs", {{"type", "word_count"}, {"input", {{"text", 5}}}});
   EXPECT_EQ(r.json()["error"]["message"], "input.text: must be a string");
   r = http_post(port(), "/v1/jobs", {{"type", "word_count"}, {"input", {{"text", "x"}, {"extra", 1}}}});
-  EXPECT_EQ(r.json()["error"]["message"], "input.extra: unknown field");
+  EXPECT_EQ(r.json()["error"]["message"], "input.extra: unknown field (known: text)");
 }
 
 TEST_F(user_worker_test, a_raised_error_fails_the_job_and_the_worker_lives_on) {
@@ -344,7 +344,8 @@ TEST(user_worker_pool_test, bad_worker_configurations_stop_start_up_naming_the_f
         "workers.w.input_schema: type: must name object");
   check({{"w", {{"argv", {"/bin/true"}}, {"types", {"a"}}, {"input_schema", {{"pattern", "^a"}}}}}},
         "pattern: is not a supported keyword");
-  check({{"w", {{"argv", {"/bin/true"}}, {"types", {"a"}}, {"cmd", "x"}}}}, "workers.w.cmd: unknown field");
+  check({{"w", {{"argv", {"/bin/true"}}, {"types", {"a"}}, {"cmd", "x"}}}}, "workers.w.cmd: unknown field (known: argv, types, pool, max_jobs, timeout_ms, env, limits, "
+                                                                      "input_schema, description)");
 }
 
 }  // namespace

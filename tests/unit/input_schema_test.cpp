@@ -47,7 +47,7 @@ TEST(input_schema_test, names_the_field_and_the_rule_an_input_breaks) {
             "tags: must have at most 2 items");
   EXPECT_EQ(verdict(schema, {{"size", 1}, {"name", "a"}, {"ratio", 1}}), "ratio: must be less than 1");
   EXPECT_EQ(verdict(schema, {{"size", 1}, {"name", "a"}, {"ratio", 0}}), "ratio: must be more than 0");
-  EXPECT_EQ(verdict(schema, {{"size", 1}, {"name", "a"}, {"colour", "red"}}), "colour: unknown field");
+  EXPECT_EQ(verdict(schema, {{"size", 1}, {"name", "a"}, {"colour", "red"}}), "colour: unknown field (known: mode, name, ratio, size, tags)");
   EXPECT_EQ(verdict({{"type", {"string", "null"}}}, 3), "(input): must be null or a string");
   EXPECT_EQ(verdict({{"properties", {{"a", {{"const", 2}}}}}}, {{"a", 3}}), "a: must be 2");
   EXPECT_EQ(verdict({{"additionalProperties", {{"type", "boolean"}}}}, {{"x", {{"y", 1}}}}),

@@ -291,7 +291,8 @@ TEST_P(durable_repository_test, retention_by_bytes_deletes_the_oldest_down_to_th
 }
 
 // The log is checkpointed into the database by the checkpointer thread as it grows: the data reaches
-// offload.db while the store runs, and the log stays bounded (it once grew to 12 GB, every checkpoint a no-op).
+// offload.db while the store runs, and the log stays bounded (it once grew to 12 GB, every checkpoint a
+// no-op).
 TEST_P(durable_repository_test, the_log_is_checkpointed_into_the_database_while_it_runs) {
   const auto db = dir_.path() / "data" / "offload.db";
   const auto wal = dir_.path() / "data" / "offload.db-wal";
@@ -304,8 +305,9 @@ TEST_P(durable_repository_test, the_log_is_checkpointed_into_the_database_while_
     j->events.append(proto::event_type::queued, {{"lane", "thread"}, {"priority", 5}});
     ASSERT_FALSE(await(store_->async_add(j)).has_value());
   }
-  test::turn_until(ioc_, [&] { return std::filesystem::file_size(db) > before + 8 * 1024 * 1024; },
-                   "the checkpointer to copy the log into offload.db");
+  test::turn_until(
+      ioc_, [&] { return std::filesystem::file_size(db) > before + 8 * 1024 * 1024; },
+      "the checkpointer to copy the log into offload.db");
   EXPECT_LE(std::filesystem::file_size(wal), 80u * 1024 * 1024);
 }
 

@@ -1,4 +1,6 @@
 // proto: parsing and validation of job specs, error codes, JSON limits, views and events.
+#include "core/input_schema.hpp"
+
 #include <offload/proto/errc.hpp>
 #include <offload/proto/job_event.hpp>
 #include <offload/proto/job_spec.hpp>
@@ -7,15 +9,12 @@
 #include <offload/proto/json_parse.hpp>
 #include <offload/proto/timestamp.hpp>
 
-#include "core/input_schema.hpp"
-
 #include <gtest/gtest.h>
-
-#include <fstream>
 
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
+#include <fstream>
 
 namespace offload::proto {
 namespace {

@@ -38,8 +38,7 @@ std::vector<std::uint64_t> small_odd_primes(std::uint64_t n) {
 }
 
 std::optional<proto::error> validate(const nlohmann::json& input) {
-  if (auto unknown = proto::first_unknown_field(input, {"limit"}))
-    return proto::invalid_field(*unknown, "unknown field");
+  if (auto unknown = proto::reject_unknown_fields(input, {"limit"})) return unknown;
   auto limit = proto::read_uint(input, "limit", 0, max_limit);
   if (!limit) return limit.error();
   return std::nullopt;

@@ -31,8 +31,7 @@ std::string to_hex(const unsigned char* bytes, std::size_t n) {
 }
 
 std::optional<proto::error> validate(const nlohmann::json& input) {
-  if (auto unknown = proto::first_unknown_field(input, {"data", "rounds"}))
-    return proto::invalid_field(*unknown, "unknown field");
+  if (auto unknown = proto::reject_unknown_fields(input, {"data", "rounds"})) return unknown;
   const auto data = input.find("data");
   if (data == input.end() || !data->is_string())
     return proto::invalid_field("data", "is required (a string)");

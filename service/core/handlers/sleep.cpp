@@ -13,8 +13,7 @@ namespace {
 constexpr std::uint64_t max_ms = 600'000;
 
 std::optional<proto::error> validate(const nlohmann::json& input) {
-  if (auto unknown = proto::first_unknown_field(input, {"ms"}))
-    return proto::invalid_field(*unknown, "unknown field");
+  if (auto unknown = proto::reject_unknown_fields(input, {"ms"})) return unknown;
   auto ms = proto::read_uint(input, "ms", 0, max_ms);
   if (!ms) return ms.error();
   return std::nullopt;

@@ -28,8 +28,7 @@ std::string to_decimal(uint128 value) {
 }
 
 std::optional<proto::error> validate(const nlohmann::json& input) {
-  if (auto unknown = proto::first_unknown_field(input, {"n"}))
-    return proto::invalid_field(*unknown, "unknown field");
+  if (auto unknown = proto::reject_unknown_fields(input, {"n"})) return unknown;
   auto n = proto::read_uint(input, "n", 0, max_n);
   if (!n) return n.error();
   return std::nullopt;

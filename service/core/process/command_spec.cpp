@@ -6,6 +6,7 @@
 #include <offload/proto/job_spec.hpp>
 #include <offload/proto/json_fields.hpp>
 
+#include <algorithm>
 #include <cctype>
 
 namespace offload::core {
@@ -118,10 +119,11 @@ std::optional<proto::error> parse_outcome(const std::string& at, const json& j, 
 proto::result<command_spec> parse_command(const std::string& name, const json& j) {
   const auto at = "commands." + name;
   if (!j.is_object()) return config_error(at, "must be an object");
-  if (auto unknown =
-          proto::first_unknown_field(j, {"argv", "stdin", "result", "timeout_ms", "max_output_bytes", "env",
-                                         "limits", "description", "allow_option_values"}))
-    return config_error(at + "." + *unknown, "unknown field");
+  static constexpr std::string_view keys[] = {
+      "argv", "stdin",  "result",      "timeout_ms",         "max_output_bytes",
+      "env",  "limits", "description", "allow_option_values"};
+  if (auto unknown = proto::first_unknown_field(j, keys))
+    return config_error(at + "." + *unknown, proto::unknown_field_message(keys));
   command_spec spec;
   spec.name = name;
   spec.description = j.value("description", "Runs " + name + " (operator-defined command).");
@@ -140,8 +142,9 @@ proto::result<command_spec> parse_command(const std::string& name, const json& j
 
 proto::result<std::map<std::string, command_spec>> parse_command_config(const nlohmann::json& config) {
   if (!config.is_object()) return config_error("config", "must be a JSON object");
-  if (auto unknown = proto::first_unknown_field(config, {"commands", "workers"}))
-    return config_error(*unknown, "unknown field");
+  static constexpr std::string_view keys[] = {"commands", "workers"};
+  if (auto unknown = proto::first_unknown_field(config, keys))
+    return config_error(*unknown, proto::unknown_field_message(keys));
   std::map<std::string, command_spec> out;
   const auto commands = config.find("commands");
   if (commands == config.end()) return out;
@@ -171,7 +174,11 @@ std::optional<proto::error> validate_command_input(const command_spec& spec, con
     } else if (spec.stdin_field && key == *spec.stdin_field) {
       if (!value.is_string()) return proto::invalid_field(key, "must be a string (it is written to stdin)");
     } else {
-      return proto::invalid_field(key, "unknown field for command '" + spec.name + "'");
+      std::vector<std::string> known{spec.argv_fields.begin(), spec.argv_fields.end()};
+      if (spec.stdin_field) known.push_back(*spec.stdin_field);
+      std::sort(known.begin(), known.end());
+      return proto::invalid_field(key,
+                                  proto::unknown_field_message(known) + " for command '" + spec.name + "'");
     }
   }
   for (const auto& field : spec.argv_fields)

@@ -44,9 +44,9 @@ std::optional<proto::error> parse_limits(const std::string& at, const nlohmann::
   const auto it = j.find("limits");
   if (it == j.end()) return std::nullopt;
   if (!it->is_object()) return config_error(at + ".limits", "must be an object");
-  if (auto unknown =
-          proto::first_unknown_field(*it, {"address_space_mb", "cpu_seconds", "open_files", "processes"}))
-    return config_error(at + ".limits." + *unknown, "unknown limit");
+  static constexpr std::string_view keys[] = {"address_space_mb", "cpu_seconds", "open_files", "processes"};
+  if (auto unknown = proto::first_unknown_field(*it, keys))
+    return config_error(at + ".limits." + *unknown, proto::unknown_field_message(keys));
   const std::pair<const char*, std::optional<std::uint64_t>*> fields[] = {
       {"address_space_mb", &limits.address_space_mb},
       {"cpu_seconds", &limits.cpu_seconds},

@@ -50,8 +50,9 @@ std::optional<proto::error> parse_types(const std::string& at, const json& j, wo
     worker_type_spec t{name, description, *shared};
     if (details) {
       if (!details->is_object()) return config_error(path, "must be an object");
-      if (auto unknown = proto::first_unknown_field(*details, {"description", "input_schema"}))
-        return config_error(path + "." + *unknown, "unknown field");
+      static constexpr std::string_view keys[] = {"description", "input_schema"};
+      if (auto unknown = proto::first_unknown_field(*details, keys))
+        return config_error(path + "." + *unknown, proto::unknown_field_message(keys));
       if (const auto d = details->find("description"); d != details->end()) {
         if (!d->is_string()) return config_error(path + ".description", "must be a string");
         t.description = d->get<std::string>();
@@ -81,9 +82,10 @@ std::optional<proto::error> parse_types(const std::string& at, const json& j, wo
 proto::result<worker_spec> parse_worker(const std::string& name, const json& j) {
   const auto at = "workers." + name;
   if (!j.is_object()) return config_error(at, "must be an object");
-  if (auto unknown = proto::first_unknown_field(j, {"argv", "types", "pool", "max_jobs", "timeout_ms", "env",
-                                                    "limits", "input_schema", "description"}))
-    return config_error(at + "." + *unknown, "unknown field");
+  static constexpr std::string_view keys[] = {"argv", "types",  "pool",         "max_jobs",   "timeout_ms",
+                                              "env",  "limits", "input_schema", "description"};
+  if (auto unknown = proto::first_unknown_field(j, keys))
+    return config_error(at + "." + *unknown, proto::unknown_field_message(keys));
   worker_spec spec;
   spec.name = name;
   if (auto bad = parse_argv(at, j, spec)) return *std::move(bad);

@@ -81,8 +81,8 @@ job_page job_store::list(const job_filter& filter) const {
   const auto after = filter.after ? job_id::seq_of(*filter.after) : std::nullopt;
   if (filter.after && !after) return page;
   if (filter.newest_first) {
-    for (auto it = std::make_reverse_iterator(after ? jobs_.lower_bound(*after) : jobs_.end()); it != jobs_.rend();
-         ++it)
+    for (auto it = std::make_reverse_iterator(after ? jobs_.lower_bound(*after) : jobs_.end());
+         it != jobs_.rend(); ++it)
       if (!take(it->second)) break;
   } else {
     for (auto it = after ? jobs_.upper_bound(*after) : jobs_.begin(); it != jobs_.end(); ++it)

@@ -15,8 +15,8 @@
 
 #include <cerrno>
 #include <cstring>
-#include <limits>
 #include <fcntl.h>
+#include <limits>
 #include <sqlite3.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -885,9 +885,10 @@ asio::awaitable<proto::result<proto::job_page>> sqlite_repository::async_list(jo
   const auto limit =
       static_cast<std::int64_t>(std::clamp<std::size_t>(filter.limit, 1, job_filter::max_limit));
   auto read = [after, limit, filter](sqlite_connection& db) -> proto::result<proto::job_page> {
-    // The state's own index where there is one (the literal bound lets SQLite use the partial index).
-#define OFFLOAD_LIST_QUERY(where, order) \
-  "SELECT " OFFLOAD_JOB_COLUMNS " FROM jobs WHERE " where " AND (?3 IS NULL OR type = ?3) ORDER BY seq " order " LIMIT ?4"
+  // The state's own index where there is one (the literal bound lets SQLite use the partial index).
+#define OFFLOAD_LIST_QUERY(where, order)                  \
+  "SELECT " OFFLOAD_JOB_COLUMNS " FROM jobs WHERE " where \
+  " AND (?3 IS NULL OR type = ?3) ORDER BY seq " order " LIMIT ?4"
     static constexpr const char* queries[2][3] = {
         {OFFLOAD_LIST_QUERY("seq > ?1 AND (?2 IS NULL OR state = ?2)", "ASC"),
          OFFLOAD_LIST_QUERY("state < 2 AND state = ?2 AND seq > ?1", "ASC"),
@@ -897,7 +898,9 @@ asio::awaitable<proto::result<proto::job_page>> sqlite_repository::async_list(jo
          OFFLOAD_LIST_QUERY("state > 2 AND state = ?2 AND seq < ?1", "DESC")}};
 #undef OFFLOAD_LIST_QUERY
     const auto state = filter.state ? static_cast<int>(*filter.state) : -1;
-    auto& query = db.prepared(queries[filter.newest_first ? 1 : 0][state == -1 || state == 2 ? 0 : state < 2 ? 1 : 2]);
+    auto& query = db.prepared(queries[filter.newest_first ? 1 : 0][state == -1 || state == 2 ? 0
+                                                                   : state < 2               ? 1
+                                                                                             : 2]);
     query.bind(1, after)
         .bind(2, filter.state ? std::optional<std::int64_t>{static_cast<std::int64_t>(*filter.state)}
                               : std::nullopt)

@@ -5,7 +5,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdint>
+#include <initializer_list>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,11 +28,38 @@ result<std::uint64_t> read_uint(const nlohmann::json& object, std::string_view f
 result<std::optional<std::string>> read_optional_string(const nlohmann::json& object, std::string_view field,
                                                         std::size_t max_bytes);
 
-/// The first key of `object` not in `allowed`, if any: typos are rejected rather than silently ignored.
-std::optional<std::string> first_unknown_field(const nlohmann::json& object,
-                                               std::initializer_list<std::string_view> allowed);
+/// The first key of `object` not in `allowed` (any range of names, or a braced list), if any: typos are
+/// rejected rather than silently ignored.
+template <class Names = std::initializer_list<std::string_view>>
+std::optional<std::string> first_unknown_field(const nlohmann::json& object, const Names& allowed) {
+  for (const auto& [key, value] : object.items())
+    if (std::find(std::begin(allowed), std::end(allowed), key) == std::end(allowed)) return key;
+  return std::nullopt;
+}
+
+/// What to say about a field that is not accepted, naming those that are, so a typo is fixed at once:
+/// `unknown field (known: data, rounds)`, or `unknown field (none is accepted)`.
+template <class Names = std::initializer_list<std::string_view>>
+std::string unknown_field_message(const Names& known) {
+  std::string text = "unknown field (";
+  bool first = true;
+  for (const auto& name : known) {
+    text += first ? "known: " : ", ";
+    text += std::string_view{name};
+    first = false;
+  }
+  return text + (first ? "none is accepted)" : ")");
+}
 
 /// `invalid_input` with message `"<field>: <what>"`.
 error invalid_field(std::string_view field, std::string_view what);
+
+/// `invalid_input` for the first key of `object` not in `allowed` (`m: unknown field (known: n)`), if any.
+template <class Names = std::initializer_list<std::string_view>>
+std::optional<error> reject_unknown_fields(const nlohmann::json& object, const Names& allowed) {
+  if (auto unknown = first_unknown_field(object, allowed))
+    return invalid_field(*unknown, unknown_field_message(allowed));
+  return std::nullopt;
+}
 
 }  // namespace offload::proto
