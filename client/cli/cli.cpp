@@ -3,6 +3,7 @@
 
 #include "event_printer.hpp"
 #include "input_builder.hpp"
+#include "interrupt_guard.hpp"
 
 #include <offload/client/client.hpp>
 #include <offload/proto/json_parse.hpp>
@@ -41,6 +42,8 @@ Commands:
       --key KEY              idempotency key (default: a random one, so retries never duplicate)
       --wait [SECONDS]       wait (up to SECONDS, default 24 h; also --wait=S) and print the final job
       --follow               stream the job's events until it ends
+      --cancel-on-interrupt  with --follow or watch: Ctrl-C cancels the job too (by default the
+                             job goes on, and offload says how to follow or cancel it)
   status ID              print a job
   wait ID [--timeout-s S]  wait until the job ends (default up to 24 h) and print it
   watch ID [--after N]   stream a job's events (from after sequence number N) until it ends
@@ -70,6 +73,7 @@ Exit codes:
   2  usage error                        7  the job crashed
   3  cannot reach the server            8  the job was still running when the wait ended
   4  the server refused the request (invalid input, unknown job, unauthorised, queue full…)
+  130  interrupted (Ctrl-C) while following a job
 )";
 
 constexpr std::chrono::milliseconds default_wait = std::chrono::hours{24};
@@ -113,6 +117,7 @@ const std::map<std::string, arity, std::less<>>& known_options() {
       {"--wait", arity::optional_inline},
       {"--follow", arity::none},
       {"--newest", arity::none},
+      {"--cancel-on-interrupt", arity::none},
       {"--after", arity::required},
       {"--state", arity::required},
       {"--type", arity::required},
@@ -230,13 +235,15 @@ class runner {
   }
 
  private:
+  client_options options() const {
+    client_options options;
+    options.url = line_.get("--url").value_or(env_.url.empty() ? options.url : env_.url);
+    options.token = line_.get("--token").value_or(env_.token);
+    return options;
+  }
+
   offload::client& client() {
-    if (!client_) {
-      client_options options;
-      options.url = line_.get("--url").value_or(env_.url.empty() ? options.url : env_.url);
-      options.token = line_.get("--token").value_or(env_.token);
-      client_.emplace(std::move(options));
-    }
+    if (!client_) client_.emplace(options());
     return *client_;
   }
 
@@ -378,11 +385,34 @@ class runner {
     }
     const auto mode = json_ ? output_mode::json : env_.terminal ? output_mode::terminal : output_mode::lines;
     event_printer printer(mode, out_, err_);
+    interrupt_guard on_ctrl_c{[&] { interrupted(id, printer); }};
     auto ended = client().stream(
         id, [&printer](const proto::job_event& e) { printer.print(e); }, after);
     if (!ended) return failed(ended.error());
     const auto state = proto::job_state_from_string(to_string(ended->type));
     return state ? state_exit(*state) : exit_succeeded;
+  }
+
+  // Ctrl-C while following: the job is not the CLI's to end unless --cancel-on-interrupt says so; either
+  // way the user learns what became of it and what to type next. (Runs on the guard's thread; the process
+  // exits with 130 after it.)
+  void interrupted(const std::string& id, event_printer& printer) {
+    printer.stop();
+    if (line_.has("--cancel-on-interrupt")) {
+      offload::client canceller{options()};
+      const auto cancelled = canceller.cancel(id);
+      if (cancelled)
+        std::fprintf(err_, "\noffload: interrupted; job %s cancelled\n", id.c_str());
+      else
+        std::fprintf(err_, "\noffload: interrupted; cancelling job %s failed: %s\n", id.c_str(),
+                     cancelled.error().message.c_str());
+      return;
+    }
+    std::fprintf(err_,
+                 "\noffload: interrupted; job %s goes on (it was not cancelled)\n"
+                 "  follow it again: offload watch %s --after %llu\n"
+                 "  cancel it:       offload cancel %s\n",
+                 id.c_str(), id.c_str(), static_cast<unsigned long long>(printer.last_seq()), id.c_str());
   }
 
   // `--input JSON|@FILE|@-`: the base object of the input, or a usage problem.

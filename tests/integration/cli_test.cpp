@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
+
 namespace offload::test {
 namespace {
 
@@ -198,7 +200,7 @@ TEST_F(cli_test, watch_prints_one_line_per_event_without_a_terminal) {
 TEST_F(cli_test, follow_on_a_terminal_draws_a_progress_bar_and_streams_output) {
   const auto progress = offload({"submit", "primes", "limit=3000000", "--follow"}, {.terminal = true});
   ASSERT_EQ(progress.exit_code, 0) << progress.err;
-  EXPECT_NE(progress.out.find("\r\033[K["), std::string::npos) << "a bar redrawn in place";
+  EXPECT_NE(progress.out.find("\r\033[Krunning ["), std::string::npos) << "a bar redrawn in place";
   EXPECT_NE(progress.out.find('%'), std::string::npos);
   EXPECT_NE(progress.out.find("succeeded: {\"count\":216816}"), std::string::npos) << progress.out;
 
@@ -206,6 +208,52 @@ TEST_F(cli_test, follow_on_a_terminal_draws_a_progress_bar_and_streams_output) {
   ASSERT_EQ(output.exit_code, 0) << output.err;
   EXPECT_GE(std::count(output.out.begin(), output.out.end(), 'd'), 1 << 20)
       << "output chunks written through";
+}
+
+// Every status line drawn on a 40-column terminal fits in 39 columns; after the terminal is widened the line
+// redraws at the new width (the whole note shows); Ctrl-C with --cancel-on-interrupt cancels the job.
+TEST_F(cli_test, the_status_line_follows_the_terminal_width_and_ctrl_c_can_cancel) {
+  const auto r =
+      offload({"submit", "sum", "n=10000000000", "--follow", "--cancel-on-interrupt"},
+              {.terminal = true,
+               .columns = 40,
+               .triggers = {{.seen = "%", .columns = 100}, {.seen = " of 10000000000", .signal = SIGINT}}});
+  EXPECT_EQ(r.exit_code, 130) << r.err;
+  const auto ids = json::parse(offload({"--json", "list", "--type", "sum", "--newest", "--limit", "1"}).out);
+  const auto id = ids["jobs"][0]["id"].get<std::string>();
+  EXPECT_NE(r.err.find("interrupted; job " + id + " cancelled"), std::string::npos) << r.err;
+  EXPECT_EQ(json::parse(offload({"--json", "status", id}).out)["state"], "cancelled");
+  // Status lines: the text after each "\r\033[K" up to the next control sequence.
+  std::size_t narrow = 0, wide = 0;
+  const std::string redraw = "\r\033[K";
+  for (auto at = r.out.find(redraw); at != std::string::npos; at = r.out.find(redraw, at + 1)) {
+    const auto start = at + redraw.size();
+    const auto line = r.out.substr(start, std::min(r.out.find_first_of("\r\n", start), r.out.size()) - start);
+    if (line.empty()) continue;
+    EXPECT_LE(line.size(), 99u) << line;
+    if (line.find(" of 10000000000") != std::string::npos) {
+      ++wide;
+    } else {
+      EXPECT_LE(line.size(), 39u) << line;
+      ++narrow;
+    }
+  }
+  EXPECT_GT(narrow, 0u) << r.out;
+  EXPECT_GT(wide, 0u) << r.out;
+}
+
+// Ctrl-C while watching: the job goes on, and the CLI says so and what to type next.
+TEST_F(cli_test, ctrl_c_while_watching_leaves_the_job_running_and_says_how_to_go_on) {
+  const auto id = offload({"submit", "sleep", "ms=60000"}).out;
+  ASSERT_FALSE(id.empty());
+  const auto job = id.substr(0, id.size() - 1);
+  const auto r = offload({"watch", job}, {.triggers = {{.seen = "2 started", .signal = SIGINT}}});
+  EXPECT_EQ(r.exit_code, 130) << r.err;
+  EXPECT_NE(r.err.find("job " + job + " goes on (it was not cancelled)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("offload watch " + job + " --after 2"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("offload cancel " + job), std::string::npos) << r.err;
+  EXPECT_EQ(json::parse(offload({"--json", "status", job}).out)["state"], "running");
+  EXPECT_EQ(offload({"cancel", job}).exit_code, 0);
 }
 
 TEST_F(cli_test, list_and_types) {

@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <spawn.h>
 #include <stdexcept>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,6 +42,10 @@ program_result run_program(const std::vector<std::string>& argv, const run_optio
     out_read = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (out_read < 0 || grantpt(out_read) != 0 || unlockpt(out_read) != 0) throw std::runtime_error("no pty");
     pty_name = ptsname(out_read);
+    if (options.columns != 0) {
+      winsize size{.ws_row = 24, .ws_col = options.columns, .ws_xpixel = 0, .ws_ypixel = 0};
+      ::ioctl(out_read, TIOCSWINSZ, &size);
+    }
     posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, pty_name.c_str(), O_RDWR | O_NOCTTY, 0);
   } else {
     if (pipe2(out_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
@@ -69,6 +74,7 @@ program_result run_program(const std::vector<std::string>& argv, const run_optio
   int open_fds = 2;
   bool exited = false;
   int status = 0;
+  std::size_t next_trigger = 0;
   while (open_fds > 0) {
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
@@ -94,6 +100,16 @@ program_result run_program(const std::vector<std::string>& argv, const run_optio
         fds[i].fd = -1;
         --open_fds;
       }
+    }
+    while (next_trigger < options.triggers.size()) {
+      const auto& t = options.triggers[next_trigger];
+      if (result.out.find(t.seen) == std::string::npos && result.err.find(t.seen) == std::string::npos) break;
+      if (t.columns != 0 && options.terminal) {
+        winsize size{.ws_row = 24, .ws_col = t.columns, .ws_xpixel = 0, .ws_ypixel = 0};
+        ::ioctl(fds[0].fd, TIOCSWINSZ, &size);
+      }
+      if (t.signal != 0 && !exited) ::kill(pid, t.signal);
+      ++next_trigger;
     }
     if (!exited && waitpid(pid, &status, WNOHANG) == pid) exited = true;
     if (exited && options.terminal && fds[0].fd >= 0) {

@@ -22,6 +22,16 @@ struct run_options {
   /// Written to the program's stdin, which is then closed.
   std::string input{};
   std::chrono::milliseconds limit{60'000};
+  /// With `terminal`: the pseudo-terminal's width in columns (0: the system's default).
+  unsigned short columns = 0;
+  /// Done once each, in order, as soon as what the program printed (stdout or stderr) contains `seen`:
+  /// send `signal` (if not 0) and/or resize the pseudo-terminal to `columns` (if not 0).
+  struct trigger {
+    std::string seen;
+    int signal = 0;
+    unsigned short columns = 0;
+  };
+  std::vector<trigger> triggers{};
 };
 
 /// Runs `argv` (argv[0] is the path). Throws `std::runtime_error` when it does not exit within the limit

@@ -120,10 +120,35 @@ TEST(cli_events, lines_json_and_terminal_rendering) {
   EXPECT_EQ(std::count(as_json.begin(), as_json.end(), '\n'), 4);
   EXPECT_EQ(json::parse(as_json.substr(0, as_json.find('\n')))["seq"], 1);
   const auto terminal = render(cli::output_mode::terminal, events);
-  EXPECT_NE(terminal.find("\r\033[K[###############---------------]  50% half"), std::string::npos)
+  EXPECT_NE(terminal.find("\r\033[Kqueued [###############---------------]  50% 0:00 half"),
+            std::string::npos)
       << terminal;
   EXPECT_NE(terminal.find("line\n"), std::string::npos);
   EXPECT_NE(terminal.find("failed: handler_error: no\n"), std::string::npos);
+}
+
+// The status line never reaches the terminal's last column (so it cannot wrap), gives up the bar before the
+// numbers on a narrow terminal, and cuts the note between characters, never inside one.
+TEST(cli_events, the_status_line_fits_the_terminal_width) {
+  using std::chrono::seconds;
+  const auto code_points = [](const std::string& s) {
+    return std::count_if(s.begin(), s.end(),
+                         [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
+  };
+  EXPECT_EQ(cli::status_line("running", 0.5, seconds{65}, "summed 5 of 10", 80),
+            "running [###############---------------]  50% 1:05 summed 5 of 10");
+  EXPECT_EQ(cli::status_line("queued", std::nullopt, seconds{3725}, "", 80), "queued 1:02:05");
+  EXPECT_EQ(cli::status_line("running", 0.25, seconds{7}, "a long note about what happens", 40),
+            "running [###--------]  25% 0:07 a long");
+  EXPECT_EQ(cli::status_line("running", 0.25, seconds{7}, "note", 24), "running  25% 0:07 note");
+  EXPECT_EQ(cli::status_line("running", 1.0, seconds{7}, "note", 10), "running 1");
+  const std::string wide_note = "ééééééééééééééééééééééééééééééé";
+  for (int columns = 1; columns <= 120; ++columns) {
+    const auto line = cli::status_line("running", 0.75, seconds{59}, wide_note, columns);
+    EXPECT_LE(code_points(line), std::max(columns - 1, 1)) << columns;
+    EXPECT_TRUE(nlohmann::json::accept(nlohmann::json(line).dump())) << "whole characters only";
+    EXPECT_EQ(line.find('\n'), std::string::npos);
+  }
 }
 
 }  // namespace
