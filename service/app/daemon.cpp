@@ -46,7 +46,7 @@ namespace {
 
 // What the configuration added to the built-in types.
 struct loaded_types {
-  std::size_t commands = 0;
+  std::vector<std::string> commands;  // names
   std::vector<core::worker_spec> workers;
 };
 
@@ -66,8 +66,10 @@ proto::result<loaded_types> load_types(const options& opts, core::type_registry&
   if (!commands) return config_error(commands.error().message);
   auto workers = core::parse_worker_config(*json);
   if (!workers) return config_error(workers.error().message);
+  loaded_types loaded;
   for (auto& [name, spec] : *commands) {
     if (types.find(name)) return config_error("commands." + name + ": the name of a built-in type");
+    loaded.commands.push_back(name);
     types.add(core::command_job_type(std::make_shared<const core::command_spec>(std::move(spec))));
   }
   for (std::size_t i = 0; i < workers->size(); ++i) {
@@ -79,7 +81,8 @@ proto::result<loaded_types> load_types(const options& opts, core::type_registry&
       types.add(core::worker_job_type(t, i));
     }
   }
-  return loaded_types{commands->size(), std::move(workers).value()};
+  loaded.workers = std::move(workers).value();
+  return loaded;
 }
 
 // The settings of the built-in pool (`offloadd worker`) and of each configured one.
@@ -412,6 +415,9 @@ int serve(const options& given, const core::type_registry& program_types) {
   parts.lag.start();
   const auto address = bind_and_announce(parts.listener, opts.listen);
   if (!address) return 1;
+  nlohmann::json pool_names = nlohmann::json::array();
+  for (const auto& pool : loaded->workers)
+    pool_names.push_back(pool.name);
   core::log(core::log_level::info, "offloadd started",
             {{"listen", *address},
              {"version", proto::version()},
@@ -420,7 +426,7 @@ int serve(const options& given, const core::type_registry& program_types) {
              {"process_workers", opts.process.workers},
              {"max_commands", opts.process.max_commands},
              {"commands", loaded->commands},
-             {"worker_pools", loaded->workers.size()},
+             {"worker_pools", pool_names},
              {"max_queued", opts.service.max_queued},
              {"store", store_name},
              {"recovered_jobs", *recovered},

@@ -487,12 +487,43 @@ void job_service::record_attempt(job& j, std::optional<proto::error> error) {
   j.earlier_errors.push_back(std::move(e));
 }
 
+void job_service::log_outcome(const job& j) {
+  // Jobs that did not succeed are what an operator looks for: once each at info; successes at debug.
+  const auto level = j.state == job_state::succeeded ? log_level::debug : log_level::info;
+  if (!log_enabled(level)) return;
+  const auto ms = [](job::clock::duration d) {
+    return std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+  };
+  nlohmann::json fields{{"job", j.id},
+                        {"type", j.spec.type},
+                        {"lane", to_string(j.lane)},
+                        {"state", to_string(j.state)},
+                        {"attempt", j.attempt}};
+  if (j.finished_at) {
+    fields["total_ms"] = ms(*j.finished_at - j.created_at);
+    if (j.started_at) fields["run_ms"] = ms(*j.finished_at - *j.started_at);
+  }
+  if (j.error) {
+    fields["code"] = to_string(j.error->code);
+    // The message may carry a command's stderr tail: the first few hundred bytes, cut between characters.
+    constexpr std::size_t max_message = 300;
+    auto message = std::string_view{j.error->message};
+    if (message.size() > max_message) {
+      auto end = max_message;
+      while (end > 0 && (static_cast<unsigned char>(message[end]) & 0xC0) == 0x80)
+        --end;
+      message = message.substr(0, end);
+    }
+    fields["message"] = message;
+  }
+  log(level, "job finished", fields);
+}
+
 void job_service::retire(job& j) {
   ++finished_;
   rates_.finished(j.lane);
   metrics_.finished(j);
-  if (log_enabled(log_level::debug))
-    log(log_level::debug, "job finished", {{"job", j.id}, {"state", to_string(j.state)}});
+  log_outcome(j);
   if (j.spec.idempotency_key) {
     if (auto it = live_keys_.find(*j.spec.idempotency_key); it != live_keys_.end() && it->second.get() == &j)
       live_keys_.erase(it);

@@ -148,6 +148,8 @@ class job_service {
   std::chrono::milliseconds backoff(const job& j, std::uint32_t next);
   /// `retire`: counters, metrics, retention.
   void retire(job& j);
+  /// One log line per finished job: at info unless it succeeded (then at debug).
+  static void log_outcome(const job& j);
   /// Hands the record and the events appended since `first_new` to the store.
   void persist(const job& j, std::size_t first_new);
   /// Arms the timer for the next delayed job.

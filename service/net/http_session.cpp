@@ -22,6 +22,38 @@ namespace {
 constexpr auto linger_time = std::chrono::seconds{2};
 constexpr std::size_t linger_bytes = 4 * 1024 * 1024;
 
+// A refused token is worth an operator's attention (a misconfigured client, or someone guessing), so each
+// 401 is logged with the peer's address, the method and the path, never the token; at most 10 lines a
+// second, the ones held back counted in the next line. Sessions run on the reactor: no lock.
+void log_unauthorised(const tcp::socket& socket, std::string_view method, std::string_view path,
+                      bool had_credentials) {
+  static std::chrono::steady_clock::time_point window{};
+  static int lines_in_window = 0;
+  static std::uint64_t held_back = 0;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - window >= std::chrono::seconds{1}) {
+    window = now;
+    lines_in_window = 0;
+  }
+  if (++lines_in_window > 10) {
+    ++held_back;
+    return;
+  }
+  boost::system::error_code ec;
+  const auto peer = socket.remote_endpoint(ec);
+  constexpr std::size_t max_path = 200;
+  nlohmann::json fields{
+      {"peer", ec ? std::string{"unknown"} : peer.address().to_string() + ":" + std::to_string(peer.port())},
+      {"method", method},
+      {"path", path.substr(0, max_path)},
+      {"credentials", had_credentials ? "refused" : "none"}};
+  if (held_back != 0) {
+    fields["not_logged_before"] = held_back;
+    held_back = 0;
+  }
+  core::log(core::log_level::info, "unauthorised request", fields);
+}
+
 void count_answer(core::metrics_registry* metrics, std::string_view route, unsigned status) {
   if (!metrics) return;
   const auto code = std::to_string(status);
@@ -163,6 +195,8 @@ class http_session {
 
     // Decided on the header alone: an unauthorised client never gets to send (or stall) a body.
     if (!authorised(found, req)) {
+      log_unauthorised(stream_.socket(), request->method, request->path,
+                       !req[http::field::authorization].empty());
       auto denied = api_response::error({errc::unauthorized, "a valid bearer token is required"});
       denied.route = "(auth)";
       denied.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"offload\"");

@@ -8,6 +8,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -42,8 +43,21 @@ tcp::endpoint listener::parse_endpoint(std::string_view text) {
     throw std::invalid_argument("invalid port in '" + std::string{text} + "'");
   boost::system::error_code addr_ec;
   const auto address = asio::ip::make_address(std::string{host}, addr_ec);
-  if (addr_ec) throw std::invalid_argument("invalid IP address in '" + std::string{text} + "'");
-  return {address, static_cast<unsigned short>(port)};
+  if (!addr_ec) return {address, static_cast<unsigned short>(port)};
+  // A name (`localhost`, the machine's own name): resolved once, at start-up, before the reactor serves
+  // anything. Its first IPv4 address, else its first IPv6 one.
+  if (host.empty()) throw std::invalid_argument("expected HOST:PORT, got '" + std::string{text} + "'");
+  asio::io_context once;
+  tcp::resolver resolver{once};
+  boost::system::error_code resolve_ec;
+  const auto found = resolver.resolve(std::string{host}, std::string{port_text},
+                                      tcp::resolver::passive | tcp::resolver::numeric_service, resolve_ec);
+  if (resolve_ec || found.empty())
+    throw std::invalid_argument("cannot resolve '" + std::string{host} +
+                                "': " + (resolve_ec ? resolve_ec.message() : std::string{"no address"}));
+  for (const auto& entry : found)
+    if (entry.endpoint().address().is_v4()) return entry.endpoint();
+  return found.begin()->endpoint();
 }
 
 tcp::endpoint listener::bind(const tcp::endpoint& endpoint) {

@@ -35,7 +35,9 @@ class listener {
   std::size_t connections() const noexcept { return connections_; }
   std::size_t requests_in_flight() const noexcept { return in_flight_.value(); }
 
-  /// Parses `HOST:PORT` (`[v6]:PORT` for IPv6). Throws `std::invalid_argument`.
+  /// Parses `HOST:PORT` (`[v6]:PORT` for IPv6); a HOST that is a name (`localhost`) is resolved (a blocking
+  /// lookup: for start-up only) to its first IPv4 address, else its first IPv6 one. Throws
+  /// `std::invalid_argument`.
   static tcp::endpoint parse_endpoint(std::string_view text);
 
  private:

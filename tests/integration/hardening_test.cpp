@@ -199,6 +199,18 @@ TEST(startup_test, a_port_in_use_is_one_clear_line) {
   EXPECT_EQ(err.find(".hpp"), std::string::npos) << "no source location: " << err;
 }
 
+// `--listen localhost:0` resolves the name; a name that does not resolve is one clear line and exit 1.
+TEST(startup_test, listen_accepts_a_host_name) {
+  offloadd_process server{{"--listen", "localhost:0"}};
+  EXPECT_EQ(http_get(server.port(), "/healthz").status, 200u) << "listening on 127.0.0.1";
+  const auto [code, err] = offloadd_process::run_to_exit({"--listen", "no-such-host.invalid:8080"}, {},
+                                                         std::chrono::seconds{60});  // a slow resolver
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(err.find("cannot listen on no-such-host.invalid:8080: cannot resolve 'no-such-host.invalid'"),
+            std::string::npos)
+      << err;
+}
+
 // Both programs say their version (the project's, and the commit when built from git); so do /healthz and
 // the start-up line.
 TEST(startup_test, offloadd_and_offload_say_their_version) {
@@ -212,6 +224,70 @@ TEST(startup_test, offloadd_and_offload_say_their_version) {
   offloadd_process server;
   EXPECT_EQ(http_get(server.port(), "/healthz").json()["version"], version);
   EXPECT_EQ(http_get(server.port(), "/readyz").json()["version"], version);
+}
+
+// What an operator reads at the default level: the start line names the store and the configured commands;
+// each job that did not succeed is one line (id, type, lane, state, error code, durations) and a success is
+// none; each 401 names the peer, never the token.
+TEST(logging_test, failures_and_refused_tokens_are_logged_at_info_and_successes_are_not) {
+  temp_dir dir;
+  const auto config =
+      dir.write("config.json", json{{"commands", {{"exit3", test_command({"exit", "3"})}}}}.dump());
+  const auto log_file = (dir.path() / "offloadd.log").string();
+  const std::string token = "token-7f3a-secret";
+  offloadd_process server{
+      {"--log-level", "info", "--config", config, "--store", "memory"}, {"OFFLOAD_TOKEN=" + token}, log_file};
+  const header_list auth{{"Authorization", "Bearer " + token}};
+  const auto failed = http_request(server.port(), "POST", "/v1/jobs?wait=30", R"({"type":"exit3"})", auth);
+  ASSERT_EQ(failed.status, 200u) << failed.body;
+  const auto failed_id = failed.json()["id"].get<std::string>();
+  const auto ok = http_request(server.port(), "POST", "/v1/jobs?wait=30", R"({"type":"echo"})", auth);
+  ASSERT_EQ(ok.json()["state"], "succeeded");
+  EXPECT_EQ(
+      http_request(server.port(), "GET", "/v1/jobs", "", {{"Authorization", "Bearer wrong-guess-91"}}).status,
+      401u);
+  EXPECT_EQ(http_get(server.port(), "/v1/types").status, 401u);
+
+  const auto read_log = [&] {
+    std::ifstream in{log_file};
+    std::vector<json> lines;
+    for (std::string line; std::getline(in, line);)
+      lines.push_back(json::parse(line));
+    return lines;
+  };
+  const auto count = [](const std::vector<json>& lines, const std::string& msg) {
+    return std::count_if(lines.begin(), lines.end(), [&](const json& l) { return l["msg"] == msg; });
+  };
+  wait_until(
+      [&] {
+        return count(read_log(), "unauthorised request") == 2 && count(read_log(), "job finished") >= 1;
+      },
+      "the log lines");
+  const auto lines = read_log();
+  for (const auto& l : lines) {
+    if (l["msg"] == "offloadd started") {
+      EXPECT_EQ(l["commands"], json::array({"exit3"})) << l;
+      EXPECT_EQ(l["store"], "memory") << l;
+      EXPECT_TRUE(l.contains("version") && l.contains("pid")) << l;
+    } else if (l["msg"] == "job finished") {
+      EXPECT_EQ(l["job"], failed_id) << "only the failure is logged at info: " << l;
+      EXPECT_EQ(l["type"], "exit3");
+      EXPECT_EQ(l["lane"], "process");
+      EXPECT_EQ(l["state"], "failed");
+      EXPECT_EQ(l["code"], "command_failed");
+      EXPECT_TRUE(l["run_ms"].is_number() && l["total_ms"].is_number()) << l;
+    } else if (l["msg"] == "unauthorised request") {
+      EXPECT_TRUE(l["peer"].get<std::string>().starts_with("127.0.0.1:")) << l;
+      EXPECT_TRUE(l["credentials"] == "refused" || l["credentials"] == "none") << l;
+      EXPECT_TRUE(l["path"] == "/v1/jobs" || l["path"] == "/v1/types") << l;
+    }
+  }
+  EXPECT_EQ(count(lines, "offloadd started"), 1);
+  EXPECT_EQ(count(lines, "job finished"), 1);
+  std::ifstream in{log_file};
+  const std::string text{std::istreambuf_iterator<char>{in}, {}};
+  EXPECT_EQ(text.find("wrong-guess-91"), std::string::npos) << "a refused token is never logged";
+  EXPECT_EQ(text.find(token), std::string::npos);
 }
 
 class limits_test : public ::testing::Test {

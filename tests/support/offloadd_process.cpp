@@ -32,7 +32,8 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
 }
 
 // Starts `argv` with `envp`, its file descriptor `target` connected to a pipe; returns pid and read end.
-std::pair<pid_t, int> spawn_piped(std::vector<std::string> argv, std::vector<std::string> envp, int target) {
+std::pair<pid_t, int> spawn_piped(std::vector<std::string> argv, std::vector<std::string> envp, int target,
+                                  const std::string& stderr_file = {}) {
   auto args = c_strings(argv);
   auto env = c_strings(envp);
   int fds[2];
@@ -40,6 +41,9 @@ std::pair<pid_t, int> spawn_piped(std::vector<std::string> argv, std::vector<std
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, fds[1], target);
+  if (!stderr_file.empty())
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderr_file.c_str(),
+                                     O_WRONLY | O_CREAT | O_APPEND, 0600);
   pid_t pid = -1;
   const int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), env.data());
   posix_spawn_file_actions_destroy(&actions);
@@ -90,11 +94,13 @@ void add_private_data_dir(std::vector<std::string>& argv, std::unique_ptr<temp_d
 
 }  // namespace
 
-offloadd_process::offloadd_process(std::vector<std::string> args, std::vector<std::string> env) {
+offloadd_process::offloadd_process(std::vector<std::string> args, std::vector<std::string> env,
+                                   const std::string& stderr_file) {
   std::vector<std::string> argv{binary(), "--listen", "127.0.0.1:0", "--log-level", "warn"};
   argv.insert(argv.end(), args.begin(), args.end());
   add_private_data_dir(argv, data_);
-  std::tie(pid_, stdout_fd_) = spawn_piped(std::move(argv), test_environment(env), STDOUT_FILENO);
+  std::tie(pid_, stdout_fd_) =
+      spawn_piped(std::move(argv), test_environment(env), STDOUT_FILENO, stderr_file);
 
   // Read the first line: "listening on http://127.0.0.1:PORT".
   std::string line;

@@ -18,8 +18,10 @@ class offloadd_process {
   /// Starts offloadd with `args` appended and waits (up to 20 s) for its `listening on` line.
   /// `env` entries (`NAME=value`) replace the inherited environment's OFFLOAD_* variables.
   /// Unless `args` choose a `--store` or a `--data-dir`, the default SQLite store lives in a private
-  /// temporary directory removed with this object.
-  explicit offloadd_process(std::vector<std::string> args = {}, std::vector<std::string> env = {});
+  /// temporary directory removed with this object. With `stderr_file`, its log goes there (appended)
+  /// instead of the test's stderr.
+  explicit offloadd_process(std::vector<std::string> args = {}, std::vector<std::string> env = {},
+                            const std::string& stderr_file = {});
   ~offloadd_process();
   offloadd_process(const offloadd_process&) = delete;
   offloadd_process& operator=(const offloadd_process&) = delete;
