@@ -151,9 +151,12 @@ TEST(readme_test, every_config_block_starts_offloadd_and_serves_its_types) {
     const auto types = http_get(server.port(), "/v1/types").json();
     const auto config = json::parse(text);
     std::vector<std::string> expected;
-    for (const auto& entry : config.value("commands", json::object()).items())
+    // (Named copies: a range-for over items() of a temporary would outlive it.)
+    const auto commands = config.value("commands", json::object());
+    const auto workers = config.value("workers", json::object());
+    for (const auto& entry : commands.items())
       expected.push_back(entry.key());
-    for (const auto& pool : config.value("workers", json::object())) {
+    for (const auto& pool : workers) {
       if (pool.at("types").is_array()) {
         for (const auto& t : pool.at("types"))
           expected.push_back(t.get<std::string>());
