@@ -6,7 +6,7 @@
 namespace offload::proto {
 namespace {
 
-constexpr detail::name_table<errc, 30> names{{
+constexpr detail::name_table<errc, 32> names{{
     {errc::invalid_json, "invalid_json"},
     {errc::invalid_input, "invalid_input"},
     {errc::unknown_type, "unknown_type"},
@@ -37,6 +37,8 @@ constexpr detail::name_table<errc, 30> names{{
     {errc::cpu_limit, "cpu_limit"},
     {errc::storage_unavailable, "storage_unavailable"},
     {errc::interrupted, "interrupted"},
+    {errc::too_many_subscriptions, "too_many_subscriptions"},
+    {errc::result_too_large, "result_too_large"},
 }};
 
 }  // namespace

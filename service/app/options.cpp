@@ -99,6 +99,13 @@ const std::vector<option_spec>& option_table() {
                     "bytes queued for one WebSocket client before it is closed with 1013 (suffix k, m)", "8m",
                     true, 1024, 1ull << 32,
                     [](options& o, std::uint64_t n) { o.websocket.max_queued_bytes = n; }),
+      number_option("ws-max-total-queued-bytes",
+                    "bytes queued for all WebSocket clients together; past it the client whose backlog grows "
+                    "is closed with 1013 (suffix k, m, g)",
+                    "256m", true, 1024, 1ull << 40,
+                    [](options& o, std::uint64_t n) { o.websocket.max_total_queued_bytes = n; }),
+      number_option("ws-max-subscriptions", "jobs one /v1/ws socket may follow at once", "1000", false, 1,
+                    1000000, [](options& o, std::uint64_t n) { o.websocket.max_subscriptions = n; }),
       number_option("max-log-bytes",
                     "output logged per job; later output is replaced by one output_truncated event", "16m",
                     true, 0, 1ull << 36, [](options& o, std::uint64_t n) { o.service.max_log_bytes = n; }),
@@ -184,12 +191,14 @@ const std::vector<option_spec>& option_table() {
        "normal: an acknowledged job survives a crash of offloadd; full: it also survives a power loss "
        "(each group commit waits for the disk)",
        "normal",
-       [](options& o, std::string_view v) -> std::optional<std::string> {
-         if (v != "normal" && v != "full")
-           return "--sync: expected normal or full, got '" + std::string{v} + "'";
-         o.full_sync = v == "full";
-         return std::nullopt;
-       }},
+       [](options& o, std::string_view v) -> std::
+                                              optional<std::string> {
+                                                if (v != "normal" && v != "full")
+                                                  return "--sync: expected normal or full, got '" +
+                                                         std::string{v} + "'";
+                                                o.full_sync = v == "full";
+                                                return std::nullopt;
+                                              }},
       {"log-level", "debug, info, warn or error", "info",
        [](options& o, std::string_view v) -> std::optional<std::string> {
          const auto level = core::log_level_from_string(v);

@@ -99,6 +99,7 @@ unsigned http_status(proto::errc code) noexcept {
     case errc::payload_too_large:
       return 413;
     case errc::queue_full:
+    case errc::too_many_subscriptions:
       return 429;
     case errc::headers_too_large:
       return 431;
@@ -119,6 +120,7 @@ unsigned http_status(proto::errc code) noexcept {
     case errc::worker_unavailable:
     case errc::cpu_limit:
     case errc::interrupted:
+    case errc::result_too_large:
       return 500;
   }
   return 500;

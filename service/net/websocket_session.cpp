@@ -1,5 +1,5 @@
-// WebSocket sessions on Beast: a reader coroutine for client messages, a single writer coroutine for the
-// socket, and a bounded queue between them that event-log listeners feed.
+// WebSocket sessions on Beast: a reader coroutine for client messages, and a single writer coroutine for the
+// socket that sends replies and, by a cursor per followed job, events straight out of the jobs' logs.
 #include "net/websocket_session.hpp"
 
 #include "core/logger.hpp"
@@ -19,11 +19,13 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include <array>
 #include <charconv>
 #include <deque>
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 
 namespace offload::net {
 using namespace asio::experimental::awaitable_operators;
@@ -42,17 +44,25 @@ std::optional<std::uint64_t> parse_after(std::optional<std::string_view> text) {
 
 class websocket_session {
  public:
-  websocket_session(beast::tcp_stream& stream, core::job_service& jobs, const websocket_limits& limits)
-      : ws_(std::move(stream)), jobs_(jobs), limits_(limits), wake_(ws_.get_executor()) {
+  websocket_session(beast::tcp_stream& stream, core::job_service& jobs, const websocket_limits& limits,
+                    std::size_t& all_backlog)
+      : ws_(std::move(stream)),
+        jobs_(jobs),
+        limits_(limits),
+        all_backlog_(all_backlog),
+        wake_(ws_.get_executor()) {
     wake_.expires_at(asio::steady_timer::time_point::max());
   }
+  ~websocket_session() { all_backlog_ -= backlog_; }
+  websocket_session(const websocket_session&) = delete;
+  websocket_session& operator=(const websocket_session&) = delete;
 
   // One job's events: replay after `after`, then follow live, then close 1000 after the terminal event.
   asio::awaitable<void> run_job_stream(upgrade_request request, std::shared_ptr<const core::job> job,
                                        std::uint64_t after) {
     const bool accepted = co_await accept(request);
     if (!accepted) co_return;
-    follow(job, after, false);
+    follow(std::move(job), after, false);
     co_await (discard_reads() || writer());
   }
 
@@ -69,6 +79,33 @@ class websocket_session {
   }
 
  private:
+  // A job this socket follows. The writer sends its log from `next` on straight out of the log, frame by
+  // frame: a subscriber costs a cursor, never a copy of the log. `unsent` is what the log holds past the
+  // cursor, counted in the socket's backlog like live events.
+  struct followed {
+    std::shared_ptr<const core::job> job;
+    std::uint64_t next = 1;
+    bool multiplexed = false;
+    std::size_t unsent = 0;
+    core::event_log::subscription live;
+  };
+
+  // The next frame the writer sends for a followed job.
+  struct pending {
+    std::string id;
+    const core::job* job;
+    std::uint64_t seq;
+    proto::event_type type;
+    std::shared_ptr<const std::string> frame;
+    bool multiplexed;
+  };
+
+  // What one event costs this socket: the frame, plus the envelope on the multiplexed socket.
+  static std::size_t cost(const std::string& id, const core::logged_event& e, bool multiplexed) {
+    return e.frame->size() + (multiplexed ? id.size() + envelope_bytes : 0);
+  }
+  static constexpr std::size_t envelope_bytes = 48;
+
   asio::awaitable<bool> accept(upgrade_request& request) {
     ws_.set_option(websocket::stream_base::timeout{limits_.handshake_timeout, limits_.idle_timeout, true});
     ws_.set_option(websocket::stream_base::decorator(
@@ -80,55 +117,110 @@ class websocket_session {
     co_return !ec;
   }
 
-  // Replays the logged events after `after` and subscribes for the rest, in one step on the reactor:
-  // nothing can be appended in between, so there is no gap and no duplicate.
-  void follow(const std::shared_ptr<const core::job>& job, std::uint64_t after, bool multiplexed) {
+  // Follows a job from after `after`: the logged events past the cursor and, while the job runs, the ones
+  // still to come. Set up in one step on the reactor, so there is no gap and no duplicate.
+  void follow(std::shared_ptr<const core::job> job, std::uint64_t after, bool multiplexed) {
     const auto id = job->id;
-    // Replayed frames are already held by the log and do not count as lag: only live backlog does.
-    for (const auto& e : job->events.events())
-      if (e.seq > after) push_event(id, e, multiplexed, false);
-    // A finished job's log is complete (even when `after` skipped all of it): nothing to follow.
-    if (proto::is_terminal(job->state)) return on_terminal(id, multiplexed);
-    // Live events honour `after` too: a client that resumes past the end of the log gets nothing twice.
-    subscriptions_[id] = job->events.subscribe([this, id, multiplexed, after](const core::logged_event& e) {
-      if (e.seq > after) push_event(id, e, multiplexed, true);
-      if (proto::is_terminal(e.type)) on_terminal(id, multiplexed);
-    });
-  }
-
-  void on_terminal(const std::string& id, bool multiplexed) {
-    // Dropping a subscription from inside its own listener is allowed by the event log.
-    subscriptions_.erase(id);
-    if (!multiplexed) close_after_flush(websocket::close_code::normal, "job finished");
-  }
-
-  void push_event(const std::string& id, const core::logged_event& e, bool multiplexed, bool live) {
-    if (!multiplexed) return push(e.frame, live);
-    push(std::make_shared<const std::string>(R"({"op":"event","id":")" + id + R"(","seq":)" +
-                                             std::to_string(e.seq) + R"(,"event":)" + *e.frame + "}"),
-         live);
-  }
-
-  // `counted`: the frame is live backlog and counts against max_queued_bytes.
-  void push(std::shared_ptr<const std::string> frame, bool counted = true) {
-    if (close_) return;
-    // The limit is on backlog: one frame larger than it (a big result) still goes out when nothing waits.
-    if (counted && queued_bytes_ > 0 && queued_bytes_ + frame->size() > limits_.max_queued_bytes) {
-      // Too slow: stop queueing and close once the write in progress is done. The log keeps every event,
-      // so the client reconnects with after=<last seq it saw> and loses nothing.
-      return close_now(websocket::close_code::try_again_later,
-                       "consumer too slow; reconnect with after=<last seq>");
+    unfollow(id);
+    followed f{std::move(job), after + 1, multiplexed, 0, {}};
+    for (const auto& e : f.job->events.events())
+      if (e.seq > after) f.unsent += cost(id, e, multiplexed);
+    // A finished job whose log the client already has: nothing to send.
+    if (proto::is_terminal(f.job->state) && f.next > f.job->events.last_seq()) {
+      if (!multiplexed) close_after_flush(websocket::close_code::normal, "job finished");
+      return;
     }
-    if (counted) queued_bytes_ += frame->size();
-    queue_.push_back({std::move(frame), counted});
+    if (!add_backlog(f.unsent)) return;
+    if (!proto::is_terminal(f.job->state))
+      f.live = f.job->events.subscribe([this, id](const core::logged_event& e) { on_live(id, e); });
+    followed_.emplace(id, std::move(f));
     wake_.cancel();
   }
 
-  // Drops what is queued and every subscription, and closes once the write in progress is done.
+  void unfollow(const std::string& id) {
+    const auto it = followed_.find(id);
+    if (it == followed_.end()) return;
+    drop_backlog(it->second.unsent);
+    followed_.erase(it);
+  }
+
+  // A live event of a followed job: counted, and the writer woken. (Called from inside the job's log.)
+  void on_live(const std::string& id, const core::logged_event& e) {
+    const auto it = followed_.find(id);
+    if (it == followed_.end()) return;
+    if (e.seq < it->second.next) {
+      // The client asked to start past this event; past the terminal one there is nothing left to follow.
+      if (proto::is_terminal(e.type)) finished(id, it->second.multiplexed);
+      return;
+    }
+    const auto bytes = cost(id, e, it->second.multiplexed);
+    if (!add_backlog(bytes)) return;
+    it->second.unsent += bytes;
+    wake_.cancel();
+  }
+
+  // Counts `bytes` more waiting for this client. Past this socket's limit, or the limit for all sockets
+  // together, the client is too slow: it is closed with 1013 and resumes with after=<last seq> (the logs keep
+  // every event). What one subscription brings while nothing else waits still goes out, however large.
+  bool add_backlog(std::size_t bytes) {
+    if (close_) return false;
+    if (backlog_ > 0 && (backlog_ + bytes > limits_.max_queued_bytes ||
+                         all_backlog_ + bytes > limits_.max_total_queued_bytes)) {
+      close_now(websocket::close_code::try_again_later, "consumer too slow; reconnect with after=<last seq>");
+      return false;
+    }
+    backlog_ += bytes;
+    all_backlog_ += bytes;
+    return true;
+  }
+
+  void drop_backlog(std::size_t bytes) {
+    backlog_ -= bytes;
+    all_backlog_ -= bytes;
+  }
+
+  // The next event frame to send, taking the followed jobs in turn so that one long log does not hold up
+  // the others.
+  std::optional<pending> next_event() {
+    auto it = followed_.upper_bound(last_served_);
+    for (std::size_t i = 0; i < followed_.size(); ++i, ++it) {
+      if (it == followed_.end()) it = followed_.begin();
+      const auto& f = it->second;
+      const auto& events = f.job->events.events();
+      if (events.empty() || f.next > events.back().seq) continue;
+      const auto& e = events[f.next - events.front().seq];
+      last_served_ = it->first;
+      return pending{it->first, f.job.get(), e.seq, e.type, e.frame, f.multiplexed};
+    }
+    return std::nullopt;
+  }
+
+  // The event went out: advance the cursor, unless the client unsubscribed (or subscribed again) meanwhile.
+  void sent(const pending& p) {
+    const auto it = followed_.find(p.id);
+    if (it == followed_.end() || it->second.job.get() != p.job || it->second.next != p.seq) return;
+    auto& f = it->second;
+    const auto bytes = p.frame->size() + (p.multiplexed ? p.id.size() + envelope_bytes : 0);
+    f.unsent -= bytes;
+    drop_backlog(bytes);
+    ++f.next;
+    const bool log_done = proto::is_terminal(f.job->state) && f.next > f.job->events.last_seq();
+    if (!proto::is_terminal(p.type) && !log_done) return;
+    // The terminal event is the last: nothing more to follow.
+    finished(p.id, p.multiplexed);
+  }
+
+  // The job's log has been sent to its end: stop following it; the per-job stream closes (1000).
+  void finished(const std::string& id, bool multiplexed) {
+    unfollow(id);
+    if (!multiplexed) close_after_flush(websocket::close_code::normal, "job finished");
+  }
+
+  // Drops what waits and every subscription, and closes once the write in progress is done.
   void close_now(websocket::close_code code, const char* reason) {
-    queue_.clear();
-    queued_bytes_ = 0;
-    subscriptions_.clear();
+    replies_.clear();
+    followed_.clear();
+    drop_backlog(backlog_);
     close_ = websocket::close_reason{code, reason};
     wake_.cancel();
   }
@@ -138,28 +230,50 @@ class websocket_session {
     wake_.cancel();
   }
 
+  // A reply to a request; it counts in the backlog too (a client that sends without reading is too slow).
   void reply(const nlohmann::json& message) {
-    push(std::make_shared<const std::string>(proto::dump_json(message)));
+    auto frame = std::make_shared<const std::string>(proto::dump_json(message));
+    if (!add_backlog(frame->size())) return;
+    replies_.push_back(std::move(frame));
+    wake_.cancel();
   }
 
   void reply_error(const nlohmann::json& req, const proto::error& e) {
     reply({{"op", "error"}, {"req", req}, {"error", e}});
   }
 
-  // The only coroutine that writes to the socket.
+  // The only coroutine that writes to the socket: replies first, then the followed jobs' events in turn.
   asio::awaitable<void> writer() {
     for (;;) {
-      while (!queue_.empty() && !close_) {
-        const auto next = queue_.front();
-        auto [ec, n] = co_await ws_.async_write(asio::buffer(*next.frame), use_tuple);
-        if (ec) co_return;
-        // A 1013 close may have cleared the queue during the write.
-        if (!queue_.empty() && queue_.front().frame == next.frame) {
-          if (next.counted) queued_bytes_ -= next.frame->size();
-          queue_.pop_front();
+      while (!close_) {
+        if (!replies_.empty()) {
+          const auto next = replies_.front();
+          auto [ec, n] = co_await ws_.async_write(asio::buffer(*next), use_tuple);
+          if (ec) co_return;
+          // A 1013 close may have cleared the queue during the write.
+          if (!replies_.empty() && replies_.front() == next) {
+            drop_backlog(next->size());
+            replies_.pop_front();
+          }
+          continue;
         }
+        const auto next = next_event();
+        if (!next) break;
+        beast::error_code ec;
+        if (next->multiplexed) {
+          // The envelope around the logged frame, sent as one message without copying the frame.
+          const auto head = R"({"op":"event","id":")" + next->id + R"(","seq":)" + std::to_string(next->seq) +
+                            R"(,"event":)";
+          const std::array<asio::const_buffer, 3> parts{asio::buffer(head), asio::buffer(*next->frame),
+                                                        asio::buffer("}", 1)};
+          std::tie(ec, std::ignore) = co_await ws_.async_write(parts, use_tuple);
+        } else {
+          std::tie(ec, std::ignore) = co_await ws_.async_write(asio::buffer(*next->frame), use_tuple);
+        }
+        if (ec) co_return;
+        sent(*next);
       }
-      if (!close_ && close_after_flush_ && queue_.empty()) close_ = close_after_flush_;
+      if (!close_ && close_after_flush_ && replies_.empty() && !next_event()) close_ = close_after_flush_;
       if (close_) {
         co_await ws_.async_close(*close_, use_tuple);
         co_return;
@@ -207,6 +321,14 @@ class websocket_session {
     }
   }
 
+  // A new subscription (a subscribe, or a submit, which follows its job) is refused past the cap.
+  std::optional<proto::error> over_subscription_cap(const std::string& id) const {
+    if (followed_.size() < limits_.max_subscriptions || followed_.contains(id)) return std::nullopt;
+    return proto::error{errc::too_many_subscriptions,
+                        "this socket follows " + std::to_string(followed_.size()) +
+                            " jobs, the most allowed; unsubscribe from some (or open another socket)"};
+  }
+
   asio::awaitable<void> handle(std::string_view text) {
     auto parsed = parse_ws_request(text);
     if (auto* refused = std::get_if<ws_request_error>(&parsed))
@@ -215,6 +337,7 @@ class websocket_session {
     const auto& req = msg.req;
     switch (msg.op) {
       case ws_request::kind::submit: {
+        if (auto full = over_subscription_cap({})) co_return reply_error(req, *full);
         auto submitted = co_await jobs_.async_submit(std::move(msg.job));
         if (close_) co_return;
         if (!submitted) co_return reply_error(req, submitted.error());
@@ -222,15 +345,15 @@ class websocket_session {
         co_return follow(submitted->job, 0, true);
       }
       case ws_request::kind::subscribe: {
+        if (auto full = over_subscription_cap(msg.id)) co_return reply_error(req, *full);
         const auto job = co_await jobs_.async_find(msg.id);
         if (close_) co_return;
         if (!job) co_return reply_error(req, proto::job_not_found(msg.id));
         reply({{"op", "ack"}, {"req", req}, {"id", msg.id}});
-        subscriptions_.erase(msg.id);
         co_return follow(job, msg.after, true);
       }
       case ws_request::kind::unsubscribe:
-        subscriptions_.erase(msg.id);
+        unfollow(msg.id);
         co_return reply({{"op", "ack"}, {"req", req}, {"id", msg.id}});
       case ws_request::kind::cancel: {
         const auto cancelled = co_await jobs_.async_cancel(msg.id);
@@ -244,21 +367,19 @@ class websocket_session {
   websocket::stream<beast::tcp_stream> ws_;
   core::job_service& jobs_;
   const websocket_limits& limits_;
-  // Frames waiting for the writer, and the total size of the live (counted) ones.
-  struct outgoing {
-    std::shared_ptr<const std::string> frame;
-    bool counted;
-  };
-  std::deque<outgoing> queue_;
-  std::size_t queued_bytes_ = 0;
+  // Bytes waiting for this client (replies, and the followed logs past their cursors), and for all clients.
+  std::size_t backlog_ = 0;
+  std::size_t& all_backlog_;
+  std::deque<std::shared_ptr<const std::string>> replies_;
+  // The followed jobs by id; destroying an entry unsubscribes it. `last_served_`: the writer's turn.
+  std::map<std::string, followed> followed_;
+  std::string last_served_;
   // Never expires; cancelled to wake the writer.
   asio::steady_timer wake_;
-  // Close now (1013) / close once the queue is empty (1000 after the terminal event).
+  // Close now (1013) / close once everything is sent (1000 after the terminal event).
   std::optional<websocket::close_reason> close_;
   std::optional<websocket::close_reason> close_after_flush_;
   bool done_ = false;
-  // Live subscriptions by job id; destroying one unsubscribes.
-  std::map<std::string, core::event_log::subscription> subscriptions_;
 };
 
 }  // namespace
@@ -268,7 +389,7 @@ asio::awaitable<std::optional<api_response>> websocket_endpoints::run_session(we
                                                                               Run run) {
   if (closing_) co_return api_response::error({errc::draining, "the server is shutting down"});
   const core::async_counter::guard counted{sessions_};
-  websocket_session session{upgrade.stream, jobs_, limits_};
+  websocket_session session{upgrade.stream, jobs_, limits_, backlog_};
   // Registered for `close_all` for as long as it runs.
   const auto number = next_registration_++;
   going_away_.emplace(number, [&session] { session.going_away(); });

@@ -1,6 +1,7 @@
 // WebSocket endpoints: `GET /v1/jobs/{id}/events` (one job: replay, then live, then close 1000) and
-// `GET /v1/ws` (multiplexed: submit, subscribe, unsubscribe, cancel). One writer per socket; everything
-// else queues frames, and a client that falls too far behind is closed with 1013.
+// `GET /v1/ws` (multiplexed: submit, subscribe, unsubscribe, cancel). One writer per socket, which sends
+// replies and the followed jobs' logs by cursor (no per-subscriber copies); a client that falls too far
+// behind, or all of them together, is closed with 1013.
 #pragma once
 
 #include "core/async_counter.hpp"
@@ -65,6 +66,8 @@ class websocket_endpoints {
   core::job_service& jobs_;
   websocket_limits limits_;
   core::async_counter sessions_;
+  // Bytes waiting for all the sessions together (`websocket_limits::max_total_queued_bytes`).
+  std::size_t backlog_ = 0;
   bool closing_ = false;
   // How to tell each open session to go away, by registration number.
   std::map<std::uint64_t, std::function<void()>> going_away_;

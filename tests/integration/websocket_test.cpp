@@ -184,6 +184,123 @@ TEST_F(websocket_test, a_slow_reader_is_closed_with_1013_while_others_keep_going
   EXPECT_EQ(seqs(all), one_to(all.size()));
 }
 
+// `n` finished echo jobs whose result (and so whose log) holds `bytes` bytes each.
+std::vector<std::string> finished_echo_jobs(unsigned short port, int n, std::size_t bytes) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < n; ++i) {
+    const auto view = http_post(port, "/v1/jobs?wait=30",
+                                {{"type", "echo"}, {"input", {{"i", i}, {"blob", std::string(bytes, 'b')}}}})
+                          .json();
+    EXPECT_EQ(view["state"], "succeeded");
+    ids.push_back(view["id"].get<std::string>());
+  }
+  return ids;
+}
+
+json subscribe_message(const std::string& id, int req) {
+  return {{"op", "subscribe"}, {"req", req}, {"id", id}, {"after", 0}};
+}
+
+// Reads until the socket closes or `terminal_events` terminal events have arrived; how many did.
+int read_terminal_events(ws_client& ws, int terminal_events) {
+  int seen = 0;
+  while (seen < terminal_events) {
+    const auto message = ws.read_json(std::chrono::seconds{60});
+    if (!message) break;
+    if ((*message)["op"] == "event" && (*message)["event"]["type"] == "succeeded") ++seen;
+  }
+  return seen;
+}
+
+// 2,500 subscriptions of one finished 1 MB job on one socket that does not read: each is a cursor into the
+// job's log, not a copy of it (before, the socket queued 2,500 copies: 2.5 GB).
+TEST(websocket_limits_test, resubscribing_a_big_log_costs_a_cursor_not_a_copy) {
+  offloadd_process server{{"--store", "memory"}};
+  const auto id = finished_echo_jobs(server.port(), 1, 1000 * 1000).front();
+  const auto before = status_bytes(server.pid(), "VmRSS");
+  ws_client ws{server.port(), "/v1/ws", {.receive_buffer_bytes = 4096}};
+  constexpr int subscribes = 2500;
+  for (int i = 0; i < subscribes; ++i)
+    ws.send(subscribe_message(id, i));
+  // Every subscribe is acknowledged, and the last one's log arrives whole after its ack.
+  int acks = 0;
+  bool terminal_after_last_ack = false;
+  while (!terminal_after_last_ack) {
+    const auto message = ws.read_json(std::chrono::seconds{60});
+    ASSERT_TRUE(message) << "closed with " << ws.close_code().value_or(0);
+    if ((*message)["op"] == "ack") ++acks;
+    terminal_after_last_ack = acks == subscribes && (*message)["op"] == "event" &&
+                              (*message)["event"]["type"] == "succeeded";
+  }
+  const auto peak = status_bytes(server.pid(), "VmHWM");
+  EXPECT_LT(peak, before + 200 * 1024 * 1024) << "peak RSS " << peak << " from " << before;
+}
+
+// A socket whose subscriptions bring more than --ws-max-queued-bytes that it does not read is closed with
+// 1013; the same subscriptions past --ws-max-total-queued-bytes (all sockets together) too; and with room
+// for them, every job's log arrives.
+TEST(websocket_limits_test, unsent_replay_counts_against_the_socket_and_the_global_limits) {
+  const auto subscribe_all = [](unsigned short port, const std::vector<std::string>& ids) {
+    ws_client ws{port, "/v1/ws", {.receive_buffer_bytes = 4096}};
+    for (std::size_t i = 0; i < ids.size(); ++i)
+      ws.send(subscribe_message(ids[i], static_cast<int>(i)));
+    const auto seen = read_terminal_events(ws, static_cast<int>(ids.size()));
+    return std::pair{seen, ws.close_code()};
+  };
+  constexpr int jobs = 20;
+  {
+    offloadd_process server{{"--store", "memory", "--ws-max-queued-bytes", "8m"}};
+    const auto [seen, code] =
+        subscribe_all(server.port(), finished_echo_jobs(server.port(), jobs, 1000 * 1000));
+    EXPECT_EQ(code, 1013) << "per socket";
+    EXPECT_LT(seen, jobs);
+  }
+  {
+    offloadd_process server{
+        {"--store", "memory", "--ws-max-queued-bytes", "64m", "--ws-max-total-queued-bytes", "8m"}};
+    const auto [seen, code] =
+        subscribe_all(server.port(), finished_echo_jobs(server.port(), jobs, 1000 * 1000));
+    EXPECT_EQ(code, 1013) << "all sockets together";
+    EXPECT_LT(seen, jobs);
+  }
+  {
+    offloadd_process server{{"--store", "memory", "--ws-max-queued-bytes", "64m"}};
+    const auto [seen, code] =
+        subscribe_all(server.port(), finished_echo_jobs(server.port(), jobs, 1000 * 1000));
+    EXPECT_EQ(seen, jobs) << "with room for them, every log arrives";
+    EXPECT_FALSE(code.has_value());
+  }
+}
+
+// One socket follows at most --ws-max-subscriptions jobs; an unsubscribe makes room.
+TEST(websocket_limits_test, subscriptions_per_socket_are_capped) {
+  offloadd_process server{{"--store", "memory", "--ws-max-subscriptions", "2"}};
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i)
+    ids.push_back(
+        submit(server.port(), {{"type", "sleep"}, {"input", {{"ms", 30000}}}})["id"].get<std::string>());
+  ws_client ws{server.port(), "/v1/ws"};
+  const auto request = [&ws](const json& message) {
+    ws.send(message);
+    for (;;) {
+      auto reply = ws.read_json();
+      if (!reply || (*reply)["op"] != "event") return reply.value_or(json{});
+    }
+  };
+  EXPECT_EQ(request(subscribe_message(ids[0], 1))["op"], "ack");
+  EXPECT_EQ(request(subscribe_message(ids[1], 2))["op"], "ack");
+  EXPECT_EQ(request(subscribe_message(ids[1], 3))["op"], "ack") << "subscribing again to a followed job";
+  const auto refused = request(subscribe_message(ids[2], 4));
+  EXPECT_EQ(refused["op"], "error");
+  EXPECT_EQ(refused["error"]["code"], "too_many_subscriptions") << refused;
+  const auto refused_submit = request({{"op", "submit"}, {"req", 5}, {"job", {{"type", "echo"}}}});
+  EXPECT_EQ(refused_submit["error"]["code"], "too_many_subscriptions") << refused_submit;
+  EXPECT_EQ(request({{"op", "unsubscribe"}, {"req", 6}, {"id", ids[0]}})["op"], "ack");
+  EXPECT_EQ(request(subscribe_message(ids[2], 7))["op"], "ack");
+  for (const auto& id : ids)
+    http_delete(server.port(), "/v1/jobs/" + id);
+}
+
 TEST(websocket_limits_test, output_past_max_log_bytes_becomes_one_output_truncated_event) {
   temp_dir dir;
   const auto config = dir.write(

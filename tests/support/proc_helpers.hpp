@@ -58,6 +58,15 @@ inline std::vector<std::string> command_line(int pid) {
   return args;
 }
 
+/// A memory figure of /proc/PID/status in bytes (`VmRSS`: resident now, `VmHWM`: the peak so far); 0 if
+/// absent.
+inline std::size_t status_bytes(int pid, const std::string& field) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
+  for (std::string line; std::getline(in, line);)
+    if (line.starts_with(field + ":")) return std::stoull(line.substr(field.size() + 1)) * 1024;  // "… kB"
+  return 0;
+}
+
 /// Gone, or a zombie: either way it no longer runs.
 inline bool process_dead(int pid) {
   const char s = process_state(pid);

@@ -48,6 +48,8 @@ enum class errc {
   cpu_limit,
   storage_unavailable,
   interrupted,
+  too_many_subscriptions,
+  result_too_large,
 
   // Client-side failures.
   /// The base URL cannot be used (not `http://host[:port][/prefix]`).

@@ -68,6 +68,10 @@ enum class errc {
   storage_unavailable,
   /// offloadd stopped (crash, kill, power loss) while the job ran and it had no attempt left.
   interrupted,
+  /// A `/v1/ws` socket already follows as many jobs as allowed (`--ws-max-subscriptions`).
+  too_many_subscriptions,
+  /// The job's result is larger than `--max-result-bytes`; the job failed.
+  result_too_large,
 };
 
 /// The wire spelling of a code, e.g. `"invalid_json"`.
