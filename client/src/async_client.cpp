@@ -248,6 +248,7 @@ asio::awaitable<result<job_page>> async_client::async_list(list_filter filter) {
   if (filter.limit) add("limit", std::to_string(*filter.limit));
   if (filter.after) add("after", *filter.after);
   if (filter.newest_first) add("order", "newest");
+  if (filter.with_results) add("results", "true");
   co_return decode<job_page>(json_body(co_await impl_->http.request(verb::get, "/v1/jobs" + query)));
 }
 

@@ -93,6 +93,11 @@ asio::awaitable<api_response> job_api::list(const api_request& req) {
     filter.after = std::string{*after};
   }
 
+  if (const auto results = req.query_value("results")) {
+    if (*results != "true" && *results != "false")
+      co_return api_response::error(proto::invalid_field("results", "must be true or false"));
+    filter.with_results = *results == "true";
+  }
   if (const auto order = req.query_value("order")) {
     if (*order != "oldest" && *order != "newest")
       co_return api_response::error(proto::invalid_field("order", "must be oldest or newest"));

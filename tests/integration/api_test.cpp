@@ -251,6 +251,14 @@ TEST_F(api_test, list_filters_and_paginates) {
   EXPECT_TRUE(page["next"].is_null());
   EXPECT_EQ(http_get(port(), "/v1/jobs?order=oldest&limit=1").json()["jobs"][0]["id"], ids[0]);
   expect_error(http_get(port(), "/v1/jobs?order=sideways"), 400, "invalid_input");
+
+  // Summaries unless results are asked for.
+  page = http_get(port(), "/v1/jobs?type=echo&limit=1").json();
+  EXPECT_FALSE(page["jobs"][0].contains("result")) << page;
+  EXPECT_EQ(page["jobs"][0]["state"], "succeeded");
+  page = http_get(port(), "/v1/jobs?type=echo&limit=1&results=true").json();
+  EXPECT_EQ(page["jobs"][0]["result"], json({{"i", 0}})) << page;
+  expect_error(http_get(port(), "/v1/jobs?results=maybe"), 400, "invalid_input");
 }
 
 TEST_F(api_test, types_lists_builtins_with_lanes_and_schemas) {

@@ -202,6 +202,52 @@ TEST_P(job_repository_test, listing_newest_first_pages_toward_older_jobs) {
   EXPECT_EQ(page->jobs[1].id, jobs[1]->id);
 }
 
+// Listings are summaries unless results are asked for, and a page stops at its byte budget (always with at
+// least one job), so one request cannot build an unbounded body.
+TEST_P(job_repository_test, listings_are_summaries_and_pages_have_a_byte_budget) {
+  std::vector<std::shared_ptr<job>> jobs;
+  const std::string blob(300 * 1024, 'r');
+  for (int i = 0; i < 10; ++i) {
+    jobs.push_back(add());
+    finish(jobs.back(), {{"blob", blob}, {"i", i}});
+  }
+  flush();
+  job_filter summaries;
+  auto page = await(store_->async_list(summaries));
+  ASSERT_TRUE(page.has_value());
+  ASSERT_EQ(page->jobs.size(), 10u) << "summaries are small: no budget reached";
+  for (const auto& v : page->jobs) {
+    EXPECT_EQ(v.state, job_state::succeeded);
+    EXPECT_FALSE(v.result.has_value()) << "a summary has no result";
+    EXPECT_EQ(v.progress->note, "half");
+  }
+  job_filter full;
+  full.with_results = true;
+  std::vector<std::string> seen;
+  for (;;) {
+    page = await(store_->async_list(full));
+    ASSERT_TRUE(page.has_value());
+    ASSERT_FALSE(page->jobs.empty());
+    EXPECT_LE(page->jobs.size(), 4u) << "about 1 MiB of results per page";
+    for (const auto& v : page->jobs) {
+      ASSERT_TRUE(v.result.has_value());
+      EXPECT_EQ((*v.result)["i"], static_cast<int>(seen.size()));
+      seen.push_back(v.id);
+    }
+    if (!page->next) break;
+    full.after = page->next;
+  }
+  EXPECT_EQ(seen.size(), 10u) << "every job, page after page";
+  // A single result larger than the budget still comes, alone.
+  auto big = add();
+  finish(big, {{"blob", std::string(2 * 1024 * 1024, 'x')}});
+  flush();
+  full.after = jobs.back()->id;
+  page = await(store_->async_list(full));
+  ASSERT_EQ(page->jobs.size(), 1u);
+  EXPECT_EQ(page->jobs[0].id, big->id);
+}
+
 TEST_P(job_repository_test, retention_by_count_removes_the_oldest_finished_jobs) {
   open(2);
   std::vector<std::shared_ptr<job>> jobs;

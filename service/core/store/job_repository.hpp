@@ -30,6 +30,14 @@ struct job_filter {
   std::optional<std::string> after{};
   /// Newest first (`after` then continues with older jobs); oldest first otherwise.
   bool newest_first = false;
+  /// With each succeeded job's `result` (a listing is summaries otherwise).
+  bool with_results = false;
+  /// A page stops growing once its jobs' estimated JSON size passes this (it always holds at least one
+  /// job), so that one request cannot build, nor serialise on the reactor, an unbounded body; `next` says
+  /// where to continue.
+  static constexpr std::size_t max_page_bytes = 1024 * 1024;
+  /// The estimate for one job in a page: a summary's fixed part plus its variable texts.
+  static std::size_t estimated_bytes(std::size_t variable_bytes) noexcept { return 512 + variable_bytes; }
 };
 
 /// What a store hands back when the service starts: the jobs a previous run left unfinished, oldest first,

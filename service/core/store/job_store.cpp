@@ -67,14 +67,23 @@ void job_store::erase(std::uint64_t seq) {
 job_page job_store::list(const job_filter& filter) const {
   job_page page;
   const auto limit = std::clamp<std::size_t>(filter.limit, 1, job_filter::max_limit);
-  // Adds the job unless it does not match; false once the page is full and a further match exists.
+  std::size_t bytes = 0;
+  // Adds the job unless it does not match; false once the page is full (by count or by bytes) and a
+  // further match exists.
   const auto take = [&](const std::shared_ptr<job>& j) {
     if (filter.state && j->state != *filter.state) return true;
     if (filter.type && j->spec.type != *filter.type) return true;
-    if (page.jobs.size() == limit) {
+    // The terminal event's frame holds the result (or error) already serialised: its size is the estimate.
+    const auto& events = j->events.events();
+    const auto variable = filter.with_results && proto::is_terminal(j->state) && !events.empty()
+                              ? events.back().frame->size()
+                              : 0;
+    const auto cost = job_filter::estimated_bytes(variable);
+    if (page.jobs.size() == limit || (!page.jobs.empty() && bytes + cost > job_filter::max_page_bytes)) {
       page.next = page.jobs.back()->id;
       return false;
     }
+    bytes += cost;
     page.jobs.push_back(j);
     return true;
   };

@@ -35,7 +35,7 @@ boost::asio::awaitable<proto::result<proto::job_page>> memory_repository::async_
   proto::job_page page;
   page.jobs.reserve(found.jobs.size());
   for (const auto& j : found.jobs)
-    page.jobs.push_back(j->view());
+    page.jobs.push_back(j->view(filter.with_results));
   page.next = found.next;
   co_return page;
 }

@@ -92,13 +92,17 @@ CREATE TABLE events (
 
 // Every column a job is read back from, in this order; a succeeded job's result is read from its terminal
 // event (stored once, as sent), and the last column is the newest event's seq.
-#define OFFLOAD_JOB_COLUMNS                                                                                  \
-  "seq, id, type, lane, pool, spec, created_at, state, started_at, finished_at, attempt, not_before, "       \
-  "earlier_errors, progress, "                                                                               \
-  "CASE WHEN state = 2 THEN (SELECT e.frame FROM events e WHERE e.job = jobs.seq ORDER BY e.seq DESC LIMIT " \
-  "1) "                                                                                                      \
-  "END, "                                                                                                    \
+#define OFFLOAD_JOB_COLUMNS_WITH(result)                                                               \
+  "seq, id, type, lane, pool, spec, created_at, state, started_at, finished_at, attempt, not_before, " \
+  "earlier_errors, progress, " result                                                                  \
+  ", "                                                                                                 \
   "error, output_logged, output_truncated, (SELECT max(e.seq) FROM events e WHERE e.job = jobs.seq)"
+#define OFFLOAD_JOB_COLUMNS                                                   \
+  OFFLOAD_JOB_COLUMNS_WITH(                                                   \
+      "CASE WHEN state = 2 THEN (SELECT e.frame FROM events e WHERE e.job = " \
+      "jobs.seq ORDER BY e.seq DESC LIMIT 1) END")
+// A listing's summaries: the same columns without the result.
+#define OFFLOAD_SUMMARY_COLUMNS OFFLOAD_JOB_COLUMNS_WITH("NULL")
 
 using clock = job::clock;
 
@@ -886,34 +890,46 @@ asio::awaitable<proto::result<proto::job_page>> sqlite_repository::async_list(jo
       static_cast<std::int64_t>(std::clamp<std::size_t>(filter.limit, 1, job_filter::max_limit));
   auto read = [after, limit, filter](sqlite_connection& db) -> proto::result<proto::job_page> {
   // The state's own index where there is one (the literal bound lets SQLite use the partial index).
-#define OFFLOAD_LIST_QUERY(where, order)                  \
-  "SELECT " OFFLOAD_JOB_COLUMNS " FROM jobs WHERE " where \
-  " AND (?3 IS NULL OR type = ?3) ORDER BY seq " order " LIMIT ?4"
-    static constexpr const char* queries[2][3] = {
-        {OFFLOAD_LIST_QUERY("seq > ?1 AND (?2 IS NULL OR state = ?2)", "ASC"),
-         OFFLOAD_LIST_QUERY("state < 2 AND state = ?2 AND seq > ?1", "ASC"),
-         OFFLOAD_LIST_QUERY("state > 2 AND state = ?2 AND seq > ?1", "ASC")},
-        {OFFLOAD_LIST_QUERY("seq < ?1 AND (?2 IS NULL OR state = ?2)", "DESC"),
-         OFFLOAD_LIST_QUERY("state < 2 AND state = ?2 AND seq < ?1", "DESC"),
-         OFFLOAD_LIST_QUERY("state > 2 AND state = ?2 AND seq < ?1", "DESC")}};
+#define OFFLOAD_LIST_QUERY(columns, where, order)                                                            \
+  "SELECT " columns " FROM jobs WHERE " where " AND (?3 IS NULL OR type = ?3) ORDER BY seq " order " LIMIT " \
+                                                                                                   "?4"
+#define OFFLOAD_LIST_QUERIES(columns)                                                   \
+  {                                                                                     \
+    {OFFLOAD_LIST_QUERY(columns, "seq > ?1 AND (?2 IS NULL OR state = ?2)", "ASC"),     \
+     OFFLOAD_LIST_QUERY(columns, "state < 2 AND state = ?2 AND seq > ?1", "ASC"),       \
+     OFFLOAD_LIST_QUERY(columns, "state > 2 AND state = ?2 AND seq > ?1", "ASC")},      \
+    {                                                                                   \
+      OFFLOAD_LIST_QUERY(columns, "seq < ?1 AND (?2 IS NULL OR state = ?2)", "DESC"),   \
+          OFFLOAD_LIST_QUERY(columns, "state < 2 AND state = ?2 AND seq < ?1", "DESC"), \
+          OFFLOAD_LIST_QUERY(columns, "state > 2 AND state = ?2 AND seq < ?1", "DESC")  \
+    }                                                                                   \
+  }
+    // [with results][newest first][the state's index]
+    static constexpr const char* queries[2][2][3] = {OFFLOAD_LIST_QUERIES(OFFLOAD_SUMMARY_COLUMNS),
+                                                     OFFLOAD_LIST_QUERIES(OFFLOAD_JOB_COLUMNS)};
+#undef OFFLOAD_LIST_QUERIES
 #undef OFFLOAD_LIST_QUERY
     const auto state = filter.state ? static_cast<int>(*filter.state) : -1;
-    auto& query = db.prepared(queries[filter.newest_first ? 1 : 0][state == -1 || state == 2 ? 0
-                                                                   : state < 2               ? 1
-                                                                                             : 2]);
+    const auto index = state == -1 || state == 2 ? 0 : state < 2 ? 1 : 2;
+    auto& query = db.prepared(queries[filter.with_results ? 1 : 0][filter.newest_first ? 1 : 0][index]);
     query.bind(1, after)
         .bind(2, filter.state ? std::optional<std::int64_t>{static_cast<std::int64_t>(*filter.state)}
                               : std::nullopt)
         .bind(3, filter.type)
         .bind(4, limit + 1);
     proto::job_page page;
+    std::size_t bytes = 0;
     while (query.step()) {
-      if (static_cast<std::int64_t>(page.jobs.size()) == limit) {
+      // The result's frame (when asked for) is the variable part of a row's size.
+      const auto cost = job_filter::estimated_bytes(query.optional_text(14).value_or(std::string{}).size());
+      if (static_cast<std::int64_t>(page.jobs.size()) == limit ||
+          (!page.jobs.empty() && bytes + cost > job_filter::max_page_bytes)) {
         // One more match exists: the page is full and has a successor.
         page.next = page.jobs.back().id;
         query.reset();
         break;
       }
+      bytes += cost;
       page.jobs.push_back(read_view(db, query));
     }
     return page;

@@ -50,6 +50,8 @@ struct list_filter {
   std::optional<std::string> after{};
   /// Newest first (`next` then leads to older jobs); oldest first otherwise.
   bool newest_first = false;
+  /// With each succeeded job's `result` (listings are summaries without it otherwise).
+  bool with_results = false;
 };
 
 /// Called once per event, in order, never twice for the same `seq`.
