@@ -367,7 +367,7 @@ void job_service::on_lane_event(job& j, std::uint32_t attempt, proto::event_type
     if (record) j.progress_saved = now;
   }
   if (type == proto::event_type::output) {
-    switch (j.output.charge(output_budget::size_of(data), config_.max_log_bytes)) {
+    switch (j.output.charge(output_budget::cost_of(data), config_.max_log_bytes)) {
       case output_budget::decision::log:
         break;
       case output_budget::decision::truncate:

@@ -38,12 +38,18 @@ class output_budget {
   std::uint64_t logged() const noexcept { return logged_; }
   bool truncated() const noexcept { return truncated_; }
 
-  /// The payload size of an `output` event's data: its `data` or `data_base64` text.
-  static std::uint64_t size_of(const nlohmann::json& data) {
+  /// What one logged event costs besides its payload: its frame's JSON around the data (about 85 bytes),
+  /// the frame's allocation and shared ownership, and its entry in the log (about 190 bytes in all for a
+  /// one-byte chunk, measured). Charged per event, so that a child writing one byte at a time cannot log
+  /// two hundred times more than the limit says.
+  static constexpr std::uint64_t event_overhead = 192;
+
+  /// What an `output` event's data costs the budget: its `data` or `data_base64` text plus the overhead.
+  static std::uint64_t cost_of(const nlohmann::json& data) {
     for (const char* field : {"data", "data_base64"})
       if (const auto it = data.find(field); it != data.end() && it->is_string())
-        return it->get_ref<const std::string&>().size();
-    return 0;
+        return it->get_ref<const std::string&>().size() + event_overhead;
+    return event_overhead;
   }
 
  private:

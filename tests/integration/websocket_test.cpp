@@ -314,12 +314,18 @@ TEST(websocket_limits_test, output_past_max_log_bytes_becomes_one_output_truncat
   EXPECT_EQ(view["result"]["stdout"].get<std::string>().size(), 512u * 1024) << "the result itself is whole";
   ws_client ws{server.port(), events_target(view["id"])};
   const auto events = ws.read_all();
-  std::size_t logged = 0, truncated = 0;
+  std::size_t logged = 0, outputs = 0, truncated = 0;
   for (const auto& e : events) {
-    if (e["type"] == "output") logged += e["data"].get<std::string>().size();
-    if (e["type"] == "output_truncated") ++truncated;
+    if (e["type"] == "output") {
+      logged += e["data"].get<std::string>().size();
+      ++outputs;
+    }
+    if (e["type"] == "output_truncated") {
+      ++truncated;
+      EXPECT_EQ(e["logged_bytes"], logged + outputs * 192) << "each event counts its overhead too";
+    }
   }
-  EXPECT_LE(logged, 64u * 1024);
+  EXPECT_LE(logged + outputs * 192, 64u * 1024);
   EXPECT_EQ(truncated, 1u);
   EXPECT_EQ(events.back()["type"], "succeeded");
   EXPECT_EQ(events.back()["output_truncated"], true);

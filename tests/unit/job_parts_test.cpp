@@ -39,10 +39,18 @@ TEST(output_budget_test, logs_what_fits_then_one_marker_then_nothing) {
   EXPECT_EQ(budget.logged(), 100u);
 }
 
-TEST(output_budget_test, counts_the_text_or_base64_payload) {
-  EXPECT_EQ(output_budget::size_of({{"stream", "stdout"}, {"data", "hello"}}), 5u);
-  EXPECT_EQ(output_budget::size_of({{"stream", "stderr"}, {"data_base64", "AAEC"}}), 4u);
-  EXPECT_EQ(output_budget::size_of({{"stream", "stdout"}}), 0u);
+TEST(output_budget_test, counts_the_text_or_base64_payload_plus_each_events_overhead) {
+  constexpr auto overhead = output_budget::event_overhead;
+  EXPECT_EQ(output_budget::cost_of({{"stream", "stdout"}, {"data", "hello"}}), 5u + overhead);
+  EXPECT_EQ(output_budget::cost_of({{"stream", "stderr"}, {"data_base64", "AAEC"}}), 4u + overhead);
+  EXPECT_EQ(output_budget::cost_of({{"stream", "stdout"}}), overhead);
+  // One byte at a time: a 64 KiB budget holds a few hundred events, not 65,536.
+  output_budget budget;
+  int logged = 0;
+  while (budget.charge(output_budget::cost_of({{"stream", "stdout"}, {"data", "x"}}), 64 * 1024) ==
+         output_budget::decision::log)
+    ++logged;
+  EXPECT_EQ(logged, 64 * 1024 / (1 + overhead));
 }
 
 }  // namespace
