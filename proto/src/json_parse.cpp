@@ -60,4 +60,30 @@ std::string dump_json(const nlohmann::json& value) {
   return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+std::size_t approximate_json_size(const nlohmann::json& value) noexcept {
+  switch (value.type()) {
+    case nlohmann::json::value_t::object: {
+      std::size_t n = 2 + (value.empty() ? 0 : value.size() - 1);
+      for (const auto& [key, member] : value.items())
+        n += key.size() + 3 + approximate_json_size(member);
+      return n;
+    }
+    case nlohmann::json::value_t::array: {
+      std::size_t n = 2 + (value.empty() ? 0 : value.size() - 1);
+      for (const auto& element : value)
+        n += approximate_json_size(element);
+      return n;
+    }
+    case nlohmann::json::value_t::string:
+      return value.get_ref<const std::string&>().size() + 2;
+    case nlohmann::json::value_t::boolean:
+      return value.get<bool>() ? 4 : 5;
+    case nlohmann::json::value_t::null:
+    case nlohmann::json::value_t::discarded:
+      return 4;
+    default:
+      return 12;
+  }
+}
+
 }  // namespace offload::proto

@@ -109,6 +109,10 @@ const std::vector<option_spec>& option_table() {
       number_option("max-log-bytes",
                     "output logged per job; later output is replaced by one output_truncated event", "16m",
                     true, 0, 1ull << 36, [](options& o, std::uint64_t n) { o.service.max_log_bytes = n; }),
+      number_option(
+          "max-result-bytes",
+          "largest result a job may return (as JSON); a larger one fails the job with result_too_large",
+          "16m", true, 1024, 1ull << 34, [](options& o, std::uint64_t n) { o.service.max_result_bytes = n; }),
       number_option("idle-timeout", "seconds a kept-alive connection may wait for its next request", "30",
                     false, 1, 3600,
                     [](options& o, std::uint64_t n) { o.http.idle_timeout = std::chrono::seconds{n}; }),
@@ -182,11 +186,12 @@ const std::vector<option_spec>& option_table() {
        }},
       {"data-dir", "directory of the SQLite store (offload.db, offload.lock); created when missing",
        "./offload-data",
-       [](options& o, std::string_view v) -> std::optional<std::string> {
-         if (v.empty()) return "--data-dir: expected a directory";
-         o.data_dir = std::string{v};
-         return std::nullopt;
-       }},
+       [](options& o, std::string_view v) -> std::
+                                              optional<std::string> {
+                                                if (v.empty()) return "--data-dir: expected a directory";
+                                                o.data_dir = std::string{v};
+                                                return std::nullopt;
+                                              }},
       {"sync",
        "normal: an acknowledged job survives a crash of offloadd; full: it also survives a power loss "
        "(each group commit waits for the disk)",

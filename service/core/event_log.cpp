@@ -55,9 +55,14 @@ event_log::event_log() : listeners_(std::make_shared<subscription::registry>()) 
 
 const logged_event& event_log::append(proto::event_type type, nlohmann::json data,
                                       std::chrono::system_clock::time_point when) {
-  proto::job_event event{last_seq() + 1, type, proto::format_timestamp(when), std::move(data)};
-  events_.push_back(logged_event{
-      event.seq, type, std::make_shared<const std::string>(proto::dump_json(nlohmann::json(event)))});
+  // The frame is `to_json(job_event)`: the data's fields beside seq, type and time. Built in place in `data`
+  // rather than through a job_event, which would copy the data (a whole result) once more.
+  if (!data.is_object()) data = nlohmann::json::object();
+  const auto seq = last_seq() + 1;
+  data["seq"] = seq;
+  data["type"] = proto::to_string(type);
+  data["time"] = proto::format_timestamp(when);
+  events_.push_back(logged_event{seq, type, std::make_shared<const std::string>(proto::dump_json(data))});
   const auto& logged = events_.back();
 
   auto reg = listeners_;

@@ -7,6 +7,7 @@
 
 #include <offload/asio_support.hpp>
 #include <offload/proto/json_fields.hpp>
+#include <offload/proto/json_parse.hpp>
 #include <offload/proto/timestamp.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -347,6 +348,14 @@ asio::awaitable<void> job_service::run(std::shared_ptr<job> j, job_lane& lane) {
     outcome = lane_outcome{job_input::fail, nullptr, proto::error{errc::internal, "internal error"}};
   }
   deadline.cancel();
+  // A result is kept (in memory, in the store, in the log) and sent whole: past the cap it fails the job.
+  if (outcome.input == job_input::succeed) {
+    if (const auto size = proto::approximate_json_size(outcome.result); size > config_.max_result_bytes)
+      outcome =
+          lane_outcome::failure(errc::result_too_large, "the result is about " + std::to_string(size) +
+                                                            " bytes of JSON, more than --max-result-bytes (" +
+                                                            std::to_string(config_.max_result_bytes) + ")");
+  }
 
   --busy_[index(j->pool)];
   if (j->attempt == attempt && !stopped_)

@@ -18,6 +18,8 @@ struct service_config {
   std::chrono::seconds retain_for{3600};
   /// Bytes of `output` events logged per job; past it one `output_truncated` event replaces the rest.
   std::uint64_t max_log_bytes = 16 * 1024 * 1024;
+  /// A result larger than this (as JSON, approximately) fails its job with `result_too_large`.
+  std::uint64_t max_result_bytes = 16 * 1024 * 1024;
   /// Added to the niceness of the thread lane's threads: when the lanes saturate the CPUs, the reactor
   /// (every request, every event) still gets a CPU at once. 0 leaves them at the service's priority.
   int lane_nice = 10;

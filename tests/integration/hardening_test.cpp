@@ -290,6 +290,29 @@ TEST(logging_test, failures_and_refused_tokens_are_logged_at_info_and_successes_
   EXPECT_EQ(text.find(token), std::string::npos);
 }
 
+// A result past --max-result-bytes fails its job (result_too_large) instead of being kept and sent; smaller
+// ones are untouched.
+TEST(result_limit_test, a_result_past_max_result_bytes_fails_the_job) {
+  offloadd_process server{{"--max-result-bytes", "64k", "--store", "memory"}};
+  const auto big = http_post(server.port(), "/v1/jobs?wait=30",
+                             {{"type", "echo"}, {"input", {{"blob", std::string(100 * 1024, 'b')}}}})
+                       .json();
+  EXPECT_EQ(big["state"], "failed");
+  EXPECT_EQ(big["error"]["code"], "result_too_large") << big["error"];
+  EXPECT_FALSE(big.contains("result"));
+  const auto in_process = http_post(server.port(), "/v1/jobs?wait=30",
+                                    {{"type", "echo"},
+                                     {"lane", "process"},
+                                     {"input", {{"blob", std::string(100 * 1024, 'b')}}}})
+                              .json();
+  EXPECT_EQ(in_process["error"]["code"], "result_too_large") << in_process;
+  const auto small = http_post(server.port(), "/v1/jobs?wait=30",
+                               {{"type", "echo"}, {"input", {{"blob", std::string(60 * 1024, 's')}}}})
+                         .json();
+  EXPECT_EQ(small["state"], "succeeded");
+  EXPECT_EQ(small["result"]["blob"].get<std::string>().size(), 60u * 1024);
+}
+
 class limits_test : public ::testing::Test {
  protected:
   offloadd_process server_{{"--max-body", "64k", "--header-timeout", "1", "--body-timeout", "1",

@@ -113,6 +113,15 @@ TEST(json_parse_test, out_of_range_numbers_are_invalid_json_not_exceptions) {
   }
 }
 
+TEST(json_parse_test, approximate_size_is_exact_but_for_numbers_and_escapes) {
+  const json exact = {{"text", "hello"}, {"flags", {true, false, nullptr}}, {"nested", {{"a", json::array()}}},
+                      {"empty", json::object()}};
+  EXPECT_EQ(approximate_json_size(exact), dump_json(exact).size());
+  EXPECT_EQ(approximate_json_size(json{{"n", 1}}), 2u + 4u + 12u) << "braces, \"n\":, and 12 for any number";
+  const json big = {{"blob", std::string(1 << 20, 'b')}};
+  EXPECT_EQ(approximate_json_size(big), dump_json(big).size());
+}
+
 TEST(json_fields_test, read_uint_checks_type_and_range) {
   const json j{{"a", 5},
                {"a_unsigned", 5u},

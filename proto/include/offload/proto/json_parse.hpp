@@ -21,4 +21,9 @@ result<nlohmann::json> parse_json(std::string_view text, std::size_t max_depth =
 /// throwing.
 std::string dump_json(const nlohmann::json& value);
 
+/// About how many bytes `dump_json(value)` makes, found by walking the value without building the text:
+/// exact for structure, keys, strings without escapes, null and booleans; numbers count 12. For limits
+/// that must not cost a serialisation.
+std::size_t approximate_json_size(const nlohmann::json& value) noexcept;
+
 }  // namespace offload::proto
