@@ -346,18 +346,24 @@ std::optional<std::string> bind_and_announce(net::listener& listener, const std:
   return host + ":" + std::to_string(bound.port());
 }
 
+// `--retain-bytes` unless given. On disk a small job is about 700 bytes, so the count bound (100,000) comes
+// first for ordinary jobs. In memory a small job is about 1.7 KiB (bench) and 100,000 of them 170 MB; 1 GiB
+// leaves room for larger results while bounding what retained jobs can take.
+constexpr std::uint64_t sqlite_retain_bytes = 8ull << 30;
+constexpr std::uint64_t memory_retain_bytes = 1ull << 30;
+
 // The job store the options ask for; for SQLite, opened (directory, lock, schema) before anything runs.
 proto::result<std::unique_ptr<core::job_repository>> open_store(asio::io_context& reactor,
                                                                 const options& opts) {
   if (opts.store == options::store_kind::memory)
-    return std::unique_ptr<core::job_repository>{
-        std::make_unique<core::memory_repository>(opts.service.retain_jobs, opts.service.retain_for)};
+    return std::unique_ptr<core::job_repository>{std::make_unique<core::memory_repository>(
+        opts.service.retain_jobs, opts.service.retain_for, opts.retain_bytes.value_or(memory_retain_bytes))};
   core::sqlite_options sqlite;
   sqlite.dir = opts.data_dir;
   sqlite.full_sync = opts.full_sync;
   sqlite.retain_jobs = opts.service.retain_jobs;
   sqlite.retain_for = opts.service.retain_for;
-  sqlite.retain_bytes = opts.retain_bytes;
+  sqlite.retain_bytes = opts.retain_bytes.value_or(sqlite_retain_bytes);
   auto opened = core::sqlite_repository::open(reactor.get_executor(), std::move(sqlite));
   if (!opened) return opened.error();
   return std::unique_ptr<core::job_repository>{std::move(*opened)};

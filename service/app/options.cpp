@@ -90,9 +90,10 @@ const std::vector<option_spec>& option_table() {
                     0, 100'000'000, [](options& o, std::uint64_t n) { o.service.retain_jobs = n; }),
       number_option(
           "retain-bytes",
-          "bytes of finished jobs (spec and event log) the SQLite store keeps on disk; beyond it the "
-          "oldest are deleted (suffix k, m, g)",
-          "8g", true, 1024 * 1024, 1ull << 50, [](options& o, std::uint64_t n) { o.retain_bytes = n; }),
+          "bytes of finished jobs kept: on disk for SQLite (spec and event log; default 8g), in memory for "
+          "--store memory (estimated; default 1g); beyond it the oldest go (suffix k, m, g)",
+          "8g (sqlite), 1g (memory)", true, 1024 * 1024, 1ull << 50,
+          [](options& o, std::uint64_t n) { o.retain_bytes = n; }),
       number_option("drain-seconds", "on SIGTERM/SIGINT, time left to jobs before they are cancelled", "30",
                     false, 0, 3600, [](options& o, std::uint64_t n) { o.drain = std::chrono::seconds{n}; }),
       number_option("ws-max-queued-bytes",

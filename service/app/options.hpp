@@ -45,7 +45,8 @@ struct options {
   /// `--sync full`: every commit survives power loss (`normal`: survives a crash of offloadd).
   bool full_sync = false;
   /// Bytes of finished jobs (spec and event log) the SQLite store keeps; the oldest go first beyond it.
-  std::uint64_t retain_bytes = 8ull << 30;
+  /// `--retain-bytes`; unset: 8 GiB on disk for SQLite, 1 GiB in memory for `--store memory`.
+  std::optional<std::uint64_t> retain_bytes;
 };
 
 /// What the command line asked for.

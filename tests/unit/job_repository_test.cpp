@@ -41,7 +41,7 @@ class job_repository_test : public ::testing::TestWithParam<backend> {
     if (store_) store_->close();
     store_.reset();
     if (GetParam() == backend::memory) {
-      store_ = std::make_unique<memory_repository>(retain_jobs, retain_for);
+      store_ = std::make_unique<memory_repository>(retain_jobs, retain_for, retain_bytes);
     } else {
       sqlite_options options;
       options.dir = dir_.path() / "data";
@@ -334,6 +334,33 @@ TEST_P(durable_repository_test, retention_by_bytes_deletes_the_oldest_down_to_th
   flush();
   turn();
   EXPECT_EQ(store_->finished_count(), kept) << "already within the bound: nothing more goes";
+}
+
+// --store memory has a byte bound too: finished jobs beyond it go, oldest first, by what they are reckoned
+// to hold (frames, plus parsed input and result at twice their JSON size).
+TEST(memory_repository_test, retention_by_bytes_evicts_the_oldest_down_to_the_bound) {
+  memory_repository store{100, 3600s, 1024 * 1024};
+  boost::asio::io_context ioc{1};
+  std::vector<std::shared_ptr<job>> jobs;
+  for (int i = 0; i < 10; ++i) {
+    proto::job_spec spec;
+    spec.type = "echo";
+    spec.input = {{"blob", std::string(100 * 1024, 'i')}};
+    auto j = store.make(std::move(spec), proto::lane::thread, slot_pool::thread);
+    EXPECT_FALSE(test::run_to_end(ioc, store.async_add(j)).has_value());
+    j->state = job_state::succeeded;
+    j->finished_at = job::clock::now();
+    j->result = j->spec.input;
+    j->events.append(proto::event_type::succeeded, {{"result", *j->result}});
+    store.finished(j);
+    jobs.push_back(j);
+  }
+  // Each: 2 × 100 KiB of input, 2 × 100 KiB of result, 100 KiB of terminal frame, about 500 KiB.
+  EXPECT_GE(job_store::retained_bytes(*jobs[0]), 500u * 1024);
+  store.evict(job::clock::now(), 1000);
+  EXPECT_EQ(store.finished_count(), 2u) << "1 MiB holds two of them";
+  EXPECT_EQ(test::run_to_end(ioc, store.async_find(jobs[7]->id)), nullptr) << "the oldest go first";
+  EXPECT_NE(test::run_to_end(ioc, store.async_find(jobs[9]->id)), nullptr);
 }
 
 // The log is checkpointed into the database by the checkpointer thread as it grows: the data reaches

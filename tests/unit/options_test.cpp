@@ -62,14 +62,14 @@ TEST(options_test, the_store_is_sqlite_in_a_local_directory_unless_told_otherwis
   EXPECT_EQ(defaults.opts.store, options::store_kind::sqlite);
   EXPECT_EQ(defaults.opts.data_dir, "offload-data");
   EXPECT_FALSE(defaults.opts.full_sync);
-  EXPECT_EQ(defaults.opts.retain_bytes, 8ull << 30);
+  EXPECT_FALSE(defaults.opts.retain_bytes.has_value()) << "the store picks: 8g on disk, 1g in memory";
   const auto p = parse({"--store", "memory", "--sync=full", "--retain-bytes", "2g"},
                        {{"OFFLOAD_DATA_DIR", "/var/lib/offload/data"}});
   ASSERT_TRUE(p.error.empty()) << p.error;
   EXPECT_EQ(p.opts.store, options::store_kind::memory);
   EXPECT_EQ(p.opts.data_dir, "/var/lib/offload/data");
   EXPECT_TRUE(p.opts.full_sync);
-  EXPECT_EQ(p.opts.retain_bytes, 2ull << 30);
+  EXPECT_EQ(p.opts.retain_bytes, std::optional<std::uint64_t>{2ull << 30});
   EXPECT_NE(parse({"--store", "redis"}).error.find("--store"), std::string::npos);
   EXPECT_NE(parse({"--sync", "sometimes"}).error.find("--sync"), std::string::npos);
   EXPECT_NE(parse({"--data-dir="}).error.find("--data-dir"), std::string::npos);

@@ -3,11 +3,24 @@
 
 #include "core/job_id.hpp"
 
+#include <offload/proto/json_parse.hpp>
+
 #include <algorithm>
 
 namespace offload::core {
-job_store::job_store(std::size_t max_finished, std::chrono::seconds max_age)
-    : max_finished_(max_finished), max_age_(max_age), random_(std::random_device{}()) {}
+job_store::job_store(std::size_t max_finished, std::chrono::seconds max_age, std::uint64_t max_bytes)
+    : max_finished_(max_finished),
+      max_age_(max_age),
+      max_bytes_(max_bytes),
+      random_(std::random_device{}()) {}
+
+std::uint64_t job_store::retained_bytes(const job& j) {
+  std::uint64_t bytes = 1024 + 2 * proto::approximate_json_size(j.spec.input);
+  if (j.result) bytes += 2 * proto::approximate_json_size(*j.result);
+  for (const auto& e : j.events.events())
+    bytes += e.frame->size();
+  return bytes;
+}
 
 std::shared_ptr<job> job_store::create(proto::job_spec spec, proto::lane lane, slot_pool pool) {
   auto j =
@@ -40,14 +53,18 @@ std::shared_ptr<job> job_store::find_by_idempotency_key(std::string_view key) co
 }
 
 void job_store::mark_finished(const job& j) {
-  finished_.push_back({j.finished_at.value_or(job::clock::now()), j.seq});
+  const auto bytes = retained_bytes(j);
+  finished_.push_back({j.finished_at.value_or(job::clock::now()), j.seq, bytes});
+  finished_bytes_ += bytes;
 }
 
 std::size_t job_store::evict(std::chrono::system_clock::time_point now, std::size_t limit) {
   std::size_t evicted = 0;
   while (evicted < limit && !finished_.empty() &&
-         (finished_.size() > max_finished_ || finished_.front().at + max_age_ <= now)) {
+         (finished_.size() > max_finished_ || finished_bytes_ > max_bytes_ ||
+          finished_.front().at + max_age_ <= now)) {
     erase(finished_.front().seq);
+    finished_bytes_ -= finished_.front().bytes;
     finished_.pop_front();
     ++evicted;
   }

@@ -29,8 +29,14 @@ struct job_page {
 /// Reactor-only index of jobs by id and by idempotency key, with retention of finished jobs.
 class job_store {
  public:
-  /// Finished jobs are kept until there are more than `max_finished`, or for `max_age`.
-  job_store(std::size_t max_finished, std::chrono::seconds max_age);
+  /// Finished jobs are kept until there are more than `max_finished`, or more than `max_bytes` of them
+  /// (`retained_bytes`), or for `max_age`.
+  job_store(std::size_t max_finished, std::chrono::seconds max_age,
+            std::uint64_t max_bytes = std::numeric_limits<std::uint64_t>::max());
+
+  /// What a finished job is reckoned to hold in memory: its event frames, its input and result as parsed
+  /// JSON (about twice their text), and 1 KiB for the rest.
+  static std::uint64_t retained_bytes(const job& j);
 
   /// Creates and indexes a queued job with a fresh id.
   std::shared_ptr<job> create(proto::job_spec spec, proto::lane lane, slot_pool pool = slot_pool::thread);
@@ -55,6 +61,7 @@ class job_store {
 
   std::size_t size() const noexcept { return jobs_.size(); }
   std::size_t finished_count() const noexcept { return finished_.size(); }
+  std::uint64_t finished_bytes() const noexcept { return finished_bytes_; }
   std::size_t max_finished() const noexcept { return max_finished_; }
   std::chrono::seconds max_age() const noexcept { return max_age_; }
 
@@ -62,12 +69,15 @@ class job_store {
   struct finished_entry {
     std::chrono::system_clock::time_point at;
     std::uint64_t seq;
+    std::uint64_t bytes;
   };
 
   void erase(std::uint64_t seq);
 
   std::size_t max_finished_;
   std::chrono::seconds max_age_;
+  std::uint64_t max_bytes_;
+  std::uint64_t finished_bytes_ = 0;
   std::uint64_t next_seq_ = 1;
   std::mt19937_64 random_;
   std::map<std::uint64_t, std::shared_ptr<job>> jobs_;

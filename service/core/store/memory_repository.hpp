@@ -9,8 +9,11 @@ namespace offload::core {
 /// Keeps every job (unfinished and retained) in a `job_store`. Every operation completes at once.
 class memory_repository final : public job_repository {
  public:
-  /// Retains up to `max_finished` finished jobs, each for `max_age`.
-  memory_repository(std::size_t max_finished, std::chrono::seconds max_age) : store_(max_finished, max_age) {}
+  /// Retains up to `max_finished` finished jobs holding up to `max_bytes` (`job_store::retained_bytes`),
+  /// each for `max_age`.
+  memory_repository(std::size_t max_finished, std::chrono::seconds max_age,
+                    std::uint64_t max_bytes = std::numeric_limits<std::uint64_t>::max())
+      : store_(max_finished, max_age, max_bytes) {}
 
   boost::asio::awaitable<proto::result<recovered_jobs>> async_recover() override;
   std::shared_ptr<job> make(proto::job_spec spec, proto::lane lane, slot_pool pool) override;

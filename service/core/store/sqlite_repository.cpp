@@ -529,7 +529,7 @@ sqlite_repository::sqlite_repository(asio::any_io_executor reactor, sqlite_optio
       path_((options_.dir / database_file).string()),
       lock_fd_(lock_fd),
       db_(std::move(db)),
-      cache_(std::min(options_.cache_jobs, options_.retain_jobs), options_.retain_for),
+      cache_(std::min(options_.cache_jobs, options_.retain_jobs), options_.retain_for, options_.cache_bytes),
       random_(std::random_device{}()) {
   sqlite3_wal_hook(db_->handle(), &sqlite_repository::on_wal_commit, this);
   checkpointer_ = std::thread{[this] { checkpoint_main(); }};
@@ -890,9 +890,10 @@ asio::awaitable<proto::result<proto::job_page>> sqlite_repository::async_list(jo
       static_cast<std::int64_t>(std::clamp<std::size_t>(filter.limit, 1, job_filter::max_limit));
   auto read = [after, limit, filter](sqlite_connection& db) -> proto::result<proto::job_page> {
   // The state's own index where there is one (the literal bound lets SQLite use the partial index).
-#define OFFLOAD_LIST_QUERY(columns, where, order)                                                            \
-  "SELECT " columns " FROM jobs WHERE " where " AND (?3 IS NULL OR type = ?3) ORDER BY seq " order " LIMIT " \
-                                                                                                   "?4"
+#define OFFLOAD_LIST_QUERY(columns, where, order)                                                  \
+  "SELECT " columns " FROM jobs WHERE " where " AND (?3 IS NULL OR type = ?3) ORDER BY seq " order \
+  " LIMIT "                                                                                        \
+  "?4"
 #define OFFLOAD_LIST_QUERIES(columns)                                                   \
   {                                                                                     \
     {OFFLOAD_LIST_QUERY(columns, "seq > ?1 AND (?2 IS NULL OR state = ?2)", "ASC"),     \

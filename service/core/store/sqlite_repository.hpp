@@ -35,6 +35,8 @@ struct sqlite_options {
   std::uint64_t retain_bytes = 8ull << 30;
   /// Finished jobs also kept in memory, for `GET`s and replays right after they end.
   std::size_t cache_jobs = 1024;
+  /// ... holding at most this much (`job_store::retained_bytes`): a few large results cannot fill memory.
+  std::uint64_t cache_bytes = 64ull << 20;
 };
 
 /// One database file, owned by one offloadd (an exclusive lock on `offload.lock`). The reactor never
