@@ -138,6 +138,22 @@ const std::vector<option_spec>& option_table() {
                     false, 0, 1024, [](options& o, std::uint64_t n) { o.process.workers = n; }),
       number_option("worker-max-jobs", "jobs a worker runs before it is replaced", "1000", false, 1,
                     100'000'000, [](options& o, std::uint64_t n) { o.process.worker_max_jobs = n; }),
+      number_option("worker-address-space-mb", "address-space limit of each built-in worker (RLIMIT_AS, MiB)",
+                    "none", false, 16, 1ull << 30,
+                    [](options& o, std::uint64_t n) { o.process.worker_limits.address_space_mb = n; }),
+      number_option(
+          "worker-cpu-seconds",
+          "CPU seconds each built-in worker may use over its life (RLIMIT_CPU; it is recycled after "
+          "--worker-max-jobs anyway)",
+          "none", false, 1, 1ull << 31,
+          [](options& o, std::uint64_t n) { o.process.worker_limits.cpu_seconds = n; }),
+      number_option("worker-open-files", "open descriptors of each built-in worker (RLIMIT_NOFILE)", "none",
+                    false, 16, 1 << 20,
+                    [](options& o, std::uint64_t n) { o.process.worker_limits.open_files = n; }),
+      number_option("worker-processes",
+                    "processes of the built-in workers' user (RLIMIT_NPROC; not enforced for root)", "none",
+                    false, 1, 1 << 22,
+                    [](options& o, std::uint64_t n) { o.process.worker_limits.processes = n; }),
       number_option("max-commands", "command jobs running at once (one child process each)", "16", false, 1,
                     4096, [](options& o, std::uint64_t n) { o.process.max_commands = n; }),
       number_option("kill-grace-ms",
@@ -158,10 +174,11 @@ const std::vector<option_spec>& option_table() {
        "file of bearer tokens, one per line; then /v1/* needs 'Authorization: Bearer TOKEN' "
        "(OFFLOAD_TOKEN adds one token from the environment)",
        "(none: no authentication)",
-       [](options& o, std::string_view v) -> std::optional<std::string> {
-         o.token_file = std::string{v};
-         return std::nullopt;
-       }},
+       [](options& o, std::string_view v) -> std::
+                                              optional<std::string> {
+                                                o.token_file = std::string{v};
+                                                return std::nullopt;
+                                              }},
       {"metrics-auth", "true: /metrics needs a token too (when tokens are configured)", "false",
        [](options& o, std::string_view v) -> std::optional<std::string> {
          if (v != "true" && v != "false") return "--metrics-auth: expected true or false";
@@ -176,15 +193,17 @@ const std::vector<option_spec>& option_table() {
        "where jobs are kept: sqlite (in --data-dir; they survive a restart) or memory (lost when offloadd "
        "stops)",
        "sqlite",
-       [](options& o, std::string_view v) -> std::optional<std::string> {
-         if (v == "sqlite")
-           o.store = options::store_kind::sqlite;
-         else if (v == "memory")
-           o.store = options::store_kind::memory;
-         else
-           return "--store: expected sqlite or memory, got '" + std::string{v} + "'";
-         return std::nullopt;
-       }},
+       [](options& o, std::string_view v) -> std::
+                                              optional<std::string> {
+                                                if (v == "sqlite")
+                                                  o.store = options::store_kind::sqlite;
+                                                else if (v == "memory")
+                                                  o.store = options::store_kind::memory;
+                                                else
+                                                  return "--store: expected sqlite or memory, got '" +
+                                                         std::string{v} + "'";
+                                                return std::nullopt;
+                                              }},
       {"data-dir", "directory of the SQLite store (offload.db, offload.lock); created when missing",
        "./offload-data",
        [](options& o, std::string_view v) -> std::

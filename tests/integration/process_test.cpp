@@ -304,6 +304,30 @@ TEST(lane_nice_test, zero_keeps_the_lanes_at_the_services_priority) {
     EXPECT_EQ(niceness(pid), base) << "worker " << pid;
 }
 
+// The built-in workers' rlimits come from --worker-* flags: each worker runs under them.
+TEST(worker_limits_test, built_in_workers_run_under_the_configured_rlimits) {
+  // (No address-space limit here: the workers are offloadd itself, and a sanitizer build reserves terabytes.)
+  offloadd_process server{
+      {"--process-workers", "2", "--worker-open-files", "77", "--worker-cpu-seconds", "3600"}};
+  const auto r = http_post(server.port(), "/v1/jobs?wait=30", {{"type", "echo"}, {"lane", "process"}});
+  ASSERT_EQ(r.json()["state"], "succeeded") << r.body;
+  const auto workers = children_of(server.pid());
+  ASSERT_EQ(workers.size(), 2u);
+  // /proc/PID/limits: "Max open files            77                   77                   files"
+  const auto limit_line = [](int pid, const std::string& name) {
+    std::ifstream in{"/proc/" + std::to_string(pid) + "/limits"};
+    for (std::string line; std::getline(in, line);)
+      if (line.starts_with(name)) return line;
+    return std::string{};
+  };
+  for (const int pid : workers) {
+    EXPECT_NE(limit_line(pid, "Max open files").find(" 77 "), std::string::npos)
+        << limit_line(pid, "Max open files");
+    EXPECT_NE(limit_line(pid, "Max cpu time").find("3600"), std::string::npos)
+        << limit_line(pid, "Max cpu time");
+  }
+}
+
 TEST_F(process_test, a_worker_killed_mid_job_fails_only_that_job_and_the_pool_recovers) {
   // 10⁹: the first progress (at 10 %) comes within seconds even in a sanitizer build at lane niceness, and
   // the 90 % left keep the job running well past the kill.
