@@ -304,6 +304,25 @@ TEST(lane_nice_test, zero_keeps_the_lanes_at_the_services_priority) {
     EXPECT_EQ(niceness(pid), base) << "worker " << pid;
 }
 
+// A stopped idle worker (SIGSTOP) is not handed the next job (it would hang until the job's timeout): it is
+// replaced, and the job runs at once on a fresh worker.
+TEST(worker_liveness_test, a_stopped_idle_worker_is_replaced_before_it_gets_a_job) {
+  offloadd_process server{{"--process-workers", "1", "--kill-grace-ms", "200"}};
+  ASSERT_EQ(
+      http_post(server.port(), "/v1/jobs?wait=30", {{"type", "echo"}, {"lane", "process"}}).json()["state"],
+      "succeeded");
+  const auto workers = children_of(server.pid());
+  ASSERT_EQ(workers.size(), 1u);
+  ASSERT_EQ(::kill(workers[0], SIGSTOP), 0);
+  wait_until([&] { return process_state(workers[0]) == 'T'; }, "the worker to stop");
+  const auto r =
+      http_post(server.port(), "/v1/jobs?wait=30",
+                {{"type", "echo"}, {"lane", "process"}, {"timeout_ms", 120000}, {"input", {{"x", 1}}}});
+  EXPECT_EQ(r.status, 200u) << "the job ended within the wait, not at its 120 s timeout: " << r.body;
+  EXPECT_EQ(r.json()["state"], "succeeded") << r.body;
+  wait_until([&] { return process_dead(workers[0]); }, "the stopped worker to be killed");
+}
+
 // The built-in workers' rlimits come from --worker-* flags: each worker runs under them.
 TEST(worker_limits_test, built_in_workers_run_under_the_configured_rlimits) {
   // (No address-space limit here: the workers are offloadd itself, and a sanitizer build reserves terabytes.)

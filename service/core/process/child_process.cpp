@@ -191,6 +191,14 @@ bool child_process::has_exited() const noexcept {
   return info.si_pid != 0;
 }
 
+bool child_process::is_stopped() const noexcept {
+  if (status_ || pid_ <= 0) return false;
+  siginfo_t info{};
+  // The kernel reports WSTOPPED only while the child is stopped; WNOWAIT leaves the report in place.
+  if (::waitid(P_PID, static_cast<id_t>(pid_), &info, WSTOPPED | WNOHANG | WNOWAIT) != 0) return false;
+  return info.si_pid != 0 && info.si_code == CLD_STOPPED;
+}
+
 void child_process::signal_group(int sig) noexcept {
   if (pid_ > 0) ::kill(-pid_, sig);
 }

@@ -87,6 +87,9 @@ class child_process {
   /// Whether the child has exited, reaped or not: a non-blocking look at its pidfd (the exit wait may not
   /// have run yet). False when that cannot be told.
   bool has_exited() const noexcept;
+  /// Whether the child is stopped right now (SIGSTOP, SIGTSTP, a debugger): a non-blocking look that
+  /// consumes nothing. A stopped child would take a job and never answer.
+  bool is_stopped() const noexcept;
   /// SIGTERM to the group now; SIGKILL to the group after `grace` unless the child has exited by then.
   void terminate_group(std::chrono::milliseconds grace);
 
