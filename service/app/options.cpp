@@ -62,6 +62,8 @@ option_spec number_option(std::string_view name, std::string_view doc, std::stri
 }
 
 const std::vector<option_spec>& option_table() {
+  // clang-format 14 splits the trailing return types of this table's lambdas across lines.
+  // clang-format off
   static const std::vector<option_spec> table{
       {"listen", "address to listen on, HOST:PORT ([v6]:PORT); port 0 picks a free port", "127.0.0.1:8080",
        [](options& o, std::string_view v) -> std::optional<std::string> {
@@ -174,11 +176,10 @@ const std::vector<option_spec>& option_table() {
        "file of bearer tokens, one per line; then /v1/* needs 'Authorization: Bearer TOKEN' "
        "(OFFLOAD_TOKEN adds one token from the environment)",
        "(none: no authentication)",
-       [](options& o, std::string_view v) -> std::
-                                              optional<std::string> {
-                                                o.token_file = std::string{v};
-                                                return std::nullopt;
-                                              }},
+       [](options& o, std::string_view v) -> std::optional<std::string> {
+         o.token_file = std::string{v};
+         return std::nullopt;
+       }},
       {"metrics-auth", "true: /metrics needs a token too (when tokens are configured)", "false",
        [](options& o, std::string_view v) -> std::optional<std::string> {
          if (v != "true" && v != "false") return "--metrics-auth: expected true or false";
@@ -193,37 +194,32 @@ const std::vector<option_spec>& option_table() {
        "where jobs are kept: sqlite (in --data-dir; they survive a restart) or memory (lost when offloadd "
        "stops)",
        "sqlite",
-       [](options& o, std::string_view v) -> std::
-                                              optional<std::string> {
-                                                if (v == "sqlite")
-                                                  o.store = options::store_kind::sqlite;
-                                                else if (v == "memory")
-                                                  o.store = options::store_kind::memory;
-                                                else
-                                                  return "--store: expected sqlite or memory, got '" +
-                                                         std::string{v} + "'";
-                                                return std::nullopt;
-                                              }},
+       [](options& o, std::string_view v) -> std::optional<std::string> {
+         if (v == "sqlite")
+           o.store = options::store_kind::sqlite;
+         else if (v == "memory")
+           o.store = options::store_kind::memory;
+         else
+           return "--store: expected sqlite or memory, got '" + std::string{v} + "'";
+         return std::nullopt;
+       }},
       {"data-dir", "directory of the SQLite store (offload.db, offload.lock); created when missing",
        "./offload-data",
-       [](options& o, std::string_view v) -> std::
-                                              optional<std::string> {
-                                                if (v.empty()) return "--data-dir: expected a directory";
-                                                o.data_dir = std::string{v};
-                                                return std::nullopt;
-                                              }},
+       [](options& o, std::string_view v) -> std::optional<std::string> {
+         if (v.empty()) return "--data-dir: expected a directory";
+         o.data_dir = std::string{v};
+         return std::nullopt;
+       }},
       {"sync",
        "normal: an acknowledged job survives a crash of offloadd; full: it also survives a power loss "
        "(each group commit waits for the disk)",
        "normal",
-       [](options& o, std::string_view v) -> std::
-                                              optional<std::string> {
-                                                if (v != "normal" && v != "full")
-                                                  return "--sync: expected normal or full, got '" +
-                                                         std::string{v} + "'";
-                                                o.full_sync = v == "full";
-                                                return std::nullopt;
-                                              }},
+       [](options& o, std::string_view v) -> std::optional<std::string> {
+         if (v != "normal" && v != "full")
+           return "--sync: expected normal or full, got '" + std::string{v} + "'";
+         o.full_sync = v == "full";
+         return std::nullopt;
+       }},
       {"log-level", "debug, info, warn or error", "info",
        [](options& o, std::string_view v) -> std::optional<std::string> {
          const auto level = core::log_level_from_string(v);
@@ -232,6 +228,7 @@ const std::vector<option_spec>& option_table() {
          return std::nullopt;
        }},
   };
+  // clang-format on
   return table;
 }
 
