@@ -5,7 +5,6 @@
 
 #include <cmath>
 #include <map>
-#include <ranges>
 #include <set>
 #include <string_view>
 #include <vector>
@@ -253,7 +252,10 @@ std::optional<proto::error> check(const node& n, const nlohmann::json& v, const 
       } else if (n.additional) {
         if (auto e = check(*n.additional, value, at)) return e;
       } else if (!n.additional_allowed) {
-        return proto::invalid_field(at, proto::unknown_field_message(std::views::keys(n.properties)));
+        std::vector<std::string_view> known;
+        known.reserve(n.properties.size());
+        for (const auto& property : n.properties) known.push_back(property.first);
+        return proto::invalid_field(at, proto::unknown_field_message(known));
       }
     }
   }
