@@ -1,6 +1,8 @@
 // JSON-lines logger.
 #include "core/logger.hpp"
 
+#include "core/thread_name.hpp"
+
 #include <offload/proto/json_parse.hpp>
 #include <offload/proto/timestamp.hpp>
 
@@ -52,7 +54,10 @@ class log_sink {
     lines_.push_back(std::move(line));
     if (!started_) {
       started_ = true;
-      std::thread{[this] { run(); }}.detach();
+      std::thread{[this] {
+        name_this_thread("offload-log");
+        run();
+      }}.detach();
     }
     wake_.notify_one();
   }

@@ -2,6 +2,7 @@
 #include "core/thread_lane.hpp"
 
 #include "core/logger.hpp"
+#include "core/thread_name.hpp"
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/async_result.hpp>
@@ -67,7 +68,10 @@ thread_lane::thread_lane(asio::any_io_executor reactor, std::size_t threads, int
     : reactor_(reactor), inbox_(std::move(reactor)), nice_(nice) {
   threads_.reserve(threads);
   for (std::size_t i = 0; i < threads; ++i)
-    threads_.emplace_back([this] { thread_main(); });
+    threads_.emplace_back([this, i] {
+      name_this_thread("offload-lane-" + std::to_string(i));
+      thread_main();
+    });
 }
 
 thread_lane::~thread_lane() {

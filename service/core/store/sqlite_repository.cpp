@@ -3,6 +3,7 @@
 
 #include "core/job_id.hpp"
 #include "core/logger.hpp"
+#include "core/thread_name.hpp"
 #include "core/store/sqlite_connection.hpp"
 
 #include <offload/asio_support.hpp>
@@ -591,6 +592,7 @@ int sqlite_repository::on_wal_commit(void* self, sqlite3*, const char*, int page
 }
 
 void sqlite_repository::checkpoint_main() {
+  name_this_thread("offload-ckpt");
   std::unique_ptr<sqlite_connection> db;
   try {
     db = std::make_unique<sqlite_connection>(path_);
@@ -627,6 +629,7 @@ void sqlite_repository::checkpoint_main() {
 // The store thread
 
 void sqlite_repository::thread_main() {
+  name_this_thread("offload-store");
   std::vector<std::unique_ptr<operation>> retry;
   auto last_commit = std::chrono::steady_clock::time_point{};
   for (;;) {
