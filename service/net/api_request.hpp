@@ -18,6 +18,8 @@ struct api_request {
   /// Percent-decoded query parameters in order of appearance.
   std::vector<std::pair<std::string, std::string>> query;
   std::string body;
+  /// The `If-None-Match` header, for routes that answer `304`.
+  std::string if_none_match{};
 
   /// The first value of query parameter `name`.
   std::optional<std::string_view> query_value(std::string_view name) const {

@@ -1,6 +1,8 @@
 // The endpoint table of offloadd (imitating the `endpoints` table of Boost.MySQL's HTTP example).
 #include "net/api_routes.hpp"
 
+#include "net/static_files.hpp"
+
 namespace offload::net {
 namespace {
 
@@ -9,6 +11,17 @@ asio::awaitable<api_response> metrics_text(core::metrics_registry& metrics) {
   response.content_type = "text/plain; version=0.0.4; charset=utf-8";
   response.body = metrics.render();
   co_return response;
+}
+
+// The API description: openapi.yaml refers to its schemas as `schema/<name>`, which resolves to
+// `/v1/schema/<name>` next to `/v1/openapi.yaml`. Revalidated on each use (`no-cache`), answered 304 if same.
+const static_files& api_files() {
+  static const static_files files{embedded_api_files(), "no-cache"};
+  return files;
+}
+
+asio::awaitable<api_response> api_file(std::string name, const api_request& request) {
+  co_return api_files().answer(name, request.if_none_match);
 }
 
 }  // namespace
@@ -33,6 +46,8 @@ route_table make_api_routes(job_api& api, websocket_endpoints& websockets, core:
        [&websockets](req, params p) { return websockets.async_job_stream_without_upgrade(p); }, job_stream},
       {"GET", "/v1/ws", {}, multiplexed},
       {"GET", "/v1/types", [&api](req, params) { return api.types(); }},
+      {"GET", "/v1/openapi.yaml", [](req r, params) { return api_file("openapi.yaml", r); }},
+      {"GET", "/v1/schema/{name}", [](req r, params p) { return api_file("schema/" + p.at(0), r); }},
       {"GET", "/healthz", [&api](req, params) { return api.health(); }, {}, true},
       {"GET", "/readyz", [&api](req, params) { return api.ready(); }, {}, true},
       {"GET", "/metrics", [&metrics](req, params) { return metrics_text(metrics); }, {}, !protect_metrics},

@@ -3,6 +3,7 @@
 
 #include "core/logger.hpp"
 #include "net/websocket_session.hpp"
+#include "net/websocket_subprotocols.hpp"
 
 #include <offload/asio_support.hpp>
 
@@ -191,12 +192,12 @@ class http_session {
       auto bad = api_response::error({errc::bad_request, "the request target is not a valid absolute path"});
       co_return co_await refuse_early(std::move(bad), parser, true);
     }
+    request->if_none_match = std::string{req[http::field::if_none_match]};
     auto found = ctx_.routes.find(request->method, request->path, upgrade);
 
     // Decided on the header alone: an unauthorised client never gets to send (or stall) a body.
     if (!authorised(found, req)) {
-      log_unauthorised(stream_.socket(), request->method, request->path,
-                       !req[http::field::authorization].empty());
+      log_unauthorised(stream_.socket(), request->method, request->path, !credentials_of(req).empty());
       auto denied = api_response::error({errc::unauthorized, "a valid bearer token is required"});
       denied.route = "(auth)";
       denied.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"offload\"");
@@ -229,7 +230,18 @@ class http_session {
   // Unmatched routes need a token too: what exists is nobody's business without one.
   bool authorised(const route_match& found, const http::request<http::string_body>& req) const {
     if (found.route && found.route->is_public) return true;
-    return ctx_.auth.allows(req[http::field::authorization]);
+    return ctx_.auth.allows(credentials_of(req));
+  }
+
+  // The `Authorization` header; for a WebSocket upgrade without one, the bearer token offered as a
+  // subprotocol (net/websocket_subprotocols.hpp).
+  static std::string credentials_of(const http::request<http::string_body>& req) {
+    const auto header = req[http::field::authorization];
+    if (header.empty() && beast::websocket::is_upgrade(req)) {
+      auto offered = websocket_subprotocols::parse(req[http::field::sec_websocket_protocol]);
+      if (offered.authorization) return std::move(*offered.authorization);
+    }
+    return std::string{header};
   }
 
   // The table's answer; unexpected failures become a plain 500 that discloses nothing.

@@ -4,6 +4,7 @@
 
 #include "core/logger.hpp"
 #include "net/api_request.hpp"
+#include "net/websocket_subprotocols.hpp"
 #include "net/ws_request.hpp"
 
 #include <offload/asio_support.hpp>
@@ -108,8 +109,14 @@ class websocket_session {
 
   asio::awaitable<bool> accept(upgrade_request& request) {
     ws_.set_option(websocket::stream_base::timeout{limits_.handshake_timeout, limits_.idle_timeout, true});
-    ws_.set_option(websocket::stream_base::decorator(
-        [](websocket::response_type& res) { res.set(beast::http::field::server, "offloadd"); }));
+    // A client that offered `offload.v1` (browsers, and the token-in-subprotocol form) gets it selected:
+    // a browser fails a handshake whose answer selects none of what it offered.
+    const bool select_v1 =
+        websocket_subprotocols::parse(request[beast::http::field::sec_websocket_protocol]).offers_v1;
+    ws_.set_option(websocket::stream_base::decorator([select_v1](websocket::response_type& res) {
+      res.set(beast::http::field::server, "offloadd");
+      if (select_v1) res.set(beast::http::field::sec_websocket_protocol, websocket_subprotocol);
+    }));
     ws_.read_message_max(limits_.max_message_bytes);
     ws_.text(true);
     auto [ec] = co_await ws_.async_accept(request, use_tuple);

@@ -4,13 +4,19 @@
 #include "core/handlers/builtin_types.hpp"
 #include "core/job_service.hpp"
 #include "net/api_routes.hpp"
+#include "net/static_files.hpp"
+#include "net/websocket_subprotocols.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <fstream>
 #include <set>
+#include <string>
+#include <vector>
 
 namespace offload::net {
 namespace {
@@ -110,6 +116,40 @@ TEST(router_test, only_get_routes_may_be_public_and_rows_are_unique) {
   EXPECT_TRUE(r.find("GET", "/healthz", false).route->is_public);
 }
 
+struct openapi_operation {
+  std::string method;
+  std::string path;
+  bool is_public = false;
+};
+
+// The operations of an OpenAPI document's `paths` (paths indented by two spaces, methods by four, as
+// proto/openapi.yaml is written; the Node tests check the whole document with an OpenAPI validator).
+std::vector<openapi_operation> openapi_operations(const std::string& file) {
+  std::ifstream in{file};
+  EXPECT_TRUE(in) << file;
+  std::vector<openapi_operation> ops;
+  std::string line, path;
+  bool in_paths = false;
+  static const std::set<std::string> methods{"get", "put", "post", "delete", "patch", "head", "options"};
+  while (std::getline(in, line)) {
+    if (!line.empty() && line[0] != ' ' && line[0] != '#') in_paths = line == "paths:";
+    if (!in_paths) continue;
+    if (line.starts_with("  /") && line.ends_with(":")) {
+      path = line.substr(2, line.size() - 3);
+    } else if (line.starts_with("    ") && line[4] != ' ' && line.ends_with(":")) {
+      auto method = line.substr(4, line.size() - 5);
+      if (methods.contains(method)) {
+        for (auto& c : method)
+          c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        ops.push_back({method, path});
+      }
+    } else if (line == "      security: []" && !ops.empty()) {
+      ops.back().is_public = true;
+    }
+  }
+  return ops;
+}
+
 // The server's own table: which routes are public, and that every documented route is in it.
 TEST(router_test, the_api_table_lists_every_route_and_exempts_only_health_and_metrics) {
   asio::io_context io{1};
@@ -133,9 +173,17 @@ TEST(router_test, the_api_table_lists_every_route_and_exempts_only_health_and_me
                         : std::set<std::string>{"/healthz", "/readyz", "/metrics"};
     EXPECT_EQ(open, expected_open);
   }
-  EXPECT_EQ(rows, (std::set<std::string>{"POST /v1/jobs", "GET /v1/jobs", "GET /v1/jobs/{id}",
-                                         "DELETE /v1/jobs/{id}", "GET /v1/jobs/{id}/events", "GET /v1/ws",
-                                         "GET /v1/types", "GET /healthz", "GET /readyz", "GET /metrics"}));
+  // proto/openapi.yaml describes exactly the routes the server has, and says which need no token.
+  const auto documented = openapi_operations(OFFLOAD_SOURCE_DIR "/proto/openapi.yaml");
+  std::set<std::string> described, described_open;
+  for (const auto& op : documented) {
+    described.insert(op.method + " " + op.path);
+    if (op.is_public) described_open.insert(op.path);
+  }
+  EXPECT_EQ(rows, described) << "every route in proto/openapi.yaml, and every path there routed";
+  EXPECT_EQ(described_open, (std::set<std::string>{"/healthz", "/readyz"}))
+      << "security: [] in proto/openapi.yaml (/metrics lists both ways)";
+  EXPECT_GE(rows.size(), 12u);
 }
 
 TEST(api_request_test, splits_and_decodes_the_target) {
@@ -173,6 +221,48 @@ TEST(api_response_test, error_codes_map_to_http_statuses) {
   EXPECT_EQ(http_status(errc::headers_too_large), 431u);
   EXPECT_EQ(http_status(errc::draining), 503u);
   EXPECT_EQ(http_status(errc::internal), 500u);
+}
+
+TEST(static_files_test, serves_the_api_description_with_etag_and_304) {
+  const static_files files{embedded_api_files(), "no-cache"};
+  const auto yaml = files.answer("openapi.yaml", "");
+  EXPECT_EQ(yaml.status, 200u);
+  EXPECT_EQ(yaml.content_type, "application/yaml");
+  EXPECT_TRUE(yaml.body.starts_with("openapi: 3.1")) << yaml.body.substr(0, 40);
+  std::ifstream source{OFFLOAD_SOURCE_DIR "/proto/openapi.yaml", std::ios::binary};
+  EXPECT_EQ(yaml.body, std::string(std::istreambuf_iterator<char>{source}, {})) << "embedded byte for byte";
+  std::string etag;
+  for (const auto& [name, value] : yaml.headers)
+    if (name == "ETag") etag = value;
+  ASSERT_EQ(etag.size(), 18u) << etag;
+  EXPECT_EQ(files.answer("openapi.yaml", etag).status, 304u);
+  EXPECT_EQ(files.answer("openapi.yaml", "\"other\", W/" + etag).status, 304u);
+  EXPECT_EQ(files.answer("openapi.yaml", "\"other\"").status, 200u);
+  for (const auto* schema :
+       {"schema/job_view.schema.json", "schema/job_event.schema.json", "schema/ws_message.schema.json"}) {
+    const auto answer = files.answer(schema, "");
+    EXPECT_EQ(answer.status, 200u) << schema;
+    EXPECT_EQ(answer.content_type, "application/json");
+    EXPECT_TRUE(nlohmann::json::accept(answer.body)) << schema;
+  }
+  EXPECT_EQ(files.answer("schema/missing.json", "").status, 404u);
+  EXPECT_EQ(files.answer("../openapi.yaml", "").status, 404u);
+}
+
+TEST(websocket_subprotocols_test, a_bearer_token_rides_in_the_offered_subprotocols) {
+  const auto offered = websocket_subprotocols::parse("offload.v1, offload.bearer.c2VjcmV0LXRva2Vu");
+  EXPECT_TRUE(offered.offers_v1);
+  EXPECT_EQ(offered.authorization, "Bearer secret-token");
+  // Unpadded base64url only: a token with bytes that base64 maps to '+' and '/' uses '-' and '_'.
+  EXPECT_EQ(decode_base64url("-_8"), std::string("\xfb\xff", 2));
+  EXPECT_FALSE(decode_base64url("+/8").has_value());
+  EXPECT_FALSE(decode_base64url("YQ==").has_value()) << "padding is not base64url's";
+  EXPECT_FALSE(decode_base64url("YR").has_value()) << "non-zero leftover bits: a second encoding of 'a'";
+  EXPECT_FALSE(decode_base64url("Y").has_value());
+  EXPECT_FALSE(websocket_subprotocols::parse("offload.bearer.").authorization.has_value());
+  EXPECT_FALSE(websocket_subprotocols::parse("offload.bearer.%%%").authorization.has_value());
+  EXPECT_FALSE(websocket_subprotocols::parse("chat, offload.v2").offers_v1);
+  EXPECT_EQ(websocket_subprotocols::parse("offload.bearer.YQ,offload.bearer.Yg").authorization, "Bearer a");
 }
 
 }  // namespace
