@@ -12,6 +12,9 @@ packages=(
   "$@"
 )
 
+# npm comes with Node.js from nodesource; with Debian's nodejs it is a package of its own.
+command -v npm >/dev/null || packages+=(npm)
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

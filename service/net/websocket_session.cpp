@@ -169,10 +169,13 @@ class websocket_session {
   // Counts `bytes` more waiting for this client. Past this socket's limit, or the limit for all sockets
   // together, the client is too slow: it is closed with 1013 and resumes with after=<last seq> (the logs keep
   // every event). What one subscription brings while nothing else waits still goes out, however large.
-  bool add_backlog(std::size_t bytes) {
+  // `events`: the bytes are events of a followed job. One subscription larger than the limit still goes out
+  // when no other events wait (replies waiting, such as its own subscribe's ack, do not count).
+  bool add_backlog(std::size_t bytes, bool events = true) {
     if (close_) return false;
-    if (backlog_ > 0 && (backlog_ + bytes > limits_.max_queued_bytes ||
-                         all_backlog_ + bytes > limits_.max_total_queued_bytes)) {
+    const bool others_wait = events ? backlog_ > reply_bytes_ : backlog_ > 0;
+    if (others_wait && (backlog_ + bytes > limits_.max_queued_bytes ||
+                        all_backlog_ + bytes > limits_.max_total_queued_bytes)) {
       close_now(websocket::close_code::try_again_later, "consumer too slow; reconnect with after=<last seq>");
       return false;
     }
@@ -226,6 +229,7 @@ class websocket_session {
   // Drops what waits and every subscription, and closes once the write in progress is done.
   void close_now(websocket::close_code code, const char* reason) {
     replies_.clear();
+    reply_bytes_ = 0;
     followed_.clear();
     drop_backlog(backlog_);
     close_ = websocket::close_reason{code, reason};
@@ -240,7 +244,8 @@ class websocket_session {
   // A reply to a request; it counts in the backlog too (a client that sends without reading is too slow).
   void reply(const nlohmann::json& message) {
     auto frame = std::make_shared<const std::string>(proto::dump_json(message));
-    if (!add_backlog(frame->size())) return;
+    if (!add_backlog(frame->size(), false)) return;
+    reply_bytes_ += frame->size();
     replies_.push_back(std::move(frame));
     wake_.cancel();
   }
@@ -260,6 +265,7 @@ class websocket_session {
           // A 1013 close may have cleared the queue during the write.
           if (!replies_.empty() && replies_.front() == next) {
             drop_backlog(next->size());
+            reply_bytes_ -= next->size();
             replies_.pop_front();
           }
           continue;
@@ -356,7 +362,13 @@ class websocket_session {
         const auto job = co_await jobs_.async_find(msg.id);
         if (close_) co_return;
         if (!job) co_return reply_error(req, proto::job_not_found(msg.id));
-        reply({{"op", "ack"}, {"req", req}, {"id", msg.id}});
+        // The job's state and newest seq: a client that subscribed past a finished job's end learns here
+        // that nothing will follow.
+        reply({{"op", "ack"},
+               {"req", req},
+               {"id", msg.id},
+               {"state", proto::to_string(job->state)},
+               {"last_seq", job->events.last_seq()}});
         co_return follow(job, msg.after, true);
       }
       case ws_request::kind::unsubscribe:
@@ -376,6 +388,8 @@ class websocket_session {
   const websocket_limits& limits_;
   // Bytes waiting for this client (replies, and the followed logs past their cursors), and for all clients.
   std::size_t backlog_ = 0;
+  // The part of `backlog_` that is replies.
+  std::size_t reply_bytes_ = 0;
   std::size_t& all_backlog_;
   std::deque<std::shared_ptr<const std::string>> replies_;
   // The followed jobs by id; destroying an entry unsubscribes it. `last_served_`: the writer's turn.

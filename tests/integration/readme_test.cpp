@@ -101,11 +101,13 @@ std::vector<curl_example> curl_examples() {
           command.pop_back();
           continue;
         }
-        const auto url = quoted_after(command, "curl -s -X POST").value_or("");
+        // `curl -s -X POST 'URL' -d 'BODY'` or `curl -s 'URL'` (a GET).
+        const auto post = quoted_after(command, "curl -s -X POST");
+        const auto url = post ? *post : quoted_after(command, "curl -s").value_or("");
         EXPECT_TRUE(url.starts_with(documented_url)) << "README line " << n << ": " << command;
         pending = curl_example{n,
                                config,
-                               "POST",
+                               post ? "POST" : "GET",
                                url.substr(std::min(url.size(), documented_url.size())),
                                quoted_after(command, "-d").value_or(""),
                                ""};
