@@ -3,6 +3,8 @@
 
 #include "support/proc_helpers.hpp"
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
@@ -98,6 +100,9 @@ offloadd_process::offloadd_process(std::vector<std::string> args, std::vector<st
                                    const std::string& stderr_file) {
   std::vector<std::string> argv{binary(), "--listen", "127.0.0.1:0", "--log-level", "warn"};
   argv.insert(argv.end(), args.begin(), args.end());
+  // Teardown by SIGTERM is quick: jobs still running are cancelled at once.
+  if (std::find(args.begin(), args.end(), "--drain-seconds") == args.end())
+    argv.insert(argv.end(), {"--drain-seconds", "0"});
   add_private_data_dir(argv, data_);
   std::tie(pid_, stdout_fd_) =
       spawn_piped(std::move(argv), test_environment(env), STDOUT_FILENO, stderr_file);
@@ -157,14 +162,25 @@ std::pair<int, std::string> offloadd_process::run_to_exit(const std::vector<std:
 
 offloadd_process::~offloadd_process() {
   if (!exited_ && pid_ > 0) {
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    waitpid(pid_, &status, 0);
+    ::kill(pid_, SIGTERM);
+    ::kill(pid_, SIGCONT);  // a stopped server would hold the SIGTERM
+    const auto code = wait_exit(std::chrono::seconds{20});
+    if (!code) {
+      ::kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    // Killed with SIGKILL by the test (directly or through pid()) is not the server's failure.
+    if (!signalled_ && (!code || (*code != 0 && *code != -SIGKILL)))
+      ADD_FAILURE() << "offloadd (pid " << pid_ << ") "
+                    << (code ? "exited " + std::to_string(*code) + " after SIGTERM"
+                             : std::string{"did not exit within 20 s of SIGTERM"})
+                    << "; a sanitizer's report, if any, is in its stderr";
   }
   if (stdout_fd_ >= 0) close(stdout_fd_);
 }
 
 void offloadd_process::signal(int sig) const {
+  signalled_ = true;
   ::kill(pid_, sig);
 }
 
