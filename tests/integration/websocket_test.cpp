@@ -229,8 +229,8 @@ TEST(websocket_limits_test, resubscribing_a_big_log_costs_a_cursor_not_a_copy) {
     const auto message = ws.read_json(std::chrono::seconds{60});
     ASSERT_TRUE(message) << "closed with " << ws.close_code().value_or(0);
     if ((*message)["op"] == "ack") ++acks;
-    terminal_after_last_ack = acks == subscribes && (*message)["op"] == "event" &&
-                              (*message)["event"]["type"] == "succeeded";
+    terminal_after_last_ack =
+        acks == subscribes && (*message)["op"] == "event" && (*message)["event"]["type"] == "succeeded";
   }
   const auto peak = status_bytes(server.pid(), "VmHWM");
   EXPECT_LT(peak, before + 200 * 1024 * 1024) << "peak RSS " << peak << " from " << before;
@@ -270,6 +270,26 @@ TEST(websocket_limits_test, unsent_replay_counts_against_the_socket_and_the_glob
     EXPECT_EQ(seen, jobs) << "with room for them, every log arrives";
     EXPECT_FALSE(code.has_value());
   }
+}
+
+// One subscription whose log is larger than --ws-max-queued-bytes still goes out when nothing else waits
+// (its own ack, queued before it, does not count); the ack says where the job is, so a subscription past a
+// finished job's end is known to bring nothing.
+TEST(websocket_limits_test, one_log_larger_than_the_limit_goes_out_on_the_multiplexed_socket) {
+  offloadd_process server{{"--store", "memory", "--ws-max-queued-bytes", "256k"}};
+  const auto id = finished_echo_jobs(server.port(), 1, 1000 * 1000).front();
+  ws_client ws{server.port(), "/v1/ws"};
+  ws.send(subscribe_message(id, 1));
+  const auto ack = ws.read_json();
+  ASSERT_TRUE(ack) << "closed with " << ws.close_code().value_or(0);
+  EXPECT_EQ((*ack)["op"], "ack");
+  EXPECT_EQ((*ack)["state"], "succeeded");
+  const auto last_seq = (*ack)["last_seq"].get<std::uint64_t>();
+  EXPECT_EQ(read_terminal_events(ws, 1), 1) << "closed with " << ws.close_code().value_or(0);
+  ws.send({{"op", "subscribe"}, {"req", 2}, {"id", id}, {"after", last_seq}});
+  const auto past_end = ws.read_json();
+  ASSERT_TRUE(past_end);
+  EXPECT_EQ((*past_end)["last_seq"], last_seq);
 }
 
 // One socket follows at most --ws-max-subscriptions jobs; an unsubscribe makes room.
