@@ -5,7 +5,7 @@
 // falls more than the high-water mark behind is unsubscribed until it catches up.
 import { OffloadError } from "./errors.js";
 import { MessageSocket, type WebSocketConstructor } from "./websocket.js";
-import { backoff, sleep } from "./signals.js";
+import { backoff, sleep, woken } from "./signals.js";
 import { TERMINAL_EVENTS, TERMINAL_STATES, type JobEvent, type JobState } from "./types.js";
 import type { ReconnectInfo } from "./client.js";
 
@@ -89,15 +89,7 @@ export class Multiplexer {
           me.onReconnect?.({ id, code: 1000, reason: "consumer caught up", shed: true, after: this.after(id), failures: 0 });
           this.subscribe(id);
         }
-        await new Promise<void>((resolve, reject) => {
-          const onAbort = () => reject(signal?.reason);
-          if (signal?.aborted) return onAbort();
-          signal?.addEventListener("abort", onAbort, { once: true });
-          me.wake = () => {
-            signal?.removeEventListener("abort", onAbort);
-            resolve();
-          };
-        });
+        await woken(signal, (wake) => (me.wake = wake));
       }
     } finally {
       set.delete(me);

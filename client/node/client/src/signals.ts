@@ -54,3 +54,19 @@ export function backoff(failures: number, initialMs: number, maxMs: number): num
   const step = Math.min(maxMs, initialMs * 2 ** Math.max(0, failures - 1));
   return Math.round(step / 2 + Math.random() * (step / 2));
 }
+
+/**
+ * Resolves once the function handed to `arm` is called (a producer's wake-up), or rejects with the signal's
+ * reason when it aborts first.
+ */
+export function woken(signal: AbortSignal | undefined, arm: (wake: () => void) => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(signal?.reason);
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    arm(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    });
+  });
+}

@@ -2,6 +2,7 @@
 // --experimental-websocket) or, without one, the `ws` package. Both take the token as a subprotocol
 // (`offload.bearer.<base64url>`, beside `offload.v1`), so it never appears in a URL.
 import { OffloadError } from "./errors.js";
+import { woken } from "./signals.js";
 
 /** What this client needs of a WebSocket: the WHATWG interface, which `ws` implements too. */
 export interface WebSocketLike {
@@ -125,15 +126,7 @@ export class MessageSocket {
         return item.value;
       }
       if (this.ended) return undefined;
-      await new Promise<void>((resolve, reject) => {
-        const onAbort = () => reject(signal?.reason);
-        if (signal?.aborted) return onAbort();
-        signal?.addEventListener("abort", onAbort, { once: true });
-        this.waiter = () => {
-          signal?.removeEventListener("abort", onAbort);
-          resolve();
-        };
-      });
+      await woken(signal, (wake) => (this.waiter = wake));
     }
   }
 
