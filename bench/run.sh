@@ -71,6 +71,17 @@ curl_metric() {
   exec 3<&-
 }
 load() { "$bench/offload_load" --port "$port" --seconds "$secs" "$@"; }
+# CPU seconds (user + system, all its threads; not its child processes) the process has used so far.
+cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+# with_cpu PID COMMAND…: runs COMMAND (it prints one JSON object) and adds what PID spent meanwhile as
+# "server_cpu_s", so that rates can be compared per CPU second too.
+with_cpu() {
+  local pid=$1 before out
+  shift
+  before=$(cpu_seconds "$pid")
+  out=$("$@")
+  echo "${out%\}},\"server_cpu_s\":$(awk -v a="$before" -v b="$(cpu_seconds "$pid")" 'BEGIN { printf "%.2f", b - a }')}"
+}
 post_wait() {  # post_wait BODY [CONNECTIONS]
   load --connections "${2:-16}" --method POST --path '/v1/jobs?wait=30' --body "$1"
 }
@@ -85,13 +96,31 @@ port=$(sed -n 's/^listening on http:\/\/127.0.0.1://p' "$work/baseline.out")
 emit baseline_beast "$(load --connections 16 --method POST --path '/v1/jobs?wait=1' --body '{"type":"echo","input":{"a":1}}')"
 emit baseline_spawn "$("$bench/offload_spawn_baseline" "$secs" 8)"
 
+# The Node.js peer (bench/node_peer): the same requests served the way a Node back end does without Offload
+# (Piscina threads, a fork() pool, execFile), on the same machine in the same run.
+peer=$root/bench/node_peer
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  [[ -f $peer/node_modules/.package-lock.json ]] || (cd "$peer" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  node "$peer/server.mjs" >"$work/peer.out" 2>>"$work/server.err" &
+  peer_pid=$!
+  pids+=("$peer_pid")
+  for _ in $(seq 200); do grep -q '^listening on' "$work/peer.out" 2>/dev/null && break; sleep 0.05; done
+  port=$(sed -n 's/^listening on http:\/\/127.0.0.1://p' "$work/peer.out")
+  emit node_overhead "$(with_cpu "$peer_pid" post_wait '{"type":"echo","input":{"a":1}}')"
+  emit node_process "$(with_cpu "$peer_pid" post_wait '{"type":"echo","input":{"a":1},"lane":"process"}')"
+  emit node_command "$(with_cpu "$peer_pid" post_wait '{"type":"true"}' 8)"
+  kill "$peer_pid"; wait "$peer_pid" 2>/dev/null || true
+else
+  echo "bench: no node/npm, the Node.js peer is skipped" >&2
+fi
+
 start_server
 sleep 0.5
 emit memory_idle "{\"rss_kib\":$(rss_kib "$server_pid")}"
-emit overhead "$(post_wait '{"type":"echo","input":{"a":1}}')"
+emit overhead "$(with_cpu "$server_pid" post_wait '{"type":"echo","input":{"a":1}}')"
 emit cpu "$(post_wait '{"type":"sum","input":{"n":1000000}}')"
-emit process "$(post_wait '{"type":"echo","input":{"a":1},"lane":"process"}')"
-emit command "$(post_wait '{"type":"true"}' 8)"
+emit process "$(with_cpu "$server_pid" post_wait '{"type":"echo","input":{"a":1},"lane":"process"}')"
+emit command "$(with_cpu "$server_pid" post_wait '{"type":"true"}' 8)"
 # Warm user-code workers (2 per pool, like the 2 built-in workers of "process") against the built-in worker,
 # and the same Python script started once per job as a command.
 emit worker_python "$(post_wait '{"type":"py_echo","input":{"a":1}}')"
@@ -166,7 +195,7 @@ def ratio(a, b):
 base = rows.get("baseline_beast", {}).get("rps", 0)
 spawn = rows.get("baseline_spawn", {}).get("per_second", 0)
 print(f"\n{'scenario':<18}{'result':<44}{'vs baseline':>12}")
-for name in ["overhead", "overhead_memory", "cpu", "process", "command", "worker_python", "worker_node", "command_python", "async", "async_memory", "responsive", "ws", "stream", "memory_idle", "memory_retained", "recovery", "baseline_beast", "baseline_spawn"]:
+for name in ["overhead", "overhead_memory", "cpu", "process", "command", "worker_python", "worker_node", "command_python", "async", "async_memory", "responsive", "ws", "stream", "memory_idle", "memory_retained", "recovery", "baseline_beast", "baseline_spawn", "node_overhead", "node_process", "node_command"]:
     r = rows.get(name)
     if not r: continue
     if name == "recovery":
@@ -196,4 +225,12 @@ for name in ["overhead", "overhead_memory", "cpu", "process", "command", "worker
     if name == "async_memory" and "async" in rows:
         vs = "sqlite " + ratio(rows["async"]["status"].get("202", 0), r["status"].get("202", 0))
     print(f"{name:<18}{text:<44}{vs:>12}")
+# Offload against its Node.js peer (the same requests, the same run): how many times Node's rate.
+if "node_overhead" in rows:
+    print(f"\n{'vs Node.js':<18}{'offloadd':>12}{'node':>12}{'ratio':>10}   requests per server CPU second")
+    for ours, theirs in [("overhead", "node_overhead"), ("process", "node_process"), ("command", "node_command")]:
+        if ours in rows and theirs in rows:
+            a, b = rows[ours]["rps"], rows[theirs]["rps"]
+            per = lambda r: r["requests"] / r["server_cpu_s"] if r.get("server_cpu_s") else 0
+            print(f"{ours:<18}{a:>12.0f}{b:>12.0f}{ratio(a, b):>10}   {per(rows[ours]):.0f} vs {per(rows[theirs]):.0f}")
 PY

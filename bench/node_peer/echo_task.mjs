@@ -1,0 +1,2 @@
+// A Piscina task: the echo job.
+export default (input) => input;
