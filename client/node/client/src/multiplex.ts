@@ -201,7 +201,9 @@ export class Multiplexer {
         if (!f.done)
           f.onReconnect?.({ id: f.id, code: end.code, reason: end.reason, shed: false, after: f.received, failures: delivered ? 1 : 2 });
     if (!delivered) await sleep(backoff(1, this.options.reconnectInitialDelayMs, this.options.reconnectMaxDelayMs));
-    void this.connect();
+    this.connect().catch((error: unknown) =>
+      this.failAll(error instanceof OffloadError ? error : new OffloadError("connection_lost", String(error))),
+    );
   }
 
   private deliver(id: string, event: JobEvent): void {
