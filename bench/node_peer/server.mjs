@@ -12,7 +12,14 @@ import { fileURLToPath } from "node:url";
 import Piscina from "piscina";
 
 const here = (name) => fileURLToPath(new URL(name, import.meta.url));
-const threads = new Piscina({ filename: here("echo_task.mjs"), maxThreads: availableParallelism() });
+// Node's best case, found by trying: a fixed pool (Piscina's default minimum of one thread makes it start and
+// stop threads under this load: 0.9k req/s) that hands each thread up to 16 tasks at a time (9.8k → 13.8k).
+const threads = new Piscina({
+  filename: here("echo_task.mjs"),
+  minThreads: availableParallelism(),
+  maxThreads: availableParallelism(),
+  concurrentTasksPerWorker: 16,
+});
 
 // Two warm children, each running one job at a time.
 const idle = [];
