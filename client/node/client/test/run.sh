@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the package's dependencies from the lock file (when missing or stale), compiles it, and runs its
-# tests against a real offloadd (OFFLOAD_OFFLOADD, else build/service/offloadd): all of them on the WebSocket
+# tests against a real offloadd (OFFLOAD_TEST_OFFLOADD or OFFLOAD_OFFLOADD, else build/service/offloadd): all of them on the WebSocket
 # this Node has by default, then the streaming tests again on the other one (Node's global WebSocket, or the
 # ws package), so that both paths are tested.
 set -euo pipefail

@@ -10,7 +10,8 @@ import { fileURLToPath } from "node:url";
 const here = dirname(fileURLToPath(import.meta.url));
 export const repo = resolve(here, "../../../..");
 const build = process.env.OFFLOAD_BUILD_DIR ?? join(repo, "build");
-export const offloadd = process.env.OFFLOAD_OFFLOADD ?? join(build, "service/offloadd");
+// OFFLOAD_TEST_OFFLOADD overrides the server of the whole suite (CI's TSan run), as for the C++ tests.
+export const offloadd = process.env.OFFLOAD_TEST_OFFLOADD || process.env.OFFLOAD_OFFLOADD || join(build, "service/offloadd");
 export const testChild = process.env.OFFLOAD_TEST_CHILD ?? join(build, "tests/offload_test_child");
 
 /** Commands for streaming tests: output in 16 KiB pieces (`drip`) or as fast as possible (`flood`). */
@@ -27,7 +28,8 @@ export function streamingConfig() {
 export async function startServer({ args = [], config, token } = {}) {
   if (!existsSync(offloadd)) throw new Error(`offloadd not found at ${offloadd}: build first or set OFFLOAD_OFFLOADD`);
   const dir = mkdtempSync(join(tmpdir(), "offload-node-test-"));
-  const all = ["--listen", "127.0.0.1:0", "--store", "memory", "--log-level", "warn", "--work-root", dir, ...args];
+  const all = ["--listen", "127.0.0.1:0", "--store", "memory", "--log-level", "warn", "--work-root", dir,
+    "--drain-seconds", "0", ...args];
   if (config) {
     writeFileSync(join(dir, "config.json"), JSON.stringify(config));
     all.push("--config", join(dir, "config.json"));
@@ -56,13 +58,17 @@ export async function startServer({ args = [], config, token } = {}) {
     port,
     url: `http://127.0.0.1:${port}`,
     stderr: () => stderr,
+    /** Stops it with SIGTERM; throws when it then exits other than 0 (a sanitizer's report, a crash). */
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once("exit", r));
+      let code = child.exitCode;
+      let signal = child.signalCode;
+      if (code === null && signal === null) {
+        const exited = new Promise((r) => child.once("exit", (c, s) => r([c, s])));
         child.kill("SIGTERM");
-        await exited;
+        [code, signal] = await exited;
       }
       rmSync(dir, { recursive: true, force: true });
+      if (code !== 0) throw new Error(`offloadd exited ${code ?? signal} after SIGTERM:\n${stderr.slice(-4000)}`);
     },
   };
 }
