@@ -197,7 +197,8 @@ class http_session {
 
     // Decided on the header alone: an unauthorised client never gets to send (or stall) a body.
     if (!authorised(found, req)) {
-      log_unauthorised(stream_.socket(), request->method, request->path, !credentials_of(req).empty());
+      log_unauthorised(stream_.socket(), request->method, request->path,
+                       !req[http::field::authorization].empty() || subprotocol_credentials(req).has_value());
       auto denied = api_response::error({errc::unauthorized, "a valid bearer token is required"});
       denied.route = "(auth)";
       denied.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"offload\"");
@@ -228,20 +229,17 @@ class http_session {
   }
 
   // Unmatched routes need a token too: what exists is nobody's business without one.
-  bool authorised(const route_match& found, const http::request<http::string_body>& req) const {
-    if (found.route && found.route->is_public) return true;
-    return ctx_.auth.allows(credentials_of(req));
-  }
-
   // The `Authorization` header; for a WebSocket upgrade without one, the bearer token offered as a
   // subprotocol (net/websocket_subprotocols.hpp).
-  static std::string credentials_of(const http::request<http::string_body>& req) {
-    const auto header = req[http::field::authorization];
-    if (header.empty() && beast::websocket::is_upgrade(req)) {
-      auto offered = websocket_subprotocols::parse(req[http::field::sec_websocket_protocol]);
-      if (offered.authorization) return std::move(*offered.authorization);
-    }
-    return std::string{header};
+  bool authorised(const route_match& found, const http::request<http::string_body>& req) const {
+    if (found.route && found.route->is_public) return true;
+    if (const auto offered = subprotocol_credentials(req)) return ctx_.auth.allows(*offered);
+    return ctx_.auth.allows(req[http::field::authorization]);
+  }
+
+  static std::optional<std::string> subprotocol_credentials(const http::request<http::string_body>& req) {
+    if (!req[http::field::authorization].empty() || !beast::websocket::is_upgrade(req)) return std::nullopt;
+    return websocket_subprotocols::parse(req[http::field::sec_websocket_protocol]).authorization;
   }
 
   // The table's answer; unexpected failures become a plain 500 that discloses nothing.
