@@ -138,7 +138,7 @@ const std::vector<option_spec>& option_table() {
       number_option("process-workers",
                     "warm worker processes for built-in types in the process lane (0 = one per CPU)", "0",
                     false, 0, 1024, [](options& o, std::uint64_t n) { o.process.workers = n; }),
-      number_option("worker-max-jobs", "jobs a worker runs before it is replaced", "1000", false, 1,
+      number_option("worker-max-jobs", "jobs a worker runs before it is replaced", "10000", false, 1,
                     100'000'000, [](options& o, std::uint64_t n) { o.process.worker_max_jobs = n; }),
       number_option("worker-address-space-mb", "address-space limit of each built-in worker (RLIMIT_AS, MiB)",
                     "none", false, 16, 1ull << 30,

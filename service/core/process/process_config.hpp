@@ -15,7 +15,7 @@ struct process_config {
   /// Warm worker processes; 0 means one per CPU.
   std::size_t workers = 0;
   /// A worker is replaced after this many jobs.
-  std::size_t worker_max_jobs = 1000;
+  std::size_t worker_max_jobs = 10000;
   /// Limits applied to every worker.
   resource_limits worker_limits;
   /// Command jobs running at once (one child each).

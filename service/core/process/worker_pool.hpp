@@ -32,7 +32,7 @@ struct worker_pool_settings {
   std::vector<std::string> env;
   resource_limits limits;
   std::size_t size = 1;
-  std::size_t max_jobs = 1000;
+  std::size_t max_jobs = 10000;
   /// Ceiling on a job's running time (a job's own timeout may only shorten it).
   std::optional<std::chrono::milliseconds> timeout;
   /// Between SIGTERM and SIGKILL when a job is cancelled or times out.
