@@ -1,5 +1,7 @@
 #include "net/static_files.hpp"
 
+#include "net/header_list.hpp"
+
 #include <array>
 #include <cstdint>
 #include <cstdio>
@@ -21,18 +23,10 @@ std::string etag_of(std::string_view bytes) {
 
 // Whether an `If-None-Match` value (`*`, or a comma-separated list of possibly weak tags) names `etag`.
 bool matches(std::string_view header, std::string_view etag) {
-  while (!header.empty()) {
-    const auto comma = header.find(',');
-    auto item = header.substr(0, comma);
-    header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
-    while (!item.empty() && item.front() == ' ')
-      item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ')
-      item.remove_suffix(1);
+  return any_list_item(header, [etag](std::string_view item) {
     if (item.starts_with("W/")) item.remove_prefix(2);
-    if (item == "*" || item == etag) return true;
-  }
-  return false;
+    return item == "*" || item == etag;
+  });
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "net/websocket_subprotocols.hpp"
 
+#include "net/header_list.hpp"
+
 #include <array>
 #include <cstdint>
 
@@ -17,14 +19,6 @@ constexpr std::array<std::int8_t, 256> base64url_values() {
 }
 
 constexpr auto values = base64url_values();
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
 
 }  // namespace
 
@@ -52,17 +46,15 @@ std::optional<std::string> decode_base64url(std::string_view text) {
 
 websocket_subprotocols websocket_subprotocols::parse(std::string_view header) {
   websocket_subprotocols found;
-  while (!header.empty()) {
-    const auto comma = header.find(',');
-    const auto item = trim(header.substr(0, comma));
-    header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
+  any_list_item(header, [&found](std::string_view item) {
     if (item == websocket_subprotocol) {
       found.offers_v1 = true;
     } else if (!found.authorization && item.starts_with(websocket_bearer_prefix)) {
       auto token = decode_base64url(item.substr(websocket_bearer_prefix.size()));
       if (token && !token->empty()) found.authorization = "Bearer " + *token;
     }
-  }
+    return false;
+  });
   return found;
 }
 
