@@ -136,6 +136,19 @@ sat=()
 sleep 1
 emit responsive "$(load --rate 200 --path /healthz)"
 wait "${sat[@]}" 2>/dev/null || true
+# The same with 20 dashboards open (each a /v1/ws socket watching stats and job changes): what they cost the
+# reactor shows as the /healthz tail moving against "responsive" above.
+"$bench/offload_ws_bench" "$port" watch 20 $((secs + 3)) >"$work/watch.out" & watchers=$!
+sat=()
+"$bench/offload_load" --port "$port" --seconds $((secs + 2)) --connections 8 --method POST --path '/v1/jobs?wait=60' \
+  --body '{"type":"sum","input":{"n":30000000}}' >/dev/null & sat+=($!)
+"$bench/offload_load" --port "$port" --seconds $((secs + 2)) --connections 8 --method POST --path '/v1/jobs?wait=60' \
+  --body '{"type":"sum","input":{"n":30000000},"lane":"process"}' >/dev/null & sat+=($!)
+sleep 1
+healthz=$(load --rate 200 --path /healthz)
+wait "${sat[@]}" 2>/dev/null || true
+wait "$watchers"
+emit responsive_dashboards "${healthz%\}},\"dashboards\":$(cat "$work/watch.out")}"
 stop_server
 
 # Acknowledged submissions per second, on a fresh server of each store; and overhead with the memory store:
@@ -195,7 +208,7 @@ def ratio(a, b):
 base = rows.get("baseline_beast", {}).get("rps", 0)
 spawn = rows.get("baseline_spawn", {}).get("per_second", 0)
 print(f"\n{'scenario':<18}{'result':<44}{'vs baseline':>12}")
-for name in ["overhead", "overhead_memory", "cpu", "process", "command", "worker_python", "worker_node", "command_python", "async", "async_memory", "responsive", "ws", "stream", "memory_idle", "memory_retained", "recovery", "baseline_beast", "baseline_spawn", "node_overhead", "node_process", "node_command"]:
+for name in ["overhead", "overhead_memory", "cpu", "process", "command", "worker_python", "worker_node", "command_python", "async", "async_memory", "responsive", "responsive_dashboards", "ws", "stream", "memory_idle", "memory_retained", "recovery", "baseline_beast", "baseline_spawn", "node_overhead", "node_process", "node_command"]:
     r = rows.get(name)
     if not r: continue
     if name == "recovery":
@@ -220,6 +233,8 @@ for name in ["overhead", "overhead_memory", "cpu", "process", "command", "worker
         vs = "cost " + ratio(rows["process"]["rps"], r["rps"])
     if name == "command_python" and "worker_python" in rows:
         vs = "warm " + ratio(rows["worker_python"]["rps"], r["rps"])
+    if name == "responsive_dashboards" and "responsive" in rows:
+        vs = "p99 " + ratio(r["p99_ms"], rows["responsive"]["p99_ms"])
     if name == "overhead_memory" and "overhead" in rows:
         vs = "sqlite " + ratio(rows["overhead"]["rps"], r["rps"])
     if name == "async_memory" and "async" in rows:

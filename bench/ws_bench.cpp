@@ -2,13 +2,17 @@
 //   fanout: N subscribers to one job that prints E short lines 1 ms apart (about E output events);
 //           reports events/s delivered to all subscribers together.
 //   stream: one subscriber to a job that writes M MiB to stdout; reports MB/s of output delivered.
+//   watch:  N dashboards' sockets (`/v1/ws` with `watch`: stats every second, job-state batches) kept open for
+//           S seconds; reports the messages and bytes they received (the load they put on the server).
 // The server must define the commands `ticks` (argv ticks {input.n}) and `flood` (argv flood {input.mib}).
 // Gives up (exit 1) after 120 s.
 //   offload_ws_bench PORT fanout SUBSCRIBERS EVENTS | offload_ws_bench PORT stream MIB
+//   offload_ws_bench PORT watch SOCKETS SECONDS
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
@@ -88,19 +92,57 @@ asio::awaitable<void> subscribe(std::string id, counters& c) {
   ++c.finished;
 }
 
+// A dashboard's socket: watches until `until`, counting what arrives.
+asio::awaitable<void> watch(clock_type::time_point until, counters& c) {
+  beast::websocket::stream<beast::tcp_stream> ws{co_await asio::this_coro::executor};
+  co_await beast::get_lowest_layer(ws).async_connect(server(), asio::use_awaitable);
+  co_await ws.async_handshake("127.0.0.1", "/v1/ws", asio::use_awaitable);
+  ++c.connected;
+  const std::string request = R"({"op":"watch"})";
+  co_await ws.async_write(asio::buffer(request), asio::use_awaitable);
+  asio::steady_timer deadline{co_await asio::this_coro::executor, until};
+  deadline.async_wait([&ws](boost::system::error_code ec) {
+    if (!ec) beast::get_lowest_layer(ws).cancel();
+  });
+  beast::flat_buffer buffer;
+  for (;;) {
+    auto [ec, n] = co_await ws.async_read(buffer, asio::as_tuple(asio::use_awaitable));
+    if (ec) break;
+    ++c.events;
+    c.bytes += n;
+    buffer.consume(n);
+  }
+  ++c.finished;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 4 || (std::string{argv[2]} == "fanout" && argc < 5)) {
-    std::fprintf(
-        stderr,
-        "usage: offload_ws_bench PORT fanout SUBSCRIBERS EVENTS | offload_ws_bench PORT stream MIB\n");
+  if (argc < 4 || (std::string{argv[2]} != "stream" && argc < 5)) {
+    std::fprintf(stderr,
+                 "usage: offload_ws_bench PORT fanout SUBSCRIBERS EVENTS | offload_ws_bench PORT stream MIB"
+                 " | offload_ws_bench PORT watch SOCKETS SECONDS\n");
     return 2;
   }
   port = static_cast<unsigned short>(std::atoi(argv[1]));
   const std::string mode = argv[2];
   const bool fanout = mode == "fanout";
   const int n = std::atoi(argv[3]);
+  if (mode == "watch") {
+    const auto seconds = std::chrono::seconds{argc > 4 ? std::atoi(argv[4]) : 10};
+    asio::io_context ioc{1};
+    counters c;
+    const auto until = clock_type::now() + seconds;
+    for (int i = 0; i < n; ++i)
+      asio::co_spawn(ioc, watch(until, c), [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+      });
+    ioc.run();
+    std::printf("{\"watchers\":%d,\"messages\":%llu,\"bytes\":%llu,\"seconds\":%lld}\n", c.finished,
+                static_cast<unsigned long long>(c.events), static_cast<unsigned long long>(c.bytes),
+                static_cast<long long>(seconds.count()));
+    return c.finished == n ? 0 : 1;
+  }
   const int events = fanout ? std::atoi(argv[4]) : 0;
   asio::io_context ioc{1};
   counters c;

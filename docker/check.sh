@@ -116,6 +116,13 @@ expect "event stream ends succeeded" "succeeded" "$(tail -1 <<<"$events" | json_
 (( $(grep -c '"type":"progress"' <<<"$events") >= 3 )) || fail "event stream: too few progress events"
 say "ok: event stream with $(wc -l <<<"$events") events"
 
+# The dashboard is in the image (compiled in, nothing fetched): the page and the statistics it shows.
+page=$(exec 3<>"/dev/tcp/127.0.0.1/$port"; printf 'GET /ui/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3; cat <&3)
+grep -q '^HTTP/1.1 200' <<<"$page" || fail "dashboard: GET /ui/ did not answer 200"
+grep -qi "^Content-Security-Policy: default-src 'none'" <<<"$page" || fail "dashboard: no Content-Security-Policy"
+expect "offload stats sees the jobs above" "jobs: 0 queued (0 delayed), 0 running, 4 submitted, 4 finished, 4 retained" \
+  "$(cli stats | sed -n 2p)"
+
 uid=$("$docker" exec "$container" sh -c 'for s in /proc/[0-9]*/status; do
   grep -q "^Name:[[:space:]]*offloadd" "$s" && awk "/^Uid:/ { print \$2; exit }" "$s" && break; done')
 expect "offloadd runs as uid 10001, not root" "10001" "$uid"

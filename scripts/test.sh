@@ -6,5 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 preset="${1:-default}"
 [[ $# -gt 0 ]] && shift
+# Chromium only for the suite (the dashboard's browser tests), not for building or running the service.
+scripts/bootstrap.sh chromium
 scripts/build.sh "$preset"
 ctest --preset "$preset" "$@"

@@ -52,6 +52,7 @@ Commands:
                          list jobs, oldest first (--newest: newest first, so the latest
                          failures are `offload list --newest --state failed`)
   types                  list the job types the server runs
+  stats                  what the server is doing: pools, jobs, throughput, reactor lag
   health                 check that the server answers (exit 0) or not (exit 3)
 
 Options:
@@ -230,6 +231,7 @@ class runner {
       return with_id([this](const std::string& id) { return show(client().cancel(id), exit_by::success); });
     if (c == "list") return list();
     if (c == "types") return types();
+    if (c == "stats") return stats();
     if (c == "health") return health();
     return usage(c.empty() ? "no command given" : "unknown command '" + c + "'");
   }
@@ -571,6 +573,81 @@ class runner {
                    r.lanes.c_str(), static_cast<int>(std::min<std::size_t>(input_width, 40)), r.input.c_str(),
                    r.description.c_str());
     return exit_succeeded;
+  }
+
+  // `offload stats`: GET /v1/stats as a few lines (or the JSON with --json).
+  int stats() {
+    if (!line_.positional.empty()) return usage("stats takes no arguments");
+    const auto stats = client().stats();
+    if (!stats) return failed(stats.error());
+    if (json_) {
+      std::fprintf(out_, "%s\n", proto::dump_json(*stats).c_str());
+      return exit_succeeded;
+    }
+    try {
+      print_stats(*stats);
+    } catch (const nlohmann::json::exception& e) {
+      std::fprintf(err_, "offload: unexpected statistics from the server: %s\n", e.what());
+      return exit_connection;
+    }
+    return exit_succeeded;
+  }
+
+  void print_stats(const nlohmann::json& s) {
+    const auto& jobs = s.at("jobs");
+    const auto n = [](const nlohmann::json& v) { return v.get<std::uint64_t>(); };
+    std::fprintf(out_, "offloadd %s, up %.0f s, store %s%s\n", s.at("version").get<std::string>().c_str(),
+                 s.at("uptime_seconds").get<double>(), s.at("store").get<std::string>().c_str(),
+                 s.at("draining").get<bool>() ? ", draining" : "");
+    std::fprintf(
+        out_,
+        "jobs: %llu queued (%llu delayed), %llu running, %llu submitted, %llu finished, %llu retained\n",
+        static_cast<unsigned long long>(n(jobs.at("queued"))),
+        static_cast<unsigned long long>(n(jobs.at("delayed"))),
+        static_cast<unsigned long long>(n(jobs.at("running"))),
+        static_cast<unsigned long long>(n(jobs.at("submitted"))),
+        static_cast<unsigned long long>(n(jobs.at("finished"))),
+        static_cast<unsigned long long>(n(jobs.at("retained"))));
+    std::fprintf(out_, "%-12s %-9s %-8s %7s %7s %8s  %s\n", "POOL", "KIND", "LANE", "QUEUED", "RUNNING",
+                 "CAPACITY", "WORKERS");
+    for (const auto& p : s.at("pools")) {
+      std::string workers = "-";
+      if (const auto w = p.find("workers"); w != p.end()) {
+        workers = std::to_string(n(w->at("busy"))) + " busy, " + std::to_string(n(w->at("idle"))) +
+                  " idle, " + std::to_string(n(w->at("starts"))) + " started, " +
+                  std::to_string(n(w->at("crashes"))) + " crashed" +
+                  (w->at("healthy").get<bool>() ? "" : ", unhealthy: " + w->value("trouble", ""));
+      }
+      std::fprintf(out_, "%-12s %-9s %-8s %7llu %7llu %8llu  %s\n", p.at("name").get<std::string>().c_str(),
+                   p.at("kind").get<std::string>().c_str(), p.at("lane").get<std::string>().c_str(),
+                   static_cast<unsigned long long>(n(p.at("queued"))),
+                   static_cast<unsigned long long>(n(p.at("running"))),
+                   static_cast<unsigned long long>(n(p.at("capacity"))), workers.c_str());
+    }
+    // The last minute of the per-second series.
+    std::string finished;
+    for (const char* state : {"succeeded", "failed", "timed_out", "cancelled"}) {
+      const auto& series = s.at("finished_per_second").at(state);
+      std::uint64_t total = 0;
+      const auto size = series.size();
+      for (std::size_t i = size > 60 ? size - 60 : 0; i < size; ++i)
+        total += n(series[i]);
+      finished += (finished.empty() ? "" : ", ") + std::to_string(total) + " " + state;
+    }
+    std::fprintf(out_, "finished in the last minute: %s\n", finished.c_str());
+    const auto& lag = s.at("reactor").at("lag_ms");
+    std::fprintf(out_, "reactor lag: p50 %.2f ms, p99 %.2f ms, max %.2f ms (last %llu samples)\n",
+                 lag.at("p50").get<double>(), lag.at("p99").get<double>(), lag.at("max").get<double>(),
+                 static_cast<unsigned long long>(n(lag.at("samples"))));
+    const auto& connections = s.at("connections");
+    std::fprintf(out_, "connections: %llu HTTP, %llu WebSocket",
+                 static_cast<unsigned long long>(n(connections.at("http"))),
+                 static_cast<unsigned long long>(n(connections.at("websocket"))));
+    if (const auto p = s.find("process"); p != s.end())
+      std::fprintf(out_, "; memory %.1f MiB, CPU %.1f s",
+                   static_cast<double>(n(p->at("resident_bytes"))) / (1024.0 * 1024.0),
+                   p->at("cpu_seconds").get<double>());
+    std::fprintf(out_, "\n");
   }
 
   // After an unknown type: the closest name the server has ("did you mean primes?"), and where to look.

@@ -258,6 +258,10 @@ asio::awaitable<result<std::vector<type_info>>> async_client::async_types() {
   co_return std::move(list->types);
 }
 
+asio::awaitable<result<nlohmann::json>> async_client::async_stats() {
+  co_return json_body(co_await impl_->http.request(verb::get, "/v1/stats"));
+}
+
 asio::awaitable<result<void>> async_client::async_health() {
   const auto answer = co_await impl_->http.request(verb::get, "/healthz");
   if (!answer) co_return answer.error();

@@ -66,6 +66,10 @@ result<std::vector<type_info>> client::types() {
   return impl_->run(impl_->async.async_types());
 }
 
+result<nlohmann::json> client::stats() {
+  return impl_->run(impl_->async.async_stats());
+}
+
 result<void> client::health() {
   return impl_->run(impl_->async.async_health());
 }

@@ -18,6 +18,7 @@ void to_json(nlohmann::json& j, const job_view& v) {
   if (v.timeout_ms) j["timeout_ms"] = *v.timeout_ms;
   if (v.idempotency_key) j["idempotency_key"] = *v.idempotency_key;
   if (v.progress) j["progress"] = {{"fraction", v.progress->fraction}, {"note", v.progress->note}};
+  if (v.input) j["input"] = *v.input;
   if (v.result) j["result"] = *v.result;
   if (v.run_at) j["run_at"] = *v.run_at;
   if (v.error) {
@@ -49,6 +50,7 @@ void from_json(const nlohmann::json& j, job_view& v) {
   if (auto it = j.find("timeout_ms"); it != j.end()) v.timeout_ms = it->get<std::uint64_t>();
   if (auto it = j.find("progress"); it != j.end())
     v.progress = job_progress{it->value("fraction", 0.0), it->value("note", std::string{})};
+  if (auto it = j.find("input"); it != j.end()) v.input = *it;
   if (auto it = j.find("result"); it != j.end()) v.result = *it;
   if (auto it = j.find("error"); it != j.end()) v.error = it->get<proto::error>();
   v.last_seq = j.value("last_seq", std::uint64_t{0});

@@ -1,6 +1,7 @@
 // offloadd's wiring: one io_context{1} on this thread is the reactor; everything else hangs off it.
 #include "app/daemon.hpp"
 
+#include "app/stats_report.hpp"
 #include "core/job_service.hpp"
 #include "core/logger.hpp"
 #include "core/metrics_registry.hpp"
@@ -239,8 +240,12 @@ struct daemon_parts {
         api{jobs},
         websockets{reactor.get_executor(), jobs, opts.websocket},
         routes{net::make_api_routes(api, websockets, metrics, opts.metrics_auth)},
-        listener{reactor.get_executor(), routes, opts.http, &auth, &metrics} {
+        listener{reactor.get_executor(), routes, opts.http, &auth, &metrics},
+        stats{{jobs, lag, {pools.begin(), pools.end()}, listener, websockets}} {
     jobs.attach_metrics(metrics);
+    api.set_stats_source([this] { return stats.snapshot(); });
+    websockets.watches().set_stats_source([this] { return stats.snapshot(); });
+    jobs.set_state_observer([this](const core::job& j) { websockets.watches().job_changed(j); });
     describe_service_metrics(metrics, listener, websockets, {pools.begin(), pools.end()});
     api.set_readiness_check([this, limit = opts.max_reactor_lag]() -> std::optional<proto::error> {
       const auto worst = std::chrono::duration_cast<std::chrono::milliseconds>(lag.recent_max());
@@ -297,6 +302,7 @@ struct daemon_parts {
   net::websocket_endpoints websockets;
   net::route_table routes;
   net::listener listener;
+  stats_report stats;
 };
 
 // SIGTERM/SIGINT: refuse new jobs, let the running ones finish within the grace period, tell subscribers

@@ -7,7 +7,7 @@
 
 namespace offload::core {
 
-proto::job_view job_record::view(bool with_result) const {
+proto::job_view job_record::view(bool with_result, bool with_input) const {
   proto::job_view v;
   v.id = id;
   v.type = spec.type;
@@ -20,6 +20,7 @@ proto::job_view job_record::view(bool with_result) const {
   v.timeout_ms = spec.timeout_ms;
   v.idempotency_key = spec.idempotency_key;
   v.progress = progress;
+  if (with_input) v.input = spec.input;
   if (with_result) v.result = result;
   v.error = error;
   v.last_seq = events.last_seq();

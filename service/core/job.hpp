@@ -65,8 +65,9 @@ struct job_record {
   /// Output logged so far against `max_log_bytes`, and whether later output was dropped.
   output_budget output;
 
-  /// The API's snapshot of this job; without `result` when `with_result` is false (listings' summaries).
-  proto::job_view view(bool with_result = true) const;
+  /// The API's snapshot of this job; without `result` when `with_result` is false (listings' summaries),
+  /// with the spec's `input` when `with_input`.
+  proto::job_view view(bool with_result = true, bool with_input = false) const;
 };
 
 /// A job on the reactor: its record plus what only the running process needs.

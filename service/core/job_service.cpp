@@ -188,6 +188,7 @@ asio::awaitable<proto::result<submission>> job_service::async_submit(proto::job_
   adopt(j, true);
   ++submitted_;
   metrics_.submitted(*j);
+  if (observer_) observer_(*j);
   dispatch();
   co_return submission{std::move(j), false};
 }
@@ -400,6 +401,8 @@ bool job_service::apply(job& j, job_input in, std::optional<nlohmann::json> resu
   const auto t = transition(j.state, in, attempts_left);
   if (!t) return false;
   const auto first_new = j.events.events().size();
+  const auto before = j.state;
+  bool observed = false;
   j.state = t->next;
   for (const auto action : t->actions()) {
     switch (action) {
@@ -436,6 +439,9 @@ bool job_service::apply(job& j, job_input in, std::optional<nlohmann::json> resu
         arm_delay_timer();
         break;
       case job_action::retire:
+        // Told before the store may take (and drop) the job.
+        if (observer_) observer_(j);
+        observed = true;
         retire(j);
         break;
       case job_action::notify:
@@ -443,6 +449,7 @@ bool job_service::apply(job& j, job_input in, std::optional<nlohmann::json> resu
         break;
     }
   }
+  if (observer_ && !observed && t->next != before) observer_(j);
   return true;
 }
 
@@ -531,6 +538,7 @@ void job_service::log_outcome(const job& j) {
 void job_service::retire(job& j) {
   ++finished_;
   rates_.finished(j.lane);
+  history_.finished(j.state, std::chrono::steady_clock::now());
   metrics_.finished(j);
   log_outcome(j);
   if (j.spec.idempotency_key) {
@@ -636,6 +644,16 @@ void job_service::join() {
 
 service_stats job_service::stats() const {
   return service_stats{queue_.size(), running_, store_->finished_count(), submitted_, finished_};
+}
+
+std::vector<pool_stats> job_service::pools() const {
+  std::vector<pool_stats> out;
+  for (std::size_t p = 0; p < lanes_.size(); ++p) {
+    if (!lanes_[p]) continue;
+    const auto pool = static_cast<slot_pool>(p);
+    out.push_back(pool_stats{pool, queue_.size(pool), busy_[p], lanes_[p]->capacity()});
+  }
+  return out;
 }
 
 }  // namespace offload::core

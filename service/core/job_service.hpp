@@ -3,6 +3,7 @@
 #pragma once
 
 #include "core/completion_rate.hpp"
+#include "core/finish_history.hpp"
 #include "core/job_lane.hpp"
 #include "core/job_metrics.hpp"
 #include "core/metrics_registry.hpp"
@@ -21,6 +22,7 @@
 
 #include <array>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -42,6 +44,15 @@ struct service_stats {
   std::size_t retained = 0;
   std::uint64_t submitted = 0;
   std::uint64_t finished = 0;
+};
+
+/// One slot pool as it is now: its queue, its busy slots and its size.
+struct pool_stats {
+  slot_pool pool = slot_pool::thread;
+  /// Eligible jobs waiting for a slot (delayed ones are counted in `service_stats`-wide `delayed`).
+  std::size_t queued = 0;
+  std::size_t running = 0;
+  std::size_t capacity = 0;
 };
 
 /// Owns every job and the lanes. Every member function must be called on the reactor.
@@ -114,6 +125,16 @@ class job_service {
   void join();
 
   service_stats stats() const;
+  /// Every slot pool this server has, in slot-pool order.
+  std::vector<pool_stats> pools() const;
+  /// Queued jobs not yet eligible (a delay, `run_at`, a retry's back-off).
+  std::size_t delayed() const noexcept { return queue_.delayed(); }
+  /// Jobs ended per second, by state, over the last minutes.
+  const finish_history& history() const noexcept { return history_; }
+
+  /// Called on the reactor with the job each time one is accepted or changes state (for `watch`ers); the
+  /// callback must not call back into the service.
+  void set_state_observer(std::function<void(const job&)> observer) { observer_ = std::move(observer); }
 
  private:
   /// Where an admissible submission goes.
@@ -178,6 +199,8 @@ class job_service {
   std::vector<std::size_t> busy_;
   job_metrics metrics_;
   completion_rate rates_;
+  finish_history history_;
+  std::function<void(const job&)> observer_;
   std::size_t running_ = 0;
   std::uint64_t submitted_ = 0;
   std::uint64_t finished_ = 0;

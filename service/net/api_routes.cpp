@@ -24,6 +24,31 @@ asio::awaitable<api_response> api_file(std::string name, const api_request& requ
   co_return api_files().answer(name, request.if_none_match);
 }
 
+// The dashboard's files: revalidated on each use like the API files, and sent with a policy that lets the
+// page run only its own scripts and styles and talk only to this server (no inline script, no framing).
+const static_files& ui_files() {
+  static const static_files files{embedded_ui_files(), "no-cache"};
+  return files;
+}
+
+asio::awaitable<api_response> ui_file(std::string name, const api_request& request) {
+  auto response = ui_files().answer(name, request.if_none_match);
+  response.headers.emplace_back("Content-Security-Policy", dashboard_security_policy);
+  response.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  response.headers.emplace_back("Referrer-Policy", "no-referrer");
+  response.headers.emplace_back("X-Frame-Options", "DENY");
+  co_return response;
+}
+
+asio::awaitable<api_response> redirect(std::string location) {
+  api_response response;
+  response.status = 302;
+  response.content_type = "text/plain; charset=utf-8";
+  response.body = "see " + location + "\n";
+  response.headers.emplace_back("Location", std::move(location));
+  co_return response;
+}
+
 }  // namespace
 
 route_table make_api_routes(job_api& api, websocket_endpoints& websockets, core::metrics_registry& metrics,
@@ -40,17 +65,23 @@ route_table make_api_routes(job_api& api, websocket_endpoints& websockets, core:
   return route_table{{
       {"POST", "/v1/jobs", [&api](req r, params) { return api.submit(r); }},
       {"GET", "/v1/jobs", [&api](req r, params) { return api.list(r); }},
-      {"GET", "/v1/jobs/{id}", [&api](req, params p) { return api.get(p); }},
+      {"GET", "/v1/jobs/{id}", [&api](req r, params p) { return api.get(r, p); }},
       {"DELETE", "/v1/jobs/{id}", [&api](req, params p) { return api.cancel(p); }},
       {"GET", "/v1/jobs/{id}/events",
        [&websockets](req, params p) { return websockets.async_job_stream_without_upgrade(p); }, job_stream},
       {"GET", "/v1/ws", {}, multiplexed},
       {"GET", "/v1/types", [&api](req, params) { return api.types(); }},
+      {"GET", "/v1/stats", [&api](req, params) { return api.stats(); }},
       {"GET", "/v1/openapi.yaml", [](req r, params) { return api_file("openapi.yaml", r); }},
       {"GET", "/v1/schema/{name}", [](req r, params p) { return api_file("schema/" + p.at(0), r); }},
       {"GET", "/healthz", [&api](req, params) { return api.health(); }, {}, true},
       {"GET", "/readyz", [&api](req, params) { return api.ready(); }, {}, true},
       {"GET", "/metrics", [&metrics](req, params) { return metrics_text(metrics); }, {}, !protect_metrics},
+      // The dashboard's files hold no data (the page asks the API, with the token, for that): public.
+      {"GET", "/", [](req, params) { return redirect("/ui/"); }, {}, true},
+      {"GET", "/ui", [](req, params) { return redirect("/ui/"); }, {}, true},
+      {"GET", "/ui/", [](req r, params) { return ui_file("index.html", r); }, {}, true},
+      {"GET", "/ui/{file}", [](req r, params p) { return ui_file(p.at(0), r); }, {}, true},
   }};
 }
 

@@ -8,8 +8,13 @@
 
 namespace offload::net {
 
-/// Every v1 route, `/healthz`, `/readyz` and `/metrics` (public unless `protect_metrics`). The parts must
-/// outlive the table.
+/// The Content-Security-Policy of the dashboard's files: only this server's scripts, styles and sockets.
+inline constexpr const char* dashboard_security_policy =
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// Every v1 route, `/healthz`, `/readyz`, `/metrics` (public unless `protect_metrics`) and the dashboard
+/// (`/ui/`, public; `/` redirects there). The parts must outlive the table.
 route_table make_api_routes(job_api& api, websocket_endpoints& websockets, core::metrics_registry& metrics,
                             bool protect_metrics);
 

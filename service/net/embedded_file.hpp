@@ -15,4 +15,7 @@ struct embedded_file {
 /// The API description: `openapi.yaml` and the JSON Schemas it refers to (`schema/*.json`), from proto/.
 std::span<const embedded_file> embedded_api_files();
 
+/// The dashboard: `index.html`, its style sheet and JavaScript modules, from service/ui/.
+std::span<const embedded_file> embedded_ui_files();
+
 }  // namespace offload::net

@@ -65,10 +65,13 @@ asio::awaitable<api_response> job_api::submit(const api_request& req) {
   co_return response;
 }
 
-asio::awaitable<api_response> job_api::get(const route_params& params) {
+asio::awaitable<api_response> job_api::get(const api_request& req, const route_params& params) {
+  const auto input = req.query_value("input");
+  if (input && *input != "true" && *input != "false")
+    co_return api_response::error(proto::invalid_field("input", "must be true or false"));
   const auto job = co_await jobs_.async_find(params.at(0));
   if (!job) co_return api_response::error(proto::job_not_found(params.at(0)));
-  co_return api_response::json(200, job->view());
+  co_return api_response::json(200, job->view(true, input == "true"));
 }
 
 asio::awaitable<api_response> job_api::list(const api_request& req) {
@@ -123,6 +126,11 @@ asio::awaitable<api_response> job_api::types() {
     list.types.push_back({name, type.description, std::move(lanes), type.input_schema});
   }
   co_return api_response::json(200, list);
+}
+
+asio::awaitable<api_response> job_api::stats() {
+  if (!stats_) co_return api_response::error({errc::not_found, "this server keeps no statistics"});
+  co_return api_response::json(200, stats_());
 }
 
 asio::awaitable<api_response> job_api::health() {

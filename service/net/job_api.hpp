@@ -26,16 +26,21 @@ class job_api {
     readiness_ = std::move(check);
   }
 
+  /// Where `GET /v1/stats` reads the server's statistics (app/stats_report.hpp).
+  void set_stats_source(std::function<nlohmann::json()> source) { stats_ = std::move(source); }
+
   /// `POST /v1/jobs[?wait=S]`.
   asio::awaitable<api_response> submit(const api_request& req);
-  /// `GET /v1/jobs/{id}`.
-  asio::awaitable<api_response> get(const route_params& params);
+  /// `GET /v1/jobs/{id}[?input=true]`.
+  asio::awaitable<api_response> get(const api_request& req, const route_params& params);
   /// `GET /v1/jobs?state=&type=&limit=&after=`.
   asio::awaitable<api_response> list(const api_request& req);
   /// `DELETE /v1/jobs/{id}`.
   asio::awaitable<api_response> cancel(const route_params& params);
   /// `GET /v1/types`.
   asio::awaitable<api_response> types();
+  /// `GET /v1/stats`.
+  asio::awaitable<api_response> stats();
   /// `GET /healthz`: alive, straight from the reactor.
   asio::awaitable<api_response> health();
   /// `GET /readyz`: accepting jobs, or 503 with the reason.
@@ -45,6 +50,7 @@ class job_api {
   core::job_service& jobs_;
   std::function<std::optional<proto::error>()> readiness_;
   std::function<std::vector<std::string>()> degradation_;
+  std::function<nlohmann::json()> stats_;
 };
 
 }  // namespace offload::net

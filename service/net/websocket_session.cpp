@@ -46,15 +46,19 @@ std::optional<std::uint64_t> parse_after(std::optional<std::string_view> text) {
 class websocket_session {
  public:
   websocket_session(beast::tcp_stream& stream, core::job_service& jobs, const websocket_limits& limits,
-                    std::size_t& all_backlog)
+                    std::size_t& all_backlog, watch_hub& watches)
       : ws_(std::move(stream)),
         jobs_(jobs),
         limits_(limits),
         all_backlog_(all_backlog),
+        watches_(watches),
         wake_(ws_.get_executor()) {
     wake_.expires_at(asio::steady_timer::time_point::max());
   }
-  ~websocket_session() { all_backlog_ -= backlog_; }
+  ~websocket_session() {
+    if (watch_id_) watches_.remove(*watch_id_);
+    all_backlog_ -= backlog_;
+  }
   websocket_session(const websocket_session&) = delete;
   websocket_session& operator=(const websocket_session&) = delete;
 
@@ -243,10 +247,14 @@ class websocket_session {
 
   // A reply to a request; it counts in the backlog too (a client that sends without reading is too slow).
   void reply(const nlohmann::json& message) {
-    auto frame = std::make_shared<const std::string>(proto::dump_json(message));
+    send(std::make_shared<const std::string>(proto::dump_json(message)));
+  }
+
+  // A message made once for many sockets (the watch feed), or a reply; queued like replies.
+  void send(const std::shared_ptr<const std::string>& frame) {
     if (!add_backlog(frame->size(), false)) return;
     reply_bytes_ += frame->size();
-    replies_.push_back(std::move(frame));
+    replies_.push_back(frame);
     wake_.cancel();
   }
 
@@ -374,6 +382,17 @@ class websocket_session {
       case ws_request::kind::unsubscribe:
         unfollow(msg.id);
         co_return reply({{"op", "ack"}, {"req", req}, {"id", msg.id}});
+      case ws_request::kind::watch: {
+        if (msg.stats && !watches_.has_stats())
+          co_return reply_error(req, {errc::invalid_input, "stats: this server has no statistics to watch"});
+        if (!watch_id_) watch_id_ = watches_.add([this](const watch_hub::frame& f) { send(f); });
+        // The ack goes first; a stats watcher's first statistics follow at once.
+        reply({{"op", "ack"}, {"req", req}, {"watch", {{"stats", msg.stats}, {"jobs", msg.jobs}}}});
+        co_return watches_.set_topics(*watch_id_, {msg.stats, msg.jobs});
+      }
+      case ws_request::kind::unwatch:
+        if (watch_id_) watches_.set_topics(*watch_id_, {});
+        co_return reply({{"op", "ack"}, {"req", req}, {"watch", {{"stats", false}, {"jobs", false}}}});
       case ws_request::kind::cancel: {
         const auto cancelled = co_await jobs_.async_cancel(msg.id);
         if (close_) co_return;
@@ -391,6 +410,9 @@ class websocket_session {
   // The part of `backlog_` that is replies.
   std::size_t reply_bytes_ = 0;
   std::size_t& all_backlog_;
+  watch_hub& watches_;
+  // Registered with the watch feed on the first `watch`.
+  std::optional<std::uint64_t> watch_id_;
   std::deque<std::shared_ptr<const std::string>> replies_;
   // The followed jobs by id; destroying an entry unsubscribes it. `last_served_`: the writer's turn.
   std::map<std::string, followed> followed_;
@@ -410,7 +432,7 @@ asio::awaitable<std::optional<api_response>> websocket_endpoints::run_session(we
                                                                               Run run) {
   if (closing_) co_return api_response::error({errc::draining, "the server is shutting down"});
   const core::async_counter::guard counted{sessions_};
-  websocket_session session{upgrade.stream, jobs_, limits_, backlog_};
+  websocket_session session{upgrade.stream, jobs_, limits_, backlog_, watches_};
   // Registered for `close_all` for as long as it runs.
   const auto number = next_registration_++;
   going_away_.emplace(number, [&session] { session.going_away(); });
@@ -455,6 +477,7 @@ asio::awaitable<std::optional<api_response>> websocket_endpoints::async_multiple
 
 void websocket_endpoints::close_all() {
   closing_ = true;
+  watches_.stop();
   // A session may unregister while being told; work on a copy of the callbacks.
   auto callbacks = going_away_;
   for (auto& [number, tell] : callbacks)

@@ -1,6 +1,6 @@
 // WebSocket endpoints: `GET /v1/jobs/{id}/events` (one job: replay, then live, then close 1000) and
-// `GET /v1/ws` (multiplexed: submit, subscribe, unsubscribe, cancel). One writer per socket, which sends
-// replies and the followed jobs' logs by cursor (no per-subscriber copies); a client that falls too far
+// `GET /v1/ws` (multiplexed: submit, subscribe, unsubscribe, cancel, watch). One writer per socket, which
+// sends replies and the followed jobs' logs by cursor (no per-subscriber copies); a client that falls too far
 // behind, or all of them together, is closed with 1013.
 #pragma once
 
@@ -9,6 +9,7 @@
 #include "net/api_response.hpp"
 #include "net/net.hpp"
 #include "net/route_table.hpp"
+#include "net/watch_hub.hpp"
 #include "net/websocket_limits.hpp"
 
 #include <boost/beast/core/tcp_stream.hpp>
@@ -35,7 +36,7 @@ struct websocket_upgrade {
 class websocket_endpoints {
  public:
   websocket_endpoints(asio::any_io_executor reactor, core::job_service& jobs, websocket_limits limits)
-      : jobs_(jobs), limits_(limits), sessions_(std::move(reactor)) {}
+      : jobs_(jobs), limits_(limits), sessions_(reactor), watches_(reactor) {}
 
   /// `GET /v1/jobs/{id}/events` upgraded: replay after `?after=N`, follow live, close 1000 after the
   /// terminal event. Refuses with `404` (unknown job) or `400` (bad `after`) before the handshake.
@@ -48,6 +49,9 @@ class websocket_endpoints {
   asio::awaitable<std::optional<api_response>> async_multiplexed(websocket_upgrade& upgrade,
                                                                  const api_request& request,
                                                                  const route_params& params);
+
+  /// The `watch` feed; the daemon gives it its statistics source and the job service's changes.
+  watch_hub& watches() noexcept { return watches_; }
 
   /// WebSocket sessions open now.
   std::size_t sessions() const noexcept { return sessions_.value(); }
@@ -66,6 +70,7 @@ class websocket_endpoints {
   core::job_service& jobs_;
   websocket_limits limits_;
   core::async_counter sessions_;
+  watch_hub watches_;
   // Bytes waiting for all the sessions together (`websocket_limits::max_total_queued_bytes`).
   std::size_t backlog_ = 0;
   bool closing_ = false;

@@ -24,7 +24,7 @@ std::variant<ws_request, ws_request_error> parse_ws_request(std::string_view tex
   const auto op = msg.find("op");
   if (op == msg.end() || !op->is_string())
     return refuse(request.req, errc::invalid_input,
-                  "op: required, one of submit, subscribe, unsubscribe, cancel");
+                  "op: required, one of submit, subscribe, unsubscribe, cancel, watch, unwatch");
   const auto& name = op->get_ref<const std::string&>();
 
   if (name == "submit") {
@@ -34,6 +34,20 @@ std::variant<ws_request, ws_request_error> parse_ws_request(std::string_view tex
     auto spec = proto::parse_job_spec(*body);
     if (!spec) return ws_request_error{request.req, spec.error()};
     request.job = std::move(spec).value();
+    return request;
+  }
+  if (name == "watch" || name == "unwatch") {
+    request.op = name == "watch" ? ws_request::kind::watch : ws_request::kind::unwatch;
+    if (request.op == ws_request::kind::unwatch) return request;
+    for (auto [field, flag] : {std::pair{"stats", &request.stats}, std::pair{"jobs", &request.jobs}}) {
+      const auto value = msg.find(field);
+      if (value == msg.end()) continue;
+      if (!value->is_boolean())
+        return refuse(request.req, errc::invalid_input, std::string{field} + ": must be true or false");
+      *flag = value->get<bool>();
+    }
+    if (!request.stats && !request.jobs)
+      return refuse(request.req, errc::invalid_input, "watch: stats or jobs must be true (or send unwatch)");
     return request;
   }
   if (name == "subscribe")

@@ -14,9 +14,10 @@
 namespace offload::net {
 
 /// `{"op":"submit","job":{…}}`, `{"op":"subscribe","id":…,"after"?:N}`, `{"op":"unsubscribe","id":…}`,
-/// `{"op":"cancel","id":…}`; each may carry a `req` value that the reply echoes.
+/// `{"op":"cancel","id":…}`, `{"op":"watch","stats"?:bool,"jobs"?:bool}` (both default to true),
+/// `{"op":"unwatch"}`; each may carry a `req` value that the reply echoes.
 struct ws_request {
-  enum class kind { submit, subscribe, unsubscribe, cancel };
+  enum class kind { submit, subscribe, unsubscribe, cancel, watch, unwatch };
   kind op = kind::submit;
   nlohmann::json req = nullptr;
   /// `submit` only.
@@ -25,6 +26,9 @@ struct ws_request {
   std::string id{};
   /// `subscribe` only: replay the events after this sequence number.
   std::uint64_t after = 0;
+  /// `watch` only: the topics.
+  bool stats = true;
+  bool jobs = true;
 };
 
 /// Why a message was refused, with the `req` to echo (null when it could not be read).

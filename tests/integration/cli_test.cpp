@@ -285,5 +285,25 @@ TEST_F(cli_test, list_and_types) {
   EXPECT_TRUE(types_json["types"].is_array());
 }
 
+TEST_F(cli_test, stats_for_people_and_programs) {
+  ASSERT_EQ(offload({"submit", "sum", "n=5", "--wait"}).exit_code, 0);
+  const auto text = offload({"stats"});
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("jobs: 0 queued (0 delayed), 0 running, 1 submitted, 1 finished, 1 retained"),
+            std::string::npos)
+      << text.out;
+  EXPECT_NE(text.out.find("threads      threads   thread         0       0        2  -"), std::string::npos)
+      << text.out;
+  EXPECT_NE(text.out.find("builtin      workers   process        0       0        1  0 busy, 1 idle"),
+            std::string::npos)
+      << text.out;
+  EXPECT_NE(text.out.find("reactor lag: p50 "), std::string::npos) << text.out;
+  const auto machine = offload({"stats", "--json"});
+  EXPECT_EQ(machine.exit_code, 0);
+  const auto s = json::parse(machine.out);
+  EXPECT_EQ(s["jobs"]["submitted"], 1);
+  EXPECT_EQ(offload({"stats", "extra"}).exit_code, 2);
+}
+
 }  // namespace
 }  // namespace offload::test

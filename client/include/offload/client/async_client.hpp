@@ -74,6 +74,9 @@ class async_client {
   /// `GET /v1/types`.
   boost::asio::awaitable<result<std::vector<type_info>>> async_types();
 
+  /// `GET /v1/stats`: the server's statistics, as JSON (proto/schema/stats.schema.json).
+  boost::asio::awaitable<result<nlohmann::json>> async_stats();
+
   /// `GET /healthz`: succeeds when the server answers 200.
   boost::asio::awaitable<result<void>> async_health();
 

@@ -41,6 +41,8 @@ class client {
   result<proto::job_view> cancel(const std::string& id);
   result<job_page> list(const list_filter& filter = {});
   result<std::vector<type_info>> types();
+  /// The server's statistics (proto/schema/stats.schema.json).
+  result<nlohmann::json> stats();
   result<void> health();
   result<proto::job_event> stream(const std::string& id, event_handler handler, std::uint64_t after = 0);
 

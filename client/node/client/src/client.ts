@@ -9,6 +9,7 @@ import {
   TERMINAL_EVENTS,
   TERMINAL_STATES,
   type HealthStatus,
+  type Stats,
   type JobEvent,
   type JobPage,
   type JobSpec,
@@ -148,9 +149,10 @@ export class OffloadClient {
     }
   }
 
-  /** `GET /v1/jobs/{id}`. */
-  async get(id: string, options: CallOptions = {}): Promise<JobView> {
-    const answer = await request(this.http, { method: "GET", path: jobPath(id), signal: options.signal });
+  /** `GET /v1/jobs/{id}`; with `input: true` the view carries the submitted input too. */
+  async get(id: string, options: CallOptions & { input?: boolean } = {}): Promise<JobView> {
+    const path = jobPath(id) + (options.input ? "?input=true" : "");
+    const answer = await request(this.http, { method: "GET", path, signal: options.signal });
     return answer.body as JobView;
   }
 
@@ -209,6 +211,11 @@ export class OffloadClient {
   async types(options: CallOptions = {}): Promise<TypeInfo[]> {
     const answer = await request(this.http, { method: "GET", path: "/v1/types", signal: options.signal });
     return (answer.body as { types: TypeInfo[] }).types;
+  }
+
+  /** `GET /v1/stats`: pools, job counts, throughput, reactor lag, connections (what the dashboard shows). */
+  async stats(options: CallOptions = {}): Promise<Stats> {
+    return (await request(this.http, { method: "GET", path: "/v1/stats", signal: options.signal })).body as Stats;
   }
 
   /** `GET /healthz`: resolves when the server is alive. */

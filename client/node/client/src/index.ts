@@ -16,6 +16,8 @@ export type {
   Json,
   Lane,
   ListFilter,
+  PoolStats,
+  Stats,
   Submission,
   TypeInfo,
 } from "./types.js";

@@ -60,6 +60,8 @@ export interface JobView {
   /** While a queued job waits for its delay or a retry's back-off. */
   run_at?: string;
   progress?: { fraction: number; note: string };
+  /** The submitted input: only from `get(id, {input: true})`. */
+  input?: Json;
   /** Present when `state` is `succeeded` (and the listing asked for results). */
   result?: Json;
   /** Present in every terminal state but `succeeded`; `attempts` lists earlier attempts' errors. */
@@ -149,6 +151,44 @@ export interface TypeInfo {
   lanes: Lane[];
   /** A JSON Schema of the type's `input`. */
   input_schema: { [key: string]: Json };
+}
+
+/** One set of execution slots in `Stats.pools`. */
+export interface PoolStats {
+  /** `threads`, `builtin`, `commands`, or the config's worker pool name. */
+  name: string;
+  kind: "threads" | "workers" | "commands";
+  lane: Lane;
+  queued: number;
+  running: number;
+  capacity: number;
+  /** Worker pools: their processes. */
+  workers?: { busy: number; idle: number; starts: number; crashes: number; healthy: boolean; trouble?: string };
+}
+
+/** `GET /v1/stats` (proto/schema/stats.schema.json): what the server is doing now. */
+export interface Stats {
+  version: string;
+  started_at: string;
+  uptime_seconds: number;
+  store: string;
+  draining: boolean;
+  jobs: { submitted: number; finished: number; queued: number; delayed: number; running: number; retained: number };
+  pools: PoolStats[];
+  /** Jobs finished in each of the last 120 whole seconds, oldest first, by state. */
+  finished_per_second: {
+    step_seconds: 1;
+    succeeded: number[];
+    failed: number[];
+    cancelled: number[];
+    timed_out: number[];
+  };
+  reactor: {
+    lag_ms: { p50: number; p99: number; max: number; samples: number };
+    lag_max_ms_per_second: number[];
+  };
+  connections: { http: number; websocket: number };
+  process?: { resident_bytes: number; cpu_seconds: number; open_fds: number };
 }
 
 export interface HealthStatus {

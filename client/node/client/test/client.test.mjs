@@ -87,6 +87,12 @@ describe("calls", () => {
     assert.equal(sum.input_schema.type, "object");
     assert.equal((await client.health()).status, "ok");
     assert.equal((await client.ready()).status, "ready");
+    const stats = await client.stats();
+    assert.ok(stats.jobs.submitted >= 1);
+    assert.deepEqual(stats.pools.map((p) => p.kind), ["threads", "workers", "commands"]);
+    const job = await client.submit({ type: "echo", input: { x: 1 } }, { wait: 10 });
+    assert.deepEqual((await client.get(job.id, { input: true })).input, { x: 1 });
+    assert.equal((await client.get(job.id)).input, undefined);
   });
 
   test("wait gives up with wait_timeout; the job keeps running", async () => {

@@ -116,6 +116,18 @@ describe("answers of a real offloadd match the document", () => {
     assert.equal((await call("DELETE", `/v1/jobs/${running.body.id}`, undefined, "/v1/jobs/{id}")).status, 200);
     assert.equal((await call("GET", `/v1/jobs?state=failed&results=true`, undefined, "/v1/jobs")).body.jobs.length >= (failed.body.state === "failed" ? 1 : 0), true);
     assert.equal((await call("GET", "/v1/types", undefined, "/v1/types")).status, 200);
+    const withInput = await call("GET", `/v1/jobs/${job.id}?input=true`, undefined, "/v1/jobs/{id}");
+    assert.deepEqual(withInput.body.input, { a: [1, "x"] });
+    assert.equal((await call("GET", `/v1/jobs/${job.id}?input=yes`, undefined, "/v1/jobs/{id}")).status, 400);
+    const stats = await call("GET", "/v1/stats", undefined, "/v1/stats");
+    assert.equal(stats.status, 200);
+    assert.ok(stats.body.jobs.submitted >= 4, JSON.stringify(stats.body.jobs));
+    const root = await fetch(server.url + "/", { redirect: "manual" });
+    checkAnswer("GET", "/", root.status, root.headers.get("content-type"), await root.text());
+    assert.equal(root.headers.get("location"), "/ui/");
+    assert.equal((await call("GET", "/ui/", undefined, "/ui/")).status, 200);
+    assert.equal((await call("GET", "/ui/app.js", undefined, "/ui/{file}")).status, 200);
+    assert.equal((await call("GET", "/ui/nope.js", undefined, "/ui/{file}")).status, 404);
     assert.equal((await call("GET", "/healthz", undefined, "/healthz")).status, 200);
     assert.equal((await call("GET", "/readyz", undefined, "/readyz")).status, 200);
     assert.equal((await call("GET", "/metrics", undefined, "/metrics")).status, 200);

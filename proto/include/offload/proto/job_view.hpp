@@ -33,6 +33,8 @@ struct job_view {
   std::optional<std::uint64_t> timeout_ms;
   std::optional<std::string> idempotency_key;
   std::optional<job_progress> progress;
+  /// The submitted input; only when asked for (`GET /v1/jobs/{id}?input=true`).
+  std::optional<nlohmann::json> input;
   /// Present once the job `succeeded`.
   std::optional<nlohmann::json> result;
   /// Present once the job ended in any other terminal state.
