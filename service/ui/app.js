@@ -53,6 +53,7 @@ function startLive() {
     stats: (s) => view?.stats?.(s),
     jobs: (views, dropped) => view?.jobs?.(views, dropped),
     state: setConnection,
+    refused: () => api.stats().catch(() => {}), // a 401 locks the page
   });
 }
 

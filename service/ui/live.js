@@ -13,7 +13,8 @@ function base64url(text) {
 }
 
 export class LiveSocket {
-  /** `handlers`: `stats(stats)`, `jobs(views, dropped)`, `state('live' | 'reconnecting' | 'closed')`. */
+  /** `handlers`: `stats(stats)`, `jobs(views, dropped)`, `state('live' | 'reconnecting' | 'closed')`,
+   *  `refused()` (a connection attempt failed before opening). */
   constructor(handlers) {
     this.handlers = handlers;
     this.subscriptions = new Map(); // id -> {after, onEvent}
@@ -30,7 +31,9 @@ export class LiveSocket {
     if (bearer) protocols.push(`offload.bearer.${base64url(bearer)}`);
     const socket = new WebSocket(`${scheme}://${location.host}/v1/ws`, protocols);
     this.socket = socket;
+    let opened = false;
     socket.addEventListener('open', () => {
+      opened = true;
       this.attempt = 0;
       this.handlers.state?.('live');
       this.send({ op: 'watch', stats: true, jobs: true });
@@ -40,6 +43,9 @@ export class LiveSocket {
     socket.addEventListener('close', () => {
       if (this.socket !== socket || this.closed) return;
       this.handlers.state?.('reconnecting');
+      // A refused handshake says nothing about why (a browser hides the status): the app asks over HTTP,
+      // which tells a revoked token (401) from a server that is away.
+      if (!opened) this.handlers.refused?.();
       // 0.25 s doubling up to 8 s, with jitter so that many dashboards do not return together.
       const delay = Math.min(8000, 250 * 2 ** this.attempt) * (0.5 + Math.random() / 2);
       this.attempt += 1;
