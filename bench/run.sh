@@ -128,25 +128,22 @@ emit worker_node "$(post_wait '{"type":"node_echo","input":{"a":1}}')"
 emit command_python "$(post_wait '{"type":"py_echo_once","input":{"request":"{\"type\":\"py_echo\",\"input\":{\"a\":1}}\n"}}' 8)"
 
 # Responsiveness: both lanes saturated with CPU work, /healthz probed 200 times a second.
-sat=()
-"$bench/offload_load" --port "$port" --seconds $((secs + 2)) --connections 8 --method POST --path '/v1/jobs?wait=60' \
-  --body '{"type":"sum","input":{"n":30000000}}' >/dev/null & sat+=($!)
-"$bench/offload_load" --port "$port" --seconds $((secs + 2)) --connections 8 --method POST --path '/v1/jobs?wait=60' \
-  --body '{"type":"sum","input":{"n":30000000},"lane":"process"}' >/dev/null & sat+=($!)
-sleep 1
-emit responsive "$(load --rate 200 --path /healthz)"
-wait "${sat[@]}" 2>/dev/null || true
+# saturated_healthz: prints the /healthz probe's JSON, measured while both lanes are kept busy.
+saturated_healthz() {
+  local sat=() body='{"type":"sum","input":{"n":30000000}' lane
+  for lane in '' ',"lane":"process"'; do
+    "$bench/offload_load" --port "$port" --seconds $((secs + 2)) --connections 8 --method POST \
+      --path '/v1/jobs?wait=60' --body "$body$lane}" >/dev/null & sat+=($!)
+  done
+  sleep 1
+  load --rate 200 --path /healthz
+  wait "${sat[@]}" 2>/dev/null || true
+}
+emit responsive "$(saturated_healthz)"
 # The same with 20 dashboards open (each a /v1/ws socket watching stats and job changes): what they cost the
 # reactor shows as the /healthz tail moving against "responsive" above.
 "$bench/offload_ws_bench" "$port" watch 20 $((secs + 3)) >"$work/watch.out" & watchers=$!
-sat=()
-"$bench/offload_load" --port "$port" --seconds $((secs + 2)) --connections 8 --method POST --path '/v1/jobs?wait=60' \
-  --body '{"type":"sum","input":{"n":30000000}}' >/dev/null & sat+=($!)
-"$bench/offload_load" --port "$port" --seconds $((secs + 2)) --connections 8 --method POST --path '/v1/jobs?wait=60' \
-  --body '{"type":"sum","input":{"n":30000000},"lane":"process"}' >/dev/null & sat+=($!)
-sleep 1
-healthz=$(load --rate 200 --path /healthz)
-wait "${sat[@]}" 2>/dev/null || true
+healthz=$(saturated_healthz)
 wait "$watchers"
 emit responsive_dashboards "${healthz%\}},\"dashboards\":$(cat "$work/watch.out")}"
 stop_server

@@ -25,6 +25,14 @@ api_response view_response(unsigned status, const core::job& j) {
   return response;
 }
 
+// `?name=true|false` (false when absent), or the 400 that names the parameter.
+proto::result<bool> query_flag(const api_request& req, const char* name) {
+  const auto text = req.query_value(name);
+  if (!text) return false;
+  if (*text != "true" && *text != "false") return proto::invalid_field(name, "must be true or false");
+  return *text == "true";
+}
+
 // `?wait=S`: seconds, 0 < S ≤ 300, decimals allowed.
 proto::result<std::optional<double>> parse_wait(const api_request& req) {
   const auto text = req.query_value("wait");
@@ -66,12 +74,11 @@ asio::awaitable<api_response> job_api::submit(const api_request& req) {
 }
 
 asio::awaitable<api_response> job_api::get(const api_request& req, const route_params& params) {
-  const auto input = req.query_value("input");
-  if (input && *input != "true" && *input != "false")
-    co_return api_response::error(proto::invalid_field("input", "must be true or false"));
+  const auto with_input = query_flag(req, "input");
+  if (!with_input) co_return api_response::error(with_input.error());
   const auto job = co_await jobs_.async_find(params.at(0));
   if (!job) co_return api_response::error(proto::job_not_found(params.at(0)));
-  co_return api_response::json(200, job->view(true, input == "true"));
+  co_return api_response::json(200, job->view(true, *with_input));
 }
 
 asio::awaitable<api_response> job_api::list(const api_request& req) {
@@ -96,11 +103,9 @@ asio::awaitable<api_response> job_api::list(const api_request& req) {
     filter.after = std::string{*after};
   }
 
-  if (const auto results = req.query_value("results")) {
-    if (*results != "true" && *results != "false")
-      co_return api_response::error(proto::invalid_field("results", "must be true or false"));
-    filter.with_results = *results == "true";
-  }
+  const auto with_results = query_flag(req, "results");
+  if (!with_results) co_return api_response::error(with_results.error());
+  filter.with_results = *with_results;
   if (const auto order = req.query_value("order")) {
     if (*order != "oldest" && *order != "newest")
       co_return api_response::error(proto::invalid_field("order", "must be oldest or newest"));
