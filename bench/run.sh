@@ -204,7 +204,7 @@ def ratio(a, b):
     return f"{a / b:.2f}×" if b else "-"
 base = rows.get("baseline_beast", {}).get("rps", 0)
 spawn = rows.get("baseline_spawn", {}).get("per_second", 0)
-print(f"\n{'scenario':<18}{'result':<44}{'vs baseline':>12}")
+print(f"\n{'scenario':<22}{'result':<44}{'vs baseline':>12}")
 for name in ["overhead", "overhead_memory", "cpu", "process", "command", "worker_python", "worker_node", "command_python", "async", "async_memory", "responsive", "responsive_dashboards", "ws", "stream", "memory_idle", "memory_retained", "recovery", "baseline_beast", "baseline_spawn", "node_overhead", "node_process", "node_command"]:
     r = rows.get(name)
     if not r: continue
@@ -236,7 +236,7 @@ for name in ["overhead", "overhead_memory", "cpu", "process", "command", "worker
         vs = "sqlite " + ratio(rows["overhead"]["rps"], r["rps"])
     if name == "async_memory" and "async" in rows:
         vs = "sqlite " + ratio(rows["async"]["status"].get("202", 0), r["status"].get("202", 0))
-    print(f"{name:<18}{text:<44}{vs:>12}")
+    print(f"{name:<22}{text:<44}{vs:>12}")
 # Offload against its Node.js peer (the same requests, the same run): how many times Node's rate.
 if "node_overhead" in rows:
     print(f"\n{'vs Node.js':<18}{'offloadd':>12}{'node':>12}{'ratio':>10}   requests per server CPU second")
