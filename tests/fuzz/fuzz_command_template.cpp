@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -27,5 +28,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto expanded = offload::core::expand_argv(spec, *input);
   // One template element is always exactly one argv element, and the program never changes.
   if (expanded.size() != spec.argv.size() || expanded.front() != "/bin/true") std::abort();
+  // A path placeholder's value never leaves the work directory: relative, without a `..` step.
+  for (const auto& field : spec.path_fields) {
+    const auto value = input->at(field).get<std::string>();
+    if (value.empty() || value.front() == '/' || value == ".." || value.starts_with("../") ||
+        value.ends_with("/..") || value.find("/../") != std::string::npos)
+      std::abort();
+  }
   return 0;
 }

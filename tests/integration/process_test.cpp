@@ -505,5 +505,31 @@ TEST(secrets_test, a_command_cannot_read_the_token_from_offloadds_environment) {
   EXPECT_EQ(http_request(port, "GET", "/v1/types", {}, auth).status, 200u);
 }
 
+// Issue 15, item 9: with `{input.path:path}` the operator lets a command open files of the job's work
+// directory only: an absolute path or a `..` step is refused at submission, before anything runs; a relative
+// path is opened in the work directory (the command's cwd).
+TEST(secrets_test, a_path_placeholder_only_reaches_into_the_work_directory) {
+  temp_dir dir;
+  const auto config =
+      dir.write("commands.json",
+                json{{"commands", {{"readfile", {{"argv", {"/bin/cat", "{input.path:path}"}}}}}}}.dump());
+  offloadd_process server{{"--config", config, "--work-root", dir.path().string()}};
+  const auto port = server.port();
+  for (const auto& outside : {"/proc/" + std::to_string(server.pid()) + "/environ",
+                              std::string{"../../etc/passwd"}, std::string{"x/../../../etc/passwd"}}) {
+    const auto r =
+        http_post(port, "/v1/jobs?wait=20", {{"type", "readfile"}, {"input", {{"path", outside}}}});
+    ASSERT_EQ(r.status, 400u) << outside << ": " << r.body;
+    EXPECT_EQ(r.json()["error"]["code"], "invalid_input");
+    EXPECT_TRUE(r.json()["error"]["message"].get<std::string>().starts_with("input.path: must")) << r.body;
+  }
+  EXPECT_EQ(http_get(port, "/v1/stats").json()["jobs"]["submitted"], 0) << "nothing ran";
+  // Inside: the job's own (empty) work directory, so the file is not there, and cat says so.
+  const auto inside =
+      http_post(port, "/v1/jobs?wait=20", {{"type", "readfile"}, {"input", {{"path", "notes.txt"}}}});
+  ASSERT_EQ(inside.status, 200u) << inside.body;
+  EXPECT_EQ(inside.json()["state"], "failed") << inside.body;
+}
+
 }  // namespace
 }  // namespace offload::test

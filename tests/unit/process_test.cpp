@@ -127,6 +127,38 @@ TEST(command_spec_test, option_like_and_nul_values_are_refused) {
   EXPECT_FALSE(parse({{"bad", {{"argv", {"/bin/echo"}}, {"allow_option_values", "yes"}}}}).has_value());
 }
 
+// `{input.FIELD:path}`: a path the command opens in its work directory (its cwd), never elsewhere: no
+// absolute path, no `..` step (`cat {input.path:path}` cannot read /proc/<offloadd>/environ or ../../etc).
+TEST(command_spec_test, path_placeholders_stay_inside_the_work_directory) {
+  const auto r = parse({{"cat", {{"argv", {"/bin/cat", "{input.src:path}", "--out={input.dst:path}"}}}}});
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  const auto& spec = r->at("cat");
+  EXPECT_EQ(spec.path_fields, (std::set<std::string>{"src", "dst"}));
+  const auto check = [&](const std::string& src) {
+    return validate_command_input(spec, {{"src", src}, {"dst", "o"}});
+  };
+  for (const auto* fine : {"a.txt", "sub/dir/file", "./x", "a..b", "...", "x/.hidden"})
+    EXPECT_FALSE(check(fine).has_value()) << fine;
+  for (const auto* outside :
+       {"/etc/passwd", "/proc/1/environ", "../x", "..", "a/../../etc/passwd", "a/..", ""}) {
+    const auto refused = check(outside);
+    ASSERT_TRUE(refused.has_value()) << outside;
+    EXPECT_TRUE(refused->message.starts_with("src: must")) << refused->message;
+  }
+  EXPECT_EQ(check("-n")->message.substr(0, 31), "src: must not begin with '-': t") << "still an option";
+  EXPECT_EQ(validate_command_input(spec, {{"src", 5}, {"dst", "o"}})->message,
+            "src: must be a string (a path)");
+  EXPECT_EQ(expand_argv(spec, {{"src", "in/a.txt"}, {"dst", "b"}}),
+            (std::vector<std::string>{"/bin/cat", "in/a.txt", "--out=b"}));
+  const auto type = command_job_type(std::make_shared<const command_spec>(spec));
+  EXPECT_EQ(type.input_schema["properties"]["src"]["type"], "string");
+  // Only `:path` is a kind; a misspelt one stops start-up.
+  const auto typo = parse({{"cat", {{"argv", {"/bin/cat", "{input.src:file}"}}}}});
+  ASSERT_FALSE(typo.has_value());
+  EXPECT_NE(typo.error().message.find("unknown placeholder kind {input.src:file}"), std::string::npos)
+      << typo.error().message;
+}
+
 TEST(output_chunker_test, splits_only_on_character_boundaries) {
   output_chunker chunker{"stdout"};
   const std::string euro = "\xe2\x82\xac";  // €

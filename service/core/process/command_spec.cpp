@@ -21,15 +21,16 @@ bool is_identifier(std::string_view s) {
   return true;
 }
 
-// A piece of an argv element: literal text, or the name of an input field.
+// A piece of an argv element: literal text, or the name of an input field (and whether it is a path).
 struct segment {
   bool field;
   std::string text;
+  bool path = false;
 };
 
-// Splits an element into literals and `{input.NAME}` placeholders. Anything shaped like a placeholder
-// (`{word.word}`) that is not `{input.NAME}` is an error, so typos fail at start-up; other braces are
-// literal (awk programs, JSON snippets).
+// Splits an element into literals and `{input.NAME}` / `{input.NAME:path}` placeholders. Anything shaped
+// like a placeholder (`{word.word}`, `{word.word:word}`) that is not one of those is an error, so typos fail
+// at start-up; other braces are literal (awk programs, JSON snippets).
 proto::result<std::vector<segment>> split_template(std::string_view element) {
   std::vector<segment> out;
   std::string literal;
@@ -39,13 +40,20 @@ proto::result<std::vector<segment>> split_template(std::string_view element) {
       if (close != std::string_view::npos) {
         const auto inner = element.substr(i + 1, close - i - 1);
         const auto dot = inner.find('.');
-        if (dot != std::string_view::npos && is_identifier(inner.substr(0, dot)) &&
-            is_identifier(inner.substr(dot + 1))) {
+        const auto colon = inner.find(':');
+        const auto name = inner.substr(0, colon).substr(dot == std::string_view::npos ? 0 : dot + 1);
+        const auto kind = colon == std::string_view::npos ? std::string_view{} : inner.substr(colon + 1);
+        if (dot != std::string_view::npos && dot < colon && is_identifier(inner.substr(0, dot)) &&
+            is_identifier(name) && (colon == std::string_view::npos || is_identifier(kind))) {
           if (inner.substr(0, dot) != "input")
             return proto::error{proto::errc::invalid_input, "unknown placeholder {" + std::string{inner} +
                                                                 "} (only {input.FIELD} exists)"};
+          if (!kind.empty() && kind != "path")
+            return proto::error{proto::errc::invalid_input,
+                                "unknown placeholder kind {" + std::string{inner} +
+                                    "} (only {input.FIELD} and {input.FIELD:path} exist)"};
           if (!literal.empty()) out.push_back({false, std::exchange(literal, {})});
-          out.push_back({true, std::string{inner.substr(dot + 1)}});
+          out.push_back({true, std::string{name}, kind == "path"});
           i = close + 1;
           continue;
         }
@@ -75,8 +83,11 @@ std::optional<proto::error> parse_argv(const std::string& at, const json& j, com
     if (!element.is_string()) return config_error(path, "must be a string");
     auto segments = split_template(element.get<std::string>());
     if (!segments) return config_error(path, segments.error().message);
-    for (const auto& s : *segments)
-      if (s.field) spec.argv_fields.insert(s.text);
+    for (const auto& s : *segments) {
+      if (!s.field) continue;
+      spec.argv_fields.insert(s.text);
+      if (s.path) spec.path_fields.insert(s.text);
+    }
     if (!segments->empty() && segments->front().field) spec.leading_fields.insert(segments->front().text);
     spec.argv.push_back(element.get<std::string>());
   }
@@ -158,6 +169,23 @@ proto::result<std::map<std::string, command_spec>> parse_command_config(const nl
   return out;
 }
 
+namespace {
+
+// A `{input.FIELD:path}` value: a relative path whose every step stays inside the work directory.
+std::optional<std::string> path_problem(std::string_view path) {
+  if (path.empty()) return "must not be empty";
+  if (path.front() == '/') return "must be a relative path inside the job's work directory";
+  for (std::size_t start = 0; start <= path.size();) {
+    const auto slash = std::min(path.find('/', start), path.size());
+    if (path.substr(start, slash - start) == "..")
+      return "must not contain '..': it names a path inside the job's work directory";
+    start = slash + 1;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<proto::error> validate_command_input(const command_spec& spec, const nlohmann::json& input) {
   for (const auto& [key, value] : input.items()) {
     if (spec.argv_fields.contains(key)) {
@@ -167,6 +195,10 @@ std::optional<proto::error> validate_command_input(const command_spec& spec, con
       // An argument is a C string: a NUL would silently cut it short.
       if (text.find('\0') != std::string::npos)
         return proto::invalid_field(key, "must not contain a NUL byte");
+      if (spec.path_fields.contains(key)) {
+        if (!value.is_string()) return proto::invalid_field(key, "must be a string (a path)");
+        if (auto problem = path_problem(text)) return proto::invalid_field(key, *problem);
+      }
       if (!spec.allow_option_values && spec.leading_fields.contains(key) && text.starts_with('-'))
         return proto::invalid_field(key,
                                     "must not begin with '-': the command would read it as an option "
@@ -192,7 +224,11 @@ job_type command_job_type(std::shared_ptr<const command_spec> spec) {
   nlohmann::json properties = nlohmann::json::object();
   nlohmann::json required = nlohmann::json::array();
   for (const auto& field : spec->argv_fields) {
-    properties[field] = {{"type", {"string", "number", "boolean"}}};
+    if (spec->path_fields.contains(field))
+      properties[field] = {{"type", "string"},
+                           {"description", "a relative path inside the job's work directory (no '..')"}};
+    else
+      properties[field] = {{"type", {"string", "number", "boolean"}}};
     required.push_back(field);
   }
   if (spec->stdin_field) {

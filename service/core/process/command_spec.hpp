@@ -36,7 +36,8 @@ struct command_spec {
   std::string name;
   std::string description;
   /// argv template: argv[0] is an absolute path; later elements may contain `{input.FIELD}` placeholders,
-  /// each replaced by that input field's value inside the same single element.
+  /// each replaced by that input field's value inside the same single element, and `{input.FIELD:path}`,
+  /// whose value must be a relative path that stays inside the job's work directory (the command's cwd).
   std::vector<std::string> argv;
   /// Input field whose string value is written to stdin (`"stdin":"input.data"`); stdin is empty otherwise.
   std::optional<std::string> stdin_field;
@@ -50,6 +51,8 @@ struct command_spec {
   resource_limits limits;
   /// Input fields the argv template uses (each required, a string, number or boolean).
   std::set<std::string> argv_fields;
+  /// Fields used as `{input.FIELD:path}`: strings naming a path inside the work directory.
+  std::set<std::string> path_fields;
   /// Fields whose placeholder begins an argv element: a value starting with '-' there would be read as an
   /// option, so it is refused unless `allow_option_values`.
   std::set<std::string> leading_fields;
