@@ -65,6 +65,8 @@ proto::result<loaded_types> load_types(const options& opts, core::type_registry&
   };
   auto commands = core::parse_command_config(*json);
   if (!commands) return config_error(commands.error().message);
+  if (auto users = core::resolve_command_users(*commands, opts.command_user))
+    return config_error(users->message);
   auto workers = core::parse_worker_config(*json);
   if (!workers) return config_error(workers.error().message);
   loaded_types loaded;

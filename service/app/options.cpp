@@ -167,6 +167,14 @@ const std::vector<option_spec>& option_table() {
          o.process.worker_program = std::string{v};
          return std::nullopt;
        }},
+      {"command-user",
+       "run command jobs as this user (name or uid) unless a command names its own \"user\"; needs root",
+       "(offloadd's own user)",
+       [](options& o, std::string_view v) -> std::optional<std::string> {
+         if (v.empty()) return "must be a user name or a numeric uid";
+         o.command_user = std::string{v};
+         return std::nullopt;
+       }},
       {"work-root", "directory under which command jobs get private working directories", "(system temp dir)",
        [](options& o, std::string_view v) -> std::optional<std::string> {
          o.process.work_root = std::string{v};

@@ -26,6 +26,8 @@ struct options {
   core::process_config process;
   /// JSON file with the command allow-list (`{"commands":{…}}`); empty means no commands.
   std::string config_file;
+  /// `--command-user`: the account commands run as unless their entry names one (empty: offloadd's).
+  std::string command_user;
   /// On SIGTERM/SIGINT: how long running and queued jobs may still take before they are cancelled.
   std::chrono::seconds drain{30};
   core::log_level log_level = core::log_level::info;

@@ -10,7 +10,9 @@
 #include <algorithm>
 #include <csignal>
 #include <fstream>
+#include <pwd.h>
 #include <set>
+#include <sys/stat.h>
 
 namespace offload::test {
 namespace {
@@ -529,6 +531,53 @@ TEST(secrets_test, a_path_placeholder_only_reaches_into_the_work_directory) {
       http_post(port, "/v1/jobs?wait=20", {{"type", "readfile"}, {"input", {{"path", "notes.txt"}}}});
   ASSERT_EQ(inside.status, 200u) << inside.body;
   EXPECT_EQ(inside.json()["state"], "failed") << inside.body;
+}
+
+// Issue 15, item 9: commands can run as another account (`"user"`, `--command-user`; offloadd must be root).
+// Such a child owns its working directory and cannot open offloadd's /proc files even with a plain path.
+TEST(secrets_test, commands_run_as_the_configured_user) {
+  if (::geteuid() != 0) GTEST_SKIP() << "skipped: switching users needs root";
+  const auto nobody = ::getpwnam("nobody");
+  ASSERT_NE(nobody, nullptr);
+  const auto nobody_uid = std::to_string(nobody->pw_uid) + "\n";
+  temp_dir dir;
+  ::chmod(dir.path().c_str(), 0755);  // the work root must be reachable for the other user
+  const auto config =
+      dir.write("commands.json",
+                json{{"commands",
+                      {{"uid_as_nobody", {{"argv", {"/usr/bin/id", "-u"}}, {"user", "nobody"}}},
+                       {"uid_default", {{"argv", {"/usr/bin/id", "-u"}}}},
+                       {"uid_as_root", {{"argv", {"/usr/bin/id", "-u"}}, {"user", "0"}}},
+                       {"write_here", {{"argv", {"/usr/bin/touch", "made-by-the-job"}}, {"user", "nobody"}}},
+                       {"readfile", {{"argv", {"/bin/cat", "{input.path}"}}}}}}}
+                    .dump());
+  const std::string token = "tok-only-root-may-read";
+  offloadd_process server{
+      {"--config", config, "--work-root", dir.path().string(), "--command-user", "nobody"},
+      {"OFFLOAD_TOKEN=" + token}};
+  const auto port = server.port();
+  const header_list auth{{"Authorization", "Bearer " + token}};
+  const auto run = [&](const json& body) {
+    const auto r = http_request(port, "POST", "/v1/jobs?wait=20", body.dump(), auth);
+    EXPECT_EQ(r.status, 200u) << r.body;
+    return r.json();
+  };
+  EXPECT_EQ(run({{"type", "uid_as_nobody"}})["result"]["stdout"], nobody_uid);
+  EXPECT_EQ(run({{"type", "uid_default"}})["result"]["stdout"], nobody_uid) << "--command-user";
+  EXPECT_EQ(run({{"type", "uid_as_root"}})["result"]["stdout"], "0\n") << "a command's own user wins";
+  EXPECT_EQ(run({{"type", "write_here"}})["state"], "succeeded") << "its working directory is its own";
+  // Not offloadd's user, and offloadd is not dumpable: its environ cannot be opened.
+  const auto environ_path = "/proc/" + std::to_string(server.pid()) + "/environ";
+  const auto read = run({{"type", "readfile"}, {"input", {{"path", environ_path}}}});
+  EXPECT_EQ(read["state"], "failed") << read;
+  EXPECT_EQ(read.dump().find(token), std::string::npos);
+
+  // An unknown user stops start-up with the reason.
+  const auto [code, err] = offloadd_process::run_to_exit(
+      {"--listen", "127.0.0.1:0", "--config", config, "--command-user", "no-such-user-4711"},
+      {}, std::chrono::seconds{10});
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(err.find("no user 'no-such-user-4711'"), std::string::npos) << err;
 }
 
 }  // namespace

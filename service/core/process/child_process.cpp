@@ -14,7 +14,9 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <grp.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -55,6 +57,10 @@ struct child_plan {
   const resource_limits& limits;
   int nice;
   pid_t parent;
+  // Switch to this account when set.
+  bool switch_user;
+  uid_t uid;
+  gid_t gid;
 };
 
 // In the child: reports errno to the parent and exits.
@@ -78,6 +84,9 @@ struct child_plan {
   close_inherited(p.error_fd);
   // Own process group, so that cancel and timeout can kill the whole tree with kill(-pgid).
   if (::setpgid(0, 0) != 0) fail();
+  // Another account: no supplementary groups, then the group, then the user (after which nothing can be
+  // regained). Before the death signal, which a change of credentials clears.
+  if (p.switch_user && (::setgroups(0, nullptr) != 0 || ::setgid(p.gid) != 0 || ::setuid(p.uid) != 0)) fail();
   // Die with the service; and if it already died between fork and here, do not run at all.
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail();
   if (::getppid() != p.parent) ::_exit(127);
@@ -265,6 +274,21 @@ int exec_failure(int report_fd, pid_t pid) {
 
 }  // namespace
 
+proto::result<user_account> find_user_account(const std::string& name) {
+  std::vector<char> buffer(16384);
+  passwd entry{};
+  passwd* found = nullptr;
+  int err = ::getpwnam_r(name.c_str(), &entry, buffer.data(), buffer.size(), &found);
+  if (!found && !name.empty() && name.size() <= 10 &&
+      name.find_first_not_of("0123456789") == std::string::npos)
+    err = ::getpwuid_r(static_cast<uid_t>(std::stoul(name)), &entry, buffer.data(), buffer.size(), &found);
+  if (!found)
+    return proto::error{
+        proto::errc::invalid_input,
+        "no user '" + name + "'" + (err != 0 ? std::string{" ("} + std::strerror(err) + ")" : "")};
+  return user_account{entry.pw_name, entry.pw_uid, entry.pw_gid};
+}
+
 proto::result<std::unique_ptr<child_process>> child_process::spawn(asio::any_io_executor executor,
                                                                    const child_options& options) {
   if (options.executable.empty() || options.executable.front() != '/' ||
@@ -286,7 +310,10 @@ proto::result<std::unique_ptr<child_process>> child_process::spawn(asio::any_io_
                         report.fd[1],
                         options.limits,
                         options.nice,
-                        ::getpid()};
+                        ::getpid(),
+                        options.user.has_value(),
+                        options.user ? static_cast<uid_t>(options.user->uid) : 0,
+                        options.user ? static_cast<gid_t>(options.user->gid) : 0};
 
   const pid_t pid = fork_child(plan);
   if (pid < 0) return failed(errno);

@@ -31,6 +31,17 @@ struct resource_limits {
   std::optional<std::uint64_t> processes;
 };
 
+/// The account a child runs as (resolved once, at start-up: the child cannot look names up).
+struct user_account {
+  std::string name;
+  std::uint32_t uid = 0;
+  std::uint32_t gid = 0;
+};
+
+/// The account named `name` (a user name, or a numeric uid), with its primary group; `invalid_input` when
+/// there is none. Reads the user database: call it at start-up, never on the reactor.
+proto::result<user_account> find_user_account(const std::string& name);
+
 /// What to start. Never a shell: the argv vector reaches execve as it is.
 struct child_options {
   /// Absolute path of the program.
@@ -44,6 +55,8 @@ struct child_options {
   resource_limits limits;
   /// Added to the child's niceness before exec (0: unchanged).
   int nice = 0;
+  /// Run as this account (no supplementary groups) instead of the service's; needs the privilege to switch.
+  std::optional<user_account> user{};
 };
 
 /// How a child ended.

@@ -17,10 +17,13 @@
 #include <boost/asio/write.hpp>
 
 #include <array>
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <stop_token>
+#include <unistd.h>
 
 namespace offload::core {
 using namespace asio::experimental::awaitable_operators;
@@ -181,6 +184,13 @@ asio::awaitable<proto::result<launched>> prepare_and_spawn(asio::any_io_executor
   if (::mkdtemp(dir.data()) == nullptr)
     co_return proto::error{errc::spawn_failed, "cannot create a working directory under " + root};
   options.work_dir = dir;
+  // A command run as another account owns its directory (mkdtemp made it 0700 for offloadd's user).
+  if (options.user && ::chown(dir.c_str(), options.user->uid, options.user->gid) != 0) {
+    const int err = errno;
+    remove_work_dir(dir);
+    co_return proto::error{errc::spawn_failed, "cannot hand the working directory to user " +
+                                                   options.user->name + ": " + std::strerror(err)};
+  }
   auto child = child_process::spawn(std::move(reactor), options);
   if (!child) {
     remove_work_dir(dir);
@@ -204,6 +214,7 @@ asio::awaitable<lane_outcome> command_runner::async_run(lane_request request) {
     options.env.push_back(k + "=" + v);
   options.limits = spec.limits;
   options.nice = config_.nice;
+  options.user = spec.account;
   auto started = co_await asio::co_spawn(
       helpers_, prepare_and_spawn(reactor_, config_.work_root, std::move(options)), asio::use_awaitable);
   if (!started) co_return lane_outcome{job_input::fail, nullptr, started.error()};

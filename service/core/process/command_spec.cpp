@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <unistd.h>
 
 namespace offload::core {
 namespace {
@@ -131,8 +132,8 @@ proto::result<command_spec> parse_command(const std::string& name, const json& j
   const auto at = "commands." + name;
   if (!j.is_object()) return config_error(at, "must be an object");
   static constexpr std::string_view keys[] = {
-      "argv", "stdin",  "result",      "timeout_ms",         "max_output_bytes",
-      "env",  "limits", "description", "allow_option_values"};
+      "argv", "stdin",  "result",      "timeout_ms",          "max_output_bytes",
+      "env",  "limits", "description", "allow_option_values", "user"};
   if (auto unknown = proto::first_unknown_field(j, keys))
     return config_error(at + "." + *unknown, proto::unknown_field_message(keys));
   command_spec spec;
@@ -141,6 +142,11 @@ proto::result<command_spec> parse_command(const std::string& name, const json& j
   if (const auto allow = j.find("allow_option_values"); allow != j.end()) {
     if (!allow->is_boolean()) return config_error(at + ".allow_option_values", "must be true or false");
     spec.allow_option_values = allow->get<bool>();
+  }
+  if (const auto user = j.find("user"); user != j.end()) {
+    if (!user->is_string() || user->get<std::string>().empty())
+      return config_error(at + ".user", "must be a user name or a numeric uid");
+    spec.user = user->get<std::string>();
   }
   for (const auto step : {parse_argv, parse_stdin, parse_outcome})
     if (auto problem = step(at, j, spec)) return *std::move(problem);
@@ -246,6 +252,22 @@ job_type command_job_type(std::shared_ptr<const command_spec> spec) {
   type.validate = [spec](const nlohmann::json& input) { return validate_command_input(*spec, input); };
   type.command = std::move(spec);
   return type;
+}
+
+std::optional<proto::error> resolve_command_users(std::map<std::string, command_spec>& commands,
+                                                  const std::string& default_user) {
+  for (auto& [name, spec] : commands) {
+    if (!spec.user && !default_user.empty()) spec.user = default_user;
+    if (!spec.user) continue;
+    const auto where = "commands." + name + ".user" + (spec.user == default_user ? " (--command-user)" : "");
+    auto account = find_user_account(*spec.user);
+    if (!account) return config_error(where, account.error().message);
+    if (::geteuid() != 0 && account->uid != ::geteuid())
+      return config_error(where, "offloadd runs as uid " + std::to_string(::geteuid()) +
+                                     " and cannot start commands as '" + *spec.user + "' (that needs root)");
+    spec.account = std::move(*account);
+  }
+  return std::nullopt;
 }
 
 std::vector<std::string> expand_argv(const command_spec& spec, const nlohmann::json& input) {

@@ -59,6 +59,10 @@ struct command_spec {
   /// `"allow_option_values": true`: the command accepts values beginning with '-' at the start of an
   /// argument.
   bool allow_option_values = false;
+  /// `"user"`: the account the command runs as (else `--command-user`, else offloadd's own).
+  std::optional<std::string> user;
+  /// That account, looked up at start-up (`resolve_command_users`).
+  std::optional<user_account> account;
 };
 
 /// The registry entry of a command: process lane only, input checked by `validate_command_input`,
@@ -72,6 +76,11 @@ proto::result<std::map<std::string, command_spec>> parse_command_config(const nl
 /// Checks a job's input against the command: every placeholder field present and scalar, the stdin field
 /// a string, and no other fields.
 std::optional<proto::error> validate_command_input(const command_spec& spec, const nlohmann::json& input);
+
+/// Looks up the account of every command (its `"user"`, else `default_user` when not empty) and checks
+/// that offloadd may switch to it (root, or the account it already runs as). Call at start-up.
+std::optional<proto::error> resolve_command_users(std::map<std::string, command_spec>& commands,
+                                                  const std::string& default_user);
 
 /// The argv for one job (argv[0] first). The input must have passed `validate_command_input`.
 std::vector<std::string> expand_argv(const command_spec& spec, const nlohmann::json& input);
