@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <pwd.h>
 #include <set>
@@ -294,6 +295,59 @@ TEST_F(process_test, lanes_run_nicer_than_the_reactor) {
   EXPECT_EQ(niceness(tasks / std::to_string(server_.pid()) / "stat"), base) << "the reactor thread";
 }
 
+// Issue 15, item 8: `kill -9` of offloadd kills a command's direct child (death signal) but not what it
+// forked. The next offloadd on the same work root kills that process group and removes the job's directory.
+TEST(leftovers_test, the_next_offloadd_cleans_up_what_a_killed_one_left_running) {
+  temp_dir dir;
+  const auto work_root = dir.path() / "work";
+  std::filesystem::create_directories(work_root);
+  const auto config =
+      dir.write("commands.json",
+                json{{"commands", {{"tree", test_command({"fork-grandchild", "{input.pidfile}"})}}}}.dump());
+  const std::vector<std::string> args{"--config", config, "--work-root", work_root.string()};
+  const auto pidfile = (dir.path() / "grandchild.pid").string();
+  const auto job_dirs = [&] {
+    std::size_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator{work_root})
+      n += e.path().filename().string().starts_with("offload-job-") ? 1 : 0;
+    return n;
+  };
+  int grandchild = 0;
+  {
+    offloadd_process first{args};
+    submit(first.port(), {{"type", "tree"}, {"input", {{"pidfile", pidfile}}}});
+    grandchild = wait_for_pid_file(pidfile);
+    first.signal(SIGKILL);
+    ASSERT_TRUE(first.wait_exit(std::chrono::seconds{10}));
+  }
+  // What the killed offloadd left: the grandchild runs on, the directory and its record stay.
+  EXPECT_FALSE(process_dead(grandchild));
+  EXPECT_EQ(job_dirs(), 2u) << "the job's directory and its record";
+
+  const auto log = (dir.path() / "second.log").string();
+  offloadd_process second{args, {}, log};
+  wait_until([&] { return process_dead(grandchild); }, "the leftover process group to be killed",
+             std::chrono::seconds{10});
+  EXPECT_EQ(job_dirs(), 0u);
+  std::ifstream in{log};
+  const std::string text{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+  EXPECT_NE(text.find("\"directories\":1"), std::string::npos) << text;
+  EXPECT_NE(text.find("\"process_groups_killed\":1"), std::string::npos) << text;
+
+  // A live offloadd's jobs are its own: a third one on the same root leaves them alone.
+  const auto pidfile2 = (dir.path() / "grandchild2.pid").string();
+  const auto running = submit(second.port(), {{"type", "tree"}, {"input", {{"pidfile", pidfile2}}}});
+  const int second_grandchild = wait_for_pid_file(pidfile2);
+  {
+    offloadd_process third{args};
+    EXPECT_EQ(http_get(third.port(), "/healthz").status, 200u);  // started through (and stops on SIGTERM)
+    EXPECT_FALSE(process_dead(second_grandchild));
+    EXPECT_EQ(job_dirs(), 2u);
+  }
+  EXPECT_EQ(http_delete(second.port(), "/v1/jobs/" + running["id"].get<std::string>()).status, 200u);
+  wait_until([&] { return process_dead(second_grandchild); }, "the cancelled job's tree to die");
+}
+
 TEST(lane_nice_test, zero_keeps_the_lanes_at_the_services_priority) {
   temp_dir dir;
   const auto config = dir.write("c.json", test_commands().dump());
@@ -574,8 +628,8 @@ TEST(secrets_test, commands_run_as_the_configured_user) {
 
   // An unknown user stops start-up with the reason.
   const auto [code, err] = offloadd_process::run_to_exit(
-      {"--listen", "127.0.0.1:0", "--config", config, "--command-user", "no-such-user-4711"},
-      {}, std::chrono::seconds{10});
+      {"--listen", "127.0.0.1:0", "--config", config, "--command-user", "no-such-user-4711"}, {},
+      std::chrono::seconds{10});
   EXPECT_EQ(code, 2);
   EXPECT_NE(err.find("no user 'no-such-user-4711'"), std::string::npos) << err;
 }

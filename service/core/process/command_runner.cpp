@@ -3,6 +3,7 @@
 
 #include "core/logger.hpp"
 #include "core/process/command_spec.hpp"
+#include "core/process/job_leftovers.hpp"
 #include "core/process/output_chunker.hpp"
 
 #include <offload/asio_support.hpp>
@@ -153,6 +154,12 @@ lane_outcome outcome_of(const exit_status& status, run_state& st) {
 command_runner::command_runner(asio::any_io_executor reactor, process_config config)
     : reactor_(std::move(reactor)), config_(std::move(config)) {
   if (config_.work_root.empty()) config_.work_root = std::filesystem::temp_directory_path().string();
+  // Before any job runs (the reactor is not running yet): what an offloadd that died left under this root.
+  if (const auto swept = job_leftovers::sweep(config_.work_root); swept.directories > 0)
+    log(log_level::warn, "cleaned up after an offloadd that stopped without doing so",
+        {{"work_root", config_.work_root},
+         {"directories", swept.directories},
+         {"process_groups_killed", swept.process_groups}});
 }
 
 command_runner::~command_runner() {
@@ -171,9 +178,8 @@ struct launched {
 };
 
 void remove_work_dir(const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
-  if (ec) log(log_level::warn, "cannot remove a working directory", {{"dir", dir}, {"what", ec.message()}});
+  job_leftovers::remove(dir);
+  if (std::filesystem::exists(dir)) log(log_level::warn, "cannot remove a working directory", {{"dir", dir}});
 }
 
 // On a helper thread (mkdtemp, fork and the wait for exec all block): the job's private working directory,
@@ -196,6 +202,8 @@ asio::awaitable<proto::result<launched>> prepare_and_spawn(asio::any_io_executor
     remove_work_dir(dir);
     co_return proto::error{errc::spawn_failed, child.error().message};
   }
+  // Its own process group (pgid = pid): what a later offloadd kills if this one dies without cleaning up.
+  job_leftovers::record(dir, (*child)->pid());
   launched out;
   out.dir = std::move(dir);
   out.child = std::move(*child);

@@ -12,6 +12,8 @@ namespace offload::core {
 
 class command_runner final : public job_lane {
  public:
+  /// Also sweeps what an offloadd that died left under the work root (`job_leftovers`): call before the
+  /// reactor runs.
   command_runner(boost::asio::any_io_executor reactor, process_config config);
   ~command_runner() override;
 

@@ -1,0 +1,88 @@
+// Records of command jobs, and the start-up sweep of what a dead offloadd left.
+#include "core/process/job_leftovers.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <sys/types.h>
+#include <unistd.h>
+
+namespace offload::core {
+namespace {
+
+constexpr std::string_view record_suffix = ".owner";
+constexpr std::string_view directory_prefix = "offload-job-";
+
+// What /proc/PID/stat says of a process: its state (field 3) and its start time in clock ticks since boot
+// (field 22), which tells it from a later process that got the same pid. Nothing when there is none.
+struct process_info {
+  char state = 0;
+  unsigned long long start_time = 0;
+};
+
+std::optional<process_info> read_process(long pid) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
+  const std::string stat{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+  // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos || close + 2 >= stat.size()) return std::nullopt;
+  std::istringstream fields{stat.substr(close + 2)};
+  process_info info;
+  fields >> info.state;
+  std::string skip;
+  for (int i = 4; i < 22 && fields >> skip; ++i) {
+  }
+  fields >> info.start_time;
+  return info;
+}
+
+// Running (or stopped), not a zombie waiting to be reaped.
+bool alive(const std::optional<process_info>& p) {
+  return p && p->state != 'Z' && p->state != 'X';
+}
+
+}  // namespace
+
+void job_leftovers::record(const std::string& dir, int process_group) {
+  const auto self = static_cast<long>(::getpid());
+  std::ofstream out{dir + std::string{record_suffix}, std::ios::trunc};
+  const auto me = read_process(self);
+  out << process_group << ' ' << self << ' ' << (me ? me->start_time : 0) << '\n';
+}
+
+void job_leftovers::remove(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  std::filesystem::remove(dir + std::string{record_suffix}, ec);
+}
+
+job_leftovers::swept job_leftovers::sweep(const std::string& work_root) {
+  swept out;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator{work_root, ec}) {
+    const auto name = entry.path().filename().string();
+    if (!name.starts_with(directory_prefix) || !name.ends_with(record_suffix)) continue;
+    long group = 0, owner = 0;
+    unsigned long long owner_start = 0;
+    std::ifstream in{entry.path()};
+    if (!(in >> group >> owner >> owner_start) || group <= 1) continue;
+    // An offloadd that still runs (sharing this work root) owns its jobs.
+    if (const auto o = read_process(owner); alive(o) && o->start_time == owner_start) continue;
+    // The leader (the job's direct child) died with its offloadd (it may linger as a zombie); a group whose
+    // leader lives is another one that got the same id since.
+    if (::kill(static_cast<pid_t>(-group), 0) == 0 && !alive(read_process(group))) {
+      ::kill(static_cast<pid_t>(-group), SIGKILL);
+      ++out.process_groups;
+    }
+    auto dir = entry.path().string();
+    dir.resize(dir.size() - record_suffix.size());
+    remove(dir);
+    ++out.directories;
+  }
+  return out;
+}
+
+}  // namespace offload::core

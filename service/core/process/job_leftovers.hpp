@@ -1,0 +1,32 @@
+// What command jobs leave behind if offloadd dies without a chance to clean up (`kill -9`, OOM kill, power
+// cut): a process group that may still run (the direct child dies with offloadd, its descendants do not) and
+// a working directory. Each command job has a record beside its directory under the work root; an offloadd
+// that starts finds the records of instances that are gone, kills those groups and removes their files.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace offload::core {
+
+class job_leftovers {
+ public:
+  /// Writes `<dir>.owner`: the job's process group, and this offloadd's pid and start time (so that the
+  /// record of a live offloadd sharing the work root is never taken for a leftover).
+  static void record(const std::string& dir, int process_group);
+
+  /// Removes a job's directory and its record.
+  static void remove(const std::string& dir);
+
+  struct swept {
+    std::size_t directories = 0;
+    std::size_t process_groups = 0;
+  };
+
+  /// At start-up, before any job runs: under `work_root`, every record whose offloadd is gone has its
+  /// process group killed (when its leader is gone too, so that a recycled group id is never hit) and its
+  /// directory and record removed. Blocks: call before the reactor runs.
+  static swept sweep(const std::string& work_root);
+};
+
+}  // namespace offload::core
