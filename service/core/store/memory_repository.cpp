@@ -1,7 +1,17 @@
 // The memory repository: a job_store behind the repository interface.
 #include "core/store/memory_repository.hpp"
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 namespace offload::core {
+namespace {
+
+// Views made per turn of the reactor in a listing.
+constexpr std::size_t list_slice = 256;
+
+}  // namespace
 
 boost::asio::awaitable<proto::result<recovered_jobs>> memory_repository::async_recover() {
   co_return recovered_jobs{};
@@ -34,8 +44,13 @@ boost::asio::awaitable<proto::result<proto::job_page>> memory_repository::async_
   const auto found = store_.list(filter);
   proto::job_page page;
   page.jobs.reserve(found.jobs.size());
-  for (const auto& j : found.jobs)
+  for (const auto& j : found.jobs) {
+    // A page of 1,000 views is milliseconds of copying: other clients get a turn of the reactor between
+    // slices. The jobs are held by `found`, so eviction meanwhile cannot pull them away.
+    if (!page.jobs.empty() && page.jobs.size() % list_slice == 0)
+      co_await boost::asio::post(co_await boost::asio::this_coro::executor, boost::asio::use_awaitable);
     page.jobs.push_back(j->view(filter.with_results));
+  }
   page.next = found.next;
   co_return page;
 }
