@@ -3,10 +3,12 @@
 #include "core/process/child_process.hpp"
 #include "core/process/command_spec.hpp"
 #include "core/process/output_chunker.hpp"
+#include "core/process/worker_pool.hpp"
 
 #include <offload/proto/worker_message.hpp>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/use_future.hpp>
@@ -157,6 +159,50 @@ TEST(command_spec_test, path_placeholders_stay_inside_the_work_directory) {
   ASSERT_FALSE(typo.has_value());
   EXPECT_NE(typo.error().message.find("unknown placeholder kind {input.src:file}"), std::string::npos)
       << typo.error().message;
+}
+
+// Issue 15, item 10: a job waiting for a worker while the pool backs off after start-up failures is
+// released by its cancel at once, not at the end of the back-off (here 20 s), and starts no worker.
+TEST(worker_pool_backoff_test, a_cancel_ends_the_wait_for_a_pool_that_backs_off) {
+  boost::asio::io_context ioc{1};
+  worker_pool_settings settings;
+  settings.name = "failing";
+  settings.program = "/bin/false";  // exits before its ready line: a start-up failure
+  settings.size = 1;
+  settings.start_backoff = std::chrono::seconds{10};
+  worker_pool pool{ioc.get_executor(), settings};
+  pool.start();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
+  while (!pool.trouble() && std::chrono::steady_clock::now() < deadline)
+    ioc.run_one_for(std::chrono::milliseconds{10});
+  ASSERT_TRUE(pool.trouble()) << "the first start-up failure";
+  const auto starts = pool.restarts();
+
+  job_type type;
+  type.name = "echo";
+  const json input = json::object();
+  std::stop_source stop;
+  std::optional<lane_outcome> outcome;
+  boost::asio::co_spawn(
+      ioc,
+      [&]() -> boost::asio::awaitable<void> {
+        // Named before the co_await (rule 1 of offload/asio_support.hpp).
+        lane_request request{type, input, "job-1", stop.get_token(), {}};
+        outcome = co_await pool.async_run(std::move(request));
+      },
+      boost::asio::detached);
+  ioc.poll();  // the job reaches the back-off wait
+  ASSERT_FALSE(outcome) << "it waits for the back-off";
+  stop.request_stop();
+  const auto cancelled_by = std::chrono::steady_clock::now() + std::chrono::seconds{5};
+  while (!outcome && std::chrono::steady_clock::now() < cancelled_by)
+    ioc.run_one_for(std::chrono::milliseconds{10});
+  ASSERT_TRUE(outcome) << "the cancel did not end the wait (the back-off is 20 s)";
+  ASSERT_TRUE(outcome->error);
+  EXPECT_EQ(outcome->error->code, proto::errc::cancelled);
+  EXPECT_EQ(pool.restarts(), starts) << "no worker was started for a cancelled job";
+  ioc.stop();
+  pool.join();
 }
 
 TEST(output_chunker_test, splits_only_on_character_boundaries) {

@@ -137,9 +137,9 @@ asio::awaitable<void> worker_pool::async_warm_up() {
 void worker_pool::note_start_failure(const std::string& why) {
   ++start_failures_;
   last_failure_ = why;
-  // Capped exponential back-off: 100 ms, 200 ms, … up to 30 s between start attempts.
+  // Capped exponential back-off: 200 ms, 400 ms, … (from `start_backoff`) up to 30 s between start attempts.
   const auto delay = std::min<std::chrono::milliseconds>(
-      std::chrono::milliseconds{100} * (1u << std::min(start_failures_, 10u)), max_backoff);
+      settings_.start_backoff * (1u << std::min(start_failures_, 10u)), max_backoff);
   backoff_until_ = std::chrono::steady_clock::now() + delay;
   log(log_level::warn, "worker failed to start",
       {{"pool", settings_.name},
@@ -233,8 +233,12 @@ asio::awaitable<proto::result<worker_pool::worker_ptr>> worker_pool::async_acqui
                                std::to_string(start_failures_) + " times in a row; last: " + last_failure_ +
                                "); the pool is backing off"};
   if (std::chrono::steady_clock::now() < backoff_until_) {
+    // A cancel (or timeout) ends the wait: the job must not hold its slot for the rest of the back-off.
     asio::steady_timer wait{reactor_, backoff_until_};
+    const std::stop_callback wake{stop, [&wait] { wait.cancel(); }};
     co_await wait.async_wait(use_tuple);
+    if (stop.stop_requested() || stopped_)
+      co_return proto::error{errc::cancelled, "stopped before a worker was ready"};
   }
   ++live_;
   auto w = co_await async_start_worker();

@@ -38,6 +38,8 @@ struct worker_pool_settings {
   /// Between SIGTERM and SIGKILL when a job is cancelled or times out.
   std::chrono::milliseconds kill_grace{2000};
   int nice = 10;
+  /// The wait after a first start-up failure; it doubles with each further one, up to 30 s.
+  std::chrono::milliseconds start_backoff{100};
   /// The types the pool serves; a worker whose ready line names others stops the pool. Empty: no check.
   std::vector<std::string> types;
 };
