@@ -7,6 +7,7 @@
 #include <fstream>
 #include <optional>
 #include <sstream>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -65,6 +66,11 @@ job_leftovers::swept job_leftovers::sweep(const std::string& work_root) {
   for (const auto& entry : std::filesystem::directory_iterator{work_root, ec}) {
     const auto name = entry.path().filename().string();
     if (!name.starts_with(directory_prefix) || !name.ends_with(record_suffix)) continue;
+    // Only records this account wrote: in a shared work root (/tmp by default) another user could plant one
+    // naming a process group of theirs to kill.
+    struct stat info {};
+    if (::lstat(entry.path().c_str(), &info) != 0 || !S_ISREG(info.st_mode) || info.st_uid != ::geteuid())
+      continue;
     long group = 0, owner = 0;
     unsigned long long owner_start = 0;
     std::ifstream in{entry.path()};
