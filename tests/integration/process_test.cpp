@@ -348,6 +348,44 @@ TEST(leftovers_test, the_next_offloadd_cleans_up_what_a_killed_one_left_running)
   wait_until([&] { return process_dead(second_grandchild); }, "the cancelled job's tree to die");
 }
 
+// A record is trusted only when offloadd's own user wrote it: in a shared work root another user could
+// plant one naming a process group of theirs.
+TEST(leftovers_test, a_record_owned_by_another_user_is_left_alone) {
+  if (::geteuid() != 0) GTEST_SKIP() << "skipped: giving a file to another user needs root";
+  const auto nobody = ::getpwnam("nobody");
+  ASSERT_NE(nobody, nullptr);
+  temp_dir dir;
+  const auto work_root = dir.path() / "work";
+  std::filesystem::create_directories(work_root);
+  const auto config =
+      dir.write("commands.json",
+                json{{"commands", {{"tree", test_command({"fork-grandchild", "{input.pidfile}"})}}}}.dump());
+  const std::vector<std::string> args{"--config", config, "--work-root", work_root.string()};
+  const auto pidfile = (dir.path() / "grandchild.pid").string();
+  int grandchild = 0;
+  {
+    offloadd_process first{args};
+    submit(first.port(), {{"type", "tree"}, {"input", {{"pidfile", pidfile}}}});
+    grandchild = wait_for_pid_file(pidfile);
+    first.signal(SIGKILL);
+    ASSERT_TRUE(first.wait_exit(std::chrono::seconds{10}));
+  }
+  std::size_t records = 0;
+  for (const auto& e : std::filesystem::directory_iterator{work_root})
+    if (e.path().extension() == ".owner") {
+      ASSERT_EQ(::chown(e.path().c_str(), nobody->pw_uid, nobody->pw_gid), 0);
+      ++records;
+    }
+  ASSERT_EQ(records, 1u);
+  {
+    offloadd_process second{args};  // the sweep is done once it listens
+    EXPECT_EQ(http_get(second.port(), "/healthz").status, 200u);
+    EXPECT_FALSE(process_dead(grandchild)) << "a record offloadd did not write killed a process group";
+  }
+  ::kill(grandchild, SIGKILL);
+  wait_until([&] { return process_dead(grandchild); }, "the test's own clean-up");
+}
+
 TEST(lane_nice_test, zero_keeps_the_lanes_at_the_services_priority) {
   temp_dir dir;
   const auto config = dir.write("c.json", test_commands().dump());
