@@ -295,6 +295,16 @@ TEST_F(process_test, lanes_run_nicer_than_the_reactor) {
   EXPECT_EQ(niceness(tasks / std::to_string(server_.pid()) / "stat"), base) << "the reactor thread";
 }
 
+// Whether SIGKILL is pending for `pid` (sent, not yet acted on): bit 9 of SigPnd or ShdPnd in its status.
+bool sigkill_pending(int pid) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
+  for (std::string line; std::getline(in, line);) {
+    if (!line.starts_with("SigPnd:") && !line.starts_with("ShdPnd:")) continue;
+    if ((std::stoull(line.substr(7), nullptr, 16) >> (SIGKILL - 1)) & 1) return true;
+  }
+  return false;
+}
+
 // Issue 15, item 8: `kill -9` of offloadd kills a command's direct child (death signal) but not what it
 // forked. The next offloadd on the same work root kills that process group and removes the job's directory.
 TEST(leftovers_test, the_next_offloadd_cleans_up_what_a_killed_one_left_running) {
@@ -341,7 +351,7 @@ TEST(leftovers_test, the_next_offloadd_cleans_up_what_a_killed_one_left_running)
   {
     offloadd_process third{args};
     EXPECT_EQ(http_get(third.port(), "/healthz").status, 200u);  // started through (and stops on SIGTERM)
-    EXPECT_FALSE(process_dead(second_grandchild));
+    EXPECT_FALSE(process_dead(second_grandchild) || sigkill_pending(second_grandchild));
     EXPECT_EQ(job_dirs(), 2u);
   }
   EXPECT_EQ(http_delete(second.port(), "/v1/jobs/" + running["id"].get<std::string>()).status, 200u);
@@ -361,29 +371,41 @@ TEST(leftovers_test, a_record_owned_by_another_user_is_left_alone) {
       dir.write("commands.json",
                 json{{"commands", {{"tree", test_command({"fork-grandchild", "{input.pidfile}"})}}}}.dump());
   const std::vector<std::string> args{"--config", config, "--work-root", work_root.string()};
-  const auto pidfile = (dir.path() / "grandchild.pid").string();
-  int grandchild = 0;
+  // Two jobs' trees left by a killed offloadd; then one record is given to another user.
+  std::vector<int> grandchildren;
+  std::vector<std::string> job_ids;
   {
     offloadd_process first{args};
-    submit(first.port(), {{"type", "tree"}, {"input", {{"pidfile", pidfile}}}});
-    grandchild = wait_for_pid_file(pidfile);
+    for (const auto* name : {"a.pid", "b.pid"}) {
+      const auto pidfile = (dir.path() / name).string();
+      job_ids.push_back(submit(first.port(), {{"type", "tree"}, {"input", {{"pidfile", pidfile}}}})["id"]);
+      grandchildren.push_back(wait_for_pid_file(pidfile));
+    }
     first.signal(SIGKILL);
     ASSERT_TRUE(first.wait_exit(std::chrono::seconds{10}));
   }
-  std::size_t records = 0;
-  for (const auto& e : std::filesystem::directory_iterator{work_root})
-    if (e.path().extension() == ".owner") {
-      ASSERT_EQ(::chown(e.path().c_str(), nobody->pw_uid, nobody->pw_gid), 0);
-      ++records;
-    }
-  ASSERT_EQ(records, 1u);
-  {
-    offloadd_process second{args};  // the sweep is done once it listens
-    EXPECT_EQ(http_get(second.port(), "/healthz").status, 200u);
-    EXPECT_FALSE(process_dead(grandchild)) << "a record offloadd did not write killed a process group";
+  // The record of the first job's tree: it names the group of the first grandchild.
+  const auto group_of = [](int pid) { return static_cast<int>(::getpgid(pid)); };
+  int planted_group = 0;
+  for (const auto& e : std::filesystem::directory_iterator{work_root}) {
+    if (e.path().extension() != ".owner") continue;
+    int group = 0;
+    std::ifstream{e.path()} >> group;
+    if (group != group_of(grandchildren[0])) continue;
+    ASSERT_EQ(::chown(e.path().c_str(), nobody->pw_uid, nobody->pw_gid), 0);
+    planted_group = group;
   }
-  ::kill(grandchild, SIGKILL);
-  wait_until([&] { return process_dead(grandchild); }, "the test's own clean-up");
+  ASSERT_NE(planted_group, 0);
+  {
+    offloadd_process second{args};
+    // The trusted record's tree dies; the sweep handled both records before offloadd listened.
+    wait_until([&] { return process_dead(grandchildren[1]); }, "the trusted record's tree to be killed");
+    // Alive, and no SIGKILL on its way (the sweep sent its signals before offloadd listened, in any order).
+    EXPECT_FALSE(process_dead(grandchildren[0]) || sigkill_pending(grandchildren[0]))
+        << "a record offloadd did not write killed a process group";
+  }
+  ::kill(grandchildren[0], SIGKILL);
+  wait_until([&] { return process_dead(grandchildren[0]); }, "the test's own clean-up");
 }
 
 TEST(lane_nice_test, zero_keeps_the_lanes_at_the_services_priority) {
