@@ -305,16 +305,22 @@ bool sigkill_pending(int pid) {
   return false;
 }
 
-// Issue 15, item 8: `kill -9` of offloadd kills a command's direct child (death signal) but not what it
-// forked. The next offloadd on the same work root kills that process group and removes the job's directory.
-TEST(leftovers_test, the_next_offloadd_cleans_up_what_a_killed_one_left_running) {
+// A work root of its own, and a command whose child forks a grandchild into the same group and hangs.
+class leftovers_test : public ::testing::Test {
+ protected:
   temp_dir dir;
-  const auto work_root = dir.path() / "work";
-  std::filesystem::create_directories(work_root);
-  const auto config =
+  std::filesystem::path work_root = dir.path() / "work";
+  std::string config =
       dir.write("commands.json",
                 json{{"commands", {{"tree", test_command({"fork-grandchild", "{input.pidfile}"})}}}}.dump());
-  const std::vector<std::string> args{"--config", config, "--work-root", work_root.string()};
+  std::vector<std::string> args{"--config", config, "--work-root", work_root.string()};
+
+  void SetUp() override { std::filesystem::create_directories(work_root); }
+};
+
+// Issue 15, item 8: `kill -9` of offloadd kills a command's direct child (death signal) but not what it
+// forked. The next offloadd on the same work root kills that process group and removes the job's directory.
+TEST_F(leftovers_test, the_next_offloadd_cleans_up_what_a_killed_one_left_running) {
   const auto pidfile = (dir.path() / "grandchild.pid").string();
   const auto job_dirs = [&] {
     std::size_t n = 0;
@@ -360,17 +366,10 @@ TEST(leftovers_test, the_next_offloadd_cleans_up_what_a_killed_one_left_running)
 
 // A record is trusted only when offloadd's own user wrote it: in a shared work root another user could
 // plant one naming a process group of theirs.
-TEST(leftovers_test, a_record_owned_by_another_user_is_left_alone) {
+TEST_F(leftovers_test, a_record_owned_by_another_user_is_left_alone) {
   if (::geteuid() != 0) GTEST_SKIP() << "skipped: giving a file to another user needs root";
   const auto nobody = ::getpwnam("nobody");
   ASSERT_NE(nobody, nullptr);
-  temp_dir dir;
-  const auto work_root = dir.path() / "work";
-  std::filesystem::create_directories(work_root);
-  const auto config =
-      dir.write("commands.json",
-                json{{"commands", {{"tree", test_command({"fork-grandchild", "{input.pidfile}"})}}}}.dump());
-  const std::vector<std::string> args{"--config", config, "--work-root", work_root.string()};
   // Two jobs' trees left by a killed offloadd; then one record is given to another user.
   std::vector<int> grandchildren;
   std::vector<std::string> job_ids;
