@@ -40,12 +40,15 @@ proto::result<std::vector<segment>> split_template(std::string_view element) {
       const auto close = element.find('}', i);
       if (close != std::string_view::npos) {
         const auto inner = element.substr(i + 1, close - i - 1);
+        // `word.word` or `word.word:word`; a ':' before the '.' makes it literal text.
         const auto dot = inner.find('.');
         const auto colon = inner.find(':');
-        const auto name = inner.substr(0, colon).substr(dot == std::string_view::npos ? 0 : dot + 1);
-        const auto kind = colon == std::string_view::npos ? std::string_view{} : inner.substr(colon + 1);
-        if (dot != std::string_view::npos && dot < colon && is_identifier(inner.substr(0, dot)) &&
-            is_identifier(name) && (colon == std::string_view::npos || is_identifier(kind))) {
+        const bool shaped = dot != std::string_view::npos && (colon == std::string_view::npos || dot < colon);
+        const auto name = shaped ? inner.substr(dot + 1, colon - dot - 1) : std::string_view{};
+        const auto kind =
+            shaped && colon != std::string_view::npos ? inner.substr(colon + 1) : std::string_view{};
+        if (shaped && is_identifier(inner.substr(0, dot)) && is_identifier(name) &&
+            (colon == std::string_view::npos || is_identifier(kind))) {
           if (inner.substr(0, dot) != "input")
             return proto::error{proto::errc::invalid_input, "unknown placeholder {" + std::string{inner} +
                                                                 "} (only {input.FIELD} exists)"};
