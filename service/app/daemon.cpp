@@ -309,9 +309,10 @@ struct daemon_parts {
 
 // SIGTERM/SIGINT: refuse new jobs, let the running ones finish within the grace period, tell subscribers
 // goodbye, let waiting clients get their answers, stop. A second signal stops at once.
+// `signals` is made before the port is announced, so that a signal sent as soon as the port is known (a
+// supervisor, a test) is caught and queued, not the default action that ends the process at once.
 asio::awaitable<void> drain_on_signal(asio::io_context& reactor, daemon_parts& parts,
-                                      std::chrono::seconds grace) {
-  asio::signal_set signals{reactor, SIGINT, SIGTERM};
+                                      asio::signal_set& signals, std::chrono::seconds grace) {
   const int signal = co_await signals.async_wait(asio::use_awaitable);
   core::log(core::log_level::info, "draining", {{"signal", signal}, {"grace_seconds", grace.count()}});
   // The listener stays open while draining: load balancers see /readyz turn 503 and clients get
@@ -427,6 +428,7 @@ int serve(const options& given, const core::type_registry& program_types) {
     return 2;
   }
   parts.lag.start();
+  asio::signal_set signals{reactor, SIGINT, SIGTERM};
   const auto address = bind_and_announce(parts.listener, opts.listen);
   if (!address) return 1;
   nlohmann::json pool_names = nlohmann::json::array();
@@ -448,7 +450,7 @@ int serve(const options& given, const core::type_registry& program_types) {
   for (auto* pool : parts.pools)
     pool->start();
   parts.listener.start();
-  asio::co_spawn(reactor, drain_on_signal(reactor, parts, opts.drain), [](std::exception_ptr e) {
+  asio::co_spawn(reactor, drain_on_signal(reactor, parts, signals, opts.drain), [](std::exception_ptr e) {
     if (e) std::rethrow_exception(e);
   });
 
