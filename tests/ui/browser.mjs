@@ -70,7 +70,11 @@ export async function openPage(browser, t, url, { allowed = [] } = {}) {
   return { page, problems, context };
 }
 
-/** The text of the first element matching `selector`, or null. */
+/**
+ * The text of the first element matching `selector`, or null when there is none within 2 s. The overview is
+ * redrawn with each stats message, so an element may be replaced between finding and reading it; Playwright
+ * then finds it again.
+ */
 export function textOf(page, selector) {
-  return page.locator(selector).first().textContent({ timeout: 100 }).catch(() => null);
+  return page.locator(selector).first().textContent({ timeout: 2000 }).catch(() => null);
 }
