@@ -59,10 +59,6 @@ class watch_hub {
   /// Shutdown: no more messages.
   void stop();
 
-  /// Watchers of each topic, for tests and metrics.
-  std::size_t watching_stats() const noexcept { return stats_watchers_; }
-  std::size_t watching_jobs() const noexcept { return jobs_watchers_; }
-
  private:
   struct watcher {
     sink send;
