@@ -6,7 +6,7 @@
 namespace offload {
 
 // The server's codes are mirrored one to one, shifted by one (0 is success): the last ones must line up.
-static_assert(static_cast<int>(errc::result_too_large) == static_cast<int>(proto::errc::result_too_large) + 1,
+static_assert(static_cast<int>(errc::memory_limit) == static_cast<int>(proto::errc::memory_limit) + 1,
               "offload::errc must list every proto::errc, in the same order");
 
 namespace {

@@ -6,7 +6,7 @@
 namespace offload::proto {
 namespace {
 
-constexpr detail::name_table<errc, 32> names{{
+constexpr detail::name_table<errc, 33> names{{
     {errc::invalid_json, "invalid_json"},
     {errc::invalid_input, "invalid_input"},
     {errc::unknown_type, "unknown_type"},
@@ -35,6 +35,7 @@ constexpr detail::name_table<errc, 32> names{{
     {errc::worker_unavailable, "worker_unavailable"},
     {errc::overloaded, "overloaded"},
     {errc::cpu_limit, "cpu_limit"},
+    {errc::memory_limit, "memory_limit"},
     {errc::storage_unavailable, "storage_unavailable"},
     {errc::interrupted, "interrupted"},
     {errc::too_many_subscriptions, "too_many_subscriptions"},

@@ -99,6 +99,7 @@ core::worker_pool_settings builtin_pool(const options& opts) {
   s.max_jobs = opts.process.worker_max_jobs;
   s.kill_grace = opts.process.kill_grace;
   s.nice = opts.process.nice;
+  s.cgroups = opts.process.cgroups;
   return s;
 }
 
@@ -115,6 +116,7 @@ core::worker_pool_settings configured_pool(const options& opts, const core::work
   if (spec.timeout_ms) s.timeout = std::chrono::milliseconds{*spec.timeout_ms};
   s.kill_grace = opts.process.kill_grace;
   s.nice = opts.process.nice;
+  s.cgroups = opts.process.cgroups;
   for (const auto& t : spec.types)
     s.types.push_back(t.name);
   return s;
@@ -130,7 +132,7 @@ std::string self_path() {
 // Gauges read at scrape time from the parts that are not the job service.
 void describe_service_metrics(core::metrics_registry& metrics, const net::listener& listener,
                               const net::websocket_endpoints& websockets,
-                              std::vector<const core::worker_pool*> pools) {
+                              std::vector<const core::worker_pool*> pools, int cgroup_version) {
   using kind = core::metrics_registry::kind;
   metrics.declare("offload_http_requests_total", "HTTP answers by route pattern and status.", kind::counter);
   metrics.declare("offload_http_connections", "Open HTTP connections (WebSocket ones included).",
@@ -149,36 +151,42 @@ void describe_service_metrics(core::metrics_registry& metrics, const net::listen
   metrics.declare("offload_log_lines_dropped_total",
                   "Log lines dropped because stderr did not keep up (the log queue holds 1 MiB).",
                   kind::counter);
+  metrics.declare("offload_cgroups",
+                  "The cgroup version each command job and worker runs under (1 or 2); 0: none, cancel and "
+                  "timeout kill the process group only.",
+                  kind::gauge);
   metrics.declare("process_resident_memory_bytes", "Resident memory of offloadd.", kind::gauge);
   metrics.declare("process_cpu_seconds_total", "CPU time of offloadd, user and system.", kind::counter);
   metrics.declare("process_open_fds", "Open file descriptors of offloadd.", kind::gauge);
   metrics.declare("process_start_time_seconds", "Start time of offloadd since the Unix epoch.", kind::gauge);
-  metrics.on_collect([&listener, &websockets, pools = std::move(pools)](core::metrics_registry& m) {
-    using core::metrics_registry;
-    m.set("offload_http_connections", {}, static_cast<double>(listener.connections()));
-    m.set("offload_websocket_sessions", {}, static_cast<double>(websockets.sessions()));
-    for (const auto* pool : pools) {
-      const auto idle = static_cast<double>(pool->idle());
-      const auto& name = pool->name();
-      m.set("offload_process_workers", metrics_registry::label_text({{"pool", name}, {"state", "idle"}}),
-            idle);
-      m.set("offload_process_workers", metrics_registry::label_text({{"pool", name}, {"state", "busy"}}),
-            static_cast<double>(pool->live()) - idle);
-      m.set("offload_process_worker_starts_total", metrics_registry::label_text({{"pool", name}}),
-            static_cast<double>(pool->restarts()));
-      m.set("offload_process_worker_crashes_total", metrics_registry::label_text({{"pool", name}}),
-            static_cast<double>(pool->crashes()));
-      m.set("offload_process_pool_healthy", metrics_registry::label_text({{"pool", name}}),
-            pool->trouble() ? 0.0 : 1.0);
-    }
-    m.set("offload_log_lines_dropped_total", {}, static_cast<double>(core::log_lines_dropped()));
-    if (const auto self = core::process_stats::read()) {
-      m.set("process_resident_memory_bytes", {}, static_cast<double>(self->resident_bytes));
-      m.set("process_cpu_seconds_total", {}, self->cpu_seconds);
-      m.set("process_open_fds", {}, static_cast<double>(self->open_fds));
-      m.set("process_start_time_seconds", {}, self->start_time_seconds);
-    }
-  });
+  metrics.on_collect(
+      [&listener, &websockets, pools = std::move(pools), cgroup_version](core::metrics_registry& m) {
+        using core::metrics_registry;
+        m.set("offload_http_connections", {}, static_cast<double>(listener.connections()));
+        m.set("offload_websocket_sessions", {}, static_cast<double>(websockets.sessions()));
+        for (const auto* pool : pools) {
+          const auto idle = static_cast<double>(pool->idle());
+          const auto& name = pool->name();
+          m.set("offload_process_workers", metrics_registry::label_text({{"pool", name}, {"state", "idle"}}),
+                idle);
+          m.set("offload_process_workers", metrics_registry::label_text({{"pool", name}, {"state", "busy"}}),
+                static_cast<double>(pool->live()) - idle);
+          m.set("offload_process_worker_starts_total", metrics_registry::label_text({{"pool", name}}),
+                static_cast<double>(pool->restarts()));
+          m.set("offload_process_worker_crashes_total", metrics_registry::label_text({{"pool", name}}),
+                static_cast<double>(pool->crashes()));
+          m.set("offload_process_pool_healthy", metrics_registry::label_text({{"pool", name}}),
+                pool->trouble() ? 0.0 : 1.0);
+        }
+        m.set("offload_log_lines_dropped_total", {}, static_cast<double>(core::log_lines_dropped()));
+        m.set("offload_cgroups", {}, cgroup_version);
+        if (const auto self = core::process_stats::read()) {
+          m.set("process_resident_memory_bytes", {}, static_cast<double>(self->resident_bytes));
+          m.set("process_cpu_seconds_total", {}, self->cpu_seconds);
+          m.set("process_open_fds", {}, static_cast<double>(self->open_fds));
+          m.set("process_start_time_seconds", {}, self->start_time_seconds);
+        }
+      });
 }
 
 // The token from OFFLOAD_TOKEN is in `auth` now: nothing else may read it. /proc/PID/environ shows the
@@ -248,7 +256,8 @@ struct daemon_parts {
     api.set_stats_source([this] { return stats.snapshot(); });
     websockets.watches().set_stats_source([this] { return stats.snapshot(); });
     jobs.set_state_observer([this](const core::job& j) { websockets.watches().job_changed(j); });
-    describe_service_metrics(metrics, listener, websockets, {pools.begin(), pools.end()});
+    describe_service_metrics(metrics, listener, websockets, {pools.begin(), pools.end()},
+                             opts.process.cgroups ? opts.process.cgroups->version() : 0);
     api.set_readiness_check([this, limit = opts.max_reactor_lag]() -> std::optional<proto::error> {
       const auto worst = std::chrono::duration_cast<std::chrono::milliseconds>(lag.recent_max());
       if (worst <= limit) return std::nullopt;
@@ -397,11 +406,56 @@ proto::result<std::size_t> recover_jobs(asio::io_context& reactor, core::job_ser
   return outcome.value_or(proto::error{proto::errc::internal, "recovery did not finish"});
 }
 
+// Per-job cgroups when the host allows them (`--cgroups`): null when there are none. An error only when the
+// operator asked for one version and it cannot be used.
+proto::result<std::shared_ptr<core::cgroup_tree>> open_cgroups(core::cgroup_mode mode) {
+  auto tree = core::cgroup_tree::open(mode);
+  if (!tree) {
+    if (mode == core::cgroup_mode::v1 || mode == core::cgroup_mode::v2)
+      return proto::error{proto::errc::invalid_input, "--cgroups: " + tree.error().message};
+    if (mode == core::cgroup_mode::automatic)
+      core::log(core::log_level::warn,
+                "no per-job cgroups: cancel and timeout kill a job's process group only (a process that "
+                "leaves it survives), and limits.memory_mb and limits.pids are not enforced",
+                {{"why", tree.error().message}});
+    return std::shared_ptr<core::cgroup_tree>{};
+  }
+  const auto& t = **tree;
+  core::log(core::log_level::info, "per-job cgroups",
+            {{"version", t.version()},
+             {"location", t.location()},
+             {"memory_limits", t.limits_memory()},
+             {"pids_limits", t.limits_pids()}});
+  if (t.swept_groups() > 0)
+    core::log(core::log_level::warn, "removed the cgroups of an offloadd that stopped without doing so",
+              {{"cgroups", t.swept_groups()}, {"processes_killed", t.swept_processes()}});
+  return std::move(*tree);
+}
+
+// A warning for each configured memory_mb or pids limit that `cgroups` cannot apply.
+void warn_unenforced_limits(const core::cgroup_tree* cgroups, const options& opts,
+                            const core::type_registry& types, const loaded_types& loaded) {
+  const auto check = [cgroups](const std::string& where, const core::resource_limits& limits) {
+    if (limits.memory_mb && !(cgroups && cgroups->limits_memory()))
+      core::log(core::log_level::warn, "a memory limit cannot be enforced without the memory cgroup",
+                {{"where", where + ".limits.memory_mb"}});
+    if (limits.pids && !(cgroups && cgroups->limits_pids()))
+      core::log(core::log_level::warn, "a pids limit cannot be enforced without the pids cgroup",
+                {{"where", where + ".limits.pids"}});
+  };
+  check("--worker", opts.process.worker_limits);
+  for (const auto& name : loaded.commands)
+    if (const auto* type = types.find(name); type && type->command)
+      check("commands." + name, type->command->limits);
+  for (const auto& pool : loaded.workers)
+    check("workers." + pool.name, pool.limits);
+}
+
 // Runs the service to its end; the exit code.
 int serve(const options& given, const core::type_registry& program_types) {
   core::set_log_level(given.log_level);
   prepare_process();
-  const auto opts = resolve_defaults(given);
+  auto opts = resolve_defaults(given);
   const auto auth = load_auth(opts);
   core::type_registry types = program_types;
   const auto loaded = load_types(opts, types);
@@ -411,6 +465,13 @@ int serve(const options& given, const core::type_registry& program_types) {
     core::log(core::log_level::error, "invalid configuration", {{"what", why}});
     return 2;
   }
+  auto cgroups = open_cgroups(opts.cgroups);
+  if (!cgroups) {
+    core::log(core::log_level::error, "invalid configuration", {{"what", cgroups.error().message}});
+    return 2;
+  }
+  opts.process.cgroups = *cgroups;
+  warn_unenforced_limits(opts.process.cgroups.get(), opts, types, *loaded);
 
   asio::io_context reactor{1};
   auto store = open_store(reactor, opts);

@@ -156,6 +156,30 @@ const std::vector<option_spec>& option_table() {
                     "processes of the built-in workers' user (RLIMIT_NPROC; not enforced for root)", "none",
                     false, 1, 1 << 22,
                     [](options& o, std::uint64_t n) { o.process.worker_limits.processes = n; }),
+      number_option("worker-memory-mb",
+                    "memory of each built-in worker's cgroup (MiB; page cache included; needs cgroups)", "none",
+                    false, 16, 1ull << 30,
+                    [](options& o, std::uint64_t n) { o.process.worker_limits.memory_mb = n; }),
+      number_option("worker-pids", "processes and threads in each built-in worker's cgroup (needs cgroups)",
+                    "none", false, 1, 1 << 22,
+                    [](options& o, std::uint64_t n) { o.process.worker_limits.pids = n; }),
+      {"cgroups",
+       "per-job cgroups for commands and workers (memory and pids limits, whole-tree kills): auto uses them "
+       "when the host allows it; v1 or v2 insist on one; off never",
+       "auto",
+       [](options& o, std::string_view v) -> std::optional<std::string> {
+         if (v == "auto")
+           o.cgroups = core::cgroup_mode::automatic;
+         else if (v == "v1")
+           o.cgroups = core::cgroup_mode::v1;
+         else if (v == "v2")
+           o.cgroups = core::cgroup_mode::v2;
+         else if (v == "off")
+           o.cgroups = core::cgroup_mode::off;
+         else
+           return "--cgroups: expected auto, v1, v2 or off, got '" + std::string{v} + "'";
+         return std::nullopt;
+       }},
       number_option("max-commands", "command jobs running at once (one child process each)", "16", false, 1,
                     4096, [](options& o, std::uint64_t n) { o.process.max_commands = n; }),
       number_option("kill-grace-ms",

@@ -49,6 +49,8 @@ struct options {
   /// Bytes of finished jobs (spec and event log) the SQLite store keeps; the oldest go first beyond it.
   /// `--retain-bytes`; unset: 8 GiB on disk for SQLite, 1 GiB in memory for `--store memory`.
   std::optional<std::uint64_t> retain_bytes;
+  /// `--cgroups`: per-job cgroups for commands and workers.
+  core::cgroup_mode cgroups = core::cgroup_mode::automatic;
 };
 
 /// What the command line asked for.

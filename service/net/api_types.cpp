@@ -121,6 +121,7 @@ unsigned http_status(proto::errc code) noexcept {
     case errc::cpu_limit:
     case errc::interrupted:
     case errc::result_too_large:
+    case errc::memory_limit:
       return 500;
   }
   return 500;

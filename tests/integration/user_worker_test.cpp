@@ -20,13 +20,6 @@ using nlohmann::json;
 const std::string python = "/usr/bin/python3";
 const std::string example = std::string{OFFLOAD_SOURCE_DIR} + "/client/python/examples/word_count.py";
 
-// Submits and waits for the job's end; the view.
-json run_job(unsigned short port, const json& body) {
-  const auto r = http_post(port, "/v1/jobs?wait=60", body);
-  EXPECT_EQ(r.status, 200u) << r.body;
-  return r.json();
-}
-
 json python_pool(json types, json extra = json::object()) {
   extra["argv"] = {python, example};
   extra["types"] = std::move(types);

@@ -27,6 +27,22 @@ def leak_grandchild(input, ctx):
     return {"grandchild": child.pid}
 
 
+@handler("escape_grandchild")
+def escape_grandchild(input, ctx):
+    # A new session: out of the worker's process group, so only its cgroup can take it down.
+    child = subprocess.Popen(["/bin/sleep", "600"], start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(input["pidfile"], "w") as f:
+        f.write(str(child.pid))
+    return {"grandchild": child.pid}
+
+
+@handler("worker_hog")
+def worker_hog(input, ctx):
+    data = b"x" * (int(input["mib"]) << 20)  # written, so resident
+    return {"bytes": len(data)}
+
+
 @handler("flood_stderr")
 def flood_stderr(input, ctx):
     chunk = "e" * 65536 + "\n"

@@ -38,6 +38,13 @@ inline nlohmann::json wait_for_job(unsigned short port, const std::string& id,
   }
 }
 
+/// Submits `body` and waits (up to `wait` seconds) for the job's end; the final view.
+inline nlohmann::json run_job(unsigned short port, const nlohmann::json& body, double wait = 60) {
+  const auto r = http_post(port, "/v1/jobs?wait=" + std::to_string(wait), body);
+  EXPECT_EQ(r.status, 200u) << r.body;
+  return r.json();
+}
+
 /// An allow-list entry running the test child in `args` mode, plus `extra` settings.
 inline nlohmann::json test_command(std::vector<std::string> args,
                                    nlohmann::json extra = nlohmann::json::object()) {

@@ -101,9 +101,28 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     hang();
   }
-  if (mode == "escape-and-exit") {
+  if (mode == "forks") {
+    // argv[2]: children to fork, each hanging. Prints {"forked": N}, how many forks succeeded, and exits
+    // (the children stay, holding nothing: their stdout is closed).
+    const int wanted = std::atoi(argv[2]);
+    int forked = 0;
+    for (int i = 0; i < wanted; ++i) {
+      const pid_t pid = fork();
+      if (pid == 0) {
+        close(1);
+        close(2);
+        hang();
+      }
+      if (pid < 0) break;
+      ++forked;
+    }
+    std::printf("{\"forked\": %d}\n", forked);
+    return 0;
+  }
+  if (mode == "escape-and-exit" || mode == "escape-and-hang") {
     // argv[2]: file that receives the grandchild's pid. The grandchild leaves the process group (setsid)
-    // and sleeps holding stdout and stderr; this child waits until it has left, prints a line and exits.
+    // and sleeps holding stdout and stderr; this child waits until it has left, prints a line and exits
+    // (or hangs).
     int left[2];
     if (pipe(left) != 0) return 1;
     const pid_t pid = fork();
@@ -123,6 +142,7 @@ int main(int argc, char** argv) {
     }
     std::puts("escaped");
     std::fflush(stdout);
+    if (mode == "escape-and-hang") hang();
     return 0;
   }
   if (mode == "spin") {

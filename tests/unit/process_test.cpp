@@ -1,5 +1,6 @@
 // Process-lane building blocks without the service: allow-list parsing, argv expansion, output chunking,
 // the worker protocol, and child processes started for real.
+#include "core/process/cgroup_tree.hpp"
 #include "core/process/child_process.hpp"
 #include "core/process/command_spec.hpp"
 #include "core/process/output_chunker.hpp"
@@ -164,6 +165,42 @@ TEST(command_spec_test, path_placeholders_stay_inside_the_work_directory) {
 
 // Issue 15, item 10: a job waiting for a worker while the pool backs off after start-up failures is
 // released by its cancel at once, not at the end of the back-off (here 20 s), and starts no worker.
+// What offloadd reads to find its cgroups: a hybrid host (v1 controllers, cgroup2 beside them), a v2 host, a
+// container that sees a subtree, and lines that are not cgroups or not well formed.
+TEST(cgroup_files_test, mountinfo_names_each_cgroup_mount_its_root_and_controllers) {
+  const auto mounts = parse_cgroup_mounts(
+      "30 22 0:27 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+      "34 30 0:31 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
+      "36 30 0:33 / /sys/fs/cgroup/cpu,cpuacct rw,relatime shared:9 - cgroup cgroup rw,cpu,cpuacct\n"
+      "40 30 0:37 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd\n"
+      "41 30 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw,nsdelegate\n"
+      "42 30 0:39 /docker/abc /sys/fs/cgroup/pids\\040x ro - cgroup cgroup rw,pids\n"
+      "garbage\n43 30 0:40 / /x rw - cgroup\n");
+  ASSERT_EQ(mounts.size(), 5u);
+  EXPECT_EQ(mounts[0].mount_point, "/sys/fs/cgroup/memory");
+  EXPECT_EQ(mounts[0].version, 1);
+  EXPECT_EQ(mounts[0].controllers, (std::vector<std::string>{"memory"}));
+  EXPECT_EQ(mounts[1].controllers, (std::vector<std::string>{"cpu", "cpuacct"}));
+  EXPECT_EQ(mounts[2].controllers, std::vector<std::string>{}) << "name=systemd is no controller";
+  EXPECT_EQ(mounts[3].version, 2);
+  EXPECT_EQ(mounts[3].mount_point, "/sys/fs/cgroup/unified");
+  EXPECT_EQ(mounts[4].root, "/docker/abc");
+  EXPECT_EQ(mounts[4].mount_point, "/sys/fs/cgroup/pids x") << "\\040 is a blank";
+}
+
+TEST(cgroup_files_test, proc_cgroup_gives_the_path_of_each_hierarchy) {
+  const auto lines = parse_proc_cgroup(
+      "12:pids:/user.slice\n4:memory:/process_api/82:a\n3:cpu,cpuacct:/\n1:name=systemd:/init.scope\n"
+      "0::/system.slice/offloadd.service\nbroken\n5:freezer:relative\n");
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_EQ(lines[0].controllers, (std::vector<std::string>{"pids"}));
+  EXPECT_EQ(lines[1].path, "/process_api/82:a") << "a path may hold ':'";
+  EXPECT_EQ(lines[2].controllers, (std::vector<std::string>{"cpu", "cpuacct"}));
+  EXPECT_EQ(lines[3].controllers, (std::vector<std::string>{"systemd"}));
+  EXPECT_TRUE(lines[4].controllers.empty()) << "v2";
+  EXPECT_EQ(lines[4].path, "/system.slice/offloadd.service");
+}
+
 TEST(worker_pool_backoff_test, a_cancel_ends_the_wait_for_a_pool_that_backs_off) {
   boost::asio::io_context ioc{1};
   worker_pool_settings settings;

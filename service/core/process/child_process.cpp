@@ -54,6 +54,9 @@ struct child_plan {
   const char* work_dir;
   int stdio[3];  // the child's ends of its stdin/stdout/stderr pipes
   int error_fd;  // close-on-exec: the parent reads an errno from it, or EOF once exec succeeded
+  // `cgroup.procs` of the job's cgroup in each hierarchy: writing "0" moves the writer in.
+  const int* cgroup_fds;
+  std::size_t cgroup_fd_count;
   const resource_limits& limits;
   int nice;
   pid_t parent;
@@ -72,6 +75,9 @@ struct child_plan {
 
 [[noreturn]] void run_child(const child_plan& p) noexcept {
   const auto fail = [&p] { report_and_exit(p.error_fd); };
+  // Into the job's cgroup first, so that everything below and everything it starts is inside.
+  for (std::size_t i = 0; i < p.cgroup_fd_count; ++i)
+    if (::write(p.cgroup_fds[i], "0", 1) != 1) fail();
   // stdin/stdout/stderr become the pipes (dup2 clears close-on-exec on the copies). A pipe end that is itself
   // 0..2 (the service started with a closed stdio descriptor) first moves out of the way.
   int stdio[3] = {p.stdio[0], p.stdio[1], p.stdio[2]};
@@ -178,7 +184,8 @@ std::string signal_name(int signal) {
 }
 
 std::string exit_status::describe() const {
-  return signal != 0 ? signal_name(signal) : "exit code " + std::to_string(code);
+  const auto how = signal != 0 ? signal_name(signal) : "exit code " + std::to_string(code);
+  return memory_limit ? how + " (its cgroup hit the memory limit)" : how;
 }
 
 child_process::child_process(asio::any_io_executor executor)
@@ -189,6 +196,7 @@ child_process::~child_process() {
     // Not reaped: kill the whole group; bp::process's destructor then reaps the (now dying) child.
     signal_group(SIGKILL);
   }
+  if (cgroup_) cgroups_->finish_detached(std::move(cgroup_));
 }
 
 bool child_process::has_exited() const noexcept {
@@ -218,7 +226,9 @@ void child_process::terminate_group(std::chrono::milliseconds grace) {
   kill_timer_.expires_after(grace);
   kill_timer_.async_wait([this](boost::system::error_code ec) {
     // Cancelled when the child exits (or when this object goes): `this` is only touched on expiry.
-    if (!ec && !status_) signal_group(SIGKILL);
+    if (ec || status_) return;
+    signal_group(SIGKILL);
+    if (cgroup_) cgroups_->kill_detached(cgroup_);
   });
 }
 
@@ -302,12 +312,24 @@ proto::result<std::unique_ptr<child_process>> child_process::spawn(asio::any_io_
   auto vectors = make_exec_vectors(options);
   pipe_pair in, out, err, report;
   if (!in.open() || !out.open() || !err.open() || !report.open()) return failed(errno);
+  std::shared_ptr<job_cgroup> cgroup;
+  if (options.cgroups) {
+    auto made = options.cgroups->create(options.limits.memory_mb, options.limits.pids);
+    if (!made) return std::move(made).error();
+    cgroup = std::move(*made);
+  }
+  // Nothing ran in it when the start fails: it goes at once.
+  const auto drop_cgroup = [&cgroup] {
+    if (cgroup) cgroup->try_remove();
+  };
   const child_plan plan{options.executable.c_str(),
                         vectors.argv.data(),
                         vectors.envp.data(),
                         options.work_dir.c_str(),
                         {in.fd[0], out.fd[1], err.fd[1]},
                         report.fd[1],
+                        cgroup ? cgroup->join_fds().data() : nullptr,
+                        cgroup ? cgroup->join_fds().size() : 0,
                         options.limits,
                         options.nice,
                         ::getpid(),
@@ -316,17 +338,29 @@ proto::result<std::unique_ptr<child_process>> child_process::spawn(asio::any_io_
                         options.user ? static_cast<gid_t>(options.user->gid) : 0};
 
   const pid_t pid = fork_child(plan);
-  if (pid < 0) return failed(errno);
+  if (pid < 0) {
+    const int fork_errno = errno;
+    drop_cgroup();
+    return failed(fork_errno);
+  }
 
   // The parent keeps its ends only; EOF on the report pipe means exec succeeded.
   ::close(in.take(0));
   ::close(out.take(1));
   ::close(err.take(1));
   ::close(report.take(1));
-  if (const int child_errno = exec_failure(report.fd[0], pid); child_errno != 0) return failed(child_errno);
+  if (const int child_errno = exec_failure(report.fd[0], pid); child_errno != 0) {
+    drop_cgroup();
+    return failed(child_errno);
+  }
 
   std::unique_ptr<child_process> child{new child_process(executor)};
   child->pid_ = pid;  // from here on, destroying `child` kills the group
+  if (cgroup) {
+    cgroup->close_join_fds();
+    child->cgroups_ = options.cgroups;
+    child->cgroup_ = std::move(cgroup);
+  }
   // The pipes own their descriptors once assigned; a failed assignment leaves it with the pipe_pair.
   boost::system::error_code ec;
   child->in_.assign(in.fd[1], ec);
@@ -387,11 +421,18 @@ asio::awaitable<exit_status> child_process::async_wait() {
   auto [ec, code] = co_await impl_->process.async_wait(use_tuple);
   if (ec == asio::error::operation_aborted) co_return exit_status{-1, 0};
   // A failed handle (should not happen with a pidfd) counts as killed.
-  const auto status = ec ? exit_status{0, SIGKILL} : decode_status(impl_->process.native_exit_code(), code);
+  auto status = ec ? exit_status{0, SIGKILL} : decode_status(impl_->process.native_exit_code(), code);
   status_ = status;
   kill_timer_.cancel();
-  // Grandchildren left in the group (daemonised, ignoring SIGTERM, …) die with the job.
+  // Grandchildren left in the group (daemonised, ignoring SIGTERM, …) die with the job; with a cgroup,
+  // so do those that left the group.
   signal_group(SIGKILL);
+  if (cgroup_) {
+    const auto memory_kills = co_await cgroups_->async_finish(std::move(cgroup_));
+    cgroup_.reset();
+    status.memory_limit = memory_kills > 0;
+    status_ = status;
+  }
   co_return status;
 }
 

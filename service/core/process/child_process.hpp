@@ -2,6 +2,8 @@
 // environment, private working directory, and stdin/stdout/stderr as Asio pipes. It never blocks the reactor.
 #pragma once
 
+#include "core/process/cgroup_tree.hpp"
+
 #include <offload/proto/result.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -29,6 +31,11 @@ struct resource_limits {
   std::optional<std::uint64_t> open_files;
   /// RLIMIT_NPROC (per user; not enforced for root).
   std::optional<std::uint64_t> processes;
+  /// The memory the job's cgroup may use (page cache included), in MiB; past it the kernel kills a process
+  /// of the job. Needs cgroups.
+  std::optional<std::uint64_t> memory_mb;
+  /// Processes and threads in the job's cgroup at once (root's fork bombs included). Needs cgroups.
+  std::optional<std::uint64_t> pids;
 };
 
 /// The account a child runs as (resolved once, at start-up: the child cannot look names up).
@@ -57,6 +64,9 @@ struct child_options {
   int nice = 0;
   /// Run as this account (no supplementary groups) instead of the service's; needs the privilege to switch.
   std::optional<user_account> user{};
+  /// When set, the child runs in a cgroup of its own made here, with `limits.memory_mb` and `limits.pids`;
+  /// its exit (and a kill after the grace) kills everything in it.
+  std::shared_ptr<cgroup_tree> cgroups{};
 };
 
 /// How a child ended.
@@ -65,6 +75,8 @@ struct exit_status {
   int code = 0;
   /// The signal that killed it, or 0.
   int signal = 0;
+  /// The kernel killed a process of its cgroup for the memory limit (`limits.memory_mb`).
+  bool memory_limit = false;
 
   bool success() const noexcept { return signal == 0 && code == 0; }
   /// `exit code 3` or `SIGSEGV`.
@@ -103,12 +115,14 @@ class child_process {
   /// Whether the child is stopped right now (SIGSTOP, SIGTSTP, a debugger): a non-blocking look that
   /// consumes nothing. A stopped child would take a job and never answer.
   bool is_stopped() const noexcept;
-  /// SIGTERM to the group now; SIGKILL to the group after `grace` unless the child has exited by then.
+  /// SIGTERM to the group now; SIGKILL to the group (and its cgroup) after `grace` unless the child has
+  /// exited by then.
   void terminate_group(std::chrono::milliseconds grace);
 
   /// Completes when the child exited, and reaps it (through a pidfd: no waitpid on the reactor).
-  /// Afterwards the group is sent SIGKILL, so grandchildren never outlive it. If the wait is cancelled,
-  /// it may be started again.
+  /// Afterwards the group is sent SIGKILL, so grandchildren never outlive it, and so is everything in the
+  /// child's cgroup (those that left the group too), whose memory-limit kills `memory_limit` reports. If
+  /// the wait is cancelled, it may be started again.
   boost::asio::awaitable<exit_status> async_wait();
 
  private:
@@ -122,6 +136,9 @@ class child_process {
   std::unique_ptr<impl> impl_;
   int pid_ = -1;
   std::optional<exit_status> status_;
+  std::shared_ptr<cgroup_tree> cgroups_;
+  // Until the exit wait hands it to the tree for the final kill and removal.
+  std::shared_ptr<job_cgroup> cgroup_;
 };
 
 }  // namespace offload::core

@@ -124,6 +124,11 @@ lane_outcome outcome_of(const exit_status& status, run_state& st) {
     return lane_outcome::failure(
         errc::output_limit,
         "output exceeded max_output_bytes (" + std::to_string(st.spec.max_output_bytes) + "); killed");
+  if (status.memory_limit && !status.success())
+    return lane_outcome::failure(errc::memory_limit,
+                                 "the command went over its memory limit (limits.memory_mb = " +
+                                     std::to_string(st.spec.limits.memory_mb.value_or(0)) +
+                                     " MiB) and was killed (" + status.describe() + ")");
   if (status.signal == SIGXCPU && st.spec.limits.cpu_seconds)
     return lane_outcome::failure(errc::cpu_limit, "the command used its " +
                                                       std::to_string(*st.spec.limits.cpu_seconds) +
@@ -223,6 +228,7 @@ asio::awaitable<lane_outcome> command_runner::async_run(lane_request request) {
   options.limits = spec.limits;
   options.nice = config_.nice;
   options.user = spec.account;
+  options.cgroups = config_.cgroups;
   auto started = co_await asio::co_spawn(
       helpers_, prepare_and_spawn(reactor_, config_.work_root, std::move(options)), asio::use_awaitable);
   if (!started) co_return lane_outcome{job_input::fail, nullptr, started.error()};

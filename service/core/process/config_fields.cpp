@@ -44,14 +44,17 @@ std::optional<proto::error> parse_limits(const std::string& at, const nlohmann::
   const auto it = j.find("limits");
   if (it == j.end()) return std::nullopt;
   if (!it->is_object()) return config_error(at + ".limits", "must be an object");
-  static constexpr std::string_view keys[] = {"address_space_mb", "cpu_seconds", "open_files", "processes"};
+  static constexpr std::string_view keys[] = {"address_space_mb", "cpu_seconds", "open_files",
+                                              "processes",        "memory_mb",   "pids"};
   if (auto unknown = proto::first_unknown_field(*it, keys))
     return config_error(at + ".limits." + *unknown, proto::unknown_field_message(keys));
   const std::pair<const char*, std::optional<std::uint64_t>*> fields[] = {
       {"address_space_mb", &limits.address_space_mb},
       {"cpu_seconds", &limits.cpu_seconds},
       {"open_files", &limits.open_files},
-      {"processes", &limits.processes}};
+      {"processes", &limits.processes},
+      {"memory_mb", &limits.memory_mb},
+      {"pids", &limits.pids}};
   for (const auto& [field, target] : fields) {
     auto v = proto::read_optional_uint(*it, field, 1, 1ull << 40);
     if (!v) return config_error(at + ".limits", v.error().message);

@@ -1,12 +1,12 @@
 // Records of command jobs, and the start-up sweep of what a dead offloadd left.
 #include "core/process/job_leftovers.hpp"
 
+#include "core/process/process_identity.hpp"
+
 #include <cerrno>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
-#include <optional>
-#include <sstream>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -17,41 +17,12 @@ namespace {
 constexpr std::string_view record_suffix = ".owner";
 constexpr std::string_view directory_prefix = "offload-job-";
 
-// What /proc/PID/stat says of a process: its state (field 3) and its start time in clock ticks since boot
-// (field 22), which tells it from a later process that got the same pid. Nothing when there is none.
-struct process_info {
-  char state = 0;
-  unsigned long long start_time = 0;
-};
-
-std::optional<process_info> read_process(long pid) {
-  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
-  const std::string stat{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
-  // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
-  const auto close = stat.rfind(')');
-  if (close == std::string::npos || close + 2 >= stat.size()) return std::nullopt;
-  std::istringstream fields{stat.substr(close + 2)};
-  process_info info;
-  fields >> info.state;
-  std::string skip;
-  for (int i = 4; i < 22 && fields >> skip; ++i) {
-  }
-  fields >> info.start_time;
-  return info;
-}
-
-// Running (or stopped), not a zombie waiting to be reaped.
-bool alive(const std::optional<process_info>& p) {
-  return p && p->state != 'Z' && p->state != 'X';
-}
-
 }  // namespace
 
 void job_leftovers::record(const std::string& dir, int process_group) {
-  const auto self = static_cast<long>(::getpid());
   std::ofstream out{dir + std::string{record_suffix}, std::ios::trunc};
-  const auto me = read_process(self);
-  out << process_group << ' ' << self << ' ' << (me ? me->start_time : 0) << '\n';
+  const auto me = process_identity::self();
+  out << process_group << ' ' << me.pid << ' ' << me.start_time << '\n';
 }
 
 void job_leftovers::remove(const std::string& dir) {
@@ -76,10 +47,10 @@ job_leftovers::swept job_leftovers::sweep(const std::string& work_root) {
     std::ifstream in{entry.path()};
     if (!(in >> group >> owner >> owner_start) || group <= 1) continue;
     // An offloadd that still runs (sharing this work root) owns its jobs.
-    if (const auto o = read_process(owner); alive(o) && o->start_time == owner_start) continue;
+    if (process_identity{owner, owner_start}.alive()) continue;
     // The leader (the job's direct child) died with its offloadd (it may linger as a zombie); a group whose
     // leader lives is another one that got the same id since.
-    if (::kill(static_cast<pid_t>(-group), 0) == 0 && !alive(read_process(group))) {
+    if (::kill(static_cast<pid_t>(-group), 0) == 0 && !process_identity::of(group)) {
       ::kill(static_cast<pid_t>(-group), SIGKILL);
       ++out.process_groups;
     }

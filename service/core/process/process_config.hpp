@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <string>
 
 namespace offload::core {
@@ -26,6 +27,8 @@ struct process_config {
   int nice = 10;
   /// Where each command job gets its private working directory; empty means the system temp directory.
   std::string work_root;
+  /// Per-job cgroups for commands and workers, when the host allows them (`--cgroups`); null: none.
+  std::shared_ptr<cgroup_tree> cgroups;
 };
 
 }  // namespace offload::core

@@ -155,6 +155,7 @@ asio::awaitable<proto::result<worker_pool::worker_ptr>> worker_pool::async_start
   options.env = settings_.env;
   options.limits = settings_.limits;
   options.nice = settings_.nice;
+  options.cgroups = settings_.cgroups;
   auto spawned = co_await child_process::async_spawn(reactor_, spawner_.get_executor(), std::move(options));
   if (!spawned) {
     note_start_failure(spawned.error().message);
@@ -305,6 +306,11 @@ asio::awaitable<lane_outcome> worker_pool::async_run_on(worker& w, lane_request&
     // A worker killed for a cancel or a timeout did not crash.
     if (!request.stop.stop_requested()) ++crashes_;
     if (error.code == errc::protocol_error) co_return lane_outcome{job_input::crash, nullptr, error};
+    if (status.memory_limit)
+      co_return lane_outcome::failure(
+          errc::memory_limit, "the worker running the job went over its memory limit (limits.memory_mb = " +
+                                  std::to_string(settings_.limits.memory_mb.value_or(0)) +
+                                  " MiB) and was killed");
     if (status.signal != 0)
       co_return lane_outcome{
           job_input::crash, nullptr,

@@ -42,6 +42,8 @@ struct worker_pool_settings {
   std::chrono::milliseconds start_backoff{100};
   /// The types the pool serves; a worker whose ready line names others stops the pool. Empty: no check.
   std::vector<std::string> types;
+  /// Each worker in a cgroup of its own (with `limits.memory_mb` and `limits.pids`); null: none.
+  std::shared_ptr<cgroup_tree> cgroups;
 };
 
 class worker_pool final : public job_lane {

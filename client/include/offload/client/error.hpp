@@ -50,6 +50,7 @@ enum class errc {
   interrupted,
   too_many_subscriptions,
   result_too_large,
+  memory_limit,
 
   // Client-side failures.
   /// The base URL cannot be used (not `http://host[:port][/prefix]`).

@@ -72,6 +72,8 @@ enum class errc {
   too_many_subscriptions,
   /// The job's result is larger than `--max-result-bytes`; the job failed.
   result_too_large,
+  /// A process of the job's cgroup went over `limits.memory_mb` and the kernel killed it.
+  memory_limit,
 };
 
 /// The wire spelling of a code, e.g. `"invalid_json"`.

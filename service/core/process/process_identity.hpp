@@ -1,0 +1,23 @@
+// A process as /proc tells it apart from a later one that got the same pid: its pid and its start time.
+// Records of what an offloadd left behind (work dirs, cgroups) name their owner this way, so that a live
+// offloadd's are never taken for leftovers.
+#pragma once
+
+#include <optional>
+
+namespace offload::core {
+
+struct process_identity {
+  long pid = 0;
+  /// Clock ticks since boot (field 22 of /proc/PID/stat).
+  unsigned long long start_time = 0;
+
+  /// The process `pid` if it exists and is not a zombie; reads /proc (call it off the reactor).
+  static std::optional<process_identity> of(long pid);
+  /// This process.
+  static process_identity self();
+  /// Whether this very process still runs (same pid, same start time, not a zombie).
+  bool alive() const;
+};
+
+}  // namespace offload::core
