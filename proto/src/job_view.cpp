@@ -1,5 +1,6 @@
 // JSON form of job views.
 #include <offload/proto/job_view.hpp>
+#include <offload/proto/json_parse.hpp>
 
 namespace offload::proto {
 
@@ -19,7 +20,10 @@ void to_json(nlohmann::json& j, const job_view& v) {
   if (v.idempotency_key) j["idempotency_key"] = *v.idempotency_key;
   if (v.progress) j["progress"] = {{"fraction", v.progress->fraction}, {"note", v.progress->note}};
   if (v.input) j["input"] = *v.input;
-  if (v.result) j["result"] = *v.result;
+  if (v.result)
+    j["result"] = *v.result;
+  else if (v.result_owner)
+    j["result"] = nlohmann::json::parse(v.result_text);
   if (v.run_at) j["run_at"] = *v.run_at;
   if (v.error) {
     j["error"] = *v.error;
@@ -29,6 +33,34 @@ void to_json(nlohmann::json& j, const job_view& v) {
   }
   const auto self = "/v1/jobs/" + v.id;
   j["links"] = {{"self", self}, {"events", self + "/events"}};
+}
+
+std::string dump_view(const job_view& v) {
+  if (v.result || !v.result_owner) return dump_json(nlohmann::json(v));
+  job_view rest = v;
+  rest.result_owner.reset();
+  rest.result_text = {};
+  const nlohmann::json j = rest;
+  // Members in the object's (sorted) order, with `result` where it belongs.
+  std::string out = "{";
+  bool placed = false;
+  const auto member = [&out](std::string_view key, std::string_view value) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    out += key;
+    out += "\":";
+    out += value;
+  };
+  for (const auto& [key, value] : j.items()) {
+    if (!placed && key > "result") {
+      member("result", v.result_text);
+      placed = true;
+    }
+    member(key, dump_json(value));
+  }
+  if (!placed) member("result", v.result_text);
+  out += '}';
+  return out;
 }
 
 void from_json(const nlohmann::json& j, job_view& v) {

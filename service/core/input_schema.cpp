@@ -254,7 +254,8 @@ std::optional<proto::error> check(const node& n, const nlohmann::json& v, const 
       } else if (!n.additional_allowed) {
         std::vector<std::string_view> known;
         known.reserve(n.properties.size());
-        for (const auto& property : n.properties) known.push_back(property.first);
+        for (const auto& property : n.properties)
+          known.push_back(property.first);
         return proto::invalid_field(at, proto::unknown_field_message(known));
       }
     }

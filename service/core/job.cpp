@@ -21,7 +21,10 @@ proto::job_view job_record::view(bool with_result, bool with_input) const {
   v.idempotency_key = spec.idempotency_key;
   v.progress = progress;
   if (with_input) v.input = spec.input;
-  if (with_result) v.result = result;
+  if (with_result && result) {
+    v.result_owner = result->owner();
+    v.result_text = result->text();
+  }
   v.error = error;
   v.last_seq = events.last_seq();
   v.attempt = attempt;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "core/event_log.hpp"
+#include "core/job_result.hpp"
 #include "core/output_budget.hpp"
 
 #include <offload/proto/error.hpp>
@@ -57,8 +58,8 @@ struct job_record {
   /// The errors of the attempts before the current one, oldest first.
   std::vector<proto::error> earlier_errors;
   std::optional<proto::job_progress> progress;
-  /// Set when `succeeded`.
-  std::optional<nlohmann::json> result;
+  /// Set when `succeeded`: the text inside the terminal event's frame (one copy).
+  std::optional<job_result> result;
   /// Set in every other terminal state.
   std::optional<proto::error> error;
   event_log events;

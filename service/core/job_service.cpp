@@ -463,16 +463,17 @@ void job_service::record_outcome(job& j, std::optional<nlohmann::json> result,
   j.finished_at = job::clock::now();
   nlohmann::json data = nlohmann::json::object();
   if (j.state == job_state::succeeded) {
-    j.result = result ? std::move(*result) : nlohmann::json(nullptr);
     if (j.progress) j.progress = proto::job_progress{1.0, "done"};
-    data["result"] = *j.result;
+    // Moved into the frame, serialised once there, and read back from it: the job keeps no second copy.
+    data["result"] = result ? std::move(*result) : nlohmann::json(nullptr);
   } else {
     j.error = error ? std::move(*error) : proto::error{errc::internal, "internal error"};
     data["error"] = *j.error;
     if (!j.earlier_errors.empty()) data["error"]["attempts"] = j.earlier_errors;
   }
   if (j.output.truncated()) data["output_truncated"] = true;
-  j.events.append(proto::terminal_event(j.state), std::move(data), *j.finished_at);
+  const auto& logged = j.events.append(proto::terminal_event(j.state), std::move(data), *j.finished_at);
+  if (j.state == job_state::succeeded) j.result = job_result::from_frame(logged.frame);
 }
 
 std::chrono::milliseconds job_service::backoff(const job& j, std::uint32_t next) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <offload/proto/error.hpp>
+#include <offload/proto/job_view.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -22,6 +23,8 @@ struct api_response {
   std::string_view route = "unmatched";
 
   static api_response json(unsigned status, const nlohmann::json& body);
+  /// A job view, its result text copied as it is (`proto::dump_view`).
+  static api_response json(unsigned status, const proto::job_view& view);
   static api_response text(unsigned status, std::string body);
   /// `{"error":{…}}` with the status the wire API assigns to `e.code`.
   static api_response error(const proto::error& e);

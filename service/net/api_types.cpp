@@ -68,6 +68,10 @@ api_response api_response::json(unsigned status, const nlohmann::json& body) {
   return api_response{status, "application/json", proto::dump_json(body), {}};
 }
 
+api_response api_response::json(unsigned status, const proto::job_view& view) {
+  return api_response{status, "application/json", proto::dump_view(view), {}};
+}
+
 api_response api_response::text(unsigned status, std::string body) {
   return api_response{status, "text/plain; charset=utf-8", std::move(body), {}};
 }

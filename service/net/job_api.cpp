@@ -131,7 +131,7 @@ asio::awaitable<api_response> job_api::list(const api_request& req) {
       response.body += ',';
       if (i % list_slice == 0) co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
     }
-    response.body += proto::dump_json(nlohmann::json(page->jobs[i]));
+    response.body += proto::dump_view(page->jobs[i]);
   }
   response.body += R"(],"next":)";
   response.body += page->next ? proto::dump_json(nlohmann::json(*page->next)) : std::string{"null"};

@@ -1,5 +1,7 @@
 // The small parts of the job service: per-lane completion rates (Retry-After) and the output cap.
 #include "core/completion_rate.hpp"
+#include "core/event_log.hpp"
+#include "core/job_result.hpp"
 #include "core/output_budget.hpp"
 
 #include <gtest/gtest.h>
@@ -51,6 +53,37 @@ TEST(output_budget_test, counts_the_text_or_base64_payload_plus_each_events_over
          output_budget::decision::log)
     ++logged;
   EXPECT_EQ(logged, 64 * 1024 / (1 + overhead));
+}
+
+}  // namespace
+}  // namespace offload::core
+
+namespace offload::core {
+namespace {
+
+// A result is kept once, as the text inside its terminal event's frame, whatever the result holds.
+TEST(job_result_test, is_the_text_inside_the_terminal_frame) {
+  for (const auto& result : {nlohmann::json{{"seq", 1}, {"x", ",\"seq\":2,"}}, nlohmann::json(nullptr),
+                             nlohmann::json::array({1, "two"}), nlohmann::json("s")}) {
+    for (const bool truncated : {false, true}) {
+      event_log log;
+      nlohmann::json data{{"result", result}};
+      if (truncated) data["output_truncated"] = true;
+      const auto& frame = log.append(proto::event_type::succeeded, data).frame;
+      const auto r = job_result::from_frame(frame);
+      ASSERT_TRUE(r.has_value()) << *frame;
+      EXPECT_EQ(r->owner(), frame) << "no copy";
+      EXPECT_EQ(r->value(), result) << *frame;
+      EXPECT_EQ(r->text(), result.dump());
+    }
+  }
+  event_log log;
+  EXPECT_FALSE(job_result::from_frame(log.append(proto::event_type::failed, {{"error", "x"}}).frame));
+  EXPECT_FALSE(job_result::from_frame(nullptr));
+  // A frame of another shape is still read (parsed, with its own text).
+  const auto odd = job_result::from_frame(std::make_shared<const std::string>(R"({"a":1,"result":[3]})"));
+  ASSERT_TRUE(odd.has_value());
+  EXPECT_EQ(odd->value(), nlohmann::json::array({3}));
 }
 
 }  // namespace

@@ -73,7 +73,9 @@ TEST_F(job_service_test, echo_job_runs_through_its_whole_lifecycle) {
   EXPECT_TRUE(j->started_at.has_value()) << "dispatched at once to a free thread (it may even have ended)";
   run_until([&] { return proto::is_terminal(j->state); });
   EXPECT_EQ(j->state, job_state::succeeded);
-  EXPECT_EQ(*j->result, json({{"v", 1}}));
+  ASSERT_TRUE(j->result.has_value());
+  EXPECT_EQ(j->result->value(), json({{"v", 1}}));
+  EXPECT_EQ(j->result->owner(), j->events.events().back().frame) << "one copy: inside the terminal frame";
   std::vector<proto::event_type> types;
   for (const auto& e : j->events.events())
     types.push_back(e.type);

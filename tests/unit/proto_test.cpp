@@ -114,7 +114,9 @@ TEST(json_parse_test, out_of_range_numbers_are_invalid_json_not_exceptions) {
 }
 
 TEST(json_parse_test, approximate_size_is_exact_but_for_numbers_and_escapes) {
-  const json exact = {{"text", "hello"}, {"flags", {true, false, nullptr}}, {"nested", {{"a", json::array()}}},
+  const json exact = {{"text", "hello"},
+                      {"flags", {true, false, nullptr}},
+                      {"nested", {{"a", json::array()}}},
                       {"empty", json::object()}};
   EXPECT_EQ(approximate_json_size(exact), dump_json(exact).size());
   EXPECT_EQ(approximate_json_size(json{{"n", 1}}), 2u + 4u + 12u) << "braces, \"n\":, and 12 for any number";
@@ -169,6 +171,29 @@ TEST(job_view_test, round_trips_through_json_and_has_links) {
 
 // proto/schema/job_view.schema.json is what clients are told: every view the service can build conforms,
 // and the schema is strict enough to notice a field it does not document.
+// The server answers with `dump_view`, which writes a result's text as it is: the same bytes as serialising
+// the parsed value, wherever `result` falls among the keys.
+TEST(job_view_test, dump_view_writes_result_text_exactly_where_serialising_puts_it) {
+  job_view v;
+  v.id = "0000000000010000abcd";
+  v.type = "echo";
+  v.state = job_state::succeeded;
+  v.created_at = "2026-01-01T00:00:00.000Z";
+  v.finished_at = "2026-01-01T00:00:01.000Z";
+  v.progress = job_progress{1.0, "done"};
+  for (const auto* text : {R"({"a":[1,2,{"b":"c,\"seq\":1"}]})", "null", "\"\"", "42", "[]"}) {
+    auto parsed = v;
+    parsed.result = nlohmann::json::parse(text);
+    auto raw = v;
+    const auto owner = std::make_shared<const std::string>(std::string{"xx"} + text + "yy");
+    raw.result_owner = owner;
+    raw.result_text = std::string_view{*owner}.substr(2, owner->size() - 4);
+    EXPECT_EQ(dump_view(raw), dump_json(nlohmann::json(parsed))) << text;
+    EXPECT_EQ(nlohmann::json(raw), nlohmann::json(parsed)) << "to_json parses the text";
+  }
+  EXPECT_EQ(dump_view(v), dump_json(nlohmann::json(v))) << "no result";
+}
+
 TEST(job_view_test, every_shape_of_view_conforms_to_the_published_schema) {
   std::ifstream file{std::string{OFFLOAD_SOURCE_DIR} + "/proto/schema/job_view.schema.json"};
   const auto compiled = core::input_schema::compile(json::parse(file));

@@ -15,8 +15,8 @@ job_store::job_store(std::size_t max_finished, std::chrono::seconds max_age, std
       random_(std::random_device{}()) {}
 
 std::uint64_t job_store::retained_bytes(const job& j) {
+  // The result is counted with the frames: it is kept as text inside the terminal one.
   std::uint64_t bytes = 1024 + 2 * proto::approximate_json_size(j.spec.input);
-  if (j.result) bytes += 2 * proto::approximate_json_size(*j.result);
   for (const auto& e : j.events.events())
     bytes += e.frame->size();
   return bytes;

@@ -163,14 +163,6 @@ std::vector<event_row> make_event_rows(std::span<const logged_event> events) {
   return rows;
 }
 
-// The result inside a `succeeded` event's frame.
-std::optional<nlohmann::json> result_of(const std::string& frame) {
-  auto parsed = nlohmann::json::parse(frame);
-  const auto it = parsed.find("result");
-  if (it == parsed.end()) return std::nullopt;
-  return std::move(*it);
-}
-
 // Writes a job's record; when it is finished, also its size on disk (spec and log), which retention counts.
 void write_record(sqlite_connection& db, const record_row& r) {
   auto& update = db.prepared(
@@ -238,7 +230,8 @@ std::shared_ptr<job> read_job(sqlite_connection& db, const sqlite_statement& row
     const auto p = nlohmann::json::parse(*progress);
     j->progress = proto::job_progress{p.value("fraction", 0.0), p.value("note", std::string{})};
   }
-  if (auto frame = row.optional_text(14)) j->result = result_of(*frame);
+  if (auto frame = row.optional_text(14))
+    j->result = job_result::from_frame(std::make_shared<const std::string>(std::move(*frame)));
   j->error = parse_column<proto::error>(row.optional_text(15));
   j->output = output_budget{static_cast<std::uint64_t>(row.int64(16)), row.int64(17) != 0};
   j->stored = true;

@@ -7,8 +7,10 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace offload::proto {
@@ -37,6 +39,10 @@ struct job_view {
   std::optional<nlohmann::json> input;
   /// Present once the job `succeeded`.
   std::optional<nlohmann::json> result;
+  /// The server's form of `result`: its JSON text, kept alive by `result_owner` (the job's terminal event
+  /// frame), so that answering does not copy or re-serialise it. `dump_view` writes it as it is.
+  std::shared_ptr<const std::string> result_owner;
+  std::string_view result_text;
   /// Present once the job ended in any other terminal state.
   std::optional<proto::error> error;
   /// Sequence number of the newest event in the job's log.
@@ -51,8 +57,10 @@ struct job_view {
   std::vector<proto::error> earlier_errors;
 };
 
-/// Adds `links: {self, events}` derived from the id.
+/// Adds `links: {self, events}` derived from the id. A `result_text` is parsed into the value.
 void to_json(nlohmann::json& j, const job_view& v);
+/// `dump_json(json(v))`, with `result_text` written as it is instead of parsed and serialised again.
+std::string dump_view(const job_view& v);
 void from_json(const nlohmann::json& j, job_view& v);
 
 }  // namespace offload::proto
