@@ -34,6 +34,9 @@ using proto::errc;
 
 namespace {
 
+// Bytes a reader takes from the socket at a time (a message is checked against its limit after each).
+constexpr std::size_t read_piece = 16 * 1024;
+
 // `after` from the query: a sequence number, default 0.
 std::optional<std::uint64_t> parse_after(std::optional<std::string_view> text) {
   if (!text) return 0;
@@ -121,7 +124,8 @@ class websocket_session {
       res.set(beast::http::field::server, "offloadd");
       if (select_v1) res.set(beast::http::field::sec_websocket_protocol, websocket_subprotocol);
     }));
-    ws_.read_message_max(limits_.max_message_bytes);
+    // No limit in Beast: the readers below enforce `max_message_bytes` themselves (see read_message).
+    ws_.read_message_max(0);
     ws_.text(true);
     auto [ec] = co_await ws_.async_accept(request, use_tuple);
     if (ec) core::log(core::log_level::debug, "websocket handshake failed", {{"what", ec.message()}});
@@ -308,10 +312,28 @@ class websocket_session {
   asio::awaitable<void> discard_reads() {
     beast::flat_buffer buffer;
     for (;;) {
-      auto [ec, n] = co_await ws_.async_read(buffer, use_tuple);
+      auto [ec, n] = co_await ws_.async_read_some(buffer, read_piece, use_tuple);
       if (ec) co_return reader_done();
       buffer.consume(n);
     }
+  }
+
+  // Reads the next message into `buffer` piece by piece, so that one larger than `max_message_bytes` is
+  // seen at the limit: then it is dropped, the socket is closed with 1009 and false returned; the reader
+  // goes on reading (and dropping) what the client still sends, until its close reply. (Beast's own limit
+  // answers 1009 too, but tears the connection down after reading at most 2 KiB more: a client still
+  // sending its message got a reset instead of the code.)
+  asio::awaitable<std::pair<boost::system::error_code, bool>> read_message(beast::flat_buffer& buffer) {
+    do {
+      auto [ec, n] = co_await ws_.async_read_some(buffer, read_piece, use_tuple);
+      if (ec) co_return std::pair{ec, false};
+      if (buffer.size() > limits_.max_message_bytes) {
+        buffer.consume(buffer.size());
+        if (!close_) close_now(websocket::close_code::too_big, "a message is larger than the server accepts");
+        co_return std::pair{boost::system::error_code{}, false};
+      }
+    } while (!ws_.is_message_done());
+    co_return std::pair{boost::system::error_code{}, true};
   }
 
   // The client is gone (or closed): the writer has nothing left to do.
@@ -323,20 +345,20 @@ class websocket_session {
   asio::awaitable<void> handle_messages() {
     beast::flat_buffer buffer;
     for (;;) {
-      auto [ec, n] = co_await ws_.async_read(buffer, use_tuple);
-      if (ec) co_return reader_done();  // closed, too big (1009), timed out, or reset
-      if (close_) {
-        buffer.consume(n);  // closing: nothing more is acted on
+      auto [ec, whole] = co_await read_message(buffer);
+      if (ec) co_return reader_done();  // closed, timed out, or reset
+      if (!whole || close_) {
+        buffer.consume(buffer.size());  // too big (closing with 1009), or closing: nothing more is acted on
         continue;
       }
       if (!ws_.got_text()) {
         // Requests are JSON text; the reader goes on until the client answers the close.
-        buffer.consume(n);
+        buffer.consume(buffer.size());
         close_now(websocket::close_code::unknown_data, "binary frames are not accepted; send JSON text");
         continue;
       }
       const std::string text = beast::buffers_to_string(buffer.data());
-      buffer.consume(n);
+      buffer.consume(buffer.size());
       // One request at a time, in order: a submit is acknowledged once stored, before the next is read.
       co_await handle(text);
     }

@@ -4,6 +4,7 @@
 #include "support/job_helpers.hpp"
 #include "support/offloadd_process.hpp"
 #include "support/proc_helpers.hpp"
+#include "support/raw_socket.hpp"
 #include "support/run_program.hpp"
 #include "support/ws_client.hpp"
 
@@ -11,13 +12,8 @@
 
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
 #include <csignal>
 #include <fstream>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 namespace offload::test {
@@ -25,45 +21,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using nlohmann::json;
-
-// A raw TCP connection to 127.0.0.1, for clients that misbehave below HTTP.
-class raw_socket {
- public:
-  explicit raw_socket(unsigned short port, int receive_buffer = 0) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-    if (receive_buffer > 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-      throw std::runtime_error("connect");
-  }
-  ~raw_socket() { ::close(fd_); }
-  raw_socket(const raw_socket&) = delete;
-  raw_socket& operator=(const raw_socket&) = delete;
-
-  // False once the peer has closed (or reset) the connection.
-  bool send(std::string_view bytes) { return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) >= 0; }
-
-  // Reads until the server closes the connection; the bytes received, or nothing if still open at `limit`.
-  std::optional<std::string> read_until_closed(std::chrono::milliseconds limit) {
-    std::string data;
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    for (;;) {
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      pollfd p{fd_, POLLIN, 0};
-      if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return std::nullopt;
-      char buffer[65536];
-      const auto n = ::recv(fd_, buffer, sizeof buffer, 0);
-      if (n <= 0) return data;
-      data.append(buffer, static_cast<std::size_t>(n));
-    }
-  }
-
- private:
-  int fd_;
-};
 
 bool healthy(unsigned short port) {
   return http_get(port, "/healthz").status == 200;
@@ -300,11 +257,10 @@ TEST(result_limit_test, a_result_past_max_result_bytes_fails_the_job) {
   EXPECT_EQ(big["state"], "failed");
   EXPECT_EQ(big["error"]["code"], "result_too_large") << big["error"];
   EXPECT_FALSE(big.contains("result"));
-  const auto in_process = http_post(server.port(), "/v1/jobs?wait=30",
-                                    {{"type", "echo"},
-                                     {"lane", "process"},
-                                     {"input", {{"blob", std::string(100 * 1024, 'b')}}}})
-                              .json();
+  const auto in_process =
+      http_post(server.port(), "/v1/jobs?wait=30",
+                {{"type", "echo"}, {"lane", "process"}, {"input", {{"blob", std::string(100 * 1024, 'b')}}}})
+          .json();
   EXPECT_EQ(in_process["error"]["code"], "result_too_large") << in_process;
   const auto small = http_post(server.port(), "/v1/jobs?wait=30",
                                {{"type", "echo"}, {"input", {{"blob", std::string(60 * 1024, 's')}}}})
@@ -313,16 +269,29 @@ TEST(result_limit_test, a_result_past_max_result_bytes_fails_the_job) {
   EXPECT_EQ(small["result"]["blob"].get<std::string>().size(), 60u * 1024);
 }
 
-class limits_test : public ::testing::Test {
- protected:
-  offloadd_process server_{{"--max-body", "64k", "--header-timeout", "1", "--body-timeout", "1",
-                            "--idle-timeout", "1", "--write-timeout", "1"}};
-  unsigned short port() const { return server_.port(); }
-};
+// Each deadline alone: the one under test is 1 s, the others far longer than the test, so that only it can
+// close the connection.
+std::vector<std::string> with_deadline(const std::string& flag) {
+  std::vector<std::string> args{"--max-body", "64k"};
+  for (const auto* f : {"--header-timeout", "--body-timeout", "--idle-timeout", "--write-timeout"}) {
+    args.push_back(f);
+    args.push_back(f == flag ? "1" : "120");
+  }
+  return args;
+}
 
-TEST_F(limits_test, oversize_bodies_and_headers_are_refused) {
+// The gauge of open HTTP connections, the scraping one included.
+double open_connections(unsigned short port) {
+  const auto body = http_get(port, "/metrics").body;
+  const auto at = body.find("\noffload_http_connections ");
+  return at == std::string::npos ? -1 : std::stod(body.substr(at + 26));
+}
+
+TEST(limits_test, oversize_bodies_and_headers_are_refused) {
+  offloadd_process server{{"--max-body", "64k"}};
+  const auto port = server.port();
   const auto big = json{{"type", "echo"}, {"input", {{"x", std::string(70'000, 'x')}}}};
-  const auto r = http_post(port(), "/v1/jobs", big);
+  const auto r = http_post(port, "/v1/jobs", big);
   EXPECT_EQ(r.status, 413u);
   EXPECT_EQ(r.json()["error"]["code"], "payload_too_large");
   // Chunked, so the size is only known while reading.
@@ -330,19 +299,18 @@ TEST_F(limits_test, oversize_bodies_and_headers_are_refused) {
   for (int i = 0; i < 20; ++i)
     chunked += "1000\r\n" + std::string(4096, 'a') + "\r\n";
   chunked += "0\r\n\r\n";
-  EXPECT_NE(raw_exchange(port(), chunked).find("413"), std::string::npos);
-  const auto headers = http_request(port(), "GET", "/healthz", {}, {{"X-Big", std::string(20'000, 'h')}});
+  EXPECT_NE(raw_exchange(port, chunked).find("413"), std::string::npos);
+  const auto headers = http_request(port, "GET", "/healthz", {}, {{"X-Big", std::string(20'000, 'h')}});
   EXPECT_EQ(headers.status, 431u);
   EXPECT_EQ(headers.json()["error"]["code"], "headers_too_large");
-  EXPECT_TRUE(healthy(port()));
+  EXPECT_TRUE(healthy(port));
 }
 
-TEST_F(limits_test, slowloris_headers_and_bodies_are_cut_off) {
-  raw_socket headers{port()};
+TEST(limits_test, a_client_trickling_its_headers_is_cut_off_at_the_header_deadline) {
+  offloadd_process server{with_deadline("--header-timeout")};
+  raw_socket headers{server.port()};
   ASSERT_TRUE(headers.send("POST /v1/jobs HTTP/1.1\r\nHost: x\r\n"));
-  raw_socket body{port()};
-  ASSERT_TRUE(body.send("POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"type\":"));
-  // Trickle a header byte every 100 ms: the header deadline runs from the first byte, not the last.
+  // A header byte every 100 ms: the deadline runs from the first byte, not the last.
   const auto start = std::chrono::steady_clock::now();
   bool cut = false;
   while (std::chrono::steady_clock::now() - start < 10s) {
@@ -350,48 +318,65 @@ TEST_F(limits_test, slowloris_headers_and_bodies_are_cut_off) {
       cut = true;
       break;
     }
-    std::this_thread::sleep_for(100ms);
+    std::this_thread::sleep_for(100ms);  // the trickle's pace, not a synchronisation
   }
   EXPECT_TRUE(cut || headers.read_until_closed(5s).has_value()) << "a trickling client was never closed";
-  EXPECT_TRUE(body.read_until_closed(10s).has_value()) << "a stalled body was never closed";
-  EXPECT_TRUE(healthy(port()));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 900ms);
+  EXPECT_TRUE(healthy(server.port()));
 }
 
-TEST_F(limits_test, idle_keep_alive_connections_are_closed) {
-  raw_socket conn{port()};
+TEST(limits_test, a_stalled_body_is_cut_off_at_the_body_deadline) {
+  offloadd_process server{with_deadline("--body-timeout")};
+  raw_socket body{server.port()};
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(body.send("POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"type\":"));
+  EXPECT_TRUE(body.read_until_closed(10s).has_value()) << "a stalled body was never closed";
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 900ms);
+  EXPECT_TRUE(healthy(server.port()));
+}
+
+TEST(limits_test, idle_keep_alive_connections_are_closed_at_the_idle_deadline) {
+  offloadd_process server{with_deadline("--idle-timeout")};
+  raw_socket conn{server.port()};
   ASSERT_TRUE(conn.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
   const auto started = std::chrono::steady_clock::now();
   const auto received = conn.read_until_closed(10s);
   ASSERT_TRUE(received.has_value()) << "the idle connection was never closed";
   EXPECT_EQ(received->rfind("HTTP/1.1 200", 0), 0u) << "answered first, then closed";
   EXPECT_GE(std::chrono::steady_clock::now() - started, 900ms) << "kept alive for the idle timeout";
-  EXPECT_TRUE(healthy(port()));
+  EXPECT_TRUE(healthy(server.port()));
 }
 
-TEST_F(limits_test, a_client_that_never_reads_is_dropped) {
+TEST(limits_test, a_client_that_never_reads_is_dropped_at_the_write_deadline) {
+  offloadd_process server{with_deadline("--write-timeout")};
+  const auto port = server.port();
   const auto view =
-      submit(port(), {{"type", "echo"}, {"input", {{"x", std::string(60'000, 'x')}}}}, "?wait=10", 200);
+      submit(port, {{"type", "echo"}, {"input", {{"x", std::string(60'000, 'x')}}}}, "?wait=10", 200);
   const std::string get = "GET /v1/jobs/" + view["id"].get<std::string>() + " HTTP/1.1\r\nHost: x\r\n\r\n";
-  raw_socket reader{port(), 4096};
+  raw_socket reader{port, 4096};
   // 400 pipelined requests ask for ~24 MB of answers; the client reads none, so the server's writes stall.
   std::string requests;
   for (int i = 0; i < 400; ++i)
     requests += get;
   reader.send(requests);
-  std::this_thread::sleep_for(3s);  // the write deadline is 1 s
+  // Dropped by the server while the client still reads nothing: only the scrape's connection stays open.
+  wait_until([&] { return open_connections(port) == 1; }, "the server to drop the stalled client", 20s);
   const auto received = reader.read_until_closed(20s);
-  ASSERT_TRUE(received.has_value()) << "the server never dropped the stalled client";
+  ASSERT_TRUE(received.has_value()) << "the server never closed the stalled client";
   EXPECT_LT(received->size(), 400u * 60'000u);
-  EXPECT_TRUE(healthy(port()));
+  EXPECT_TRUE(healthy(port));
 }
 
 TEST(connection_limit_test, connections_over_the_limit_are_closed_at_once) {
   // The idle timeout (30 s) is far longer than the test: only the limit can close these connections.
   offloadd_process server{{"--max-connections", "20"}};
   std::vector<std::unique_ptr<raw_socket>> held;
-  for (int i = 0; i < 20; ++i)
+  for (int i = 0; i < 20; ++i) {
     held.push_back(std::make_unique<raw_socket>(server.port()));
-  std::this_thread::sleep_for(200ms);  // let the server accept them all
+    // Accepted and served: it answers a request and stays open (kept alive).
+    ASSERT_TRUE(held.back()->send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_EQ(held.back()->read_some(10s).rfind("HTTP/1.1 200", 0), 0u);
+  }
   int refused = 0;
   for (int i = 0; i < 30; ++i) {
     raw_socket extra{server.port()};
