@@ -138,6 +138,10 @@ void describe_service_metrics(core::metrics_registry& metrics, const net::listen
   metrics.declare("offload_http_connections", "Open HTTP connections (WebSocket ones included).",
                   kind::gauge);
   metrics.declare("offload_websocket_sessions", "Open WebSocket sessions.", kind::gauge);
+  metrics.declare("offload_websocket_closes_total",
+                  "WebSocket closes the server started, by close code: 1000 end of a job's stream, 1001 "
+                  "shutdown, 1003 binary frame, 1009 message too big, 1013 client too slow (it may resume).",
+                  kind::counter);
   metrics.declare("offload_process_workers", "Warm worker processes by pool and state.", kind::gauge);
   metrics.declare("offload_process_worker_starts_total",
                   "Worker processes started, by pool (replacements included).", kind::counter);
@@ -164,6 +168,9 @@ void describe_service_metrics(core::metrics_registry& metrics, const net::listen
         using core::metrics_registry;
         m.set("offload_http_connections", {}, static_cast<double>(listener.connections()));
         m.set("offload_websocket_sessions", {}, static_cast<double>(websockets.sessions()));
+        for (const auto& [code, n] : websockets.closes())
+          m.set("offload_websocket_closes_total",
+                metrics_registry::label_text({{"code", std::to_string(code)}}), static_cast<double>(n));
         for (const auto* pool : pools) {
           const auto idle = static_cast<double>(pool->idle());
           const auto& name = pool->name();

@@ -49,11 +49,12 @@ std::optional<std::uint64_t> parse_after(std::optional<std::string_view> text) {
 class websocket_session {
  public:
   websocket_session(beast::tcp_stream& stream, core::job_service& jobs, const websocket_limits& limits,
-                    std::size_t& all_backlog, watch_hub& watches)
+                    websocket_totals& totals, watch_hub& watches)
       : ws_(std::move(stream)),
         jobs_(jobs),
         limits_(limits),
-        all_backlog_(all_backlog),
+        all_backlog_(totals.backlog),
+        closes_(totals.closes),
         watches_(watches),
         wake_(ws_.get_executor()) {
     wake_.expires_at(asio::steady_timer::time_point::max());
@@ -300,6 +301,7 @@ class websocket_session {
       }
       if (!close_ && close_after_flush_ && replies_.empty() && !next_event()) close_ = close_after_flush_;
       if (close_) {
+        ++closes_[static_cast<int>(close_->code)];
         co_await ws_.async_close(*close_, use_tuple);
         co_return;
       }
@@ -432,6 +434,7 @@ class websocket_session {
   // The part of `backlog_` that is replies.
   std::size_t reply_bytes_ = 0;
   std::size_t& all_backlog_;
+  std::map<int, std::uint64_t>& closes_;
   watch_hub& watches_;
   // Registered with the watch feed on the first `watch`.
   std::optional<std::uint64_t> watch_id_;
@@ -454,7 +457,7 @@ asio::awaitable<std::optional<api_response>> websocket_endpoints::run_session(we
                                                                               Run run) {
   if (closing_) co_return api_response::error({errc::draining, "the server is shutting down"});
   const core::async_counter::guard counted{sessions_};
-  websocket_session session{upgrade.stream, jobs_, limits_, backlog_, watches_};
+  websocket_session session{upgrade.stream, jobs_, limits_, totals_, watches_};
   // Registered for `close_all` for as long as it runs.
   const auto number = next_registration_++;
   going_away_.emplace(number, [&session] { session.going_away(); });

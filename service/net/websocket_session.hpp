@@ -32,6 +32,15 @@ struct websocket_upgrade {
   upgrade_request request;
 };
 
+/// What all the sessions share.
+struct websocket_totals {
+  /// Bytes waiting for all the sessions together (`websocket_limits::max_total_queued_bytes`).
+  std::size_t backlog = 0;
+  /// Closes the server started, by close code (1000 end of a job's stream, 1001 shutdown, 1003 binary frame,
+  /// 1009 message too big, 1013 client too slow).
+  std::map<int, std::uint64_t> closes;
+};
+
 /// The WebSocket endpoints' handlers (the route table names their paths) and the sessions they run.
 class websocket_endpoints {
  public:
@@ -55,6 +64,8 @@ class websocket_endpoints {
 
   /// WebSocket sessions open now.
   std::size_t sessions() const noexcept { return sessions_.value(); }
+  /// Closes the server started so far, by code.
+  const std::map<int, std::uint64_t>& closes() const noexcept { return totals_.closes; }
 
   /// Shutdown: every open session sends what it has queued (terminal events included), then closes with
   /// 1001 going away; later upgrades are refused with `503 draining`.
@@ -71,8 +82,7 @@ class websocket_endpoints {
   websocket_limits limits_;
   core::async_counter sessions_;
   watch_hub watches_;
-  // Bytes waiting for all the sessions together (`websocket_limits::max_total_queued_bytes`).
-  std::size_t backlog_ = 0;
+  websocket_totals totals_;
   bool closing_ = false;
   // How to tell each open session to go away, by registration number.
   std::map<std::uint64_t, std::function<void()>> going_away_;

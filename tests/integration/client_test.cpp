@@ -202,6 +202,14 @@ TEST_F(client_test, stream_survives_cut_connections_without_gap_or_duplicate) {
   EXPECT_GE(proxy.upgrades(), 4) << "three cut connections and the one that finished";
 }
 
+// The number of server-started WebSocket closes with `code` so far.
+double closes_with(unsigned short port, int code) {
+  const auto body = http_get(port, "/metrics").body;
+  const std::string line = "offload_websocket_closes_total{code=\"" + std::to_string(code) + "\"} ";
+  const auto at = body.find(line);
+  return at == std::string::npos ? 0 : std::stod(body.substr(at + line.size()));
+}
+
 TEST_F(client_test, stream_resumes_after_the_server_sheds_a_slow_reader) {
   const auto sub = client_.submit(job("flood", {{"mib", 8}})).value();
   std::vector<proto::job_event> events;
@@ -209,9 +217,12 @@ TEST_F(client_test, stream_resumes_after_the_server_sheds_a_slow_reader) {
   const auto terminal = client_
                             .stream(sub.id,
                                     [&](const proto::job_event& e) {
-                                      // Slow at first: the server's per-socket queue (256 KiB) overflows
-                                      // and it closes the socket with 1013; the client resumes.
-                                      if (events.size() < 100) std::this_thread::sleep_for(3ms);
+                                      // Stalled on the first output event until the server, whose per-socket
+                                      // queue (256 KiB) overflows meanwhile, has closed the socket with 1013;
+                                      // the client then resumes.
+                                      if (e.type == proto::event_type::output && bytes == 0)
+                                        wait_until([&] { return closes_with(server_.port(), 1013) >= 1; },
+                                                   "the server to shed the stalled reader with 1013");
                                       events.push_back(e);
                                       if (e.type == proto::event_type::output)
                                         bytes += e.data.at("data").get<std::string>().size();
@@ -219,7 +230,7 @@ TEST_F(client_test, stream_resumes_after_the_server_sheds_a_slow_reader) {
                             .value();
   EXPECT_EQ(terminal.type, proto::event_type::succeeded);
   expect_complete_log(events);
-  EXPECT_EQ(bytes, 8u << 20);
+  EXPECT_EQ(bytes, 8u << 20) << "resumed after the 1013 without a gap";
 }
 
 TEST_F(client_test, stream_from_after_skips_what_was_seen) {

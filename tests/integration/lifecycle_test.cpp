@@ -2,6 +2,7 @@
 #include "support/http_client.hpp"
 #include "support/job_helpers.hpp"
 #include "support/offloadd_process.hpp"
+#include "support/proc_helpers.hpp"
 
 #include <gtest/gtest.h>
 
@@ -108,12 +109,19 @@ TEST(lifecycle, retention_evicts_the_oldest_finished_jobs) {
   EXPECT_EQ(http_get(port, "/v1/jobs").json()["jobs"].size(), 3u);
 }
 
+// Kept while younger than --retain-seconds, then removed by the periodic sweep (every second), with both
+// stores. (With 0 s the job was gone on finishing, so the sweep itself was never tested.)
 TEST(lifecycle, retention_by_age_evicts_finished_jobs) {
-  offloadd_process server{{"--retain-seconds", "0"}};
-  const auto port = server.port();
-  const auto id = http_post(port, "/v1/jobs?wait=10", {{"type", "echo"}}).json()["id"].get<std::string>();
-  // With zero retention the job is gone as soon as it finished (evicted on finish or by the sweeper).
-  EXPECT_EQ(http_get(port, "/v1/jobs/" + id).status, 404u);
+  for (const auto* store : {"sqlite", "memory"}) {
+    offloadd_process server{{"--retain-seconds", "2", "--store", store}};
+    const auto port = server.port();
+    const auto id = http_post(port, "/v1/jobs?wait=10", {{"type", "echo"}}).json()["id"].get<std::string>();
+    const auto finished = std::chrono::steady_clock::now();
+    EXPECT_EQ(http_get(port, "/v1/jobs/" + id).status, 200u) << store << ": kept while young";
+    wait_until([&] { return http_get(port, "/v1/jobs/" + id).status == 404; },
+               std::string{store} + ": the sweep to evict the aged job", std::chrono::seconds{15});
+    EXPECT_GE(std::chrono::steady_clock::now() - finished, std::chrono::milliseconds{1500}) << store;
+  }
 }
 
 // Polls /readyz on a kept-alive connection until it says 503: proof the signal was handled.

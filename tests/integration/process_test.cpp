@@ -190,8 +190,9 @@ TEST_F(process_test, a_command_over_its_cpu_limit_fails_with_cpu_limit) {
   EXPECT_NE(spin["error"]["message"].get<std::string>().find("1 s of CPU"), std::string::npos);
 }
 
+// The flood would write 100 GB: only the kill at the cap ends it (within the 60 s wait).
 TEST_F(process_test, output_beyond_the_cap_fails_with_output_limit) {
-  const auto flood = run({{"type", "flood"}, {"input", {{"mib", 8}}}});
+  const auto flood = run({{"type", "flood"}, {"input", {{"mib", 100000}}}});
   EXPECT_EQ(flood["state"], "failed");
   EXPECT_EQ(flood["error"]["code"], "output_limit");
   EXPECT_EQ(run({{"type", "flood"}, {"input", {{"mib", 0}}}})["state"], "succeeded");
@@ -513,7 +514,8 @@ TEST(process_config_test, bad_configurations_stop_start_up_with_a_clear_error) {
   check({{"commands", {{"x", {{"argv", {"echo"}}}}}}}, "absolute program path");
   check({{"commands", {{"sum", {{"argv", {"/bin/true"}}}}}}}, "the name of a built-in type");
   check({{"commands", {{"x", {{"argv", {"/bin/true"}}, {"limits", {{"cpu", 1}}}}}}}},
-        "limits.cpu: unknown field (known: address_space_mb, cpu_seconds, open_files, processes, memory_mb, pids)");
+        "limits.cpu: unknown field (known: address_space_mb, cpu_seconds, open_files, processes, memory_mb, "
+        "pids)");
   const auto [code, output] =
       offloadd_process::run_to_exit({"--listen", "127.0.0.1:0", "--config", "/nonexistent"});
   EXPECT_EQ(code, 2) << output;

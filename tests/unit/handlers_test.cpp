@@ -1,11 +1,13 @@
 // Built-in handlers as pure functions: exact results, input validation, progress and stopping.
 #include "core/type_registry.hpp"
+#include "support/proc_helpers.hpp"
 
 #include <gtest/gtest.h>
 #include <openssl/sha.h>
 
 #include <chrono>
 #include <thread>
+#include <unistd.h>
 
 namespace offload::core {
 namespace {
@@ -122,8 +124,10 @@ TEST_F(handlers_test, primes_counts_match_known_values) {
 }
 
 TEST_F(handlers_test, sleep_wakes_at_once_when_stopped) {
-  std::thread canceller{[this] {
-    std::this_thread::sleep_for(std::chrono::milliseconds{50});
+  // Stopped once this thread is asleep in the handler's wait (not before it started waiting).
+  const int self = static_cast<int>(::gettid());
+  std::thread canceller{[this, self] {
+    test::wait_until([&] { return test::process_state(self) == 'S'; }, "the handler to be waiting");
     ctx_.stop.request_stop();
   }};
   // 600 s unless the stop token wakes it: a hang here is a failure (the ctest timeout is 60 s).
