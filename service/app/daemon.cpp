@@ -114,6 +114,7 @@ core::worker_pool_settings configured_pool(const options& opts, const core::work
   s.size = spec.pool;
   s.max_jobs = spec.max_jobs;
   if (spec.timeout_ms) s.timeout = std::chrono::milliseconds{*spec.timeout_ms};
+  s.ready_timeout = std::chrono::milliseconds{spec.ready_timeout_ms};
   s.kill_grace = opts.process.kill_grace;
   s.nice = opts.process.nice;
   s.cgroups = opts.process.cgroups;

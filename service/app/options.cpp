@@ -107,6 +107,11 @@ const std::vector<option_spec>& option_table() {
                     "is closed with 1013 (suffix k, m, g)",
                     "256m", true, 1024, 1ull << 40,
                     [](options& o, std::uint64_t n) { o.websocket.max_total_queued_bytes = n; }),
+      number_option("ws-idle-seconds",
+                    "WebSocket keep-alive: a ping after half of this without traffic; a client that does not "
+                    "answer within it is closed",
+                    "40", false, 2, 3600,
+                    [](options& o, std::uint64_t n) { o.websocket.idle_timeout = std::chrono::seconds{n}; }),
       number_option("ws-max-subscriptions", "jobs one /v1/ws socket may follow at once", "1000", false, 1,
                     1000000, [](options& o, std::uint64_t n) { o.websocket.max_subscriptions = n; }),
       number_option("max-log-bytes",

@@ -308,3 +308,36 @@ TEST_F(cli_test, stats_for_people_and_programs) {
 
 }  // namespace
 }  // namespace offload::test
+
+namespace offload::test {
+namespace {
+
+// Against a server that wants a token: `--token`, else OFFLOAD_TOKEN; none (or a wrong one) is refused with
+// exit code 4. `--key` makes a retried submission return the first job instead of a second one.
+TEST(cli_auth_test, the_token_comes_from_the_flag_or_the_environment_and_key_deduplicates) {
+  offloadd_process server{{"--store", "memory"}, {"OFFLOAD_TOKEN=cli-secret"}};
+  const auto url = "http://127.0.0.1:" + std::to_string(server.port());
+  const auto offload = [&](std::vector<std::string> args, std::vector<std::string> env = {}) {
+    args.insert(args.begin(), {OFFLOAD_CLI_PATH, "--url", url});
+    return run_program(args, run_options{.env = std::move(env)});
+  };
+  const auto refused = offload({"list"});
+  EXPECT_EQ(refused.exit_code, 4) << refused.out << refused.err;
+  EXPECT_NE(refused.err.find("unauthorized"), std::string::npos) << refused.err;
+  EXPECT_EQ(offload({"--token", "wrong", "list"}).exit_code, 4);
+  EXPECT_EQ(offload({"--token", "cli-secret", "list"}).exit_code, 0);
+  EXPECT_EQ(offload({"list"}, {"OFFLOAD_TOKEN=cli-secret"}).exit_code, 0);
+  EXPECT_EQ(offload({"--token", "wrong", "list"}, {"OFFLOAD_TOKEN=cli-secret"}).exit_code, 4)
+      << "the flag wins over the environment";
+
+  const auto first = offload({"--json", "--token", "cli-secret", "submit", "echo", "n=1", "--key", "k-1"});
+  const auto again = offload({"--json", "--token", "cli-secret", "submit", "echo", "n=1", "--key", "k-1"});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(json::parse(first.out)["id"], json::parse(again.out)["id"]) << "one job for one key";
+  const auto other = offload({"--json", "--token", "cli-secret", "submit", "echo", "n=2", "--key", "k-1"});
+  EXPECT_EQ(other.exit_code, 4) << "the same key with another body is a conflict: " << other.out;
+}
+
+}  // namespace
+}  // namespace offload::test

@@ -12,8 +12,13 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <fstream>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 namespace offload::test {
@@ -166,6 +171,31 @@ TEST(startup_test, listen_accepts_a_host_name) {
   EXPECT_NE(err.find("cannot listen on no-such-host.invalid:8080: cannot resolve 'no-such-host.invalid'"),
             std::string::npos)
       << err;
+}
+
+// `[::1]:0`: an IPv6 loopback listener on a free port, answering over IPv6.
+TEST(startup_test, listen_accepts_an_ipv6_address) {
+  const int probe = ::socket(AF_INET6, SOCK_STREAM, 0);
+  sockaddr_in6 loopback{};
+  loopback.sin6_family = AF_INET6;
+  loopback.sin6_addr = in6addr_loopback;
+  const bool ipv6 = probe >= 0 && ::bind(probe, reinterpret_cast<sockaddr*>(&loopback), sizeof loopback) == 0;
+  if (probe >= 0) ::close(probe);
+  if (!ipv6) GTEST_SKIP() << "skipped: no IPv6 loopback on this machine";
+  offloadd_process server{{"--listen", "[::1]:0", "--store", "memory"}};
+  ASSERT_NE(server.port(), 0);
+  const int fd = ::socket(AF_INET6, SOCK_STREAM, 0);
+  loopback.sin6_port = htons(server.port());
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&loopback), sizeof loopback), 0)
+      << std::strerror(errno);
+  const std::string request = "GET /healthz HTTP/1.1\r\nHost: [::1]\r\nConnection: close\r\n\r\n";
+  ASSERT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL), static_cast<ssize_t>(request.size()));
+  std::string answer;
+  char buffer[4096];
+  for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;)
+    answer.append(buffer, static_cast<std::size_t>(n));
+  ::close(fd);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << answer;
 }
 
 // Both programs say their version (the project's, and the commit when built from git); so do /healthz and

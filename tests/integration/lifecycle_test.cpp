@@ -3,6 +3,8 @@
 #include "support/job_helpers.hpp"
 #include "support/offloadd_process.hpp"
 #include "support/proc_helpers.hpp"
+#include "support/raw_socket.hpp"
+#include "support/ws_client.hpp"
 
 #include <gtest/gtest.h>
 
@@ -160,6 +162,8 @@ TEST(lifecycle, sigterm_lets_running_jobs_finish_then_exits_zero) {
   const auto refused = conn.request("POST", "/v1/jobs", json{{"type", "echo"}}.dump());
   EXPECT_EQ(refused.status, 503u);
   EXPECT_EQ(refused.json()["error"]["code"], "draining");
+  // Following jobs still works while draining: WebSocket upgrades are accepted until the end.
+  EXPECT_EQ(ws_client::refused_status(port, "/v1/ws"), 0u);
 
   // The running job was allowed to finish, and its waiting client got the final answer.
   ASSERT_EQ(waiting.wait_for(std::chrono::seconds{30}), std::future_status::ready);
@@ -210,6 +214,35 @@ TEST(lifecycle, second_signal_stops_at_once) {
   const auto exit_code = server.wait_exit(std::chrono::seconds{20});
   ASSERT_TRUE(exit_code.has_value()) << "a second signal must not wait for the 600 s grace";
   EXPECT_EQ(*exit_code, 0);
+}
+
+}  // namespace
+}  // namespace offload::test
+
+namespace offload::test {
+namespace {
+
+// At the end of a drain every WebSocket session is closed with 1001; an upgrade asked for after that, on a
+// connection kept alive from before, is refused with 503 draining. (A client that does not answer its
+// close keeps offloadd waiting up to 2 s: the window in which the upgrade arrives.)
+TEST(lifecycle, after_the_drain_sessions_get_1001_and_late_upgrades_503) {
+  offloadd_process server{{"--store", "memory", "--drain-seconds", "30"}};
+  const auto port = server.port();
+  raw_socket kept{port};
+  ASSERT_TRUE(kept.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_EQ(kept.read_some(std::chrono::seconds{10}).rfind("HTTP/1.1 200", 0), 0u);
+  ws_client deaf{port, "/v1/ws"};  // never reads: its close handshake does not finish
+  ws_client listener{port, "/v1/ws"};
+  server.signal(SIGTERM);
+  EXPECT_FALSE(listener.read(std::chrono::seconds{20}).has_value());
+  EXPECT_EQ(listener.close_code(), 1001);
+  ASSERT_TRUE(
+      kept.send("GET /v1/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+  const auto answer = kept.read_some(std::chrono::seconds{10});
+  EXPECT_EQ(answer.rfind("HTTP/1.1 503", 0), 0u) << answer;
+  EXPECT_NE(answer.find("draining"), std::string::npos) << answer;
+  EXPECT_EQ(server.wait_exit(std::chrono::seconds{20}), 0);
 }
 
 }  // namespace

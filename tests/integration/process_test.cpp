@@ -4,6 +4,7 @@
 #include "support/job_helpers.hpp"
 #include "support/offloadd_process.hpp"
 #include "support/proc_helpers.hpp"
+#include "support/ws_client.hpp"
 
 #include <gtest/gtest.h>
 
@@ -46,7 +47,11 @@ json test_commands() {
             {"status", command({"exit", "{input.code}"}, {{"result", "exit_code"}})},
             {"complain", command({"stderr"})},
             {"true", {{"argv", {"/bin/true"}}, {"result", "exit_code"}}},
-            {"capped", command({"hang"}, {{"timeout_ms", 300}})}}}};
+            {"capped", command({"hang"}, {{"timeout_ms", 300}})},
+            {"notjson", command({"echo"}, {{"stdin", "input.data"}, {"result", "stdout_json"}})},
+            {"files",
+             command({"open-files", "64"}, {{"result", "stdout_json"}, {"limits", {{"open_files", 16}}}})},
+            {"bytes", command({"bytes"})}}}};
 }
 
 class process_test : public ::testing::Test {
@@ -673,6 +678,110 @@ TEST(secrets_test, commands_run_as_the_configured_user) {
       std::chrono::seconds{10});
   EXPECT_EQ(code, 2);
   EXPECT_NE(err.find("no user 'no-such-user-4711'"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace offload::test
+
+namespace offload::test {
+namespace {
+
+// Output events as they are logged: text as `data`, bytes that are not UTF-8 as `data_base64`, each with its
+// stream.
+TEST_F(process_test, output_events_carry_their_stream_and_base64_for_bytes) {
+  const auto done = run({{"type", "bytes"}});
+  ASSERT_EQ(done["state"], "succeeded") << done.dump();
+  ws_client ws{port(), "/v1/jobs/" + done["id"].get<std::string>() + "/events"};
+  std::string out, err;
+  for (const auto& e : ws.read_all()) {
+    if (e["type"] != "output") continue;
+    if (e["stream"] == "stdout") {
+      ASSERT_TRUE(e.contains("data_base64")) << e.dump();
+      EXPECT_FALSE(e.contains("data"));
+      out += e["data_base64"].get<std::string>();
+    } else {
+      EXPECT_EQ(e["stream"], "stderr");
+      err += e["data"].get<std::string>();
+    }
+  }
+  EXPECT_EQ(out, "//4AQQ==") << "ff fe 00 41";
+  EXPECT_EQ(err, "a warning\n");
+}
+
+TEST_F(process_test, stdout_that_is_not_json_fails_a_stdout_json_command) {
+  const auto done = run({{"type", "notjson"}, {"input", {{"data", "{not json"}}}});
+  EXPECT_EQ(done["state"], "failed") << done.dump();
+  EXPECT_EQ(done["error"]["code"], "command_failed");
+  EXPECT_NE(done["error"]["message"].get<std::string>().find("not JSON"), std::string::npos) << done.dump();
+  EXPECT_EQ(run({{"type", "notjson"}, {"input", {{"data", "[1, 2]"}}}})["result"], json::array({1, 2}));
+}
+
+TEST_F(process_test, the_open_files_limit_holds_end_to_end) {
+  const auto files = run({{"type", "files"}});
+  ASSERT_EQ(files["state"], "succeeded") << files.dump();
+  // 16 descriptors in all; stdin, stdout and stderr take three.
+  EXPECT_EQ(files["result"]["opened"], 13) << files.dump();
+}
+
+// RLIMIT_NPROC counts the processes of the command's user. Root is exempt, so as root the command runs as
+// nobody (who runs nothing else) from a copy of the test child nobody may execute; otherwise a limit of 1 is
+// below what the test's own user already runs.
+TEST(processes_limit_test, the_processes_limit_holds_end_to_end) {
+  temp_dir dir;
+  const bool root = ::geteuid() == 0;
+  json spec;
+  if (root) {
+    ::chmod(dir.path().c_str(), 0755);
+    const auto program = dir.path() / "child";
+    std::filesystem::copy_file(TEST_CHILD_PATH, program);
+    spec = {{"argv", {program.string(), "forks", "20"}}, {"user", "nobody"}, {"limits", {{"processes", 3}}}};
+  } else {
+    spec = test_command({"forks", "20"}, {{"limits", {{"processes", 1}}}});
+  }
+  spec["result"] = "stdout_json";
+  const auto config = dir.write("commands.json", json{{"commands", {{"nproc", spec}}}}.dump());
+  offloadd_process server{{"--config", config, "--store", "memory", "--work-root", dir.path().string()}};
+  const auto done = run_job(server.port(), {{"type", "nproc"}});
+  ASSERT_EQ(done["state"], "succeeded") << done.dump();
+  EXPECT_LT(done["result"]["forked"].get<int>(), root ? 3 : 1) << done.dump();
+}
+
+// The built-in process lane: a timeout kills the worker's whole group (the worker with it) and a fresh
+// worker takes its place; a cancel likewise.
+TEST_F(process_test, a_worker_lane_timeout_or_cancel_kills_the_worker_and_it_is_replaced) {
+  const auto before = ready_workers();
+  const auto timed_out =
+      run({{"type", "sleep"}, {"lane", "process"}, {"input", {{"ms", 60000}}}, {"timeout_ms", 200}});
+  EXPECT_EQ(timed_out["state"], "timed_out") << timed_out.dump();
+  const auto job = submit(port(), {{"type", "sleep"}, {"lane", "process"}, {"input", {{"ms", 60000}}}});
+  wait_for_job(port(), job["id"], [](const json& v) { return is_state(v, "running"); });
+  EXPECT_EQ(http_delete(port(), "/v1/jobs/" + job["id"].get<std::string>()).json()["state"], "cancelled");
+  // Two of the original workers are gone, and two fresh ones are ready.
+  wait_until(
+      [&] {
+        const auto now = ready_workers();
+        std::size_t gone = 0;
+        for (const int pid : before)
+          gone += process_dead(pid) ? 1 : 0;
+        return gone == 2 && now.size() == 2;
+      },
+      "both original workers to be killed and replaced");
+  EXPECT_EQ(run({{"type", "echo"}, {"lane", "process"}, {"input", {{"ok", true}}}})["state"], "succeeded");
+}
+
+// A program that is gone by the time a job runs (argv[0] is checked at start-up only): `spawn_failed`.
+TEST(spawn_test, a_program_that_vanished_fails_the_job_with_spawn_failed) {
+  temp_dir dir;
+  const auto program = dir.path() / "vanishing";
+  std::filesystem::copy_file(TEST_CHILD_PATH, program);
+  const auto config = dir.write(
+      "commands.json", json{{"commands", {{"gone", {{"argv", {program.string(), "exit", "0"}}}}}}}.dump());
+  offloadd_process server{{"--config", config, "--store", "memory"}};
+  std::filesystem::remove(program);
+  const auto done = run_job(server.port(), {{"type", "gone"}});
+  EXPECT_EQ(done["state"], "failed") << done.dump();
+  EXPECT_EQ(done["error"]["code"], "spawn_failed") << done.dump();
+  EXPECT_EQ(http_get(server.port(), "/healthz").status, 200u);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <fstream>
 #include <set>
 
 namespace offload::test {
@@ -337,8 +338,58 @@ TEST(user_worker_pool_test, bad_worker_configurations_stop_start_up_naming_the_f
         "workers.w.input_schema: type: must name object");
   check({{"w", {{"argv", {"/bin/true"}}, {"types", {"a"}}, {"input_schema", {{"pattern", "^a"}}}}}},
         "pattern: is not a supported keyword");
-  check({{"w", {{"argv", {"/bin/true"}}, {"types", {"a"}}, {"cmd", "x"}}}}, "workers.w.cmd: unknown field (known: argv, types, pool, max_jobs, timeout_ms, env, limits, "
-                                                                      "input_schema, description)");
+  check({{"w", {{"argv", {"/bin/true"}}, {"types", {"a"}}, {"cmd", "x"}}}},
+        "workers.w.cmd: unknown field (known: argv, types, pool, max_jobs, timeout_ms, env, limits, "
+        "input_schema, description)");
+}
+
+}  // namespace
+}  // namespace offload::test
+
+namespace offload::test {
+namespace {
+
+// A worker that never says `ready` is killed after the pool's `ready_timeout_ms` and counted as a start-up
+// failure; its job fails `worker_unavailable` naming the reason.
+TEST(user_worker_pool_test, a_worker_that_never_says_ready_fails_after_its_ready_timeout) {
+  temp_dir dir;
+  const auto config = dir.write(
+      "w.json",
+      json{{"workers",
+            {{"mute",
+              {{"argv", {TEST_CHILD_PATH, "hang"}}, {"types", {"quiet"}}, {"ready_timeout_ms", 300}}}}}}
+          .dump());
+  offloadd_process server{{"--config", config, "--store", "memory"}};
+  const auto started = std::chrono::steady_clock::now();
+  const auto view = run_job(server.port(), {{"type", "quiet"}, {"input", json::object()}});
+  EXPECT_EQ(view["state"], "failed") << view.dump();
+  EXPECT_EQ(view["error"]["code"], "worker_unavailable");
+  EXPECT_NE(view["error"]["message"].get<std::string>().find("no ready line within 300 ms"),
+            std::string::npos)
+      << view.dump();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds{9})
+      << "well before the 10 s default";
+}
+
+// What a worker writes to stderr reaches offloadd's log, with its pool and pid.
+TEST(user_worker_pool_test, worker_stderr_goes_to_the_log) {
+  temp_dir dir;
+  const std::string script = std::string{OFFLOAD_SOURCE_DIR} + "/tests/support/hostile_worker.py";
+  const auto config = dir.write(
+      "w.json", json{{"workers", {{"talky", {{"argv", {python, script}}, {"types", {"complain"}}}}}}}.dump());
+  const auto log = (dir.path() / "offloadd.log").string();
+  offloadd_process server{{"--config", config, "--store", "memory"}, {}, log};
+  EXPECT_EQ(run_job(server.port(), {{"type", "complain"}, {"input", {{"what", "the moon"}}}})["state"],
+            "succeeded");
+  wait_until(
+      [&] {
+        std::ifstream in{log};
+        const std::string text{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+        return text.find("\"msg\":\"worker stderr\"") != std::string::npos &&
+               text.find("something is off with the moon") != std::string::npos &&
+               text.find("\"pool\":\"talky\"") != std::string::npos;
+      },
+      "the worker's stderr line in the log");
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include "support/job_helpers.hpp"
 #include "support/offloadd_process.hpp"
 #include "support/proc_helpers.hpp"
+#include "support/raw_socket.hpp"
 #include "support/ws_client.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -503,6 +504,72 @@ TEST_F(websocket_test, a_thousand_subscribers_all_receive_the_terminal_event) {
   while (finished < subscribers && std::chrono::steady_clock::now() < deadline)
     ioc.run_one_for(std::chrono::milliseconds{50});
   EXPECT_EQ(finished, subscribers);
+}
+
+}  // namespace
+}  // namespace offload::test
+
+namespace offload::test {
+namespace {
+
+// After `unsubscribe` (acknowledged) nothing more of that job arrives, though it goes on and ends.
+TEST(websocket_feature_test, after_an_unsubscribe_no_event_of_that_job_arrives) {
+  offloadd_process server{{"--store", "memory", "--threads", "2"}};
+  const auto a =
+      submit(server.port(), {{"type", "sleep"}, {"input", {{"ms", 60000}}}})["id"].get<std::string>();
+  ws_client ws{server.port(), "/v1/ws"};
+  // The reply to request `req`, skipping events (of `a` while it is followed).
+  const auto reply_to = [&ws](int req) {
+    for (;;) {
+      const auto m = ws.read_json();
+      if (!m) throw std::runtime_error("socket closed");
+      if ((*m)["op"] != "event") {
+        EXPECT_EQ((*m)["req"], req) << *m;
+        return *m;
+      }
+    }
+  };
+  ws.send(json{{"op", "subscribe"}, {"req", 1}, {"id", a}, {"after", 0}});
+  EXPECT_EQ(reply_to(1)["op"], "ack");
+  ws.send(json{{"op", "unsubscribe"}, {"req", 2}, {"id", a}});
+  EXPECT_EQ(reply_to(2)["op"], "ack");
+  // The job ends (cancelled) after the unsubscribe; then a second job is followed to its end.
+  EXPECT_EQ(http_delete(server.port(), "/v1/jobs/" + a).json()["state"], "cancelled");
+  ws.send(json{{"op", "submit"}, {"req", 3}, {"job", {{"type", "echo"}}}});
+  std::string b;
+  for (;;) {
+    const auto m = ws.read_json();
+    ASSERT_TRUE(m.has_value()) << "socket closed";
+    if ((*m)["op"] == "ack") b = (*m)["id"].get<std::string>();
+    if ((*m)["op"] != "event") continue;
+    ASSERT_NE((*m)["id"], a) << "an event of the unsubscribed job: " << *m;
+    if ((*m)["id"] == b && (*m)["event"]["type"] == "succeeded") break;
+  }
+}
+
+// Keep-alive (`--ws-idle-seconds 2`): a quiet socket is pinged and a client that answers stays open past
+// the idle time; one that never answers (it never reads) is closed.
+TEST(websocket_feature_test, quiet_sockets_are_pinged_and_a_silent_client_is_closed) {
+  offloadd_process server{{"--store", "memory", "--ws-idle-seconds", "2"}};
+  const auto id =
+      submit(server.port(), {{"type", "sleep"}, {"input", {{"ms", 4000}}}})["id"].get<std::string>();
+  // Reading (and so answering pings) through 4 s without a message: queued, started, then silence.
+  ws_client reader{server.port(), events_target(id)};
+  const auto events = reader.read_all();
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back()["type"], "succeeded") << "the socket outlived twice the idle time";
+  EXPECT_GE(reader.pings(), 2) << "a ping after every second of silence";
+
+  // A client that completed the handshake and then reads nothing never answers a ping.
+  raw_socket silent{server.port()};
+  ASSERT_TRUE(
+      silent.send("GET /v1/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+  ASSERT_NE(silent.read_some(std::chrono::seconds{10}).find("101 Switching Protocols"), std::string::npos);
+  const auto started = std::chrono::steady_clock::now();
+  wait_until([&] { return silent.closed_by_peer(); }, "the silent client to be closed",
+             std::chrono::seconds{15});
+  EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds{1500});
 }
 
 }  // namespace

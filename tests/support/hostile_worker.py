@@ -37,6 +37,13 @@ def escape_grandchild(input, ctx):
     return {"grandchild": child.pid}
 
 
+@handler("complain")
+def complain(input, ctx):
+    sys.stderr.write("something is off with " + str(input.get("what", "?")) + "\n")
+    sys.stderr.flush()
+    return {}
+
+
 @handler("worker_hog")
 def worker_hog(input, ctx):
     data = b"x" * (int(input["mib"]) << 20)  # written, so resident

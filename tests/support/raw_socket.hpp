@@ -33,6 +33,12 @@ class raw_socket {
   // False once the peer has closed (or reset) the connection.
   bool send(std::string_view bytes) { return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) >= 0; }
 
+  // Whether the peer has closed (or reset) the connection, without reading what it sent before.
+  bool closed_by_peer() {
+    pollfd p{fd_, POLLRDHUP, 0};
+    return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+  }
+
   // Waits up to `limit` for bytes and returns what one read gives (empty: none came, or the peer closed).
   std::string read_some(std::chrono::milliseconds limit) {
     pollfd p{fd_, POLLIN, 0};

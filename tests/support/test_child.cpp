@@ -101,6 +101,21 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     hang();
   }
+  if (mode == "open-files") {
+    // argv[2]: descriptors to try to open. Prints {"opened": N}, how many opens succeeded.
+    const int wanted = std::atoi(argv[2]);
+    int opened = 0;
+    while (opened < wanted && open("/dev/null", O_RDONLY) >= 0)
+      ++opened;
+    std::printf("{\"opened\": %d}\n", opened);
+    return 0;
+  }
+  if (mode == "bytes") {
+    // Bytes that are not UTF-8 on stdout, a line of text on stderr.
+    write_all("\xff\xfe\x00" "A", 4);
+    std::fputs("a warning\n", stderr);
+    return 0;
+  }
   if (mode == "forks") {
     // argv[2]: children to fork, each hanging. Prints {"forked": N}, how many forks succeeded, and exits
     // (the children stay, holding nothing: their stdout is closed).

@@ -34,6 +34,9 @@ ws_client::ws_client(unsigned short port, const std::string& target, ws_connect_
     co_await beast::get_lowest_layer(impl_->ws).async_connect(
         asio::ip::tcp::endpoint{asio::ip::make_address("127.0.0.1"), port}, asio::use_awaitable);
     impl_->ws.read_message_max(64 * 1024 * 1024);
+    impl_->ws.control_callback([this](websocket::frame_type kind, beast::string_view) {
+      if (kind == websocket::frame_type::ping) ++pings_;
+    });
     co_await impl_->ws.async_handshake("127.0.0.1:" + std::to_string(port), target, asio::use_awaitable);
     co_return true;
   };

@@ -40,6 +40,8 @@ class ws_client {
   void drop();
   /// The close code the server sent, once `read` returned nothing.
   std::optional<int> close_code() const noexcept { return close_code_; }
+  /// Pings received so far (each answered while a `read` was waiting).
+  int pings() const noexcept { return pings_; }
 
   /// The HTTP status with which the server refused an upgrade on `target` (0 if it accepted).
   static unsigned refused_status(unsigned short port, const std::string& target);
@@ -48,6 +50,7 @@ class ws_client {
   struct impl;
   std::unique_ptr<impl> impl_;
   std::optional<int> close_code_;
+  int pings_ = 0;
 };
 
 }  // namespace offload::test

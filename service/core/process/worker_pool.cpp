@@ -26,8 +26,6 @@ using proto::errc;
 
 namespace {
 
-// A worker must say `ready` this soon after it was started.
-constexpr auto ready_timeout = std::chrono::seconds{10};
 constexpr auto max_backoff = std::chrono::seconds{30};
 
 }  // namespace
@@ -169,11 +167,11 @@ asio::awaitable<proto::result<worker_pool::worker_ptr>> worker_pool::async_start
   // Worker stderr goes to our log; draining it also keeps a chatty worker from blocking on a full pipe.
   asio::co_spawn(reactor_, drain_stderr(w), log_coroutine_failure("stderr"));
 
-  asio::steady_timer timer{reactor_, ready_timeout};
+  asio::steady_timer timer{reactor_, settings_.ready_timeout};
   auto first = co_await (w->async_read_line() || timer.async_wait(use_tuple));
   std::string why;
   if (first.index() == 1) {
-    why = "no ready line within " + std::to_string(ready_timeout.count()) + " s";
+    why = "no ready line within " + std::to_string(settings_.ready_timeout.count()) + " ms";
   } else if (auto& line = std::get<0>(first); !line) {
     why = line.error().message;
   } else if (auto event = proto::decode_worker_event(*line);

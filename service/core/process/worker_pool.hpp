@@ -40,6 +40,8 @@ struct worker_pool_settings {
   int nice = 10;
   /// The wait after a first start-up failure; it doubles with each further one, up to 30 s.
   std::chrono::milliseconds start_backoff{100};
+  /// How long a new worker may take to say `ready`; past it, it counts as a start-up failure.
+  std::chrono::milliseconds ready_timeout{10000};
   /// The types the pool serves; a worker whose ready line names others stops the pool. Empty: no check.
   std::vector<std::string> types;
   /// Each worker in a cgroup of its own (with `limits.memory_mb` and `limits.pids`); null: none.

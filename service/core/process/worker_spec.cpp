@@ -82,8 +82,9 @@ std::optional<proto::error> parse_types(const std::string& at, const json& j, wo
 proto::result<worker_spec> parse_worker(const std::string& name, const json& j) {
   const auto at = "workers." + name;
   if (!j.is_object()) return config_error(at, "must be an object");
-  static constexpr std::string_view keys[] = {"argv", "types",  "pool",         "max_jobs",   "timeout_ms",
-                                              "env",  "limits", "input_schema", "description"};
+  static constexpr std::string_view keys[] = {
+      "argv", "types",  "pool",         "max_jobs",   "timeout_ms", "ready_timeout_ms",
+      "env",  "limits", "input_schema", "description"};
   if (auto unknown = proto::first_unknown_field(j, keys))
     return config_error(at + "." + *unknown, proto::unknown_field_message(keys));
   worker_spec spec;
@@ -99,6 +100,9 @@ proto::result<worker_spec> parse_worker(const std::string& name, const json& j) 
   auto timeout = proto::read_optional_uint(j, "timeout_ms", 1, proto::job_spec::max_timeout_ms);
   if (!timeout) return config_error(at, timeout.error().message);
   spec.timeout_ms = *timeout;
+  auto ready = proto::read_optional_uint(j, "ready_timeout_ms", 1, 600'000);
+  if (!ready) return config_error(at, ready.error().message);
+  spec.ready_timeout_ms = ready->value_or(spec.ready_timeout_ms);
   if (const auto d = j.find("description"); d != j.end() && !d->is_string())
     return config_error(at + ".description", "must be a string");
   if (auto bad = parse_env(at, j, spec.env)) return *std::move(bad);

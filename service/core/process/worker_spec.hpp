@@ -43,6 +43,8 @@ struct worker_spec {
   std::size_t max_jobs = default_max_jobs;
   /// Upper bound on a job's running time; a job's own `timeout_ms` may only shorten it.
   std::optional<std::uint64_t> timeout_ms;
+  /// How long a new worker may take to say `ready`.
+  std::uint64_t ready_timeout_ms = 10000;
   /// The workers' whole environment.
   std::map<std::string, std::string> env;
   resource_limits limits;
