@@ -186,6 +186,13 @@ class http_session {
   // Authorises, reads the body, routes and answers one request. False when the connection is done.
   asio::awaitable<bool> answer(request_parser& parser) {
     auto& req = parser.get();
+    // A Transfer-Encoding that does not end in chunked leaves the body's length undecidable (RFC 9112 6.3);
+    // a proxy in front may read it otherwise than Beast, which takes it as no body: 400, then close, so
+    // that nothing after it can pass as a request of its own.
+    if (req.count(http::field::transfer_encoding) > 0 && !parser.chunked()) {
+      auto bad = api_response::error({errc::bad_request, "Transfer-Encoding must end with chunked"});
+      co_return co_await refuse_early(std::move(bad), parser, false);
+    }
     const bool upgrade = beast::websocket::is_upgrade(req);
     auto request = api_request::from_target(std::string{req.method_string()}, req.target(), {});
     if (!request) {

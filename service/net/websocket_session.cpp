@@ -125,8 +125,10 @@ class websocket_session {
       res.set(beast::http::field::server, "offloadd");
       if (select_v1) res.set(beast::http::field::sec_websocket_protocol, websocket_subprotocol);
     }));
-    // No limit in Beast: the readers below enforce `max_message_bytes` themselves (see read_message).
-    ws_.read_message_max(0);
+    // The readers below enforce `max_message_bytes` themselves (see read_message), with a clean 1009. Beast's
+    // own limit, far above it, only refuses at once a frame that declares an absurd length (2^63 bytes) and
+    // would otherwise keep the socket waiting for it.
+    ws_.read_message_max(16 * limits_.max_message_bytes);
     ws_.text(true);
     auto [ec] = co_await ws_.async_accept(request, use_tuple);
     if (ec) core::log(core::log_level::debug, "websocket handshake failed", {{"what", ec.message()}});
