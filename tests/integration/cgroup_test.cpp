@@ -155,16 +155,10 @@ TEST(cgroup_leftovers_test, the_next_offloadd_removes_a_killed_ones_cgroups_and_
     first.signal(SIGKILL);
     ASSERT_TRUE(first.wait_exit(std::chrono::seconds{10}));
   }
-  // Another test's offloadd starting meanwhile may sweep first; if not, this one's log says it did.
-  const bool left = !process_dead(grandchild);
-  const auto log = (dir.path() / "second.log").string();
-  offloadd_process second{args, {}, log};
+  // Any offloadd that starts in the same cgroup sweeps (another test's may come first): the next one
+  // at the latest.
+  offloadd_process second{args};
   wait_until([&] { return process_dead(grandchild); }, "the escaped grandchild of a killed offloadd to die");
-  if (left) {
-    std::ifstream in{log};
-    const std::string text{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
-    EXPECT_NE(text.find("removed the cgroups of an offloadd"), std::string::npos) << text;
-  }
 }
 
 // cgroup v2 where the host has it (here perhaps beside v1, without controllers: kills but no limits).

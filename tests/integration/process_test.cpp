@@ -249,7 +249,9 @@ TEST_F(process_test, children_inherit_no_sockets_or_pipes_of_the_service) {
   ASSERT_EQ(fds["state"], "succeeded") << fds.dump();
   EXPECT_EQ(fds["result"], json::array({0, 1, 2}));
   // Warm workers too (started at boot and after every recycle).
-  for (const int pid : ready_workers()) {
+  const auto workers = ready_workers();
+  ASSERT_EQ(workers.size(), 2u);
+  for (const int pid : workers) {
     std::vector<int> open;
     for (const auto& entry : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd"))
       open.push_back(std::stoi(entry.path().filename().string()));
@@ -266,7 +268,9 @@ TEST_F(process_test, lanes_run_nicer_than_the_reactor) {
   const auto command_nice = run({{"type", "niceness"}});
   ASSERT_EQ(command_nice["state"], "succeeded") << command_nice.dump();
   EXPECT_EQ(command_nice["result"], json::array({lane}));
-  for (const int pid : ready_workers())
+  const auto workers = ready_workers();
+  ASSERT_EQ(workers.size(), 2u);
+  for (const int pid : workers)
     EXPECT_EQ(niceness(pid), lane) << "worker " << pid;
 
   // A pool thread lowers itself with its first job and stays so.
@@ -401,6 +405,8 @@ TEST(lane_nice_test, zero_keeps_the_lanes_at_the_services_priority) {
   ASSERT_EQ(r.status, 200u) << r.body;
   const int base = niceness(server.pid());
   EXPECT_EQ(r.json()["result"], json::array({base}));
+  // The one worker (the command has exited): the loop below must see it, not run zero times.
+  wait_until([&] { return children_of(server.pid()).size() == 1; }, "the one worker");
   for (const int pid : children_of(server.pid()))
     EXPECT_EQ(niceness(pid), base) << "worker " << pid;
 }

@@ -338,9 +338,10 @@ TEST(user_worker_pool_test, bad_worker_configurations_stop_start_up_naming_the_f
         "workers.w.input_schema: type: must name object");
   check({{"w", {{"argv", {"/bin/true"}}, {"types", {"a"}}, {"input_schema", {{"pattern", "^a"}}}}}},
         "pattern: is not a supported keyword");
-  check({{"w", {{"argv", {"/bin/true"}}, {"types", {"a"}}, {"cmd", "x"}}}},
-        "workers.w.cmd: unknown field (known: argv, types, pool, max_jobs, timeout_ms, env, limits, "
-        "input_schema, description)");
+  check(
+      {{"w", {{"argv", {"/bin/true"}}, {"types", {"a"}}, {"cmd", "x"}}}},
+      "workers.w.cmd: unknown field (known: argv, types, pool, max_jobs, timeout_ms, ready_timeout_ms, env, "
+      "limits, input_schema, description)");
 }
 
 }  // namespace
