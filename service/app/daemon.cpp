@@ -459,6 +459,14 @@ void warn_unenforced_limits(const core::cgroup_tree* cgroups, const options& opt
     check("workers." + pool.name, pool.limits);
 }
 
+// The reactor. Its `shutdown` destroys what is still pending — the suspended coroutines of sessions that
+// were open when it stopped (a client that never answered its 1001 close) — while the parts those frames
+// refer to still exist; left to its destructor, that happened after them (a use after free TSan found).
+struct reactor_context : asio::io_context {
+  using asio::io_context::io_context;
+  using asio::execution_context::shutdown;
+};
+
 // Runs the service to its end; the exit code.
 int serve(const options& given, const core::type_registry& program_types) {
   core::set_log_level(given.log_level);
@@ -481,7 +489,7 @@ int serve(const options& given, const core::type_registry& program_types) {
   opts.process.cgroups = *cgroups;
   warn_unenforced_limits(opts.process.cgroups.get(), opts, types, *loaded);
 
-  asio::io_context reactor{1};
+  reactor_context reactor{1};
   auto store = open_store(reactor, opts);
   if (!store) {
     core::log(core::log_level::error, "cannot open the job store", {{"what", store.error().message}});
@@ -525,6 +533,7 @@ int serve(const options& given, const core::type_registry& program_types) {
 
   reactor.run();
   parts.jobs.join();
+  reactor.shutdown();
   core::log(core::log_level::info, "offloadd stopped", {{"finished_jobs", parts.jobs.stats().finished}});
   return 0;
 }
