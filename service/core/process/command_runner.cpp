@@ -125,10 +125,13 @@ lane_outcome outcome_of(const exit_status& status, run_state& st) {
         errc::output_limit,
         "output exceeded max_output_bytes (" + std::to_string(st.spec.max_output_bytes) + "); killed");
   if (status.memory_limit && !status.success())
-    return lane_outcome::failure(errc::memory_limit,
-                                 "the command went over its memory limit (limits.memory_mb = " +
-                                     std::to_string(st.spec.limits.memory_mb.value_or(0)) +
-                                     " MiB) and was killed (" + status.describe() + ")");
+    return lane_outcome::failure(
+        errc::memory_limit,
+        "the command went over its memory limit (limits.memory_mb = " +
+            std::to_string(st.spec.limits.memory_mb.value_or(0)) +
+            " MiB): the kernel killed a process of the job, and the command ended "
+            "with " +
+            (status.signal != 0 ? signal_name(status.signal) : "exit code " + std::to_string(status.code)));
   if (status.signal == SIGXCPU && st.spec.limits.cpu_seconds)
     return lane_outcome::failure(errc::cpu_limit, "the command used its " +
                                                       std::to_string(*st.spec.limits.cpu_seconds) +
