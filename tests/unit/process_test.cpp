@@ -191,8 +191,8 @@ TEST(cgroup_files_test, mountinfo_names_each_cgroup_mount_its_root_and_controlle
 TEST(cgroup_files_test, proc_cgroup_gives_the_path_of_each_hierarchy) {
   const auto lines = parse_proc_cgroup(
       "12:pids:/user.slice\n4:memory:/process_api/82:a\n3:cpu,cpuacct:/\n1:name=systemd:/init.scope\n"
-      "0::/system.slice/offloadd.service\nbroken\n5:freezer:relative\n");
-  ASSERT_EQ(lines.size(), 5u);
+      "0::/system.slice/offloadd.service\nbroken\n5:freezer:relative\n6:name=:/x\n");
+  ASSERT_EQ(lines.size(), 5u) << "a line that names no hierarchy (name= with no name) is not a v2 line";
   EXPECT_EQ(lines[0].controllers, (std::vector<std::string>{"pids"}));
   EXPECT_EQ(lines[1].path, "/process_api/82:a") << "a path may hold ':'";
   EXPECT_EQ(lines[2].controllers, (std::vector<std::string>{"cpu", "cpuacct"}));

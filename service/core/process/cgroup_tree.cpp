@@ -274,8 +274,13 @@ std::vector<cgroup_membership> parse_proc_cgroup(std::string_view text) {
     const auto second = line.find(':', first + 1);
     if (second == std::string_view::npos) continue;
     cgroup_membership m;
-    for (const auto c : split(line.substr(first + 1, second - first - 1), ','))
-      if (!c.empty()) m.controllers.emplace_back(c.starts_with("name=") ? c.substr(5) : c);
+    const auto field = line.substr(first + 1, second - first - 1);
+    for (auto c : split(field, ',')) {
+      if (c.starts_with("name=")) c.remove_prefix(5);
+      if (!c.empty()) m.controllers.emplace_back(c);
+    }
+    // No controllers is the v2 line (`0::PATH`) only; anything else without one names nothing.
+    if (m.controllers.empty() && (!field.empty() || line.substr(0, first) != "0")) continue;
     m.path = std::string{line.substr(second + 1)};
     if (m.path.empty() || m.path.front() != '/') continue;
     out.push_back(std::move(m));
