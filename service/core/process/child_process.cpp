@@ -17,8 +17,11 @@
 #include <grp.h>
 #include <pthread.h>
 #include <pwd.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <utility>
@@ -92,7 +95,11 @@ struct child_plan {
   if (::setpgid(0, 0) != 0) fail();
   // Another account: no supplementary groups, then the group, then the user (after which nothing can be
   // regained). Before the death signal, which a change of credentials clears.
-  if (p.switch_user && (::setgroups(0, nullptr) != 0 || ::setgid(p.gid) != 0 || ::setuid(p.uid) != 0)) fail();
+  // Raw system calls: glibc's wrappers would apply the change to every thread it knows of, and in a child
+  // that shares the service's memory (below) those are the service's threads.
+  if (p.switch_user && (::syscall(SYS_setgroups, 0, nullptr) != 0 || ::syscall(SYS_setgid, p.gid) != 0 ||
+                        ::syscall(SYS_setuid, p.uid) != 0))
+    fail();
   // Die with the service; and if it already died between fork and here, do not run at all.
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail();
   if (::getppid() != p.parent) ::_exit(127);
@@ -252,17 +259,69 @@ exec_vectors make_exec_vectors(const child_options& options) {
   return v;
 }
 
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define OFFLOAD_SPAWN_WITH_FORK 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+#define OFFLOAD_SPAWN_WITH_FORK 1
+#endif
+#endif
+
+#ifndef OFFLOAD_SPAWN_WITH_FORK
+// The stack a child runs on until exec, one per spawning thread (the thread is suspended while the child
+// uses it, so one is enough). Mapped once, with a guard page below it.
+class child_stack {
+ public:
+  static constexpr std::size_t size = 256 * 1024;
+  child_stack() {
+    void* p =
+        ::mmap(nullptr, size + guard, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (p == MAP_FAILED) return;
+    ::mprotect(p, guard, PROT_NONE);
+    base_ = static_cast<char*>(p);
+  }
+  ~child_stack() {
+    if (base_) ::munmap(base_, size + guard);
+  }
+  child_stack(const child_stack&) = delete;
+  child_stack& operator=(const child_stack&) = delete;
+  // The top (stacks grow down), or null when it could not be mapped.
+  void* top() const noexcept { return base_ ? base_ + guard + size : nullptr; }
+
+ private:
+  static constexpr std::size_t guard = 4096;
+  char* base_ = nullptr;
+};
+
+int child_entry(void* plan) {
+  run_child(*static_cast<const child_plan*>(plan));
+}
+#endif
+
+// Starts the child the way posix_spawn does: clone(CLONE_VM | CLONE_VFORK) on a small stack of its own. The
+// child shares the service's memory until exec (no page tables to copy, however large and multi-threaded
+// the service is) and the calling thread waits until it has exec'd; run_child makes only system calls.
+// Sanitizer builds fork instead (their runtimes do not follow a child that shares memory).
 // Boost.Process 1.81's default_launcher is not used: it calls notify_fork() on an io_context in the child,
 // which allocates and locks there (a deadlock when another thread held the allocator's lock at the fork;
 // seen under ASan and TSan once spawning moved off the reactor), and it runs ::exit() in the child when
-// exec fails. Signals stay blocked across the fork, so that no handler of the service runs in the child.
+// exec fails. Signals stay blocked across the start, so that no handler of the service runs in the child.
 // Returns the pid, or -1 with errno set.
 pid_t fork_child(const child_plan& plan) {
   sigset_t all, previous;
   sigfillset(&all);
   ::pthread_sigmask(SIG_BLOCK, &all, &previous);
+#ifdef OFFLOAD_SPAWN_WITH_FORK
   const pid_t pid = ::fork();
   if (pid == 0) run_child(plan);
+#else
+  static thread_local const child_stack stack;
+  pid_t pid = -1;
+  if (stack.top())
+    pid = ::clone(child_entry, stack.top(), CLONE_VM | CLONE_VFORK | SIGCHLD, const_cast<child_plan*>(&plan));
+  else
+    errno = ENOMEM;
+#endif
   const int fork_errno = errno;
   ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   errno = fork_errno;
