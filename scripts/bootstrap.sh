@@ -7,7 +7,8 @@ set -euo pipefail
 packages=(
   cmake g++ make ccache pkg-config lld
   libboost1.81-dev libboost-filesystem1.81-dev
-  nlohmann-json3-dev libssl-dev libsqlite3-dev python3 nodejs
+  nlohmann-json3-dev libssl-dev libsqlite3-dev libhiredis-dev python3 nodejs
+  redis-server
   libgtest-dev libgmock-dev
   "$@"
 )

@@ -33,4 +33,28 @@ T run_with_deadline(boost::asio::io_context& ioc, boost::asio::awaitable<T> op,
   return std::move(*value);
 }
 
+/// Like `run_with_deadline`, but returns as soon as the coroutine is done, while other work (a connection
+/// that reconnects forever) stays pending on `ioc` for the next call.
+template <class T>
+T run_until_complete(boost::asio::io_context& ioc, boost::asio::awaitable<T> op,
+                     std::chrono::milliseconds timeout) {
+  std::optional<T> value;
+  std::exception_ptr error;
+  bool done = false;
+  boost::asio::co_spawn(ioc, std::move(op), [&](std::exception_ptr e, T v) {
+    done = true;
+    error = e;
+    if (!e) value = std::move(v);
+  });
+  ioc.restart();
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline || ioc.run_one_for(deadline - now) == 0) break;
+  }
+  if (error) std::rethrow_exception(error);
+  if (!value) throw std::runtime_error("operation timed out");
+  return std::move(*value);
+}
+
 }  // namespace offload::test
