@@ -7,6 +7,7 @@ FROM debian:bookworm-slim AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       cmake g++ make libboost1.81-dev libboost-filesystem1.81-dev nlohmann-json3-dev libssl-dev libsqlite3-dev \
+      libhiredis-dev \
       libgtest-dev libgmock-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -25,7 +26,7 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O
 # Runtime stage: the two binaries, their shared libraries, tini as PID 1, and an unprivileged user.
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libboost-filesystem1.81.0 libssl3 libsqlite3-0 tini \
+ && apt-get install -y --no-install-recommends libboost-filesystem1.81.0 libssl3 libsqlite3-0 libhiredis0.14 tini \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /var/lib/offload --create-home --shell /usr/sbin/nologin offload \
  && mkdir -p /etc/offload
