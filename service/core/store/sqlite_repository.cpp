@@ -3,8 +3,9 @@
 
 #include "core/job_id.hpp"
 #include "core/logger.hpp"
-#include "core/thread_name.hpp"
+#include "core/store/job_codec.hpp"
 #include "core/store/sqlite_connection.hpp"
+#include "core/thread_name.hpp"
 
 #include <offload/asio_support.hpp>
 #include <offload/proto/json_parse.hpp>
@@ -107,53 +108,11 @@ CREATE TABLE events (
 
 using clock = job::clock;
 
-std::int64_t to_micros(clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-}
-std::optional<std::int64_t> to_micros(const std::optional<clock::time_point>& t) {
-  return t ? std::optional<std::int64_t>{to_micros(*t)} : std::nullopt;
-}
-clock::time_point from_micros(std::int64_t us) {
-  return clock::time_point{std::chrono::duration_cast<clock::duration>(std::chrono::microseconds{us})};
-}
-std::optional<clock::time_point> from_micros(const std::optional<std::int64_t>& us) {
-  return us ? std::optional<clock::time_point>{from_micros(*us)} : std::nullopt;
-}
-
-// The mutable part of a job's row, copied on the reactor (small: no input, no result).
-struct record_row {
-  std::int64_t seq = 0;
-  std::int64_t state = 0;
-  std::optional<std::int64_t> started_at, finished_at, not_before;
-  std::int64_t attempt = 1;
-  std::optional<std::string> earlier_errors, progress, error;
-  std::int64_t output_logged = 0;
-  bool output_truncated = false;
-};
-
 struct event_row {
   std::int64_t seq;
   std::int64_t type;
   std::shared_ptr<const std::string> frame;
 };
-
-record_row make_record_row(const job& j) {
-  record_row r;
-  r.seq = static_cast<std::int64_t>(j.seq);
-  r.state = static_cast<std::int64_t>(j.state);
-  r.started_at = to_micros(j.started_at);
-  r.finished_at = to_micros(j.finished_at);
-  r.not_before = to_micros(j.not_before);
-  r.attempt = j.attempt;
-  if (!j.earlier_errors.empty()) r.earlier_errors = proto::dump_json(nlohmann::json(j.earlier_errors));
-  if (j.progress)
-    r.progress =
-        proto::dump_json(nlohmann::json{{"fraction", j.progress->fraction}, {"note", j.progress->note}});
-  if (j.error) r.error = proto::dump_json(nlohmann::json(*j.error));
-  r.output_logged = static_cast<std::int64_t>(j.output.logged());
-  r.output_truncated = j.output.truncated();
-  return r;
-}
 
 std::vector<event_row> make_event_rows(std::span<const logged_event> events) {
   std::vector<event_row> rows;
@@ -164,7 +123,7 @@ std::vector<event_row> make_event_rows(std::span<const logged_event> events) {
 }
 
 // Writes a job's record; when it is finished, also its size on disk (spec and log), which retention counts.
-void write_record(sqlite_connection& db, const record_row& r) {
+void write_record(sqlite_connection& db, const stored_record& r) {
   auto& update = db.prepared(
       "UPDATE jobs SET state = ?2, started_at = ?3, finished_at = ?4, attempt = ?5, not_before = ?6, "
       "earlier_errors = ?7, progress = ?8, error = ?9, output_logged = ?10, output_truncated = ?11, "
@@ -193,12 +152,6 @@ void write_events(sqlite_connection& db, std::int64_t job_seq, const std::vector
   }
 }
 
-template <class T>
-std::optional<T> parse_column(const std::optional<std::string>& text) {
-  if (!text) return std::nullopt;
-  return nlohmann::json::parse(*text).get<T>();
-}
-
 // Puts a stored job's log back, in order.
 void load_events(sqlite_connection& db, job& j) {
   auto& events = db.prepared("SELECT seq, type, frame FROM events WHERE job = ?1 ORDER BY seq");
@@ -219,21 +172,20 @@ std::shared_ptr<job> read_job(sqlite_connection& db, const sqlite_statement& row
   if (!spec) throw std::runtime_error{"job " + j->id + " has an unreadable spec: " + spec.error().message};
   j->spec = std::move(*spec);
   j->created_at = from_micros(row.int64(6));
-  j->state = static_cast<proto::job_state>(row.int64(7));
-  j->started_at = from_micros(row.optional_int64(8));
-  j->finished_at = from_micros(row.optional_int64(9));
-  j->attempt = static_cast<std::uint32_t>(row.int64(10));
-  j->not_before = from_micros(row.optional_int64(11));
-  if (auto errors = parse_column<std::vector<proto::error>>(row.optional_text(12)))
-    j->earlier_errors = *errors;
-  if (auto progress = row.optional_text(13)) {
-    const auto p = nlohmann::json::parse(*progress);
-    j->progress = proto::job_progress{p.value("fraction", 0.0), p.value("note", std::string{})};
-  }
+  stored_record r;
+  r.state = row.int64(7);
+  r.started_at = row.optional_int64(8);
+  r.finished_at = row.optional_int64(9);
+  r.attempt = row.int64(10);
+  r.not_before = row.optional_int64(11);
+  r.earlier_errors = row.optional_text(12);
+  r.progress = row.optional_text(13);
+  r.error = row.optional_text(15);
+  r.output_logged = row.int64(16);
+  r.output_truncated = row.int64(17) != 0;
+  r.apply_to(*j);
   if (auto frame = row.optional_text(14))
     j->result = job_result::from_frame(std::make_shared<const std::string>(std::move(*frame)));
-  j->error = parse_column<proto::error>(row.optional_text(15));
-  j->output = output_budget{static_cast<std::uint64_t>(row.int64(16)), row.int64(17) != 0};
   j->stored = true;
   if (with_events) load_events(db, *j);
   return j;
@@ -337,7 +289,7 @@ namespace {
 
 // Write-behind of a job's record and new events.
 struct save_operation final : sqlite_repository::operation {
-  save_operation(std::int64_t job, std::optional<record_row> r, std::vector<event_row> e)
+  save_operation(std::int64_t job, std::optional<stored_record> r, std::vector<event_row> e)
       : operation(kind::write), seq(job), row(std::move(r)), events(std::move(e)) {}
   void run(sqlite_connection& db) override {
     // Events first: a finished record counts the bytes of its whole log.
@@ -349,7 +301,7 @@ struct save_operation final : sqlite_repository::operation {
   void skip_record() override { row.reset(); }
 
   std::int64_t seq;
-  std::optional<record_row> row;
+  std::optional<stored_record> row;
   std::vector<event_row> events;
 };
 
@@ -779,7 +731,7 @@ asio::awaitable<std::optional<proto::error>> sqlite_repository::async_add(std::s
     proto::job_spec spec;
     std::int64_t lane, pool, created_at;
     std::optional<std::string> key;
-    record_row record;
+    stored_record record;
     std::vector<event_row> events;
 
     std::optional<proto::error> operator()(sqlite_connection& db) const {
@@ -811,7 +763,7 @@ asio::awaitable<std::optional<proto::error>> sqlite_repository::async_add(std::s
             static_cast<std::int64_t>(j->pool),
             to_micros(j->created_at),
             j->spec.idempotency_key,
-            make_record_row(*j),
+            stored_record::of(*j),
             make_event_rows(j->events.events())};
   auto fail = [](const proto::error& e) -> std::optional<proto::error> {
     // Every failure of an insert is the store's: the client may retry.
@@ -823,8 +775,8 @@ asio::awaitable<std::optional<proto::error>> sqlite_repository::async_add(std::s
 void sqlite_repository::save(const job& j, std::span<const logged_event> appended, bool record) {
   if (!record && appended.empty()) return;
   enqueue(std::make_unique<save_operation>(
-      static_cast<std::int64_t>(j.seq), record ? std::optional<record_row>{make_record_row(j)} : std::nullopt,
-      make_event_rows(appended)));
+      static_cast<std::int64_t>(j.seq),
+      record ? std::optional<stored_record>{stored_record::of(j)} : std::nullopt, make_event_rows(appended)));
 }
 
 void sqlite_repository::finished(std::shared_ptr<job> j) {
