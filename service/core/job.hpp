@@ -78,6 +78,8 @@ struct job : job_record {
   std::stop_source stop;
   /// Whether the store acknowledged the job (it may be reported to the client).
   bool stored = false;
+  /// The fencing token of this node's claim on the job in a shared store (0: not claimed from one).
+  std::uint64_t claim = 0;
   /// When the progress was last handed to the store (it is saved at most every 250 ms per job).
   std::chrono::steady_clock::time_point progress_saved{};
 };

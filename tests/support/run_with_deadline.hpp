@@ -57,4 +57,14 @@ T run_until_complete(boost::asio::io_context& ioc, boost::asio::awaitable<T> op,
   return std::move(*value);
 }
 
+/// `run_until_complete` for a coroutine without a value.
+inline void run_until_complete(boost::asio::io_context& ioc, boost::asio::awaitable<void> op,
+                               std::chrono::milliseconds timeout) {
+  auto wrapped = [](boost::asio::awaitable<void> inner) -> boost::asio::awaitable<bool> {
+    co_await std::move(inner);
+    co_return true;
+  };
+  run_until_complete(ioc, wrapped(std::move(op)), timeout);
+}
+
 }  // namespace offload::test

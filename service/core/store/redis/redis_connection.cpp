@@ -62,6 +62,16 @@ struct pending_reply {
   virtual void complete(proto::result<redis_reply> r) = 0;
 };
 
+struct callback_reply final : pending_reply {
+  callback_reply(asio::any_io_executor ex, std::function<void(proto::result<redis_reply>)> fn)
+      : executor(std::move(ex)), done(std::move(fn)) {}
+  void complete(proto::result<redis_reply> r) override {
+    asio::post(executor, [fn = std::move(done), r = std::move(r)]() mutable { fn(std::move(r)); });
+  }
+  asio::any_io_executor executor;
+  std::function<void(proto::result<redis_reply>)> done;
+};
+
 template <class Handler>
 struct reply_handler final : pending_reply {
   explicit reply_handler(Handler h) : handler(std::move(h)) {}
@@ -494,21 +504,63 @@ asio::awaitable<proto::result<redis_reply>> redis_connection::async_exec(
       std::move(init), asio::use_awaitable, std::move(args));
 }
 
-asio::awaitable<proto::result<redis_reply>> redis_connection::async_script(std::size_t index,
-                                                                           std::vector<std::string> keys,
-                                                                           std::vector<std::string> args) {
-  const auto self = state_;
+void redis_connection::send(std::vector<std::string> args, reply_callback done) {
+  auto& s = *state_;
+  auto reply = std::make_unique<callback_reply>(s.reactor, std::move(done));
+  if (!s.ready()) {
+    reply->complete(unavailable("Redis at " + s.where() + " is not connected" +
+                                (s.last_error.empty() ? std::string{} : ": " + s.last_error)));
+    return;
+  }
+  s.send(std::move(args), std::move(reply), std::chrono::milliseconds{0});
+}
+
+namespace {
+
+std::vector<std::string> script_command(const std::string& sha, std::vector<std::string>&& keys,
+                                        std::vector<std::string>&& args) {
   std::vector<std::string> command;
   command.reserve(3 + keys.size() + args.size());
   command.push_back("EVALSHA");
-  command.push_back(self->shas.at(index));
+  command.push_back(sha);
   command.push_back(std::to_string(keys.size()));
   for (auto& k : keys)
     command.push_back(std::move(k));
   for (auto& a : args)
     command.push_back(std::move(a));
+  return command;
+}
+
+bool lost_script(const proto::result<redis_reply>& r) {
+  return r && r->is_error() && r->text.starts_with("NOSCRIPT");
+}
+
+}  // namespace
+
+void redis_connection::send_script(std::size_t index, std::vector<std::string> keys,
+                                   std::vector<std::string> args, reply_callback done) {
+  auto command = script_command(state_->shas.at(index), std::move(keys), std::move(args));
+  // Kept for the fallback: after a SCRIPT FLUSH every EVALSHA in the pipeline fails, and their EVALs are
+  // sent in the order their failures arrive, which is the order they were sent in.
+  auto retry = command;
+  send(std::move(command), [weak = std::weak_ptr<state>{state_}, index, retry = std::move(retry),
+                            done = std::move(done)](proto::result<redis_reply> r) mutable {
+    auto s = weak.lock();
+    if (!s || !lost_script(r)) return done(std::move(r));
+    retry[0] = "EVAL";
+    retry[1] = s->options.scripts.at(index);
+    auto reply = std::make_unique<callback_reply>(s->reactor, std::move(done));
+    s->send(std::move(retry), std::move(reply), std::chrono::milliseconds{0});
+  });
+}
+
+asio::awaitable<proto::result<redis_reply>> redis_connection::async_script(std::size_t index,
+                                                                           std::vector<std::string> keys,
+                                                                           std::vector<std::string> args) {
+  const auto self = state_;
+  auto command = script_command(self->shas.at(index), std::move(keys), std::move(args));
   auto reply = co_await async_exec(command);
-  if (reply && reply->is_error() && reply->text.starts_with("NOSCRIPT")) {
+  if (lost_script(reply)) {
     // Redis lost its scripts (SCRIPT FLUSH, or a restart between our connect and this call).
     command[0] = "EVAL";
     command[1] = self->options.scripts.at(index);

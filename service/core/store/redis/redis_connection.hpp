@@ -90,6 +90,14 @@ class redis_connection {
                                                                   std::vector<std::string> keys,
                                                                   std::vector<std::string> args);
 
+  using reply_callback = std::function<void(proto::result<redis_reply>)>;
+  /// Sends one command now, in call order with every other command, and calls `done` (posted to the
+  /// reactor) with what `async_exec` would complete with. For write-behind queues, whose order matters.
+  void send(std::vector<std::string> args, reply_callback done);
+  /// `send` for script `index` (`EVALSHA`, then `EVAL` when Redis lost it).
+  void send_script(std::size_t index, std::vector<std::string> keys, std::vector<std::string> args,
+                   reply_callback done);
+
   struct state;
 
  private:

@@ -1,0 +1,540 @@
+#include "core/store/redis/redis_repository.hpp"
+
+#include "core/job_id.hpp"
+#include "core/logger.hpp"
+#include "core/store/job_codec.hpp"
+#include "core/store/redis/redis_scripts.hpp"
+
+#include <offload/asio_support.hpp>
+#include <offload/proto/json_parse.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <unordered_map>
+
+namespace offload::core {
+namespace {
+
+using proto::errc;
+using clock = job::clock;
+
+constexpr std::string_view prefix = "offload:";
+// Seqs are reserved this many at a time, and the next block once half of one is used.
+constexpr std::uint64_t seq_block = 1024;
+// A listing looks at no more jobs than this in one call to Redis.
+constexpr std::size_t list_scan_cap = 5000;
+
+std::string job_key(std::string_view id) {
+  return std::string{prefix} + "job:" + std::string{id};
+}
+std::string events_key(std::string_view id) {
+  return std::string{prefix} + "ev:" + std::string{id};
+}
+std::string idempotency_key(std::string_view key) {
+  return std::string{prefix} + "key:" + std::string{key};
+}
+const std::string jobs_index = "offload:jobs";
+const std::string finished_index = "offload:finished";
+const std::string running_index = "offload:running";
+const std::string delayed_index = "offload:delayed";
+const std::string seq_key = "offload:seq";
+
+std::string number(std::int64_t v) {
+  return std::to_string(v);
+}
+std::string optional_number(const std::optional<std::int64_t>& v) {
+  return v ? std::to_string(*v) : "";
+}
+
+/// The queue order: higher priority first, then earlier submission (ms), within 53 bits of a double.
+std::string queue_score(const job& j) {
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(j.created_at.time_since_epoch()).count();
+  const auto rank = static_cast<std::int64_t>(proto::job_spec::max_priority - j.spec.priority);
+  return std::to_string(rank * (std::int64_t{1} << 42) + ms);
+}
+
+/// The record's fields as hash field/value pairs ('' deletes the field).
+void append_record(std::vector<std::string>& args, const job& j) {
+  const auto r = stored_record::of(j);
+  const std::pair<const char*, std::string> fields[] = {
+      {"state", number(r.state)},
+      {"started", optional_number(r.started_at)},
+      {"finished", optional_number(r.finished_at)},
+      {"attempt", number(r.attempt)},
+      {"not_before", optional_number(r.not_before)},
+      {"earlier", r.earlier_errors.value_or("")},
+      {"progress", r.progress.value_or("")},
+      {"error", r.error.value_or("")},
+      {"out", number(r.output_logged)},
+      {"trunc", r.output_truncated ? "1" : "0"},
+  };
+  for (const auto& [name, value] : fields) {
+    args.emplace_back(name);
+    args.push_back(value);
+  }
+}
+constexpr std::size_t record_fields = 10;
+
+void append_events(std::vector<std::string>& args, std::span<const logged_event> events) {
+  for (const auto& e : events) {
+    args.push_back(std::to_string(e.seq));
+    args.push_back(std::to_string(static_cast<int>(e.type)));
+    args.push_back(*e.frame);
+  }
+}
+
+std::optional<std::int64_t> to_int(std::string_view text) {
+  std::int64_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+  return v;
+}
+
+proto::error unreadable(const std::string& why) {
+  return {errc::storage_unavailable, "the Redis store answered something unexpected: " + why};
+}
+
+}  // namespace
+
+redis_repository::redis_repository(asio::any_io_executor reactor, redis_options options)
+    : reactor_(std::move(reactor)), options_(std::move(options)), random_(std::random_device{}()) {
+  auto c = options_.connection;
+  c.endpoint = options_.endpoint;
+  c.name = "offloadd:" + options_.node;
+  c.scripts.assign(redis_scripts::all.begin(), redis_scripts::all.end());
+  c.on_ready = [this, alive = std::weak_ptr<void>{lifetime_}, user = std::move(c.on_ready)] {
+    if (!alive.lock()) return;
+    resend();
+    if (end_seq_ - next_seq_ < seq_block / 2) refill_seqs();
+    if (user) user();
+  };
+  connection_ = std::make_unique<redis_connection>(reactor_, std::move(c));
+}
+
+redis_repository::~redis_repository() {
+  close();
+}
+
+std::string redis_repository::queue_key(proto::lane lane, const std::string& type) {
+  return std::string{prefix} + "q:" + std::string{to_string(lane)} + ":" + type;
+}
+
+asio::awaitable<bool> redis_repository::async_connect(std::chrono::steady_clock::duration limit) {
+  connection_->start();
+  co_return co_await connection_->async_wait_ready(limit);
+}
+
+asio::awaitable<proto::result<recovered_jobs>> redis_repository::async_recover() {
+  // Nothing comes back to this node alone: queued jobs stay in the shared queue, and the jobs a node was
+  // running when it stopped are taken over by any node once their lease passes.
+  std::vector<std::string> reserve{"INCRBY", seq_key, std::to_string(seq_block)};
+  auto seqs = co_await connection_->async_exec(std::move(reserve));
+  if (!seqs) co_return seqs.error();
+  const auto end = seqs->as_integer();
+  if (!end) co_return unreadable("INCRBY " + seq_key + " gave " + seqs->text);
+  end_seq_ = static_cast<std::uint64_t>(*end) + 1;
+  next_seq_ = end_seq_ - seq_block;
+  std::vector<std::string> count{"ZCARD", finished_index};
+  auto finished = co_await connection_->async_exec(std::move(count));
+  if (finished && finished->as_integer()) finished_ = static_cast<std::size_t>(*finished->as_integer());
+  co_return recovered_jobs{{}, finished_};
+}
+
+void redis_repository::refill_seqs() {
+  if (refilling_) return;
+  refilling_ = true;
+  std::vector<std::string> reserve{"INCRBY", seq_key, std::to_string(seq_block)};
+  connection_->send(std::move(reserve), [this, alive = std::weak_ptr<void>{lifetime_}](auto r) {
+    if (!alive.lock()) return;
+    refilling_ = false;
+    if (!r || !r->as_integer()) return;  // tried again at the next make() or reconnect
+    // The new block replaces what is left of the current one (those seqs are never used: ids need only be
+    // unique and ordered).
+    end_seq_ = static_cast<std::uint64_t>(*r->as_integer()) + 1;
+    next_seq_ = end_seq_ - seq_block;
+  });
+}
+
+std::shared_ptr<job> redis_repository::make(proto::job_spec spec, proto::lane lane, slot_pool pool) {
+  // A seq from this node's block (ids sort by submission per node, and across nodes by block); when the
+  // block is used up faster than it is refilled, `async_add` reserves one seq on its own.
+  std::uint64_t seq = 0;
+  if (next_seq_ < end_seq_) seq = next_seq_++;
+  if (end_seq_ - next_seq_ < seq_block / 2) refill_seqs();
+  auto j = new_job(seq, static_cast<std::uint32_t>(random_() & 0xffffffffu), std::move(spec), lane, pool);
+  if (seq == 0) j->id.clear();
+  return j;
+}
+
+asio::awaitable<std::optional<proto::error>> redis_repository::async_add(std::shared_ptr<job> j) {
+  if (j->seq == 0) {
+    std::vector<std::string> one{"INCR", seq_key};
+    auto seq = co_await connection_->async_exec(std::move(one));
+    if (!seq) co_return seq.error();
+    if (!seq->as_integer()) co_return unreadable("INCR gave " + seq->text);
+    j->seq = static_cast<std::uint64_t>(*seq->as_integer());
+    j->id = job_id::make(j->seq, static_cast<std::uint32_t>(random_() & 0xffffffffu));
+  }
+  const auto& key = j->spec.idempotency_key;
+  std::vector<std::string> keys{job_key(j->id), events_key(j->id), key ? idempotency_key(*key) : seq_key,
+                                jobs_index};
+  std::vector<std::string> args{j->id, key ? "1" : "0", std::to_string(j->seq)};
+  std::vector<std::string> fields{"id",      j->id,
+                                  "seq",     std::to_string(j->seq),
+                                  "type",    j->spec.type,
+                                  "lane",    std::to_string(static_cast<int>(j->lane)),
+                                  "spec",    proto::dump_json(nlohmann::json(j->spec)),
+                                  "key",     key.value_or(""),
+                                  "created", std::to_string(to_micros(j->created_at)),
+                                  "q",       queue_key(j->lane, j->spec.type),
+                                  "score",   queue_score(*j)};
+  append_record(fields, *j);
+  args.push_back(std::to_string(fields.size() / 2));
+  args.insert(args.end(), std::make_move_iterator(fields.begin()), std::make_move_iterator(fields.end()));
+  append_events(args, j->events.events());
+  auto reply = co_await connection_->async_script(redis_scripts::add, std::move(keys), std::move(args));
+  if (!reply) co_return reply.error();
+  if (reply->is_error()) co_return unreadable(reply->text);
+  if (!reply->is_array() || reply->elements.empty()) co_return unreadable("no answer to add");
+  if (reply->elements[0].text == "key")
+    co_return proto::error{errc::idempotency_conflict,
+                           "idempotency_key was just used for job " +
+                               (reply->elements.size() > 1 ? reply->elements[1].text : std::string{"?"})};
+  co_return std::nullopt;
+}
+
+void redis_repository::write(const job& j, const char* action, bool record,
+                             std::span<const logged_event> appended) {
+  if (j.claim == 0) {
+    log(log_level::error, "redis store: a write about a job this node never claimed", {{"job", j.id}});
+    return;
+  }
+  pending_write w;
+  w.keys = {job_key(j.id), events_key(j.id), running_index, finished_index};
+  w.args = {options_.node, std::to_string(j.claim), action, j.id};
+  std::vector<std::string> fields;
+  if (record) append_record(fields, j);
+  w.args.push_back(std::to_string(fields.size() / 2));
+  w.args.insert(w.args.end(), std::make_move_iterator(fields.begin()), std::make_move_iterator(fields.end()));
+  append_events(w.args, appended);
+  for (const auto& a : w.args)
+    w.bytes += a.size();
+  const auto n = next_write_++;
+  // Behind writes still waiting for Redis, never ahead of them.
+  if (!unsent_.empty() || !connection_->ready()) {
+    unsent_bytes_ += w.bytes;
+    unsent_.emplace(n, std::move(w));
+    while (unsent_bytes_ > options_.max_pending_write_bytes && unsent_.size() > 1) {
+      auto oldest = unsent_.begin();
+      unsent_bytes_ -= oldest->second.bytes;
+      unsent_.erase(oldest);
+      if (dropped_++ == 0)
+        log(log_level::error, "redis store: writes dropped while Redis is away (their jobs will run again)",
+            {{"max_pending_write_bytes", options_.max_pending_write_bytes}});
+    }
+    return;
+  }
+  send_write(n, std::move(w));
+}
+
+void redis_repository::send_write(std::uint64_t n, pending_write w) {
+  auto keys = w.keys;
+  auto args = w.args;
+  connection_->send_script(
+      redis_scripts::write, std::move(keys), std::move(args),
+      [this, alive = std::weak_ptr<void>{lifetime_}, n,
+       w = std::move(w)](proto::result<redis_reply> r) mutable {
+        if (!alive.lock()) return;
+        if (!r) {
+          // Lost with the connection: kept, in its place, for the next one (a write applied twice changes
+          // nothing: fields are set again, events are added only past the job's last one).
+          unsent_bytes_ += w.bytes;
+          unsent_.emplace(n, std::move(w));
+          return;
+        }
+        if (r->is_error()) {
+          log(log_level::error, "redis store: a write failed", {{"job", w.args[3]}, {"error", r->text}});
+          return;
+        }
+        if (r->as_integer() == 0) {
+          ++fenced_;
+          log(log_level::warn, "redis store: this node no longer owns the job; its write was refused",
+              {{"job", w.args[3]}, {"claim", w.args[1]}});
+          if (on_lost_) on_lost_(w.args[3]);
+        }
+      });
+}
+
+void redis_repository::resend() {
+  auto waiting = std::move(unsent_);
+  unsent_.clear();
+  unsent_bytes_ = 0;
+  for (auto& [n, w] : waiting)
+    send_write(n, std::move(w));
+}
+
+void redis_repository::save(const job& j, std::span<const logged_event> appended, bool record) {
+  write(j, "save", record, appended);
+}
+
+void redis_repository::finished(std::shared_ptr<job> j) {
+  write(*j, "finish", false, {});
+  ++finished_;
+}
+
+void redis_repository::requeue(const job& j, std::span<const logged_event> appended) {
+  write(j, "requeue", true, appended);
+}
+
+std::shared_ptr<job> redis_repository::read_job(const redis_reply& fields, const redis_reply* events) const {
+  std::unordered_map<std::string_view, std::string_view> f;
+  for (std::size_t i = 0; i + 1 < fields.elements.size(); i += 2)
+    f[fields.elements[i].text] = fields.elements[i + 1].text;
+  auto get = [&](std::string_view name) -> std::optional<std::string_view> {
+    const auto it = f.find(name);
+    if (it == f.end() || it->second.empty()) return std::nullopt;
+    return it->second;
+  };
+  auto integer = [&](std::string_view name) -> std::optional<std::int64_t> {
+    const auto v = get(name);
+    return v ? to_int(*v) : std::nullopt;
+  };
+  auto text = [&](std::string_view name) -> std::optional<std::string> {
+    const auto v = get(name);
+    return v ? std::optional<std::string>{std::string{*v}} : std::nullopt;
+  };
+  const auto id = get("id");
+  const auto spec_text = get("spec");
+  if (!id || !spec_text) throw std::runtime_error{"a job record without its id or spec"};
+  auto j = std::make_shared<job>();
+  j->id = std::string{*id};
+  j->seq = static_cast<std::uint64_t>(integer("seq").value_or(0));
+  j->lane = static_cast<proto::lane>(integer("lane").value_or(0));
+  auto spec = proto::parse_job_spec_text(std::string{*spec_text});
+  if (!spec) throw std::runtime_error{"job " + j->id + " has an unreadable spec: " + spec.error().message};
+  j->spec = std::move(*spec);
+  j->created_at = from_micros(integer("created").value_or(0));
+  stored_record r;
+  r.seq = static_cast<std::int64_t>(j->seq);
+  r.state = integer("state").value_or(0);
+  r.started_at = integer("started");
+  r.finished_at = integer("finished");
+  r.attempt = integer("attempt").value_or(1);
+  r.not_before = integer("not_before");
+  r.earlier_errors = text("earlier");
+  r.progress = text("progress");
+  r.error = text("error");
+  r.output_logged = integer("out").value_or(0);
+  r.output_truncated = get("trunc") == "1";
+  r.apply_to(*j);
+  j->claim = static_cast<std::uint64_t>(integer("claim").value_or(0));
+  j->stored = true;
+  if (events) {
+    // XRANGE: [[id, [t, type, f, frame]], …]; the id is "0-<seq>".
+    for (const auto& e : events->elements) {
+      if (e.elements.size() != 2 || e.elements[1].elements.size() != 4) continue;
+      const auto& id_text = e.elements[0].text;
+      const auto seq = to_int(std::string_view{id_text}.substr(id_text.find('-') + 1));
+      const auto type = to_int(e.elements[1].elements[1].text);
+      if (!seq || !type) continue;
+      j->events.restore(static_cast<std::uint64_t>(*seq), static_cast<proto::event_type>(*type),
+                        e.elements[1].elements[3].text);
+    }
+    if (j->state == proto::job_state::succeeded && !j->events.events().empty())
+      j->result = job_result::from_frame(j->events.events().back().frame);
+  }
+  return j;
+}
+
+asio::awaitable<std::shared_ptr<job>> redis_repository::async_find(std::string id) {
+  if (!job_id::well_formed(id)) co_return nullptr;
+  std::vector<std::string> keys{job_key(id), events_key(id)};
+  auto reply = co_await connection_->async_script(redis_scripts::read, std::move(keys), {});
+  if (!reply || !reply->is_array() || reply->elements.size() != 2) {
+    if (!reply)
+      log(log_level::warn, "redis store: a read failed", {{"job", id}, {"error", reply.error().message}});
+    co_return nullptr;
+  }
+  if (reply->elements[0].elements.empty()) co_return nullptr;
+  try {
+    co_return read_job(reply->elements[0], &reply->elements[1]);
+  } catch (const std::exception& e) {
+    log(log_level::error, "redis store: an unreadable job", {{"job", id}, {"error", e.what()}});
+    co_return nullptr;
+  }
+}
+
+asio::awaitable<std::shared_ptr<job>> redis_repository::async_find_by_key(std::string key) {
+  std::vector<std::string> get{"GET", idempotency_key(key)};
+  auto id = co_await connection_->async_exec(std::move(get));
+  if (!id || !id->string()) co_return nullptr;
+  co_return co_await async_find(std::string{*id->string()});
+}
+
+asio::awaitable<proto::result<proto::job_page>> redis_repository::async_list(job_filter filter) {
+  std::uint64_t after = filter.newest_first ? (std::uint64_t{1} << 53) : 0;
+  if (filter.after) {
+    const auto seq = job_id::seq_of(*filter.after);
+    if (!seq) co_return proto::job_page{};
+    after = *seq;
+  }
+  const auto limit = std::clamp<std::size_t>(filter.limit, 1, job_filter::max_limit);
+  std::vector<std::string> keys{jobs_index};
+  std::vector<std::string> args{std::to_string(after),
+                                filter.newest_first ? "1" : "0",
+                                filter.state ? std::to_string(static_cast<int>(*filter.state)) : "",
+                                filter.type.value_or(""),
+                                std::to_string(limit),
+                                filter.with_results ? "1" : "0",
+                                std::to_string(list_scan_cap)};
+  auto reply = co_await connection_->async_script(redis_scripts::list, std::move(keys), std::move(args));
+  if (!reply) co_return reply.error();
+  if (reply->is_error() || !reply->is_array() || reply->elements.empty()) co_return unreadable(reply->text);
+  proto::job_page page;
+  std::size_t bytes = 0;
+  const auto& found = reply->elements;
+  try {
+    for (std::size_t i = 1; i + 1 < found.size(); i += 2) {
+      const auto& frame = found[i + 1].text;
+      const auto cost = job_filter::estimated_bytes(frame.size());
+      if (page.jobs.size() == limit || (!page.jobs.empty() && bytes + cost > job_filter::max_page_bytes)) {
+        page.next = page.jobs.back().id;
+        co_return page;
+      }
+      bytes += cost;
+      auto j = read_job(found[i], nullptr);
+      if (!frame.empty()) j->result = job_result::from_frame(std::make_shared<const std::string>(frame));
+      auto view = j->view(filter.with_results);
+      page.jobs.push_back(std::move(view));
+    }
+  } catch (const std::exception& e) {
+    co_return unreadable(e.what());
+  }
+  // The scan stopped at its cap before the index ended: the listing continues after the last job looked at.
+  if (!found[0].text.empty()) {
+    if (const auto cursor = to_int(found[0].text); cursor && *cursor > 0)
+      page.next = job_id::make(static_cast<std::uint64_t>(*cursor), 0);
+  }
+  co_return page;
+}
+
+asio::awaitable<void> redis_repository::async_flush() {
+  // Replies come in order: once PING's is back, every write sent before it was applied.
+  std::vector<std::string> ping{"PING"};
+  co_await connection_->async_exec(std::move(ping));
+}
+
+std::size_t redis_repository::evict(time_point, std::size_t limit) {
+  if (evicting_ || !connection_->ready()) return 0;
+  evicting_ = true;
+  std::vector<std::string> keys{finished_index, jobs_index};
+  std::vector<std::string> args{
+      std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(options_.retain_for).count()),
+      std::to_string(options_.retain_jobs), std::to_string(limit)};
+  connection_->send_script(redis_scripts::evict, std::move(keys), std::move(args),
+                           [this, alive = std::weak_ptr<void>{lifetime_}](proto::result<redis_reply> r) {
+                             if (!alive.lock()) return;
+                             evicting_ = false;
+                             if (r && r->is_array() && r->elements.size() == 2 && r->elements[1].as_integer())
+                               finished_ = static_cast<std::size_t>(*r->elements[1].as_integer());
+                           });
+  // The deletions happen in Redis, in the background of this call: one slice per sweep.
+  return 0;
+}
+
+std::optional<proto::error> redis_repository::health() const {
+  if (connection_->ready()) return std::nullopt;
+  return proto::error{
+      errc::storage_unavailable,
+      "the Redis store (" + describe() + ") is unreachable" +
+          (connection_->last_error().empty() ? std::string{} : ": " + connection_->last_error())};
+}
+
+void redis_repository::close() {
+  if (connection_) connection_->stop();
+}
+
+namespace {
+
+/// A job from a claim or take reply: {id, token, fields, events}.
+proto::result<std::shared_ptr<job>> claimed_from(const redis_reply& r, auto read) {
+  if (!r.is_array() || r.elements.size() != 4) return unreadable("a claim without its job");
+  try {
+    auto j = read(r.elements[2], &r.elements[3]);
+    j->claim = static_cast<std::uint64_t>(r.elements[1].as_integer().value_or(0));
+    return j;
+  } catch (const std::exception& e) {
+    return unreadable(e.what());
+  }
+}
+
+}  // namespace
+
+asio::awaitable<proto::result<claim_result>> redis_repository::async_claim(std::vector<std::string> queues) {
+  queues.push_back(delayed_index);
+  queues.push_back(running_index);
+  std::vector<std::string> args{options_.node, std::to_string(options_.lease.count())};
+  auto reply = co_await connection_->async_script(redis_scripts::claim, std::move(queues), std::move(args));
+  if (!reply) co_return reply.error();
+  if (reply->is_error() || !reply->is_array() || reply->elements.empty()) co_return unreadable(reply->text);
+  if (reply->elements[0].text.empty()) {
+    claim_result none;
+    if (reply->elements.size() > 1)
+      if (const auto due = reply->elements[1].as_integer())
+        none.next_due =
+            clock::time_point{std::chrono::duration_cast<clock::duration>(std::chrono::milliseconds{*due})};
+    co_return none;
+  }
+  auto j =
+      claimed_from(*reply, [this](const redis_reply& f, const redis_reply* e) { return read_job(f, e); });
+  if (!j) co_return j.error();
+  co_return claim_result{std::move(*j), std::nullopt};
+}
+
+asio::awaitable<proto::result<std::shared_ptr<job>>> redis_repository::async_take(std::string id,
+                                                                                  take_reason why) {
+  std::vector<std::string> keys{job_key(id), running_index, delayed_index};
+  std::vector<std::string> args{options_.node, std::to_string(options_.lease.count()), id,
+                                why == take_reason::expired ? "expired" : "queued"};
+  auto reply = co_await connection_->async_script(redis_scripts::take, std::move(keys), std::move(args));
+  if (!reply) co_return reply.error();
+  if (reply->is_error() || !reply->is_array() || reply->elements.empty()) co_return unreadable(reply->text);
+  if (reply->elements[0].text.empty()) co_return std::shared_ptr<job>{};
+  co_return claimed_from(*reply,
+                         [this](const redis_reply& f, const redis_reply* e) { return read_job(f, e); });
+}
+
+asio::awaitable<proto::result<std::vector<std::string>>> redis_repository::async_expired(std::size_t limit) {
+  std::vector<std::string> keys{running_index};
+  std::vector<std::string> args{std::to_string(limit)};
+  auto reply = co_await connection_->async_script(redis_scripts::expired, std::move(keys), std::move(args));
+  if (!reply) co_return reply.error();
+  if (reply->is_error()) co_return unreadable(reply->text);
+  std::vector<std::string> ids;
+  for (auto& e : reply->elements)
+    ids.push_back(std::move(e.text));
+  co_return ids;
+}
+
+asio::awaitable<proto::result<std::vector<std::string>>> redis_repository::async_renew(
+    std::vector<std::pair<std::string, std::uint64_t>> owned) {
+  std::vector<std::string> keys{running_index};
+  std::vector<std::string> args{options_.node, std::to_string(options_.lease.count())};
+  for (auto& [id, claim] : owned) {
+    args.push_back(std::move(id));
+    args.push_back(std::to_string(claim));
+  }
+  auto reply = co_await connection_->async_script(redis_scripts::renew, std::move(keys), std::move(args));
+  if (!reply) co_return reply.error();
+  if (reply->is_error()) co_return unreadable(reply->text);
+  std::vector<std::string> lost;
+  for (auto& e : reply->elements)
+    lost.push_back(std::move(e.text));
+  co_return lost;
+}
+
+}  // namespace offload::core

@@ -1,0 +1,136 @@
+// The job store of `--store redis://…`: every job in one Redis shared by several offloadd nodes. Beside the
+// repository seam it is the cluster's queue: a node claims jobs it has a free slot for, holds each under a
+// lease it renews, and every write about a claimed job is fenced by the claim's token, so a node that lost a
+// job (its lease passed and another node took it over) can no longer change it.
+#pragma once
+
+#include "core/store/job_repository.hpp"
+#include "core/store/redis/redis_connection.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace offload::core {
+
+struct redis_options {
+  redis_endpoint endpoint;
+  /// This node's name in Redis (owner of the jobs it claims); unique per process.
+  std::string node;
+  /// How long a claimed job stays this node's without a renewal.
+  std::chrono::milliseconds lease{10000};
+  /// Retention of finished jobs: how many, and for how long.
+  std::size_t retain_jobs = 100000;
+  std::chrono::seconds retain_for{3600};
+  /// Writes kept, in order, while Redis is unreachable; past this the oldest are dropped (their jobs'
+  /// leases then pass and another node runs them again).
+  std::uint64_t max_pending_write_bytes = 64ull << 20;
+  redis_connection_options connection{};
+};
+
+/// A job this node now owns: as stored, with the fencing token of its claim in `job::claim`.
+struct claim_result {
+  std::shared_ptr<job> claimed;
+  /// When nothing was claimable: when the next delayed job is due (Redis time), if one is delayed.
+  std::optional<job::clock::time_point> next_due;
+};
+
+class redis_repository final : public job_repository {
+ public:
+  redis_repository(boost::asio::any_io_executor reactor, redis_options options);
+  ~redis_repository() override;
+
+  /// The sorted set that queues jobs of `type` in `lane`.
+  static std::string queue_key(proto::lane lane, const std::string& type);
+
+  /// Connects (and reconnects by itself from then on); completes once ready or after `limit`.
+  boost::asio::awaitable<bool> async_connect(std::chrono::steady_clock::duration limit);
+
+  boost::asio::awaitable<proto::result<recovered_jobs>> async_recover() override;
+  std::shared_ptr<job> make(proto::job_spec spec, proto::lane lane, slot_pool pool) override;
+  /// Stores and queues the job (claimable by every node from now on). An idempotency key already used by
+  /// another job (possibly of another node, a moment ago) fails with `idempotency_conflict` (nothing is
+  /// stored): the service then looks the key up and compares bodies.
+  boost::asio::awaitable<std::optional<proto::error>> async_add(std::shared_ptr<job> j) override;
+  void save(const job& j, std::span<const logged_event> appended, bool record) override;
+  void finished(std::shared_ptr<job> j) override;
+  /// Any job, in whatever state it is stored (running on another node, say).
+  boost::asio::awaitable<std::shared_ptr<job>> async_find(std::string id) override;
+  boost::asio::awaitable<std::shared_ptr<job>> async_find_by_key(std::string key) override;
+  boost::asio::awaitable<proto::result<proto::job_page>> async_list(job_filter filter) override;
+  boost::asio::awaitable<void> async_flush() override;
+  std::size_t evict(time_point now, std::size_t limit) override;
+  std::size_t finished_count() const noexcept override { return finished_; }
+  std::optional<proto::error> health() const override;
+  void close() override;
+  bool durable() const noexcept override { return true; }
+  std::string describe() const override { return options_.endpoint.describe(); }
+
+  // The shared queue.
+
+  /// Claims the most urgent job among `queues` (highest priority, then oldest submission), with a new
+  /// fencing token and a lease.
+  boost::asio::awaitable<proto::result<claim_result>> async_claim(std::vector<std::string> queues);
+  /// Takes over job `id` when its lease has passed (`expired`), or when it is queued (`queued`, to cancel
+  /// it); null when it is not in that situation (any more).
+  enum class take_reason { expired, queued };
+  boost::asio::awaitable<proto::result<std::shared_ptr<job>>> async_take(std::string id, take_reason why);
+  /// Claimed jobs whose lease has passed (at most `limit`).
+  boost::asio::awaitable<proto::result<std::vector<std::string>>> async_expired(std::size_t limit);
+  /// Extends the leases of `owned` (id, token); returns the ids this node no longer owns.
+  boost::asio::awaitable<proto::result<std::vector<std::string>>> async_renew(
+      std::vector<std::pair<std::string, std::uint64_t>> owned);
+  /// Write-behind, fenced: `j` (claimed by this node) goes back to the queue, with its record and
+  /// `appended` events; this node no longer owns it.
+  void requeue(const job& j, std::span<const logged_event> appended);
+
+  /// Called (on the reactor) with the id of a job whose fenced write was refused: this node lost it.
+  void set_on_lost(std::function<void(const std::string&)> fn) { on_lost_ = std::move(fn); }
+  const redis_connection& connection() const noexcept { return *connection_; }
+  /// Writes refused by fencing, and writes dropped because Redis stayed away too long.
+  std::uint64_t fenced_writes() const noexcept { return fenced_; }
+  std::uint64_t dropped_writes() const noexcept { return dropped_; }
+
+ private:
+  struct pending_write {
+    std::vector<std::string> keys;
+    std::vector<std::string> args;
+    std::size_t bytes = 0;
+  };
+
+  /// Queues a fenced write of `j` (`save`, `finish` or `requeue`).
+  void write(const job& j, const char* action, bool record, std::span<const logged_event> appended);
+  void send_write(std::uint64_t number, pending_write w);
+  /// Sends the writes kept while Redis was away, in their order.
+  void resend();
+  /// Reserves the next block of seqs.
+  void refill_seqs();
+  std::shared_ptr<job> read_job(const redis_reply& fields, const redis_reply* events) const;
+
+  boost::asio::any_io_executor reactor_;
+  redis_options options_;
+  std::unique_ptr<redis_connection> connection_;
+  std::mt19937_64 random_;
+  // Seqs reserved with INCRBY: [next_seq_, end_seq_).
+  std::uint64_t next_seq_ = 0, end_seq_ = 0;
+  bool refilling_ = false;
+  std::size_t finished_ = 0;
+  bool evicting_ = false;
+  // Writes in order: a number each; those that failed for want of a connection wait here, by number.
+  std::uint64_t next_write_ = 0;
+  std::map<std::uint64_t, pending_write> unsent_;
+  std::uint64_t unsent_bytes_ = 0;
+  std::uint64_t fenced_ = 0, dropped_ = 0;
+  std::function<void(const std::string&)> on_lost_;
+  std::shared_ptr<void> lifetime_ = std::make_shared<int>(0);
+};
+
+}  // namespace offload::core

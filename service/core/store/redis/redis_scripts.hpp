@@ -1,0 +1,259 @@
+// The Lua scripts of the Redis store: every step that touches more than one key runs in one of them, so
+// that it is atomic. Times come from Redis's own clock (`TIME`), so that nodes whose clocks differ agree on
+// leases and due times. Keys (prefix `offload:`):
+//   job:<id>    hash: the record (`job_codec` fields), spec, queue key `q`, queue score `score`, owner
+//               node `owner`, fencing token `claim`, last event seq `last`
+//   ev:<id>     stream: the job's events, entry id `0-<seq>`, fields `t` (type) and `f` (frame)
+//   key:<key>   string: the id of the job an idempotency key was used for
+//   q:<lane>:<type>  sorted set: queued jobs, by priority then submission time
+//   delayed     sorted set: queued jobs not yet due, by due time (ms)
+//   running     sorted set: claimed jobs, by lease expiry (ms)
+//   jobs        sorted set: every job, by seq (listings)
+//   finished    sorted set: finished jobs, by finish time (ms) (retention)
+//   seq         string: the last seq handed out
+// Channel `offload:wake` carries the queue key of each job that became claimable.
+#pragma once
+
+#include <array>
+#include <string_view>
+
+namespace offload::core::redis_scripts {
+
+enum index : std::size_t { add, claim, take, write, renew, expired, evict, read, list, count };
+
+// Shared by the scripts below (each script is loaded on its own).
+#define OFFLOAD_REDIS_LUA_PRELUDE                                                                           \
+  "local function now_ms() local t = redis.call('TIME') "                                                   \
+  "return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end\n"                                  \
+  "local function job_key(id) return 'offload:job:' .. id end\n"                                            \
+  "local function add_events(stream, job, from, args)\n"                                                    \
+  "  local last = tonumber(redis.call('HGET', job, 'last') or '0')\n"                                       \
+  "  for i = from, #args, 3 do\n"                                                                           \
+  "    local seq = tonumber(args[i])\n"                                                                     \
+  "    if seq > last then\n"                                                                                \
+  "      redis.call('XADD', stream, '0-' .. seq, 't', args[i + 1], 'f', args[i + 2])\n"                     \
+  "      last = seq\n"                                                                                      \
+  "    end\n"                                                                                               \
+  "  end\n"                                                                                                 \
+  "  redis.call('HSET', job, 'last', last)\n"                                                               \
+  "end\n"                                                                                                   \
+  "local function set_fields(job, args, from, n)\n"                                                         \
+  "  for i = from, from + 2 * n - 1, 2 do\n"                                                                \
+  "    if args[i + 1] == '' then redis.call('HDEL', job, args[i])\n"                                        \
+  "    else redis.call('HSET', job, args[i], args[i + 1]) end\n"                                            \
+  "  end\n"                                                                                                 \
+  "end\n"                                                                                                   \
+  "local function enqueue(id, job)\n"                                                                       \
+  "  local nb = tonumber(redis.call('HGET', job, 'not_before') or '0')\n"                                   \
+  "  if nb and nb / 1000 > now_ms() then\n"                                                                 \
+  "    redis.call('ZADD', 'offload:delayed', math.floor(nb / 1000), id)\n"                                  \
+  "  else\n"                                                                                                \
+  "    local q = redis.call('HGET', job, 'q')\n"                                                            \
+  "    redis.call('ZADD', q, redis.call('HGET', job, 'score'), id)\n"                                       \
+  "    redis.call('PUBLISH', 'offload:wake', q)\n"                                                          \
+  "  end\n"                                                                                                 \
+  "end\n"                                                                                                   \
+  "local function job_reply(id, job, claim)\n"                                                              \
+  "  return {id, claim, redis.call('HGETALL', job), redis.call('XRANGE', 'offload:ev:' .. id, '-', '+')}\n" \
+  "end\n"
+
+/// KEYS: job, events, key (or any key when ARGV[2] is '0'), jobs. ARGV: id, has key ('1'/'0'), seq,
+/// n fields, field/value pairs, then events as seq/type/frame triples.
+/// Returns {'ok'}, or {'key', id of the job that holds the key}.
+inline constexpr std::string_view add_lua = OFFLOAD_REDIS_LUA_PRELUDE R"lua(
+if ARGV[2] == '1' then
+  local existing = redis.call('GET', KEYS[3])
+  if existing then return {'key', existing} end
+  redis.call('SET', KEYS[3], ARGV[1])
+end
+local n = tonumber(ARGV[4])
+set_fields(KEYS[1], ARGV, 5, n)
+add_events(KEYS[2], KEYS[1], 5 + 2 * n, ARGV)
+redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
+enqueue(ARGV[1], KEYS[1])
+return {'ok'}
+)lua";
+
+/// KEYS: the queues to claim from, then `delayed`, then `running`. ARGV: node, lease ms.
+/// First makes due delayed jobs claimable; then takes the head with the lowest score among the queues,
+/// makes this node its owner with a new fencing token and a lease, and returns job_reply. With nothing to
+/// claim: {'', due} where `due` is when the next delayed job is due (ms of Redis time), or '' if none.
+inline constexpr std::string_view claim_lua = OFFLOAD_REDIS_LUA_PRELUDE R"lua(
+local nq = #KEYS - 2
+local delayed, running = KEYS[nq + 1], KEYS[nq + 2]
+local now = now_ms()
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, 100)) do
+  redis.call('ZREM', delayed, id)
+  local job = job_key(id)
+  if redis.call('EXISTS', job) == 1 then
+    local q = redis.call('HGET', job, 'q')
+    redis.call('ZADD', q, redis.call('HGET', job, 'score'), id)
+    redis.call('PUBLISH', 'offload:wake', q)
+  end
+end
+local best, best_score, best_queue
+for i = 1, nq do
+  local head = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')
+  if head[1] then
+    local score = tonumber(head[2])
+    if not best or score < best_score or (score == best_score and head[1] < best) then
+      best, best_score, best_queue = head[1], score, KEYS[i]
+    end
+  end
+end
+if not best then
+  local next = redis.call('ZRANGE', delayed, 0, 0, 'WITHSCORES')
+  return {'', next[2] or ''}
+end
+redis.call('ZREM', best_queue, best)
+local job = job_key(best)
+local claim = redis.call('HINCRBY', job, 'claim', 1)
+redis.call('HSET', job, 'owner', ARGV[1])
+redis.call('ZADD', running, now + tonumber(ARGV[2]), best)
+return job_reply(best, job, claim)
+)lua";
+
+/// KEYS: job, running, delayed. ARGV: node, lease ms, id, what ('expired': a claimed job whose lease
+/// passed; 'queued': a queued job, for a cancel). Makes this node the job's owner as `claim` does and
+/// returns job_reply, or {''} when the job is not (or no longer) in that situation.
+inline constexpr std::string_view take_lua = OFFLOAD_REDIS_LUA_PRELUDE R"lua(
+local now = now_ms()
+local id = ARGV[3]
+if redis.call('EXISTS', KEYS[1]) == 0 then return {''} end
+if ARGV[4] == 'expired' then
+  local lease = redis.call('ZSCORE', KEYS[2], id)
+  if not lease or tonumber(lease) >= now then return {''} end
+else
+  if redis.call('HGET', KEYS[1], 'state') ~= '0' or redis.call('HEXISTS', KEYS[1], 'owner') == 1 then
+    return {''}
+  end
+  redis.call('ZREM', redis.call('HGET', KEYS[1], 'q'), id)
+  redis.call('ZREM', KEYS[3], id)
+end
+local claim = redis.call('HINCRBY', KEYS[1], 'claim', 1)
+redis.call('HSET', KEYS[1], 'owner', ARGV[1])
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), id)
+return job_reply(id, KEYS[1], claim)
+)lua";
+
+/// KEYS: job, events, running, finished. ARGV: node, claim, action ('save', 'finish', 'requeue'), id,
+/// n fields, field/value pairs, then events as seq/type/frame triples. Fenced: applies nothing and returns
+/// 0 unless this node owns the job under this claim. `finish` releases the job and lists it as finished;
+/// `requeue` releases it and queues it again (delayed when its `not_before` is ahead). Returns 1.
+inline constexpr std::string_view write_lua = OFFLOAD_REDIS_LUA_PRELUDE R"lua(
+if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] or redis.call('HGET', KEYS[1], 'claim') ~= ARGV[2] then
+  return 0
+end
+local n = tonumber(ARGV[5])
+set_fields(KEYS[1], ARGV, 6, n)
+add_events(KEYS[2], KEYS[1], 6 + 2 * n, ARGV)
+if ARGV[3] ~= 'save' then
+  redis.call('HDEL', KEYS[1], 'owner')
+  redis.call('ZREM', KEYS[3], ARGV[4])
+  if ARGV[3] == 'finish' then
+    redis.call('ZADD', KEYS[4], now_ms(), ARGV[4])
+  else
+    enqueue(ARGV[4], KEYS[1])
+  end
+end
+return 1
+)lua";
+
+/// KEYS: running. ARGV: node, lease ms, then id/claim pairs. Extends the lease of each job this node still
+/// owns under that claim; returns the ids it no longer owns (another node took them over).
+inline constexpr std::string_view renew_lua = OFFLOAD_REDIS_LUA_PRELUDE R"lua(
+local now = now_ms()
+local lost = {}
+for i = 3, #ARGV, 2 do
+  local job = job_key(ARGV[i])
+  if redis.call('HGET', job, 'owner') == ARGV[1] and redis.call('HGET', job, 'claim') == ARGV[i + 1] then
+    redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[2]), ARGV[i])
+  else
+    table.insert(lost, ARGV[i])
+  end
+end
+return lost
+)lua";
+
+/// KEYS: running. ARGV: limit. The ids of claimed jobs whose lease has passed.
+inline constexpr std::string_view expired_lua = OFFLOAD_REDIS_LUA_PRELUDE R"lua(
+return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now_ms(), 'LIMIT', 0, tonumber(ARGV[1]))
+)lua";
+
+/// KEYS: finished, jobs. ARGV: keep ms, keep count, limit. Deletes finished jobs older than `keep ms`, and
+/// the oldest beyond `keep count`, at most `limit` of them: record, events, idempotency key, index entries.
+/// Returns {deleted, finished jobs left}.
+inline constexpr std::string_view evict_lua = OFFLOAD_REDIS_LUA_PRELUDE R"lua(
+local limit = tonumber(ARGV[3])
+local victims = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now_ms() - tonumber(ARGV[1])), 'LIMIT', 0, limit)
+local over = redis.call('ZCARD', KEYS[1]) - #victims - tonumber(ARGV[2])
+if over > 0 and #victims < limit then
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[1], #victims, #victims + math.min(over, limit - #victims) - 1)) do
+    table.insert(victims, id)
+  end
+end
+for _, id in ipairs(victims) do
+  local job = job_key(id)
+  local key = redis.call('HGET', job, 'key')
+  if key then redis.call('DEL', 'offload:key:' .. key) end
+  redis.call('DEL', job, 'offload:ev:' .. id)
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('ZREM', KEYS[2], id)
+end
+return {#victims, redis.call('ZCARD', KEYS[1])}
+)lua";
+
+/// KEYS: job, events. Returns {fields (HGETALL), events (XRANGE)}; empty fields when there is no such job.
+inline constexpr std::string_view read_lua = R"lua(
+return {redis.call('HGETALL', KEYS[1]), redis.call('XRANGE', KEYS[2], '-', '+')}
+)lua";
+
+/// KEYS: jobs. ARGV: after (seq), newest first ('1'/'0'), state ('' or its number), type ('' or a name),
+/// limit, with results ('1'/'0'), scan cap. Walks the index from `after` in the order asked, keeping jobs
+/// that match, until it has `limit` + 1 of them or has looked at `scan cap` jobs. Returns {seq of the last
+/// job looked at, or '' when the index ended; then per match: fields (HGETALL), result frame or ''}.
+inline constexpr std::string_view list_lua = R"lua(
+local after, newest = tonumber(ARGV[1]), ARGV[2] == '1'
+local want_state, want_type = ARGV[3], ARGV[4]
+local limit, with_results, cap = tonumber(ARGV[5]), ARGV[6] == '1', tonumber(ARGV[7])
+local out = {''}
+local looked, matched, cursor = 0, 0, after
+while looked < cap and matched <= limit do
+  local ids
+  if newest then
+    ids = redis.call('ZREVRANGEBYSCORE', KEYS[1], '(' .. cursor, '-inf', 'WITHSCORES', 'LIMIT', 0, 200)
+  else
+    ids = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. cursor, '+inf', 'WITHSCORES', 'LIMIT', 0, 200)
+  end
+  if #ids == 0 then return out end
+  for i = 1, #ids, 2 do
+    local id = ids[i]
+    cursor = tonumber(ids[i + 1])
+    looked = looked + 1
+    local job = 'offload:job:' .. id
+    local state, type = unpack(redis.call('HMGET', job, 'state', 'type'))
+    if state and (want_state == '' or state == want_state) and (want_type == '' or type == want_type) then
+      local frame = ''
+      if with_results and state == '2' then
+        local last = redis.call('XREVRANGE', 'offload:ev:' .. id, '+', '-', 'COUNT', 1)
+        if last[1] then frame = last[1][2][4] end
+      end
+      table.insert(out, redis.call('HGETALL', job))
+      table.insert(out, frame)
+      matched = matched + 1
+      if matched > limit then break end
+    end
+    if looked >= cap then break end
+  end
+end
+out[1] = tostring(cursor)
+return out
+)lua";
+
+#undef OFFLOAD_REDIS_LUA_PRELUDE
+
+/// In `index` order.
+inline constexpr std::array<std::string_view, count> all = {
+    add_lua, claim_lua, take_lua, write_lua, renew_lua, expired_lua, evict_lua, read_lua, list_lua};
+
+}  // namespace offload::core::redis_scripts

@@ -1,0 +1,373 @@
+// The Redis store against a real redis-server, as two nodes would use it (two repositories with their own
+// connections and node names on one reactor): storing, idempotency keys, the shared queue's order, delayed
+// jobs, leases and fencing, listings, retention, and writes kept while Redis is away.
+#include "core/store/redis/redis_repository.hpp"
+
+#include "support/proc_helpers.hpp"
+#include "support/redis_server.hpp"
+#include "support/run_with_deadline.hpp"
+
+#include <offload/asio_support.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <gtest/gtest.h>
+
+#include <csignal>
+
+namespace offload::core {
+namespace {
+
+using namespace std::chrono_literals;
+using proto::job_state;
+using test::redis_server;
+
+class redis_repository_test : public ::testing::Test {
+ protected:
+  std::unique_ptr<redis_repository> open(const std::string& node, std::chrono::milliseconds lease = 10s,
+                                         std::size_t retain_jobs = 1000) {
+    redis_options o;
+    o.endpoint = redis_endpoint::parse(server_.url()).value();
+    o.node = node;
+    o.lease = lease;
+    o.retain_jobs = retain_jobs;
+    o.connection.min_backoff = 20ms;
+    o.connection.max_backoff = 100ms;
+    auto repo = std::make_unique<redis_repository>(ioc_.get_executor(), o);
+    EXPECT_TRUE(await(repo->async_connect(10s)));
+    EXPECT_TRUE(await(repo->async_recover()).has_value());
+    return repo;
+  }
+
+  template <class T>
+  T await(asio::awaitable<T> op) {
+    return test::run_until_complete(ioc_, std::move(op), 20s);
+  }
+
+  std::shared_ptr<job> add(redis_repository& repo, const std::string& type = "echo", int priority = 5,
+                           std::optional<std::string> key = std::nullopt,
+                           std::optional<std::int64_t> delay_ms = {}) {
+    proto::job_spec spec;
+    spec.type = type;
+    spec.input = {{"text", "hello"}};
+    spec.priority = priority;
+    spec.idempotency_key = std::move(key);
+    auto j = repo.make(std::move(spec), proto::lane::thread, slot_pool::thread);
+    if (delay_ms) j->not_before = j->created_at + std::chrono::milliseconds{*delay_ms};
+    j->events.append(proto::event_type::queued, {{"lane", "thread"}, {"priority", priority}}, j->created_at);
+    const auto failed = await(repo.async_add(j));
+    EXPECT_FALSE(failed.has_value()) << failed->message;
+    return j;
+  }
+
+  std::shared_ptr<job> claim(redis_repository& repo, std::vector<std::string> queues) {
+    auto r = await(repo.async_claim(std::move(queues)));
+    EXPECT_TRUE(r.has_value()) << r.error().message;
+    return r ? r->claimed : nullptr;
+  }
+
+  /// Runs a claimed job to `succeeded` as the service would: started, the terminal record, finished.
+  void succeed(redis_repository& repo, job& j, nlohmann::json result) {
+    j.state = job_state::running;
+    j.started_at = job::clock::now();
+    const auto first = j.events.events().size();
+    j.events.append(proto::event_type::started, {{"attempt", j.attempt}}, *j.started_at);
+    j.state = job_state::succeeded;
+    j.finished_at = job::clock::now();
+    const auto& terminal =
+        j.events.append(proto::event_type::succeeded, {{"result", result}}, *j.finished_at);
+    j.result = job_result::from_frame(terminal.frame);
+    repo.save(j, std::span{j.events.events()}.subspan(first), true);
+    repo.finished(std::shared_ptr<job>(std::shared_ptr<job>{}, &j));
+  }
+
+  redis_server server_{{.appendonly = true}};
+  asio::io_context ioc_;
+  const std::string echo_queue = redis_repository::queue_key(proto::lane::thread, "echo");
+  const std::string sum_queue = redis_repository::queue_key(proto::lane::thread, "sum");
+};
+
+TEST_F(redis_repository_test, a_stored_job_is_found_by_id_and_key_with_its_log) {
+  auto repo = open("a");
+  const auto j = add(*repo, "echo", 5, "key-1");
+  const auto found = await(repo->async_find(j->id));
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->id, j->id);
+  EXPECT_EQ(found->seq, j->seq);
+  EXPECT_EQ(found->state, job_state::queued);
+  EXPECT_EQ(found->spec, j->spec);
+  ASSERT_EQ(found->events.events().size(), 1u);
+  EXPECT_EQ(*found->events.events()[0].frame, *j->events.events()[0].frame);
+  EXPECT_EQ(await(repo->async_find_by_key("key-1"))->id, j->id);
+  EXPECT_FALSE(await(repo->async_find_by_key("key-2")));
+  EXPECT_FALSE(await(repo->async_find("000000000001deadbeef")));
+  EXPECT_FALSE(await(repo->async_find("not-an-id")));
+}
+
+TEST_F(redis_repository_test, an_idempotency_key_is_global_across_nodes) {
+  auto a = open("a");
+  auto b = open("b");
+  const auto first = add(*a, "echo", 5, "shared-key");
+  proto::job_spec spec;
+  spec.type = "echo";
+  spec.idempotency_key = "shared-key";
+  auto second = b->make(std::move(spec), proto::lane::thread, slot_pool::thread);
+  const auto refused = await(b->async_add(second));
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->code, proto::errc::idempotency_conflict);
+  EXPECT_NE(refused->message.find(first->id), std::string::npos) << refused->message;
+  // Nothing of the refused job was stored.
+  EXPECT_FALSE(await(b->async_find(second->id)));
+  EXPECT_EQ(server_.call({"ZCARD", "offload:jobs"}), 1);
+}
+
+TEST_F(redis_repository_test, ids_are_unique_across_nodes) {
+  auto a = open("a");
+  auto b = open("b");
+  std::set<std::string> ids;
+  for (int i = 0; i < 50; ++i) {
+    ids.insert(add(*a)->id);
+    ids.insert(add(*b)->id);
+  }
+  EXPECT_EQ(ids.size(), 100u);
+}
+
+TEST_F(redis_repository_test, claims_take_the_highest_priority_then_the_oldest_across_types) {
+  auto a = open("a");
+  const auto low = add(*a, "echo", 2);
+  const auto high_old = add(*a, "sum", 8);
+  const auto high_new = add(*a, "echo", 8);
+  const auto mid = add(*a, "sum", 5);
+  std::vector<std::string> order;
+  for (int i = 0; i < 4; ++i) {
+    auto j = claim(*a, {echo_queue, sum_queue});
+    ASSERT_TRUE(j);
+    EXPECT_EQ(j->claim, 1u);
+    order.push_back(j->id);
+  }
+  EXPECT_EQ(order, (std::vector<std::string>{high_old->id, high_new->id, mid->id, low->id}));
+  EXPECT_FALSE(claim(*a, {echo_queue, sum_queue}));
+}
+
+TEST_F(redis_repository_test, a_node_claims_only_the_types_it_offers) {
+  auto a = open("a");
+  auto b = open("b");
+  const auto s = add(*a, "sum");
+  EXPECT_FALSE(claim(*b, {echo_queue}));
+  const auto got = claim(*b, {sum_queue});
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->id, s->id);
+  // Claimed once: no other node gets it.
+  EXPECT_FALSE(claim(*a, {sum_queue}));
+}
+
+TEST_F(redis_repository_test, a_delayed_job_is_claimable_only_once_due) {
+  auto a = open("a");
+  const auto later = add(*a, "echo", 5, std::nullopt, 400);
+  auto none = await(a->async_claim({echo_queue}));
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->claimed);
+  ASSERT_TRUE(none->next_due);
+  EXPECT_GT(*none->next_due, job::clock::now() + 100ms);
+  std::shared_ptr<job> got;
+  test::wait_until([&] { return (got = claim(*a, {echo_queue})) != nullptr; }, "the delayed job to be due");
+  EXPECT_EQ(got->id, later->id);
+  EXPECT_GE(job::clock::now(), *later->not_before);
+}
+
+TEST_F(redis_repository_test, an_expired_lease_is_taken_over_and_the_old_owner_is_fenced_out) {
+  auto a = open("a", 300ms);
+  auto b = open("b", 10s);
+  std::vector<std::string> lost_by_a;
+  a->set_on_lost([&](const std::string& id) { lost_by_a.push_back(id); });
+  const auto j = add(*a);
+  auto mine = claim(*a, {echo_queue});
+  ASSERT_TRUE(mine);
+  EXPECT_TRUE(await(b->async_expired(10))->empty());
+  EXPECT_FALSE(*await(b->async_take(j->id, redis_repository::take_reason::expired)));
+
+  // A renews in time: nothing expires.
+  std::vector<std::pair<std::string, std::uint64_t>> owned{{mine->id, mine->claim}};
+  EXPECT_TRUE(await(a->async_renew(owned))->empty());
+
+  // A stops renewing: once the lease passes, B takes the job over with a new token.
+  std::vector<std::string> expired;
+  test::wait_until([&] { return !(expired = *await(b->async_expired(10))).empty(); }, "the lease to pass");
+  EXPECT_EQ(expired, std::vector<std::string>{j->id});
+  auto theirs = *await(b->async_take(j->id, redis_repository::take_reason::expired));
+  ASSERT_TRUE(theirs);
+  EXPECT_EQ(theirs->claim, 2u);
+  EXPECT_TRUE(await(b->async_expired(10))->empty());
+
+  // A's late writes are refused, and A learns it lost the job (from the write and from its renewal).
+  succeed(*a, *mine, {{"from", "a"}});
+  await(a->async_flush());
+  test::wait_until(
+      [&] {
+        ioc_.poll();
+        return !lost_by_a.empty();
+      },
+      "A to learn it lost the job", 5s);
+  EXPECT_EQ(lost_by_a.front(), j->id);
+  EXPECT_GE(a->fenced_writes(), 1u);
+  EXPECT_EQ(*await(a->async_renew(owned)), std::vector<std::string>{j->id});
+
+  // B's result is the job's one result.
+  theirs->attempt = 2;
+  succeed(*b, *theirs, {{"from", "b"}});
+  await(b->async_flush());
+  const auto stored = await(a->async_find(j->id));
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->state, job_state::succeeded);
+  ASSERT_TRUE(stored->result);
+  EXPECT_EQ(stored->result->value(), (nlohmann::json{{"from", "b"}}));
+  EXPECT_EQ(stored->attempt, 2u);
+  std::size_t terminal = 0;
+  for (const auto& e : stored->events.events())
+    terminal += proto::is_terminal(e.type) ? 1 : 0;
+  EXPECT_EQ(terminal, 1u);
+  EXPECT_EQ(server_.call({"ZCARD", "offload:running"}), 0);
+  EXPECT_EQ(server_.call({"ZCARD", "offload:finished"}), 1);
+}
+
+TEST_F(redis_repository_test, a_requeued_job_is_claimable_again_with_its_new_record) {
+  auto a = open("a");
+  auto b = open("b");
+  add(*a);
+  auto j = claim(*a, {echo_queue});
+  ASSERT_TRUE(j);
+  j->state = job_state::queued;
+  j->attempt = 2;
+  const auto first = j->events.events().size();
+  j->events.append(proto::event_type::retrying, {{"attempt", 2}}, job::clock::now());
+  a->requeue(*j, std::span{j->events.events()}.subspan(first));
+  auto again = claim(*b, {echo_queue});
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->id, j->id);
+  EXPECT_EQ(again->attempt, 2u);
+  EXPECT_EQ(again->claim, 2u);
+  EXPECT_EQ(again->events.events().size(), 2u);
+  // A no longer owns it.
+  EXPECT_EQ(*await(a->async_renew({{j->id, j->claim}})), std::vector<std::string>{j->id});
+}
+
+TEST_F(redis_repository_test, a_queued_job_can_be_taken_for_a_cancel_and_a_running_one_cannot) {
+  auto a = open("a");
+  auto b = open("b");
+  const auto queued = add(*a);
+  const auto running = add(*a);
+  ASSERT_EQ(claim(*a, {echo_queue})->id, queued->id);  // the older one is claimed…
+  // …so the running one is `queued`'s neighbour: take the still-queued `running` job for a cancel.
+  auto taken = *await(b->async_take(running->id, redis_repository::take_reason::queued));
+  ASSERT_TRUE(taken);
+  EXPECT_EQ(taken->claim, 1u);
+  EXPECT_FALSE(claim(*a, {echo_queue}));
+  EXPECT_FALSE(*await(b->async_take(queued->id, redis_repository::take_reason::queued)));
+}
+
+TEST_F(redis_repository_test, listings_follow_submission_order_with_filters_and_cursors) {
+  auto a = open("a");
+  std::vector<std::shared_ptr<job>> jobs;
+  for (int i = 0; i < 5; ++i)
+    jobs.push_back(add(*a, i % 2 ? "sum" : "echo"));
+  auto done = claim(*a, {echo_queue});
+  succeed(*a, *done, {{"n", 1}});
+  await(a->async_flush());
+
+  job_filter all;
+  all.limit = 2;
+  auto page = *await(a->async_list(all));
+  ASSERT_EQ(page.jobs.size(), 2u);
+  EXPECT_EQ(page.jobs[0].id, jobs[0]->id);
+  ASSERT_TRUE(page.next);
+  all.after = page.next;
+  page = *await(a->async_list(all));
+  ASSERT_EQ(page.jobs.size(), 2u);
+  EXPECT_EQ(page.jobs[0].id, jobs[2]->id);
+  all.after = page.next;
+  page = *await(a->async_list(all));
+  ASSERT_EQ(page.jobs.size(), 1u);
+  EXPECT_FALSE(page.next);
+
+  job_filter sums;
+  sums.type = "sum";
+  page = *await(a->async_list(sums));
+  ASSERT_EQ(page.jobs.size(), 2u);
+  EXPECT_EQ(page.jobs[1].id, jobs[3]->id);
+
+  job_filter succeeded;
+  succeeded.state = job_state::succeeded;
+  succeeded.with_results = true;
+  page = *await(a->async_list(succeeded));
+  ASSERT_EQ(page.jobs.size(), 1u);
+  EXPECT_EQ(page.jobs[0].id, jobs[0]->id);
+  EXPECT_EQ(nlohmann::json(page.jobs[0])["result"], (nlohmann::json{{"n", 1}}));
+
+  job_filter newest;
+  newest.newest_first = true;
+  newest.limit = 3;
+  page = *await(a->async_list(newest));
+  ASSERT_EQ(page.jobs.size(), 3u);
+  EXPECT_EQ(page.jobs[0].id, jobs[4]->id);
+  EXPECT_EQ(page.jobs[2].id, jobs[2]->id);
+}
+
+TEST_F(redis_repository_test, retention_deletes_the_oldest_finished_jobs_with_their_logs_and_keys) {
+  auto a = open("a", 10s, 2);
+  std::vector<std::shared_ptr<job>> finished;
+  for (int i = 0; i < 4; ++i) {
+    add(*a, "echo", 5, "k" + std::to_string(i));
+    auto j = claim(*a, {echo_queue});
+    succeed(*a, *j, {{"i", i}});
+    finished.push_back(j);
+  }
+  await(a->async_flush());
+  a->evict(job::clock::now(), 100);
+  test::wait_until(
+      [&] {
+        ioc_.poll();
+        return a->finished_count() == 2;
+      },
+      "retention to run", 5s);
+  EXPECT_FALSE(await(a->async_find(finished[0]->id)));
+  EXPECT_FALSE(await(a->async_find(finished[1]->id)));
+  EXPECT_TRUE(await(a->async_find(finished[3]->id)));
+  EXPECT_FALSE(await(a->async_find_by_key("k0")));
+  EXPECT_EQ(server_.call({"EXISTS", "offload:ev:" + finished[0]->id}), 0);
+  EXPECT_EQ(server_.call({"ZCARD", "offload:jobs"}), 2);
+}
+
+TEST_F(redis_repository_test, writes_made_while_redis_is_away_are_applied_in_order_once_it_is_back) {
+  auto a = open("a", 60s);
+  add(*a);
+  auto j = claim(*a, {echo_queue});
+  ASSERT_TRUE(j);
+  server_.stop(SIGKILL);
+  test::wait_until(
+      [&] {
+        ioc_.poll();
+        return a->health().has_value();
+      },
+      "the store to notice", 5s);
+  EXPECT_EQ(a->health()->code, proto::errc::storage_unavailable);
+  // Progress, then the end, while Redis is down: kept in order.
+  j->state = job_state::running;
+  j->progress = proto::job_progress{0.5, "half"};
+  a->save(*j, {}, true);
+  succeed(*a, *j, {{"late", true}});
+  server_.start();  // the append-only file brings the claim back
+  test::wait_until(
+      [&] {
+        ioc_.poll();
+        return !a->health().has_value();
+      },
+      "the store to reconnect", 10s);
+  await(a->async_flush());
+  const auto stored = await(a->async_find(j->id));
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->state, job_state::succeeded);
+  EXPECT_EQ(stored->result->value(), (nlohmann::json{{"late", true}}));
+  EXPECT_EQ(a->dropped_writes(), 0u);
+}
+
+}  // namespace
+}  // namespace offload::core
