@@ -113,8 +113,9 @@ TEST_P(job_repository_test, a_finished_job_is_found_by_id_and_key_with_its_whole
   EXPECT_EQ(found->state, job_state::succeeded);
   ASSERT_TRUE(found->result.has_value());
   EXPECT_EQ(found->result->value(), (nlohmann::json{{"answer", 42}}));
-  if (!durable())
+  if (!durable()) {
     EXPECT_EQ(found->result->owner(), found->events.events().back().frame) << "one copy: the terminal frame";
+  }
   ASSERT_TRUE(found->progress.has_value());
   EXPECT_EQ(found->progress->note, "half");
   ASSERT_EQ(found->events.events().size(), 4u);
