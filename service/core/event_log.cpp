@@ -63,8 +63,18 @@ const logged_event& event_log::append(proto::event_type type, nlohmann::json dat
   data["type"] = proto::to_string(type);
   data["time"] = proto::format_timestamp(when);
   events_.push_back(logged_event{seq, type, std::make_shared<const std::string>(proto::dump_json(data))});
-  const auto& logged = events_.back();
+  notify(events_.back());
+  return events_.back();
+}
 
+const logged_event& event_log::append_logged(std::uint64_t seq, proto::event_type type,
+                                             std::shared_ptr<const std::string> frame) {
+  events_.push_back(logged_event{seq, type, std::move(frame)});
+  notify(events_.back());
+  return events_.back();
+}
+
+void event_log::notify(const logged_event& logged) {
   auto reg = listeners_;
   ++reg->notifying;
   // Index-based: listeners added during notification are not called for this event.
@@ -75,7 +85,6 @@ const logged_event& event_log::append(proto::event_type type, nlohmann::json dat
   }
   if (--reg->notifying == 0)
     std::erase_if(reg->entries, [](const subscription::registry::entry& e) { return !e.alive; });
-  return logged;
 }
 
 void event_log::restore(std::uint64_t seq, proto::event_type type, std::string frame) {

@@ -54,6 +54,9 @@ class event_log {
 
   /// Puts back an event read from a store, as it was logged: `seq` must follow the last one.
   void restore(std::uint64_t seq, proto::event_type type, std::string frame);
+  /// Appends an event another node logged (as `restore`) and tells every listener, as `append` does.
+  const logged_event& append_logged(std::uint64_t seq, proto::event_type type,
+                                    std::shared_ptr<const std::string> frame);
 
   const std::vector<logged_event>& events() const noexcept { return events_; }
   std::uint64_t last_seq() const noexcept { return events_.empty() ? 0 : events_.back().seq; }
@@ -66,6 +69,8 @@ class event_log {
   std::size_t listener_count() const noexcept;
 
  private:
+  void notify(const logged_event& logged);
+
   std::vector<logged_event> events_;
   std::shared_ptr<subscription::registry> listeners_;
 };

@@ -80,6 +80,11 @@ struct job : job_record {
   bool stored = false;
   /// The fencing token of this node's claim on the job in a shared store (0: not claimed from one).
   std::uint64_t claim = 0;
+  /// In a shared store: the node that holds the job (empty when none), as last read.
+  std::string owner;
+  /// This node held the job and lost it (its lease passed and another node took it over): whatever its
+  /// run still reports is dropped.
+  bool lost = false;
   /// When the progress was last handed to the store (it is saved at most every 250 ms per job).
   std::chrono::steady_clock::time_point progress_saved{};
 };

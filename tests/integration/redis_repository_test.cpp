@@ -82,8 +82,8 @@ class redis_repository_test : public ::testing::Test {
 
   redis_server server_{{.appendonly = true}};
   asio::io_context ioc_;
-  const std::string echo_queue = redis_repository::queue_key(proto::lane::thread, "echo");
-  const std::string sum_queue = redis_repository::queue_key(proto::lane::thread, "sum");
+  const std::string echo_queue = redis_repository::queue_of(proto::lane::thread, "echo");
+  const std::string sum_queue = redis_repository::queue_of(proto::lane::thread, "sum");
 };
 
 TEST_F(redis_repository_test, a_stored_job_is_found_by_id_and_key_with_its_log) {
@@ -178,12 +178,14 @@ TEST_F(redis_repository_test, an_expired_lease_is_taken_over_and_the_old_owner_i
   auto a = open("a", 300ms);
   auto b = open("b", 10s);
   std::vector<std::string> lost_by_a;
-  a->set_on_lost([&](const std::string& id) { lost_by_a.push_back(id); });
+  shared_queue_events events;
+  events.on_lost = [&](std::string_view id) { lost_by_a.emplace_back(id); };
+  a->set_events(events);
   const auto j = add(*a);
   auto mine = claim(*a, {echo_queue});
   ASSERT_TRUE(mine);
   EXPECT_TRUE(await(b->async_expired(10))->empty());
-  EXPECT_FALSE(*await(b->async_take(j->id, redis_repository::take_reason::expired)));
+  EXPECT_FALSE(*await(b->async_take(j->id, shared_queue::take_reason::expired)));
 
   // A renews in time: nothing expires.
   std::vector<std::pair<std::string, std::uint64_t>> owned{{mine->id, mine->claim}};
@@ -193,7 +195,7 @@ TEST_F(redis_repository_test, an_expired_lease_is_taken_over_and_the_old_owner_i
   std::vector<std::string> expired;
   test::wait_until([&] { return !(expired = *await(b->async_expired(10))).empty(); }, "the lease to pass");
   EXPECT_EQ(expired, std::vector<std::string>{j->id});
-  auto theirs = *await(b->async_take(j->id, redis_repository::take_reason::expired));
+  auto theirs = *await(b->async_take(j->id, shared_queue::take_reason::expired));
   ASSERT_TRUE(theirs);
   EXPECT_EQ(theirs->claim, 2u);
   EXPECT_TRUE(await(b->async_expired(10))->empty());
@@ -257,11 +259,11 @@ TEST_F(redis_repository_test, a_queued_job_can_be_taken_for_a_cancel_and_a_runni
   const auto running = add(*a);
   ASSERT_EQ(claim(*a, {echo_queue})->id, queued->id);  // the older one is claimed…
   // …so the running one is `queued`'s neighbour: take the still-queued `running` job for a cancel.
-  auto taken = *await(b->async_take(running->id, redis_repository::take_reason::queued));
+  auto taken = *await(b->async_take(running->id, shared_queue::take_reason::queued));
   ASSERT_TRUE(taken);
   EXPECT_EQ(taken->claim, 1u);
   EXPECT_FALSE(claim(*a, {echo_queue}));
-  EXPECT_FALSE(*await(b->async_take(queued->id, redis_repository::take_reason::queued)));
+  EXPECT_FALSE(*await(b->async_take(queued->id, shared_queue::take_reason::queued)));
 }
 
 TEST_F(redis_repository_test, listings_follow_submission_order_with_filters_and_cursors) {

@@ -18,6 +18,8 @@
 
 namespace offload::core {
 
+class shared_queue;
+
 /// A listing query: `GET /v1/jobs?state=&type=&limit=&after=`.
 struct job_filter {
   static constexpr std::size_t default_limit = 100;
@@ -97,6 +99,8 @@ class job_repository {
   virtual bool durable() const noexcept = 0;
   /// `memory` or `sqlite:<path>`, for logs and stats.
   virtual std::string describe() const = 0;
+  /// The queue shared with other nodes when the store is one (Redis); null when jobs are queued here.
+  virtual shared_queue* shared() noexcept { return nullptr; }
 };
 
 }  // namespace offload::core

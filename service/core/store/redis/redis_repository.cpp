@@ -110,27 +110,62 @@ redis_repository::redis_repository(asio::any_io_executor reactor, redis_options 
     if (!alive.lock()) return;
     resend();
     if (end_seq_ - next_seq_ < seq_block / 2) refill_seqs();
+    if (was_ready_ && events_.on_reconnected) events_.on_reconnected();
+    was_ready_ = true;
     if (user) user();
   };
+  auto sub = c;
   connection_ = std::make_unique<redis_connection>(reactor_, std::move(c));
+
+  // The subscriber: wake-ups, changed jobs, and cancel requests addressed to this node.
+  sub.name = "offloadd:" + options_.node + ":subscriber";
+  sub.scripts.clear();
+  sub.channels = {"offload:wake", "offload:changed", "offload:node:" + options_.node};
+  bool first = true;
+  sub.on_ready = [this, alive = std::weak_ptr<void>{lifetime_}, first]() mutable {
+    // Messages published while it was away are lost: the service looks again at what it follows.
+    if (alive.lock() && !std::exchange(first, false) && events_.on_reconnected) events_.on_reconnected();
+  };
+  sub.on_lost = nullptr;
+  sub.on_message = [this, alive = std::weak_ptr<void>{lifetime_}](std::string_view channel,
+                                                                  std::string_view message) {
+    if (!alive.lock()) return;
+    if (channel == "offload:wake") {
+      if (events_.on_wake) events_.on_wake(message);
+    } else if (channel == "offload:changed") {
+      if (events_.on_job_changed) events_.on_job_changed(message);
+    } else if (events_.on_cancel_request) {
+      events_.on_cancel_request(message);
+    }
+  };
+  subscriber_ = std::make_unique<redis_connection>(reactor_, std::move(sub));
 }
 
 redis_repository::~redis_repository() {
   close();
 }
 
-std::string redis_repository::queue_key(proto::lane lane, const std::string& type) {
+std::string redis_repository::queue_of(proto::lane lane, const std::string& type) {
   return std::string{prefix} + "q:" + std::string{to_string(lane)} + ":" + type;
 }
 
 asio::awaitable<bool> redis_repository::async_connect(std::chrono::steady_clock::duration limit) {
   connection_->start();
-  co_return co_await connection_->async_wait_ready(limit);
+  subscriber_->start();
+  const bool commands = co_await connection_->async_wait_ready(limit);
+  const bool channels = co_await subscriber_->async_wait_ready(limit);
+  co_return commands&& channels;
 }
 
 asio::awaitable<proto::result<recovered_jobs>> redis_repository::async_recover() {
   // Nothing comes back to this node alone: queued jobs stay in the shared queue, and the jobs a node was
   // running when it stopped are taken over by any node once their lease passes.
+  if (!co_await async_connect(options_.connect_for))
+    co_return proto::error{
+        errc::storage_unavailable,
+        "cannot reach the Redis store at " + describe() + " within " +
+            std::to_string(std::chrono::duration_cast<std::chrono::seconds>(options_.connect_for).count()) +
+            " s: " + connection_->last_error()};
   std::vector<std::string> reserve{"INCRBY", seq_key, std::to_string(seq_block)};
   auto seqs = co_await connection_->async_exec(std::move(reserve));
   if (!seqs) co_return seqs.error();
@@ -190,7 +225,7 @@ asio::awaitable<std::optional<proto::error>> redis_repository::async_add(std::sh
                                   "spec",    proto::dump_json(nlohmann::json(j->spec)),
                                   "key",     key.value_or(""),
                                   "created", std::to_string(to_micros(j->created_at)),
-                                  "q",       queue_key(j->lane, j->spec.type),
+                                  "q",       queue_of(j->lane, j->spec.type),
                                   "score",   queue_score(*j)};
   append_record(fields, *j);
   args.push_back(std::to_string(fields.size() / 2));
@@ -264,7 +299,7 @@ void redis_repository::send_write(std::uint64_t n, pending_write w) {
           ++fenced_;
           log(log_level::warn, "redis store: this node no longer owns the job; its write was refused",
               {{"job", w.args[3]}, {"claim", w.args[1]}});
-          if (on_lost_) on_lost_(w.args[3]);
+          if (events_.on_lost) events_.on_lost(w.args[3]);
         }
       });
 }
@@ -332,6 +367,7 @@ std::shared_ptr<job> redis_repository::read_job(const redis_reply& fields, const
   r.output_truncated = get("trunc") == "1";
   r.apply_to(*j);
   j->claim = static_cast<std::uint64_t>(integer("claim").value_or(0));
+  j->owner = text("owner").value_or("");
   j->stored = true;
   if (events) {
     // XRANGE: [[id, [t, type, f, frame]], …]; the id is "0-<seq>".
@@ -353,7 +389,8 @@ std::shared_ptr<job> redis_repository::read_job(const redis_reply& fields, const
 asio::awaitable<std::shared_ptr<job>> redis_repository::async_find(std::string id) {
   if (!job_id::well_formed(id)) co_return nullptr;
   std::vector<std::string> keys{job_key(id), events_key(id)};
-  auto reply = co_await connection_->async_script(redis_scripts::read, std::move(keys), {});
+  std::vector<std::string> args{"0"};
+  auto reply = co_await connection_->async_script(redis_scripts::read, std::move(keys), std::move(args));
   if (!reply || !reply->is_array() || reply->elements.size() != 2) {
     if (!reply)
       log(log_level::warn, "redis store: a read failed", {{"job", id}, {"error", reply.error().message}});
@@ -456,6 +493,7 @@ std::optional<proto::error> redis_repository::health() const {
 
 void redis_repository::close() {
   if (connection_) connection_->stop();
+  if (subscriber_) subscriber_->stop();
 }
 
 namespace {
@@ -535,6 +573,45 @@ asio::awaitable<proto::result<std::vector<std::string>>> redis_repository::async
   for (auto& e : reply->elements)
     lost.push_back(std::move(e.text));
   co_return lost;
+}
+
+void redis_repository::request_cancel(const std::string& owner, const std::string& id) {
+  std::vector<std::string> publish{"PUBLISH", "offload:node:" + owner, id};
+  connection_->send(std::move(publish), [](proto::result<redis_reply>) {});
+}
+
+asio::awaitable<std::shared_ptr<job>> redis_repository::async_read(std::string id, std::uint64_t after) {
+  if (!job_id::well_formed(id)) co_return nullptr;
+  std::vector<std::string> keys{job_key(id), events_key(id)};
+  std::vector<std::string> args{std::to_string(after)};
+  auto reply = co_await connection_->async_script(redis_scripts::read, std::move(keys), std::move(args));
+  if (!reply || !reply->is_array() || reply->elements.size() != 2 || reply->elements[0].elements.empty())
+    co_return nullptr;
+  try {
+    co_return read_job(reply->elements[0], &reply->elements[1]);
+  } catch (const std::exception& e) {
+    log(log_level::error, "redis store: an unreadable job", {{"job", id}, {"error", e.what()}});
+    co_return nullptr;
+  }
+}
+
+asio::awaitable<proto::result<cluster_stats>> redis_repository::async_heartbeat(
+    std::vector<std::pair<proto::lane, std::string>> queues) {
+  std::vector<std::string> keys{"offload:nodes"};
+  // A node is alive for three leases after its last heartbeat.
+  std::vector<std::string> args{options_.node, std::to_string(3 * options_.lease.count())};
+  for (auto& [lane, queue] : queues) {
+    keys.push_back(std::move(queue));
+    args.push_back(std::to_string(static_cast<int>(lane)));
+  }
+  auto reply = co_await connection_->async_script(redis_scripts::heartbeat, std::move(keys), std::move(args));
+  if (!reply) co_return reply.error();
+  if (reply->is_error() || reply->elements.size() != 3) co_return unreadable(reply->text);
+  cluster_stats stats;
+  stats.nodes_alive = static_cast<std::size_t>(reply->elements[0].as_integer().value_or(0));
+  stats.queued[0] = static_cast<std::size_t>(reply->elements[1].as_integer().value_or(0));
+  stats.queued[1] = static_cast<std::size_t>(reply->elements[2].as_integer().value_or(0));
+  co_return stats;
 }
 
 }  // namespace offload::core

@@ -6,6 +6,7 @@
 
 #include "core/store/job_repository.hpp"
 #include "core/store/redis/redis_connection.hpp"
+#include "core/store/shared_queue.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -33,23 +34,18 @@ struct redis_options {
   /// Writes kept, in order, while Redis is unreachable; past this the oldest are dropped (their jobs'
   /// leases then pass and another node runs them again).
   std::uint64_t max_pending_write_bytes = 64ull << 20;
+  /// How long start-up waits for Redis before it gives up.
+  std::chrono::milliseconds connect_for{30000};
   redis_connection_options connection{};
 };
 
-/// A job this node now owns: as stored, with the fencing token of its claim in `job::claim`.
-struct claim_result {
-  std::shared_ptr<job> claimed;
-  /// When nothing was claimable: when the next delayed job is due (Redis time), if one is delayed.
-  std::optional<job::clock::time_point> next_due;
-};
-
-class redis_repository final : public job_repository {
+class redis_repository final : public job_repository, public shared_queue {
  public:
   redis_repository(boost::asio::any_io_executor reactor, redis_options options);
   ~redis_repository() override;
 
   /// The sorted set that queues jobs of `type` in `lane`.
-  static std::string queue_key(proto::lane lane, const std::string& type);
+  static std::string queue_of(proto::lane lane, const std::string& type);
 
   /// Connects (and reconnects by itself from then on); completes once ready or after `limit`.
   boost::asio::awaitable<bool> async_connect(std::chrono::steady_clock::duration limit);
@@ -73,27 +69,27 @@ class redis_repository final : public job_repository {
   void close() override;
   bool durable() const noexcept override { return true; }
   std::string describe() const override { return options_.endpoint.describe(); }
+  shared_queue* shared() noexcept override { return this; }
 
   // The shared queue.
-
-  /// Claims the most urgent job among `queues` (highest priority, then oldest submission), with a new
-  /// fencing token and a lease.
-  boost::asio::awaitable<proto::result<claim_result>> async_claim(std::vector<std::string> queues);
-  /// Takes over job `id` when its lease has passed (`expired`), or when it is queued (`queued`, to cancel
-  /// it); null when it is not in that situation (any more).
-  enum class take_reason { expired, queued };
-  boost::asio::awaitable<proto::result<std::shared_ptr<job>>> async_take(std::string id, take_reason why);
-  /// Claimed jobs whose lease has passed (at most `limit`).
-  boost::asio::awaitable<proto::result<std::vector<std::string>>> async_expired(std::size_t limit);
-  /// Extends the leases of `owned` (id, token); returns the ids this node no longer owns.
+  const std::string& node() const noexcept override { return options_.node; }
+  std::chrono::milliseconds lease() const noexcept override { return options_.lease; }
+  std::string queue_key(proto::lane lane, const std::string& type) const override {
+    return queue_of(lane, type);
+  }
+  void set_events(shared_queue_events events) override { events_ = std::move(events); }
+  boost::asio::awaitable<proto::result<claim_result>> async_claim(std::vector<std::string> queues) override;
+  boost::asio::awaitable<proto::result<std::shared_ptr<job>>> async_take(std::string id,
+                                                                         take_reason why) override;
+  boost::asio::awaitable<proto::result<std::vector<std::string>>> async_expired(std::size_t limit) override;
   boost::asio::awaitable<proto::result<std::vector<std::string>>> async_renew(
-      std::vector<std::pair<std::string, std::uint64_t>> owned);
-  /// Write-behind, fenced: `j` (claimed by this node) goes back to the queue, with its record and
-  /// `appended` events; this node no longer owns it.
-  void requeue(const job& j, std::span<const logged_event> appended);
+      std::vector<std::pair<std::string, std::uint64_t>> owned) override;
+  void requeue(const job& j, std::span<const logged_event> appended) override;
+  void request_cancel(const std::string& owner, const std::string& id) override;
+  boost::asio::awaitable<std::shared_ptr<job>> async_read(std::string id, std::uint64_t after) override;
+  boost::asio::awaitable<proto::result<cluster_stats>> async_heartbeat(
+      std::vector<std::pair<proto::lane, std::string>> queues) override;
 
-  /// Called (on the reactor) with the id of a job whose fenced write was refused: this node lost it.
-  void set_on_lost(std::function<void(const std::string&)> fn) { on_lost_ = std::move(fn); }
   const redis_connection& connection() const noexcept { return *connection_; }
   /// Writes refused by fencing, and writes dropped because Redis stayed away too long.
   std::uint64_t fenced_writes() const noexcept { return fenced_; }
@@ -129,7 +125,10 @@ class redis_repository final : public job_repository {
   std::map<std::uint64_t, pending_write> unsent_;
   std::uint64_t unsent_bytes_ = 0;
   std::uint64_t fenced_ = 0, dropped_ = 0;
-  std::function<void(const std::string&)> on_lost_;
+  shared_queue_events events_;
+  // Follows the channels of the cluster (a subscribed connection runs no other command).
+  std::unique_ptr<redis_connection> subscriber_;
+  bool was_ready_ = false;
   std::shared_ptr<void> lifetime_ = std::make_shared<int>(0);
 };
 

@@ -11,7 +11,9 @@
 //   jobs        sorted set: every job, by seq (listings)
 //   finished    sorted set: finished jobs, by finish time (ms) (retention)
 //   seq         string: the last seq handed out
-// Channel `offload:wake` carries the queue key of each job that became claimable.
+//   nodes       sorted set: live nodes, by when their last heartbeat expires (ms)
+// Channels: `offload:wake` carries the queue key of each job that became claimable, `offload:changed` the id
+// of each job that got new events, `offload:node:<node>` the ids of jobs to cancel that run on that node.
 #pragma once
 
 #include <array>
@@ -19,7 +21,7 @@
 
 namespace offload::core::redis_scripts {
 
-enum index : std::size_t { add, claim, take, write, renew, expired, evict, read, list, count };
+enum index : std::size_t { add, claim, take, write, renew, expired, evict, read, list, heartbeat, count };
 
 // Shared by the scripts below (each script is loaded on its own).
 #define OFFLOAD_REDIS_LUA_PRELUDE                                                                           \
@@ -36,6 +38,7 @@ enum index : std::size_t { add, claim, take, write, renew, expired, evict, read,
   "    end\n"                                                                                               \
   "  end\n"                                                                                                 \
   "  redis.call('HSET', job, 'last', last)\n"                                                               \
+  "  if #args >= from then redis.call('PUBLISH', 'offload:changed', redis.call('HGET', job, 'id')) end\n"   \
   "end\n"                                                                                                   \
   "local function set_fields(job, args, from, n)\n"                                                         \
   "  for i = from, from + 2 * n - 1, 2 do\n"                                                                \
@@ -203,9 +206,25 @@ end
 return {#victims, redis.call('ZCARD', KEYS[1])}
 )lua";
 
-/// KEYS: job, events. Returns {fields (HGETALL), events (XRANGE)}; empty fields when there is no such job.
+/// KEYS: job, events. ARGV: after (an event seq, 0 for all). Returns {fields (HGETALL), events after
+/// `after` (XRANGE)}; empty fields when there is no such job.
 inline constexpr std::string_view read_lua = R"lua(
-return {redis.call('HGETALL', KEYS[1]), redis.call('XRANGE', KEYS[2], '-', '+')}
+local from = ARGV[1] == '0' and '-' or '(0-' .. ARGV[1]
+return {redis.call('HGETALL', KEYS[1]), redis.call('XRANGE', KEYS[2], from, '+')}
+)lua";
+
+/// KEYS: nodes, then queues. ARGV: node, ttl ms, then each queue's lane. Marks this node alive for `ttl`,
+/// forgets nodes whose mark passed, and returns {nodes alive, queued in lane 0, queued in lane 1}.
+inline constexpr std::string_view heartbeat_lua = OFFLOAD_REDIS_LUA_PRELUDE R"lua(
+local now = now_ms()
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local queued = {0, 0}
+for i = 2, #KEYS do
+  local lane = tonumber(ARGV[i + 1]) + 1
+  queued[lane] = queued[lane] + redis.call('ZCARD', KEYS[i])
+end
+return {redis.call('ZCARD', KEYS[1]), queued[1], queued[2]}
 )lua";
 
 /// KEYS: jobs. ARGV: after (seq), newest first ('1'/'0'), state ('' or its number), type ('' or a name),
@@ -253,7 +272,8 @@ return out
 #undef OFFLOAD_REDIS_LUA_PRELUDE
 
 /// In `index` order.
-inline constexpr std::array<std::string_view, count> all = {
-    add_lua, claim_lua, take_lua, write_lua, renew_lua, expired_lua, evict_lua, read_lua, list_lua};
+inline constexpr std::array<std::string_view, count> all = {add_lua,   claim_lua,    take_lua,  write_lua,
+                                                            renew_lua, expired_lua,  evict_lua, read_lua,
+                                                            list_lua,  heartbeat_lua};
 
 }  // namespace offload::core::redis_scripts
