@@ -12,6 +12,7 @@
 #include "core/process_stats.hpp"
 #include "core/reactor_monitor.hpp"
 #include "core/store/memory_repository.hpp"
+#include "core/store/redis/redis_repository.hpp"
 #include "core/store/sqlite_repository.hpp"
 #include "core/thread_lane.hpp"
 #include "core/type_registry.hpp"
@@ -378,12 +379,30 @@ std::optional<std::string> bind_and_announce(net::listener& listener, const std:
 constexpr std::uint64_t sqlite_retain_bytes = 8ull << 30;
 constexpr std::uint64_t memory_retain_bytes = 1ull << 30;
 
+// A node's name in Redis when the operator gives none: host name and process id (unique while it runs).
+std::string default_node_name() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::strcpy(host, "offloadd");
+  return std::string{host} + "-" + std::to_string(::getpid());
+}
+
 // The job store the options ask for; for SQLite, opened (directory, lock, schema) before anything runs.
 proto::result<std::unique_ptr<core::job_repository>> open_store(asio::io_context& reactor,
                                                                 const options& opts) {
   if (opts.store == options::store_kind::memory)
     return std::unique_ptr<core::job_repository>{std::make_unique<core::memory_repository>(
         opts.service.retain_jobs, opts.service.retain_for, opts.retain_bytes.value_or(memory_retain_bytes))};
+  if (opts.store == options::store_kind::redis) {
+    core::redis_options redis;
+    redis.endpoint = opts.redis;
+    if (redis.endpoint.password.empty()) redis.endpoint.password = opts.env_redis_password;
+    redis.node = opts.node_name.empty() ? default_node_name() : opts.node_name;
+    redis.lease = opts.lease;
+    redis.retain_jobs = opts.service.retain_jobs;
+    redis.retain_for = opts.service.retain_for;
+    return std::unique_ptr<core::job_repository>{
+        std::make_unique<core::redis_repository>(reactor.get_executor(), std::move(redis))};
+  }
   core::sqlite_options sqlite;
   sqlite.dir = opts.data_dir;
   sqlite.full_sync = opts.full_sync;
@@ -463,8 +482,8 @@ void warn_unenforced_limits(const core::cgroup_tree* cgroups, const options& opt
 // were open when it stopped (a client that never answered its 1001 close) — while the parts those frames
 // refer to still exist; left to its destructor, that happened after them (a use after free TSan found).
 struct reactor_context : asio::io_context {
-  using asio::io_context::io_context;
   using asio::execution_context::shutdown;
+  using asio::io_context::io_context;
 };
 
 // Runs the service to its end; the exit code.

@@ -228,16 +228,36 @@ const std::vector<option_spec>& option_table() {
                     "100", false, 1, 60'000,
                     [](options& o, std::uint64_t n) { o.max_reactor_lag = std::chrono::milliseconds{n}; }),
       {"store",
-       "where jobs are kept: sqlite (in --data-dir; they survive a restart) or memory (lost when offloadd "
-       "stops)",
+       "where jobs are kept: sqlite (in --data-dir; they survive a restart), memory (lost when offloadd "
+       "stops), or redis://[user@]HOST[:PORT][/DB], shared by every node of a cluster (password from "
+       "OFFLOAD_REDIS_PASSWORD)",
        "sqlite",
        [](options& o, std::string_view v) -> std::optional<std::string> {
-         if (v == "sqlite")
+         if (v == "sqlite") {
            o.store = options::store_kind::sqlite;
-         else if (v == "memory")
+         } else if (v == "memory") {
            o.store = options::store_kind::memory;
-         else
-           return "--store: expected sqlite or memory, got '" + std::string{v} + "'";
+         } else if (v.starts_with("redis://")) {
+           auto endpoint = core::redis_endpoint::parse(v);
+           if (!endpoint) return endpoint.error().message;
+           o.store = options::store_kind::redis;
+           o.redis = std::move(*endpoint);
+         } else {
+           return "--store: expected sqlite, memory or redis://HOST:PORT, got '" + std::string{v} + "'";
+         }
+         return std::nullopt;
+       }},
+      number_option("lease-ms",
+                    "with --store redis://: how long a node holds a claimed job without renewing it (it renews "
+                    "every third of this); a node silent for longer loses its jobs to the others",
+                    "10000", false, 300, 600'000,
+                    [](options& o, std::uint64_t n) { o.lease = std::chrono::milliseconds{n}; }),
+      {"node-name", "with --store redis://: this node's name in Redis (unique per process)",
+       "HOSTNAME-PID",
+       [](options& o, std::string_view v) -> std::optional<std::string> {
+         if (v.empty() || v.size() > 128 || v.find_first_of(" \t\r\n") != std::string_view::npos)
+           return "--node-name: expected 1 to 128 characters without spaces";
+         o.node_name = std::string{v};
          return std::nullopt;
        }},
       {"data-dir", "directory of the SQLite store (offload.db, offload.lock); created when missing",
@@ -288,6 +308,7 @@ const option_spec* find_option(std::string_view name) {
 parsed_options parse_options(std::span<const std::string_view> args, const env_lookup& env) {
   parsed_options out;
   if (const auto token = env("OFFLOAD_TOKEN")) out.opts.env_token = *token;
+  if (const auto password = env("OFFLOAD_REDIS_PASSWORD")) out.opts.env_redis_password = *password;
   for (const auto& spec : option_table()) {
     if (const auto value = env(env_name(spec.name))) {
       if (auto err = spec.apply(out.opts, *value)) {
@@ -351,7 +372,9 @@ std::string usage() {
   text += "  --help\n      print this help and exit\n";
   text += "  --version\n      print the version and exit\n";
   text +=
-      "\nEnvironment only:\n  OFFLOAD_TOKEN\n      one accepted bearer token (kept out of argv on purpose)\n";
+      "\nEnvironment only:\n  OFFLOAD_TOKEN\n      one accepted bearer token (kept out of argv on purpose)\n"
+      "  OFFLOAD_REDIS_PASSWORD\n      the Redis password when --store redis://… names none (kept out of "
+      "argv)\n";
   return text;
 }
 

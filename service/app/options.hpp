@@ -4,6 +4,7 @@
 #include "core/logger.hpp"
 #include "core/process/process_config.hpp"
 #include "core/service_config.hpp"
+#include "core/store/redis/redis_endpoint.hpp"
 #include "net/http_limits.hpp"
 #include "net/websocket_limits.hpp"
 
@@ -40,8 +41,16 @@ struct options {
   /// `/readyz` answers 503 `overloaded` while the reactor's lag over the last 5 s exceeds this.
   std::chrono::milliseconds max_reactor_lag{100};
   /// Where jobs are kept.
-  enum class store_kind { sqlite, memory };
+  enum class store_kind { sqlite, memory, redis };
   store_kind store = store_kind::sqlite;
+  /// `--store redis://…`: the Redis every node of the cluster shares.
+  core::redis_endpoint redis;
+  /// The Redis password from `OFFLOAD_REDIS_PASSWORD` (environment only), used when the URL has none.
+  std::string env_redis_password;
+  /// How long a node holds a job it claimed from Redis without renewing it (`--lease-ms`).
+  std::chrono::milliseconds lease{10000};
+  /// This node's name in Redis (`--node-name`); empty: host name and process id.
+  std::string node_name;
   /// The SQLite store's directory.
   std::string data_dir = "offload-data";
   /// `--sync full`: every commit survives power loss (`normal`: survives a crash of offloadd).

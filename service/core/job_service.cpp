@@ -3,6 +3,7 @@
 
 #include "core/job_id.hpp"
 #include "core/logger.hpp"
+#include "core/store/job_codec.hpp"
 #include "core/store/memory_repository.hpp"
 
 #include <offload/asio_support.hpp>
@@ -55,7 +56,10 @@ job_service::job_service(asio::any_io_executor reactor, service_config config, c
       lanes_(take_lanes(std::move(lanes))),
       busy_(lanes_.size(), 0),
       sweeper_(reactor_, *store_, config.sweep_interval, [this] { rates_.sample(config_.sweep_interval); }),
-      drain_signal_(reactor_) {
+      drain_signal_(reactor_),
+      shared_(store_->shared()),
+      due_timer_(reactor_),
+      lease_timer_(reactor_) {
   sweeper_.start();
 }
 
@@ -67,6 +71,22 @@ void job_service::attach_metrics(metrics_registry& metrics) {
   metrics_ = job_metrics{metrics, job_gauges{[this](proto::lane l) { return queue_.size(l); },
                                              [this](proto::lane l) { return running_in(l); },
                                              [this] { return store_->finished_count(); }}};
+  if (!shared_) return;
+  using kind = metrics_registry::kind;
+  metrics.declare(
+      "offload_cluster_queued",
+      "Jobs waiting in the shared queue (Redis) for a slot of any node, by lane (due ones; as read "
+      "every third of a lease).",
+      kind::gauge);
+  metrics.declare("offload_cluster_nodes", "Nodes that renewed their heartbeat in Redis lately (live nodes).",
+                  kind::gauge);
+  metrics.on_collect([this](metrics_registry& m) {
+    if (!cluster_) return;
+    for (const auto l : {proto::lane::thread, proto::lane::process})
+      m.set("offload_cluster_queued", metrics_registry::label_text({{"lane", to_string(l)}}),
+            static_cast<double>(cluster_->queued[static_cast<std::size_t>(l)]));
+    m.set("offload_cluster_nodes", {}, static_cast<double>(cluster_->nodes_alive));
+  });
 }
 
 std::size_t job_service::running_in(proto::lane l) const noexcept {
@@ -157,6 +177,7 @@ asio::awaitable<proto::result<std::size_t>> job_service::async_recover() {
          {"interrupted", interrupted},
          {"no_longer_served", unrunnable},
          {"store", store_->describe()}});
+  if (shared_) start_cluster();
   dispatch();
   co_return recovered->unfinished.size();
 }
@@ -168,27 +189,43 @@ asio::awaitable<proto::result<submission>> job_service::async_submit(proto::job_
   if (!replay) co_return replay.error();
   if (*replay) co_return submission{std::move(*replay), true};
   const auto lane = static_cast<std::size_t>(admitted->lane);
-  if (queue_.size(admitted->lane) + admitting_[lane] >= queue_.capacity())
-    co_return proto::error{errc::queue_full,
-                           "the " + std::string{to_string(admitted->lane)} + " lane's queue holds " +
-                               std::to_string(queue_.size(admitted->lane)) + " jobs, its limit; retry later"};
+  // With a shared store the bound is the cluster's queue (as last read), not this node's.
+  const auto queued = cluster_ ? cluster_->queued[lane] : queue_.size(admitted->lane);
+  if (queued + admitting_[lane] >= queue_.capacity())
+    co_return proto::error{errc::queue_full, "the " + std::string{to_string(admitted->lane)} +
+                                                 " lane's queue holds " + std::to_string(queued) +
+                                                 " jobs, its limit; retry later"};
   auto j = create(std::move(spec), *admitted);
   const auto key = j->spec.idempotency_key;
   if (key) live_keys_[*key] = j;
   ++admitting_[lane];
   auto failed = co_await store_->async_add(j);
   --admitting_[lane];
+  if (key) {
+    if (auto it = live_keys_.find(*key); it != live_keys_.end() && it->second == j && (failed || shared_))
+      live_keys_.erase(it);
+  }
   if (failed) {
-    if (key) {
-      if (auto it = live_keys_.find(*key); it != live_keys_.end() && it->second == j) live_keys_.erase(it);
+    // Another node used the key a moment ago: the same body is a replay of its job, another is a conflict.
+    if (shared_ && failed->code == errc::idempotency_conflict && j->spec.idempotency_key) {
+      auto replay_again = co_await async_find_replay(j->spec);
+      if (!replay_again) co_return replay_again.error();
+      if (*replay_again) co_return submission{std::move(*replay_again), true};
     }
     co_return *std::move(failed);
   }
   j->stored = true;
-  adopt(j, true);
   ++submitted_;
   metrics_.submitted(*j);
   if (observer_) observer_(*j);
+  if (shared_) {
+    // In the shared queue now: whichever node has a free slot claims it (this one too). Followed here so
+    // that a client waiting on it sees it end.
+    mirrors_[j->id] = j;
+    pull();
+    co_return submission{std::move(j), false};
+  }
+  adopt(j, true);
   dispatch();
   co_return submission{std::move(j), false};
 }
@@ -260,17 +297,53 @@ void job_service::adopt(std::shared_ptr<job> j, bool over_bound) {
   arm_delay_timer();
 }
 
-asio::awaitable<std::shared_ptr<const job>> job_service::async_find(std::string id) {
+std::shared_ptr<job> job_service::live_by_id(std::string_view id) const {
   if (const auto seq = job_id::seq_of(id)) {
-    if (auto it = live_.find(*seq); it != live_.end()) co_return it->second->id == id ? it->second : nullptr;
+    if (auto it = live_.find(*seq); it != live_.end() && it->second->id == id) return it->second;
+  }
+  return nullptr;
+}
+
+asio::awaitable<std::shared_ptr<const job>> job_service::async_find(std::string id) {
+  if (auto j = live_by_id(id)) co_return j;
+  if (shared_) {
+    if (auto it = mirrors_.find(id); it != mirrors_.end())
+      if (auto m = it->second.lock()) co_return m;
+    auto stored = co_await store_->async_find(std::move(id));
+    co_return stored ? follow(std::move(stored)) : nullptr;
   }
   co_return co_await store_->async_find(std::move(id));
 }
 
 asio::awaitable<proto::result<std::shared_ptr<const job>>> job_service::async_cancel(std::string id) {
-  std::shared_ptr<job> j;
-  if (const auto seq = job_id::seq_of(id)) {
-    if (auto it = live_.find(*seq); it != live_.end() && it->second->id == id) j = it->second;
+  std::shared_ptr<job> j = live_by_id(id);
+  if (!j && shared_) {
+    auto stored = co_await store_->async_find(id);
+    if (!stored) co_return proto::job_not_found(id);
+    if (stored->state == job_state::queued) {
+      // Taken out of the shared queue (if no node claimed it meanwhile) and cancelled here.
+      auto taken = co_await shared_->async_take(id, shared_queue::take_reason::queued);
+      if (!taken) co_return taken.error();
+      if (*taken) {
+        j = std::move(*taken);
+        j->stored = true;
+        if (const job_type* type = types_.find(j->spec.type)) j->pool = pool_for(*type, j->lane);
+        if (auto m = mirrors_.find(j->id); m != mirrors_.end()) mirrors_.erase(m);
+        live_.emplace(j->seq, j);
+      } else {
+        stored = co_await store_->async_find(id);
+        if (!stored) co_return proto::job_not_found(id);
+      }
+    }
+    if (!j && !proto::is_terminal(stored->state)) {
+      // It runs on another node: that node cancels it (and kills its process tree); the answer is the job
+      // as it is once it ended there, or after a few seconds.
+      auto followed = follow(std::move(stored));
+      if (!followed->owner.empty()) shared_->request_cancel(followed->owner, followed->id);
+      co_await async_wait_finished(followed, std::chrono::seconds{5});
+      co_return std::shared_ptr<const job>{std::move(followed)};
+    }
+    if (!j) j = std::move(stored);
   }
   if (!j) {
     auto finished = co_await store_->async_find(id);
@@ -311,6 +384,7 @@ void job_service::dispatch() {
       asio::co_spawn(reactor_, run(std::move(j), *lane), log_coroutine_failure("run"));
     }
   }
+  if (shared_) pull();
 }
 
 asio::awaitable<void> job_service::run(std::shared_ptr<job> j, job_lane& lane) {
@@ -330,7 +404,7 @@ asio::awaitable<void> job_service::run(std::shared_ptr<job> j, job_lane& lane) {
     deadline.expires_after(*timeout);
     deadline.async_wait([this, weak, attempt, ms = timeout->count()](boost::system::error_code ec) {
       if (ec) return;
-      if (auto job = weak.lock(); job && job->attempt == attempt && !stopped_)
+      if (auto job = weak.lock(); job && job->attempt == attempt && !stopped_ && !job->lost)
         apply(*job, job_input::time_out, std::nullopt,
               proto::error{errc::timed_out,
                            "the job ran longer than its timeout of " + std::to_string(ms) + " ms"});
@@ -359,7 +433,7 @@ asio::awaitable<void> job_service::run(std::shared_ptr<job> j, job_lane& lane) {
   }
 
   --busy_[index(j->pool)];
-  if (j->attempt == attempt && !stopped_)
+  if (j->attempt == attempt && !stopped_ && !j->lost)
     apply(*j, outcome.input, std::move(outcome.result), std::move(outcome.error));
   wake_drain();
   dispatch();
@@ -367,7 +441,7 @@ asio::awaitable<void> job_service::run(std::shared_ptr<job> j, job_lane& lane) {
 
 void job_service::on_lane_event(job& j, std::uint32_t attempt, proto::event_type type, nlohmann::json data) {
   // Events that arrive after the attempt ended (a late handler) are dropped: the terminal event is last.
-  if (j.state != job_state::running || j.attempt != attempt || stopped_) return;
+  if (j.state != job_state::running || j.attempt != attempt || stopped_ || j.lost) return;
   bool record = false;
   if (type == proto::event_type::progress) {
     j.progress = proto::job_progress{data.value("fraction", 0.0), data.value("note", std::string{})};
@@ -396,8 +470,9 @@ void job_service::on_lane_event(job& j, std::uint32_t attempt, proto::event_type
 bool job_service::apply(job& j, job_input in, std::optional<nlohmann::json> result,
                         std::optional<proto::error> error) {
   // While draining, retries are granted only when the store keeps them for the next start.
+  // With a shared store another node may run the job even when this one cannot.
   const bool attempts_left =
-      j.attempt < j.spec.attempts() && (!draining_ || store_->durable()) && runnable(j);
+      j.attempt < j.spec.attempts() && (!draining_ || store_->durable()) && (shared_ || runnable(j));
   const auto t = transition(j.state, in, attempts_left);
   if (!t) return false;
   const auto first_new = j.events.events().size();
@@ -435,6 +510,23 @@ bool job_service::apply(job& j, job_input in, std::optional<nlohmann::json> resu
         persist(j, first_new);
         break;
       case job_action::requeue:
+        if (shared_) {
+          // Back to the shared queue (the record and events were just saved): any node may run the next
+          // attempt, and this one follows it from now on.
+          shared_->requeue(j, {});
+          if (j.spec.idempotency_key) {
+            if (auto k = live_keys_.find(*j.spec.idempotency_key);
+                k != live_keys_.end() && k->second.get() == &j)
+              live_keys_.erase(k);
+          }
+          if (auto it = live_.find(j.seq); it != live_.end()) {
+            mirrors_[j.id] = it->second;
+            live_.erase(it);
+          }
+          j.claim = 0;
+          j.owner.clear();
+          break;
+        }
         if (auto it = live_.find(j.seq); it != live_.end()) queue_.push(it->second, job::clock::now(), true);
         arm_delay_timer();
         break;
@@ -603,7 +695,29 @@ asio::awaitable<void> job_service::async_drain(std::chrono::steady_clock::durati
     }
   };
 
-  if (store_->durable()) {
+  if (shared_) {
+    // Claimed jobs that have not started go back to the shared queue at once, for the other nodes.
+    hold_queue_ = true;
+    std::vector<std::shared_ptr<job>> waiting;
+    for (const auto& [seq, j] : live_)
+      if (j->state == job_state::queued) waiting.push_back(j);
+    for (const auto& j : waiting) {
+      queue_.remove(*j);
+      shared_->requeue(*j, {});
+      live_.erase(j->seq);
+    }
+    co_await wait_until([this] { return running_ == 0; }, std::chrono::steady_clock::now() + grace);
+    // What still runs is an interrupted attempt: retried by another node right away (or failed when it has
+    // no attempt left), rather than waiting for its lease to pass.
+    std::vector<std::shared_ptr<job>> running;
+    for (const auto& [seq, j] : live_)
+      if (j->state == job_state::running) running.push_back(j);
+    if (!running.empty()) log(log_level::warn, "interrupting jobs at shutdown", {{"count", running.size()}});
+    for (const auto& j : running)
+      apply(*j, job_input::interrupt, std::nullopt,
+            proto::error{errc::interrupted, "the node running the job shut down"});
+    stopped_ = true;
+  } else if (store_->durable()) {
     // Queued jobs stay in the store and run after the next start; running ones get the grace period.
     hold_queue_ = true;
     co_await wait_until([this] { return running_ == 0; }, std::chrono::steady_clock::now() + grace);
@@ -635,6 +749,9 @@ asio::awaitable<void> job_service::async_drain(std::chrono::steady_clock::durati
 
 void job_service::join() {
   sweeper_.stop();
+  cluster_stopping_ = true;
+  due_timer_.cancel();
+  lease_timer_.cancel();
   // The reactor no longer runs (or never will again): stop whatever a lane still runs so the join ends.
   for (const auto& [seq, j] : live_)
     j->stop.request_stop();
@@ -655,6 +772,257 @@ std::vector<pool_stats> job_service::pools() const {
     out.push_back(pool_stats{pool, queue_.size(pool), busy_[p], lanes_[p]->capacity()});
   }
   return out;
+}
+
+// Cluster mode.
+
+std::optional<cluster_stats> job_service::cluster() const {
+  return cluster_;
+}
+
+void job_service::start_cluster() {
+  // The queues each pool claims from: those of every type it runs, in every lane that maps to it.
+  pool_queues_.assign(lanes_.size(), {});
+  claiming_.assign(lanes_.size(), false);
+  for (const auto& [name, type] : types_.all()) {
+    for (const auto l : lanes_for(type)) {
+      const auto p = index(pool_for(type, l));
+      if (p < pool_queues_.size()) pool_queues_[p].push_back(shared_->queue_key(l, name));
+    }
+  }
+  shared_queue_events events;
+  events.on_wake = [this](std::string_view) { pull(); };
+  events.on_job_changed = [this](std::string_view id) {
+    auto it = mirrors_.find(std::string{id});
+    if (it == mirrors_.end()) return;
+    if (it->second.expired()) {
+      mirrors_.erase(it);
+      return;
+    }
+    if (auto r = refreshing_.find(it->first); r != refreshing_.end()) {
+      r->second = true;  // read again once the read in flight is done
+      return;
+    }
+    refreshing_[it->first] = false;
+    asio::co_spawn(reactor_, refresh(it->first), log_coroutine_failure("refresh"));
+  };
+  events.on_cancel_request = [this](std::string_view id) {
+    if (!live_by_id(id)) return;
+    auto cancel = [](job_service& self, std::string job) -> asio::awaitable<void> {
+      co_await self.async_cancel(std::move(job));
+    };
+    asio::co_spawn(reactor_, cancel(*this, std::string{id}), log_coroutine_failure("remote cancel"));
+  };
+  events.on_lost = [this](std::string_view id) { lose(id); };
+  events.on_reconnected = [this] {
+    // Leases may have passed while the store was away, for every node alike: this node renews its own at
+    // once and takes over nobody's for one lease, so that the others can renew theirs first.
+    reap_after_ = std::chrono::steady_clock::now() + shared_->lease();
+    lease_timer_.cancel();
+    // Messages sent while the store was away are lost: read every followed job again, claim what waits.
+    for (auto it = mirrors_.begin(); it != mirrors_.end();) {
+      if (it->second.expired()) {
+        it = mirrors_.erase(it);
+        continue;
+      }
+      if (!refreshing_.contains(it->first)) {
+        refreshing_[it->first] = false;
+        asio::co_spawn(reactor_, refresh(it->first), log_coroutine_failure("refresh"));
+      }
+      ++it;
+    }
+    pull();
+  };
+  shared_->set_events(std::move(events));
+  asio::co_spawn(reactor_, lease_loop(), log_coroutine_failure("lease loop"));
+  pull();
+}
+
+std::size_t job_service::unclaimed_slots(std::size_t p) const noexcept {
+  if (!lanes_[p]) return 0;
+  const auto taken = busy_[p] + queue_.size(static_cast<slot_pool>(p));
+  const auto capacity = lanes_[p]->capacity();
+  return taken < capacity ? capacity - taken : 0;
+}
+
+void job_service::pull() {
+  if (!shared_ || draining_ || cluster_stopping_ || pool_queues_.empty()) return;
+  for (std::size_t p = 0; p < lanes_.size(); ++p) {
+    if (claiming_[p] || pool_queues_[p].empty() || unclaimed_slots(p) == 0) continue;
+    claiming_[p] = true;
+    asio::co_spawn(reactor_, claim_loop(p), log_coroutine_failure("claim"));
+  }
+}
+
+asio::awaitable<void> job_service::claim_loop(std::size_t p) {
+  // One claim at a time per pool, as long as it has a free slot and the shared queue has work for it.
+  while (!draining_ && !cluster_stopping_ && unclaimed_slots(p) > 0) {
+    auto claimed = co_await shared_->async_claim(pool_queues_[p]);
+    if (!claimed) break;  // the store is away: its return (on_reconnected) pulls again
+    if (!claimed->claimed) {
+      if (claimed->next_due) arm_due_timer(*claimed->next_due);
+      break;
+    }
+    take_claimed(std::move(claimed->claimed));
+  }
+  claiming_[p] = false;
+}
+
+void job_service::take_claimed(std::shared_ptr<job> j) {
+  const job_type* type = types_.find(j->spec.type);
+  if (auto it = mirrors_.find(j->id); it != mirrors_.end()) {
+    // A client follows this job here: the object it holds becomes the running job.
+    if (auto m = it->second.lock()) {
+      for (const auto& e : j->events.events())
+        if (e.seq > m->events.last_seq()) m->events.append_logged(e.seq, e.type, e.frame);
+      stored_record::of(*j).apply_to(*m);
+      m->claim = j->claim;
+      m->owner = shared_->node();
+      j = std::move(m);
+    }
+    mirrors_.erase(it);
+  }
+  j->stored = true;
+  j->lost = false;
+  j->owner = shared_->node();
+  if (type) j->pool = pool_for(*type, j->lane);
+  if (draining_ || cluster_stopping_) {
+    shared_->requeue(*j, {});
+    return;
+  }
+  adopt(std::move(j), true);
+  dispatch();
+}
+
+void job_service::take_over(std::shared_ptr<job> j) {
+  j->stored = true;
+  j->owner = shared_->node();
+  if (const job_type* type = types_.find(j->spec.type)) j->pool = pool_for(*type, j->lane);
+  if (auto it = mirrors_.find(j->id); it != mirrors_.end()) {
+    if (auto m = it->second.lock()) {
+      for (const auto& e : j->events.events())
+        if (e.seq > m->events.last_seq()) m->events.append_logged(e.seq, e.type, e.frame);
+      stored_record::of(*j).apply_to(*m);
+      m->claim = j->claim;
+      m->owner = j->owner;
+      j = std::move(m);
+    }
+    mirrors_.erase(it);
+  }
+  if (j->state != job_state::running) {
+    // Claimed by a node that went away before it started the job: it runs here.
+    take_claimed(std::move(j));
+    return;
+  }
+  live_.emplace(j->seq, j);
+  ++running_;
+  const auto attempt = j->attempt;
+  log(log_level::warn, "took over a job whose node stopped renewing its lease",
+      {{"job", j->id}, {"attempt", attempt}});
+  apply(*j, job_input::interrupt, std::nullopt,
+        proto::error{errc::interrupted, "the node running attempt " + std::to_string(attempt) +
+                                            " of the job stopped (its lease passed)"});
+}
+
+void job_service::lose(std::string_view id) {
+  auto j = live_by_id(id);
+  if (!j || j->lost) return;
+  log(log_level::warn, "lost a job to another node (its lease passed)", {{"job", j->id}});
+  j->lost = true;
+  j->claim = 0;
+  if (j->state == job_state::running) {
+    --running_;
+    j->stop.request_stop();
+  } else {
+    queue_.remove(*j);
+  }
+  if (j->spec.idempotency_key) {
+    if (auto k = live_keys_.find(*j->spec.idempotency_key); k != live_keys_.end() && k->second == j)
+      live_keys_.erase(k);
+  }
+  live_.erase(j->seq);
+  // Followed from now on as another node's job (a waiting client sees how it ends there).
+  mirrors_[j->id] = j;
+  wake_drain();
+}
+
+asio::awaitable<void> job_service::lease_loop() {
+  const auto period = std::max(shared_->lease() / 3, std::chrono::milliseconds{50});
+  std::vector<std::pair<proto::lane, std::string>> queues;
+  for (std::size_t p = 0; p < pool_queues_.size(); ++p)
+    for (const auto& q : pool_queues_[p])
+      queues.emplace_back(core::lane_of(static_cast<slot_pool>(p)), q);
+  while (!cluster_stopping_) {
+    // Renew what this node holds; whatever it no longer holds stops here.
+    std::vector<std::pair<std::string, std::uint64_t>> owned;
+    for (const auto& [seq, j] : live_)
+      if (j->claim != 0) owned.emplace_back(j->id, j->claim);
+    if (!owned.empty()) {
+      auto lost = co_await shared_->async_renew(std::move(owned));
+      if (lost)
+        for (const auto& id : *lost)
+          lose(id);
+    }
+    // Take over the jobs of nodes that stopped renewing.
+    if (!draining_ && !cluster_stopping_ && std::chrono::steady_clock::now() >= reap_after_) {
+      auto expired = co_await shared_->async_expired(32);
+      if (expired) {
+        for (auto& id : *expired) {
+          auto taken = co_await shared_->async_take(std::move(id), shared_queue::take_reason::expired);
+          if (taken && *taken && !cluster_stopping_) take_over(std::move(*taken));
+        }
+      }
+    }
+    if (auto stats = co_await shared_->async_heartbeat(queues)) cluster_ = *stats;
+    // A wake-up lost with the subscriber is caught here: at most a third of a lease late.
+    pull();
+    if (cluster_stopping_) break;
+    lease_timer_.expires_after(period);
+    co_await lease_timer_.async_wait(use_tuple);
+  }
+}
+
+std::shared_ptr<job> job_service::follow(std::shared_ptr<job> j) {
+  if (!shared_ || proto::is_terminal(j->state)) return j;
+  if (auto live = live_by_id(j->id)) return live;
+  auto& slot = mirrors_[j->id];
+  if (auto m = slot.lock()) return m;
+  slot = j;
+  return j;
+}
+
+asio::awaitable<void> job_service::refresh(std::string id) {
+  for (;;) {
+    auto m = mirrors_.contains(id) ? mirrors_[id].lock() : nullptr;
+    if (!m || live_by_id(id)) break;
+    auto fresh = co_await shared_->async_read(id, m->events.last_seq());
+    if (fresh && !live_by_id(id)) {
+      // The record first, so that a listener woken by the terminal event sees the job's end state.
+      stored_record::of(*fresh).apply_to(*m);
+      m->owner = fresh->owner;
+      if (m->state == job_state::succeeded && !fresh->events.events().empty())
+        m->result = job_result::from_frame(fresh->events.events().back().frame);
+      for (const auto& e : fresh->events.events())
+        if (e.seq > m->events.last_seq()) m->events.append_logged(e.seq, e.type, e.frame);
+      if (proto::is_terminal(m->state)) mirrors_.erase(id);
+    }
+    auto again = refreshing_.find(id);
+    if (again == refreshing_.end() || !again->second) break;
+    again->second = false;
+  }
+  refreshing_.erase(id);
+}
+
+void job_service::arm_due_timer(job::clock::time_point due) {
+  if (due_armed_for_ && *due_armed_for_ <= due) return;
+  due_armed_for_ = due;
+  const auto wait = std::max(due - job::clock::now(), job::clock::duration::zero());
+  due_timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(wait));
+  due_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    due_armed_for_.reset();
+    pull();
+  });
 }
 
 }  // namespace offload::core

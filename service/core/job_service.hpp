@@ -11,6 +11,7 @@
 #include "core/scheduler.hpp"
 #include "core/service_config.hpp"
 #include "core/store/job_repository.hpp"
+#include "core/store/shared_queue.hpp"
 #include "core/type_registry.hpp"
 
 #include <offload/proto/job_spec.hpp>
@@ -129,6 +130,8 @@ class job_service {
   std::vector<pool_stats> pools() const;
   /// Queued jobs not yet eligible (a delay, `run_at`, a retry's back-off).
   std::size_t delayed() const noexcept { return queue_.delayed(); }
+  /// With a shared store: the cluster's queue depths and live nodes as last read (every third of a lease).
+  std::optional<cluster_stats> cluster() const;
   /// Jobs ended per second, by state, over the last minutes.
   const finish_history& history() const noexcept { return history_; }
 
@@ -179,6 +182,31 @@ class job_service {
   std::size_t running_in(proto::lane l) const noexcept;
   void wake_drain();
 
+  // Cluster mode (a shared store): jobs are claimed from the shared queue when a slot is free, instead of
+  // being queued here at submission.
+  void start_cluster();
+  /// Free slots of pool `p` not yet spoken for by a claimed job waiting here.
+  std::size_t unclaimed_slots(std::size_t p) const noexcept;
+  /// Starts a claim loop for every pool with a free slot.
+  void pull();
+  boost::asio::awaitable<void> claim_loop(std::size_t p);
+  /// Makes a claimed (or taken-over) job live here: the mirror a client follows becomes the job itself.
+  void take_claimed(std::shared_ptr<job> j);
+  /// A job whose lease passed on a node that went away, now this node's: what the lifecycle machine says
+  /// of an interrupted attempt (or, if it never started, a run here).
+  void take_over(std::shared_ptr<job> j);
+  /// This node no longer holds job `id`: its run here ends without an outcome.
+  void lose(std::string_view id);
+  /// Renews leases, takes over expired ones and reads the cluster's gauges, every third of a lease.
+  boost::asio::awaitable<void> lease_loop();
+  /// A job another node holds, followed here (kept up to date from the store while someone holds it).
+  std::shared_ptr<job> follow(std::shared_ptr<job> j);
+  /// Reads what changed in a followed job and applies it (its new events reach its listeners).
+  boost::asio::awaitable<void> refresh(std::string id);
+  /// Arms the wake-up for the next delayed job of the shared queue.
+  void arm_due_timer(job::clock::time_point due);
+  std::shared_ptr<job> live_by_id(std::string_view id) const;
+
   boost::asio::any_io_executor reactor_;
   service_config config_;
   const type_registry& types_;
@@ -211,6 +239,23 @@ class job_service {
   bool hold_queue_ = false;
   retention_sweeper sweeper_;
   boost::asio::steady_timer drain_signal_;
+
+  // Cluster mode.
+  shared_queue* shared_ = nullptr;
+  // By slot pool: the shared queues of the types it runs, and whether a claim loop runs for it.
+  std::vector<std::vector<std::string>> pool_queues_;
+  std::vector<bool> claiming_;
+  // Followed jobs of other nodes (or not yet claimed), by id; refreshed when the store says they changed.
+  std::unordered_map<std::string, std::weak_ptr<job>> mirrors_;
+  // Ids being refreshed, and whether another change came meanwhile.
+  std::unordered_map<std::string, bool> refreshing_;
+  boost::asio::steady_timer due_timer_;
+  std::optional<job::clock::time_point> due_armed_for_;
+  boost::asio::steady_timer lease_timer_;
+  std::optional<cluster_stats> cluster_;
+  // No take-over before this (a lease after the store came back).
+  std::chrono::steady_clock::time_point reap_after_{};
+  bool cluster_stopping_ = false;
 };
 
 }  // namespace offload::core

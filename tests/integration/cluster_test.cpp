@@ -1,0 +1,267 @@
+// Several offloadd nodes on one real redis-server (`--store redis://…`): any node accepts, any node runs,
+// any node answers; a node that dies or stalls loses its jobs to the others, and a late result of a
+// superseded attempt is refused; Redis going away gives 503s and the nodes recover by themselves.
+#include "support/job_helpers.hpp"
+#include "support/offloadd_process.hpp"
+#include "support/proc_helpers.hpp"
+#include "support/redis_server.hpp"
+#include "support/ws_client.hpp"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <set>
+
+namespace offload::test {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+class cluster_test : public ::testing::Test {
+ protected:
+  /// A node on the shared Redis, with `threads` slots in the thread lane and a short lease.
+  std::unique_ptr<offloadd_process> node(const std::string& name, int threads = 2,
+                                         std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{"--store",           redis_.url(), "--node-name", name,
+                                  "--lease-ms",        "900",        "--threads",   std::to_string(threads),
+                                  "--process-workers", "1"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return std::make_unique<offloadd_process>(std::move(args));
+  }
+
+  /// Finished jobs counted by a node's /metrics (all lanes and states).
+  static long finished_on(const offloadd_process& n) {
+    const auto body = http_get(n.port(), "/metrics").body;
+    long total = 0;
+    for (std::size_t at = 0; (at = body.find("\noffload_jobs_finished_total{", at)) != std::string::npos;) {
+      const auto space = body.find('}', at);
+      total += std::stol(body.substr(space + 2, body.find('\n', space) - space - 2));
+      at = space;
+    }
+    return total;
+  }
+
+  /// The types of a job's events, replayed from the start over `/v1/jobs/{id}/events` on node `port`.
+  static std::vector<std::string> event_types(unsigned short port, const std::string& id) {
+    ws_client ws{port, "/v1/jobs/" + id + "/events?after=0"};
+    std::vector<std::string> types;
+    for (const auto& e : ws.read_all())
+      types.push_back(e["type"].get<std::string>());
+    return types;
+  }
+
+  redis_server redis_{{.appendonly = true}};
+};
+
+TEST_F(cluster_test, any_node_accepts_runs_and_answers) {
+  auto a = node("a", 1), b = node("b", 1), c = node("c", 1);
+  // A waiting client on A sees the job end, wherever it ran.
+  const auto sum = run_job(a->port(), {{"type", "sum"}, {"input", {{"n", 1000}}}});
+  EXPECT_EQ(sum["state"], "succeeded") << sum;
+  EXPECT_EQ(sum["result"]["sum"], "499500");
+
+  std::vector<std::string> ids;
+  for (int i = 0; i < 6; ++i)
+    ids.push_back(submit(a->port(), {{"type", "sleep"}, {"input", {{"ms", 300}}}, {"lane", "thread"}})["id"]);
+  for (const auto& id : ids) {
+    const auto view = wait_for_job(b->port(), id, is_terminal_view);
+    EXPECT_EQ(view["state"], "succeeded") << view;
+  }
+  // One slot per node: the others claimed some of A's submissions.
+  int nodes_that_ran = 0;
+  for (const auto* n : {a.get(), b.get(), c.get()})
+    nodes_that_ran += finished_on(*n) > 0 ? 1 : 0;
+  EXPECT_GE(nodes_that_ran, 2);
+
+  // Each node sees the cluster: three live nodes, nothing waiting.
+  wait_until(
+      [&] {
+        return http_get(c->port(), "/metrics").body.find("\noffload_cluster_nodes 3\n") != std::string::npos;
+      },
+      "three live nodes in /metrics");
+  EXPECT_NE(http_get(c->port(), "/metrics").body.find("offload_cluster_queued{lane=\"thread\"} 0"),
+            std::string::npos);
+
+  // Listed by any node, in submission order.
+  const auto page = http_get(c->port(), "/v1/jobs?limit=100").json();
+  std::vector<std::string> listed;
+  for (const auto& v : page["jobs"])
+    listed.push_back(v["id"]);
+  ASSERT_EQ(listed.size(), 7u) << page;
+  EXPECT_EQ(std::vector<std::string>(listed.begin() + 1, listed.end()), ids);
+  EXPECT_EQ(event_types(b->port(), ids[0]), (std::vector<std::string>{"queued", "started", "succeeded"}));
+}
+
+TEST_F(cluster_test, an_idempotency_key_is_global) {
+  auto a = node("a"), b = node("b");
+  const json body{{"type", "echo"}, {"input", {{"text", "once"}}}, {"idempotency_key", "order-42"}};
+  const auto first = submit(a->port(), body);
+  const auto again = http_post(b->port(), "/v1/jobs", body);
+  EXPECT_EQ(again.status, 202u) << again.body;
+  EXPECT_EQ(again.json()["id"], first["id"]);
+  EXPECT_EQ(again.header("idempotent-replayed"), "true");
+  json other = body;
+  other["input"]["text"] = "twice";
+  const auto conflict = http_post(b->port(), "/v1/jobs", other);
+  EXPECT_EQ(conflict.status, 409u) << conflict.body;
+}
+
+TEST_F(cluster_test, a_job_is_cancelled_from_any_node) {
+  auto a = node("a", 1), b = node("b", 1);
+  const auto running = submit(a->port(), {{"type", "sleep"}, {"input", {{"ms", 60000}}}, {"lane", "thread"}});
+  const auto other = submit(a->port(), {{"type", "sleep"}, {"input", {{"ms", 60000}}}, {"lane", "thread"}});
+  const auto queued = submit(a->port(), {{"type", "sleep"}, {"input", {{"ms", 60000}}}, {"lane", "thread"}});
+  wait_for_job(b->port(), running["id"], [](const json& v) { return is_state(v, "running"); });
+  wait_for_job(b->port(), other["id"], [](const json& v) { return is_state(v, "running"); });
+  // Both slots busy: the third waits in the shared queue; cancelled from either node.
+  const auto q = http_delete(b->port(), "/v1/jobs/" + queued["id"].get<std::string>());
+  EXPECT_EQ(q.status, 200u) << q.body;
+  EXPECT_EQ(q.json()["state"], "cancelled") << q.body;
+  // The running ones are cancelled by the node that runs them, whichever node is asked.
+  for (const auto& j : {running, other}) {
+    const auto r = http_delete(b->port(), "/v1/jobs/" + j["id"].get<std::string>());
+    EXPECT_EQ(r.status, 200u) << r.body;
+    EXPECT_EQ(r.json()["state"], "cancelled") << r.body;
+    EXPECT_EQ(wait_for_job(a->port(), j["id"], is_terminal_view)["state"], "cancelled");
+  }
+}
+
+TEST_F(cluster_test, the_jobs_of_a_killed_node_are_taken_over_by_the_others) {
+  auto a = node("a", 2);
+  const auto retried = submit(
+      a->port(), {{"type", "sleep"}, {"input", {{"ms", 1500}}}, {"lane", "thread"}, {"max_attempts", 2}});
+  const auto last_try =
+      submit(a->port(), {{"type", "sleep"}, {"input", {{"ms", 60000}}}, {"lane", "thread"}});
+  for (const auto& j : {retried, last_try})
+    wait_for_job(a->port(), j["id"], [](const json& v) { return is_state(v, "running"); });
+  auto b = node("b", 2);
+  a->signal(SIGKILL);
+  // Once A's lease has passed, B takes both over: one is retried (and succeeds there), the other had no
+  // attempt left and fails `interrupted`.
+  const auto done = wait_for_job(b->port(), retried["id"], is_terminal_view);
+  EXPECT_EQ(done["state"], "succeeded") << done;
+  EXPECT_EQ(done["attempt"], 2) << done;
+  const auto failed = wait_for_job(b->port(), last_try["id"], is_terminal_view);
+  EXPECT_EQ(failed["state"], "failed") << failed;
+  EXPECT_EQ(failed["error"]["code"], "interrupted") << failed;
+}
+
+TEST_F(cluster_test, a_stalled_node_s_late_result_is_refused) {
+  auto a = node("a", 1);
+  const auto j = submit(
+      a->port(), {{"type", "sleep"}, {"input", {{"ms", 1500}}}, {"lane", "thread"}, {"max_attempts", 2}});
+  wait_for_job(a->port(), j["id"], [](const json& v) { return is_state(v, "running"); });
+  auto b = node("b", 1);
+  a->signal(SIGSTOP);
+  // B takes the job over once A's lease passes and runs attempt 2.
+  wait_for_job(b->port(), j["id"], [](const json& v) { return v["attempt"] == 2; });
+  a->signal(SIGCONT);
+  const auto done = wait_for_job(b->port(), j["id"], is_terminal_view);
+  EXPECT_EQ(done["state"], "succeeded") << done;
+  EXPECT_EQ(done["attempt"], 2) << done;
+  // A's attempt 1 ended after A woke up; its result was refused: one terminal event in the log.
+  wait_until(
+      [&] {
+        return http_get(a->port(), "/metrics").body.find("offload_jobs_running{lane=\"thread\"} 0") !=
+               std::string::npos;
+      },
+      "A's late attempt to end");
+  const auto types = event_types(a->port(), j["id"]);
+  EXPECT_EQ(std::count(types.begin(), types.end(), "succeeded"), 1) << ::testing::PrintToString(types);
+  EXPECT_EQ(types.back(), "succeeded") << ::testing::PrintToString(types);
+  EXPECT_EQ(std::count(types.begin(), types.end(), "retrying"), 1) << ::testing::PrintToString(types);
+}
+
+TEST_F(cluster_test, a_subscriber_of_a_dying_node_goes_on_at_another_node_and_misses_nothing) {
+  temp_dir dir;
+  const auto config = dir.write(
+      "commands.json", json{{"commands", {{"ticks", test_command({"ticks", "30", "40000"})}}}}.dump());
+  auto a = node("a", 1, {"--config", config});
+  const auto j = submit(a->port(), {{"type", "ticks"}, {"max_attempts", 2}});
+  const std::string id = j["id"];
+  std::uint64_t last = 0;
+  {
+    ws_client ws{a->port(), "/v1/jobs/" + id + "/events?after=0"};
+    int outputs = 0;
+    while (outputs < 3) {
+      const auto e = ws.read_json(10s);
+      ASSERT_TRUE(e.has_value());
+      ASSERT_EQ((*e)["seq"].get<std::uint64_t>(), last + 1) << *e;
+      last = (*e)["seq"];
+      outputs += (*e)["type"] == "output" ? 1 : 0;
+    }
+    auto b_started = node("b", 1, {"--config", config});
+    a->signal(SIGKILL);
+    // The client reconnects to B with the last seq it saw: B replays the rest from Redis, then follows the
+    // job live (B takes it over once A's lease passes, and runs attempt 2).
+    ws_client again{b_started->port(), "/v1/jobs/" + id + "/events?after=" + std::to_string(last)};
+    std::vector<std::string> types;
+    for (const auto& e : again.read_all(30s)) {
+      EXPECT_EQ(e["seq"].get<std::uint64_t>(), last + 1) << e;
+      last = e["seq"];
+      types.push_back(e["type"]);
+    }
+    ASSERT_FALSE(types.empty());
+    EXPECT_EQ(types.back(), "succeeded") << ::testing::PrintToString(types);
+    EXPECT_EQ(std::count(types.begin(), types.end(), "retrying"), 1) << ::testing::PrintToString(types);
+    EXPECT_EQ(std::count(types.begin(), types.end(), "started"), 1) << ::testing::PrintToString(types);
+    EXPECT_EQ(wait_for_job(b_started->port(), id, is_terminal_view)["attempt"], 2);
+  }
+}
+
+TEST_F(cluster_test, redis_restarting_under_load_loses_nothing_acknowledged) {
+  auto a = node("a", 2), b = node("b", 2);
+  std::vector<std::string> acknowledged;
+  const auto submit_one = [&](int i) {
+    const auto* n = i % 2 ? b.get() : a.get();
+    const auto r =
+        http_post(n->port(), "/v1/jobs", {{"type", "sleep"}, {"input", {{"ms", 700}}}, {"lane", "thread"}});
+    if (r.status == 202) return acknowledged.push_back(r.json()["id"]);
+    EXPECT_EQ(r.status, 503u) << r.body;
+    EXPECT_EQ(r.json()["error"]["code"], "storage_unavailable") << r.body;
+  };
+  for (int i = 0; i < 16; ++i)
+    submit_one(i);
+  wait_for_job(a->port(), acknowledged.front(), [](const json& v) { return is_state(v, "running"); });
+  // Killed with jobs queued and running (`appendfsync always` kept every acknowledged job), and kept away
+  // for longer than two leases: every lease in Redis has passed when it comes back, yet the nodes that hold
+  // the jobs keep them (they renew before anyone takes over).
+  redis_.stop(SIGKILL);
+  const auto killed_at = std::chrono::steady_clock::now();
+  for (int i = 16; i < 24; ++i)
+    submit_one(i);
+  wait_until([&] { return std::chrono::steady_clock::now() > killed_at + 2s; }, "two leases without Redis",
+             5s);
+  redis_.start();
+  wait_until(
+      [&] {
+        return http_get(a->port(), "/readyz").status == 200 && http_get(b->port(), "/readyz").status == 200;
+      },
+      "both nodes to be ready again");
+  for (int i = 24; i < 28; ++i)
+    submit_one(i);
+  ASSERT_EQ(acknowledged.size(), 20u);
+  for (const auto& id : acknowledged) {
+    const auto view = wait_for_job(a->port(), id, is_terminal_view);
+    EXPECT_EQ(view["state"], "succeeded") << view;
+    EXPECT_EQ(view["attempt"], 1) << view;
+  }
+}
+
+TEST_F(cluster_test, redis_away_means_503_and_the_nodes_recover_by_themselves) {
+  auto a = node("a");
+  EXPECT_EQ(run_job(a->port(), {{"type", "echo"}, {"input", {{"text", "before"}}}})["state"], "succeeded");
+  redis_.stop(SIGKILL);
+  wait_until([&] { return http_get(a->port(), "/readyz").status == 503; }, "readyz to say 503");
+  EXPECT_EQ(http_get(a->port(), "/healthz").status, 200u);
+  const auto refused = http_post(a->port(), "/v1/jobs", {{"type", "echo"}, {"input", {{"text", "x"}}}});
+  EXPECT_EQ(refused.status, 503u) << refused.body;
+  EXPECT_EQ(refused.json()["error"]["code"], "storage_unavailable") << refused.body;
+  redis_.start();
+  wait_until([&] { return http_get(a->port(), "/readyz").status == 200; }, "readyz to be 200 again");
+  EXPECT_EQ(run_job(a->port(), {{"type", "echo"}, {"input", {{"text", "after"}}}})["state"], "succeeded");
+}
+
+}  // namespace
+}  // namespace offload::test
