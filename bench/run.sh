@@ -158,6 +158,31 @@ emit overhead_memory "$(post_wait '{"type":"echo","input":{"a":1}}')"
 emit async_memory "$(load --connections 16 --method POST --path /v1/jobs --body '{"type":"echo","input":{"a":1}}')"
 stop_server
 
+# One node on Redis (append-only file, fsync every second: Redis's durable default) against the same two
+# figures, and how many Redis calls a job costs (from INFO commandstats; calls made inside scripts counted too):
+# the cluster's round trips per job are what scales with nodes. Skipped with a notice without redis-server.
+if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
+  rport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  redis-server --port "$rport" --bind 127.0.0.1 --dir "$work" --save "" --appendonly yes --daemonize no \
+    --logfile "$work/redis.log" &
+  redis_pid=$!
+  pids+=("$redis_pid")
+  for _ in $(seq 500); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.01; done
+  redis_calls() {  # redis_calls: {"scripts":N,"calls":N} since the last reset
+    redis-cli -p "$rport" info commandstats | tr -d '\r' | awk -F'[:=,]' '/^cmdstat_/ {
+      n += $3; if ($1 ~ /evalsha|eval$/) s += $3 } END { printf "{\"scripts\":%d,\"calls\":%d}", s, n }'
+  }
+  start_server --store "redis://127.0.0.1:$rport" --node-name bench
+  redis-cli -p "$rport" config resetstat >/dev/null
+  overhead=$(post_wait '{"type":"echo","input":{"a":1}}')
+  emit overhead_redis "${overhead%\}},\"redis\":$(redis_calls)}"
+  emit async_redis "$(load --connections 16 --method POST --path /v1/jobs --body '{"type":"echo","input":{"a":1}}')"
+  stop_server
+  kill "$redis_pid"; wait "$redis_pid" 2>/dev/null || true
+else
+  echo "bench: no redis-server, the Redis rows are skipped" >&2
+fi
+
 # WebSocket: 1,000 subscribers to a job printing a line every millisecond (300 per second of the scenario);
 # then one subscriber to a job writing 32 MiB per second of the scenario as fast as it can.
 start_server --max-log-bytes 4g
@@ -205,7 +230,7 @@ def ratio(a, b):
 base = rows.get("baseline_beast", {}).get("rps", 0)
 spawn = rows.get("baseline_spawn", {}).get("per_second", 0)
 print(f"\n{'scenario':<22}{'result':<44}{'vs baseline':>12}")
-for name in ["overhead", "overhead_memory", "cpu", "process", "command", "worker_python", "worker_node", "command_python", "async", "async_memory", "responsive", "responsive_dashboards", "ws", "stream", "memory_idle", "memory_retained", "recovery", "baseline_beast", "baseline_spawn", "node_overhead", "node_process", "node_command"]:
+for name in ["overhead", "overhead_memory", "overhead_redis", "cpu", "process", "command", "worker_python", "worker_node", "command_python", "async", "async_memory", "async_redis", "responsive", "responsive_dashboards", "ws", "stream", "memory_idle", "memory_retained", "recovery", "baseline_beast", "baseline_spawn", "node_overhead", "node_process", "node_command"]:
     r = rows.get(name)
     if not r: continue
     if name == "recovery":
@@ -234,6 +259,12 @@ for name in ["overhead", "overhead_memory", "cpu", "process", "command", "worker
         vs = "p99 " + ratio(r["p99_ms"], rows["responsive"]["p99_ms"])
     if name == "overhead_memory" and "overhead" in rows:
         vs = "sqlite " + ratio(rows["overhead"]["rps"], r["rps"])
+    if name == "overhead_redis" and "overhead" in rows:
+        vs = "sqlite " + ratio(rows["overhead"]["rps"], r["rps"])
+        if r.get("redis") and r.get("requests"):
+            text = text.rstrip() + f"; {r['redis']['calls'] / r['requests']:.1f} Redis calls/job"
+    if name == "async_redis" and "async" in rows:
+        vs = "sqlite " + ratio(rows["async"]["status"].get("202", 0), r["status"].get("202", 0))
     if name == "async_memory" and "async" in rows:
         vs = "sqlite " + ratio(rows["async"]["status"].get("202", 0), r["status"].get("202", 0))
     print(f"{name:<22}{text:<44}{vs:>12}")

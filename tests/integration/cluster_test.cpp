@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <filesystem>
+#include <fstream>
 #include <set>
 
 namespace offload::test {
@@ -145,6 +147,39 @@ TEST_F(cluster_test, the_jobs_of_a_killed_node_are_taken_over_by_the_others) {
   const auto failed = wait_for_job(b->port(), last_try["id"], is_terminal_view);
   EXPECT_EQ(failed["state"], "failed") << failed;
   EXPECT_EQ(failed["error"]["code"], "interrupted") << failed;
+}
+
+TEST_F(cluster_test, thread_worker_and_command_jobs_of_a_killed_node_run_again_once_each) {
+  temp_dir dir;
+  const auto runs = (dir.path() / "runs").string();
+  const auto config =
+      dir.write("commands.json",
+                json{{"commands", {{"append", test_command({"append-and-sleep", runs, "1500"})}}}}.dump());
+  auto a = node("a", 1, {"--config", config});
+  std::vector<std::string> ids;
+  for (const auto& body :
+       {json{{"type", "sleep"}, {"input", {{"ms", 1500}}}, {"lane", "thread"}},
+        json{{"type", "sleep"}, {"input", {{"ms", 1500}}}, {"lane", "process"}}, json{{"type", "append"}}}) {
+    auto with_retry = body;
+    with_retry["max_attempts"] = 3;
+    ids.push_back(submit(a->port(), with_retry)["id"]);
+  }
+  for (const auto& id : ids)
+    wait_for_job(a->port(), id, [](const json& v) { return is_state(v, "running"); });
+  wait_until([&] { return std::filesystem::exists(runs); }, "the command's first run");
+  auto b = node("b", 1, {"--config", config});
+  a->signal(SIGKILL);
+  // Each job ends exactly once, on B, with attempt 2: the attempt A was running is the only one run again.
+  for (const auto& id : ids) {
+    const auto done = wait_for_job(b->port(), id, is_terminal_view);
+    EXPECT_EQ(done["state"], "succeeded") << done;
+    EXPECT_EQ(done["attempt"], 2) << done;
+  }
+  std::ifstream in{runs};
+  std::size_t lines = 0;
+  for (std::string line; std::getline(in, line);)
+    ++lines;
+  EXPECT_EQ(lines, 2u) << "the command ran on A, then once more on B";
 }
 
 TEST_F(cluster_test, a_stalled_node_s_late_result_is_refused) {

@@ -112,7 +112,10 @@ int main(int argc, char** argv) {
   }
   if (mode == "bytes") {
     // Bytes that are not UTF-8 on stdout, a line of text on stderr.
-    write_all("\xff\xfe\x00" "A", 4);
+    write_all(
+        "\xff\xfe\x00"
+        "A",
+        4);
     std::fputs("a warning\n", stderr);
     return 0;
   }
@@ -182,6 +185,17 @@ int main(int argc, char** argv) {
       write_all(chunk.data(), chunk.size());
       usleep(pause);
     }
+    return 0;
+  }
+  if (mode == "append-and-sleep") {
+    // argv[2]: a file to append one line to (this run's pid: each execution counts once), argv[3]: ms to
+    // sleep afterwards.
+    const int fd = ::open(argv[2], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) return 3;
+    const auto line = std::to_string(getpid()) + "\n";
+    if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) return 4;
+    ::close(fd);
+    usleep(static_cast<useconds_t>(std::atoi(argv[3])) * 1000);
     return 0;
   }
   if (mode == "niceness") {

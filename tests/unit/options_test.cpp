@@ -75,6 +75,28 @@ TEST(options_test, the_store_is_sqlite_in_a_local_directory_unless_told_otherwis
   EXPECT_NE(parse({"--data-dir="}).error.find("--data-dir"), std::string::npos);
 }
 
+TEST(options_test, a_redis_store_takes_its_url_lease_node_name_and_password_from_the_environment) {
+  const auto p =
+      parse({"--store", "redis://cache.internal:6380/2", "--lease-ms", "3000", "--node-name", "n1"},
+            {{"OFFLOAD_REDIS_PASSWORD", "from-env"}});
+  ASSERT_TRUE(p.error.empty()) << p.error;
+  EXPECT_EQ(p.opts.store, options::store_kind::redis);
+  EXPECT_EQ(p.opts.redis.host, "cache.internal");
+  EXPECT_EQ(p.opts.redis.port, 6380);
+  EXPECT_EQ(p.opts.redis.db, 2);
+  EXPECT_EQ(p.opts.env_redis_password, "from-env");
+  EXPECT_EQ(p.opts.lease, std::chrono::milliseconds{3000});
+  EXPECT_EQ(p.opts.node_name, "n1");
+  EXPECT_EQ(parse({}).opts.lease, std::chrono::milliseconds{10000});
+  EXPECT_NE(parse({"--store", "redis://h:0"}).error.find("--store: the port"), std::string::npos);
+  EXPECT_NE(parse({"--lease-ms", "10"}).error.find("--lease-ms"), std::string::npos);
+  EXPECT_NE(parse({"--node-name", "a b"}).error.find("--node-name"), std::string::npos);
+  const auto secret = parse({"--store", "redis://:hunter2@h:99999"}).error;
+  EXPECT_NE(secret.find("--store"), std::string::npos);
+  EXPECT_EQ(secret.find("hunter2"), std::string::npos) << secret;
+  EXPECT_NE(usage().find("OFFLOAD_REDIS_PASSWORD"), std::string::npos);
+}
+
 TEST(options_test, help_lists_every_option_with_its_variable) {
   EXPECT_TRUE(parse({"--help"}).help);
   const auto text = usage();
