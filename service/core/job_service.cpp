@@ -883,8 +883,10 @@ void job_service::take_claimed(std::shared_ptr<job> j) {
     mirrors_.erase(it);
   }
   j->stored = true;
-  j->lost = false;
   j->owner = shared_->node();
+  // A followed job this node once lost (and asked to stop) runs again here with a fresh stop source.
+  if (j->lost) j->stop = std::stop_source{};
+  j->lost = false;
   if (type) j->pool = pool_for(*type, j->lane);
   if (draining_ || cluster_stopping_) {
     shared_->requeue(*j, {});
@@ -909,6 +911,8 @@ void job_service::take_over(std::shared_ptr<job> j) {
     }
     mirrors_.erase(it);
   }
+  if (j->lost) j->stop = std::stop_source{};
+  j->lost = false;
   if (j->state != job_state::running) {
     // Claimed by a node that went away before it started the job: it runs here.
     take_claimed(std::move(j));
