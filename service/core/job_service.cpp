@@ -325,10 +325,7 @@ asio::awaitable<proto::result<std::shared_ptr<const job>>> job_service::async_ca
       auto taken = co_await shared_->async_take(id, shared_queue::take_reason::queued);
       if (!taken) co_return taken.error();
       if (*taken) {
-        j = std::move(*taken);
-        j->stored = true;
-        if (const job_type* type = types_.find(j->spec.type)) j->pool = pool_for(*type, j->lane);
-        if (auto m = mirrors_.find(j->id); m != mirrors_.end()) mirrors_.erase(m);
+        j = own(std::move(*taken));
         live_.emplace(j->seq, j);
       } else {
         stored = co_await store_->async_find(id);
@@ -868,16 +865,14 @@ asio::awaitable<void> job_service::claim_loop(std::size_t p) {
   claiming_[p] = false;
 }
 
-void job_service::take_claimed(std::shared_ptr<job> j) {
-  const job_type* type = types_.find(j->spec.type);
+std::shared_ptr<job> job_service::own(std::shared_ptr<job> j) {
   if (auto it = mirrors_.find(j->id); it != mirrors_.end()) {
-    // A client follows this job here: the object it holds becomes the running job.
+    // A client follows this job here: the object it holds becomes the job this node runs.
     if (auto m = it->second.lock()) {
       for (const auto& e : j->events.events())
         if (e.seq > m->events.last_seq()) m->events.append_logged(e.seq, e.type, e.frame);
       stored_record::of(*j).apply_to(*m);
       m->claim = j->claim;
-      m->owner = shared_->node();
       j = std::move(m);
     }
     mirrors_.erase(it);
@@ -887,7 +882,12 @@ void job_service::take_claimed(std::shared_ptr<job> j) {
   // A followed job this node once lost (and asked to stop) runs again here with a fresh stop source.
   if (j->lost) j->stop = std::stop_source{};
   j->lost = false;
-  if (type) j->pool = pool_for(*type, j->lane);
+  if (const job_type* type = types_.find(j->spec.type)) j->pool = pool_for(*type, j->lane);
+  return j;
+}
+
+void job_service::take_claimed(std::shared_ptr<job> j) {
+  j = own(std::move(j));
   if (draining_ || cluster_stopping_) {
     shared_->requeue(*j, {});
     return;
@@ -897,22 +897,7 @@ void job_service::take_claimed(std::shared_ptr<job> j) {
 }
 
 void job_service::take_over(std::shared_ptr<job> j) {
-  j->stored = true;
-  j->owner = shared_->node();
-  if (const job_type* type = types_.find(j->spec.type)) j->pool = pool_for(*type, j->lane);
-  if (auto it = mirrors_.find(j->id); it != mirrors_.end()) {
-    if (auto m = it->second.lock()) {
-      for (const auto& e : j->events.events())
-        if (e.seq > m->events.last_seq()) m->events.append_logged(e.seq, e.type, e.frame);
-      stored_record::of(*j).apply_to(*m);
-      m->claim = j->claim;
-      m->owner = j->owner;
-      j = std::move(m);
-    }
-    mirrors_.erase(it);
-  }
-  if (j->lost) j->stop = std::stop_source{};
-  j->lost = false;
+  j = own(std::move(j));
   if (j->state != job_state::running) {
     // Claimed by a node that went away before it started the job: it runs here.
     take_claimed(std::move(j));

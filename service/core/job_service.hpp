@@ -190,7 +190,10 @@ class job_service {
   /// Starts a claim loop for every pool with a free slot.
   void pull();
   boost::asio::awaitable<void> claim_loop(std::size_t p);
-  /// Makes a claimed (or taken-over) job live here: the mirror a client follows becomes the job itself.
+  /// A job this node just claimed or took: the mirror a client follows here, if any, brought up to date and
+  /// made the job itself.
+  std::shared_ptr<job> own(std::shared_ptr<job> j);
+  /// Makes a claimed job live here, queued for its pool.
   void take_claimed(std::shared_ptr<job> j);
   /// A job whose lease passed on a node that went away, now this node's: what the lifecycle machine says
   /// of an interrupted attempt (or, if it never started, a run here).
