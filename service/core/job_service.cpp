@@ -853,14 +853,17 @@ void job_service::pull() {
 
 asio::awaitable<void> job_service::claim_loop(std::size_t p) {
   // One claim at a time per pool, as long as it has a free slot and the shared queue has work for it.
-  while (!draining_ && !cluster_stopping_ && unclaimed_slots(p) > 0) {
-    auto claimed = co_await shared_->async_claim(pool_queues_[p]);
+  while (!draining_ && !cluster_stopping_) {
+    const auto wanted = unclaimed_slots(p);
+    if (wanted == 0) break;
+    auto claimed = co_await shared_->async_claim(pool_queues_[p], wanted);
     if (!claimed) break;  // the store is away: its return (on_reconnected) pulls again
-    if (!claimed->claimed) {
-      if (claimed->next_due) arm_due_timer(*claimed->next_due);
-      break;
-    }
-    take_claimed(std::move(claimed->claimed));
+    if (claimed->next_due) arm_due_timer(*claimed->next_due);
+    const bool emptied = claimed->claimed.size() < wanted;
+    for (auto& j : claimed->claimed)
+      take_claimed(std::move(j));
+    // Fewer than asked: the queues are empty for now; a wake-up or a due time starts the next round.
+    if (emptied) break;
   }
   claiming_[p] = false;
 }

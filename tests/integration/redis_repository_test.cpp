@@ -60,9 +60,10 @@ class redis_repository_test : public ::testing::Test {
   }
 
   std::shared_ptr<job> claim(redis_repository& repo, std::vector<std::string> queues) {
-    auto r = await(repo.async_claim(std::move(queues)));
+    auto r = await(repo.async_claim(std::move(queues), 1));
     EXPECT_TRUE(r.has_value()) << r.error().message;
-    return r ? r->claimed : nullptr;
+    EXPECT_LE(r->claimed.size(), 1u);
+    return r && !r->claimed.empty() ? r->claimed.front() : nullptr;
   }
 
   /// Runs a claimed job to `succeeded` as the service would: started, the terminal record, finished.
@@ -148,6 +149,22 @@ TEST_F(redis_repository_test, claims_take_the_highest_priority_then_the_oldest_a
   EXPECT_FALSE(claim(*a, {echo_queue, sum_queue}));
 }
 
+TEST_F(redis_repository_test, one_claim_takes_several_jobs_in_order_and_stops_at_the_end_of_the_queues) {
+  auto a = open("a");
+  const auto first = add(*a, "sum", 9);
+  const auto second = add(*a, "echo", 7);
+  const auto third = add(*a, "echo", 7);
+  auto got = await(a->async_claim({echo_queue, sum_queue}, 2));
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->claimed.size(), 2u);
+  EXPECT_EQ(got->claimed[0]->id, first->id);
+  EXPECT_EQ(got->claimed[1]->id, second->id);
+  got = await(a->async_claim({echo_queue, sum_queue}, 5));
+  ASSERT_EQ(got->claimed.size(), 1u);
+  EXPECT_EQ(got->claimed[0]->id, third->id);
+  EXPECT_EQ(got->claimed[0]->claim, 1u);
+}
+
 TEST_F(redis_repository_test, a_node_claims_only_the_types_it_offers) {
   auto a = open("a");
   auto b = open("b");
@@ -163,9 +180,9 @@ TEST_F(redis_repository_test, a_node_claims_only_the_types_it_offers) {
 TEST_F(redis_repository_test, a_delayed_job_is_claimable_only_once_due) {
   auto a = open("a");
   const auto later = add(*a, "echo", 5, std::nullopt, 400);
-  auto none = await(a->async_claim({echo_queue}));
+  auto none = await(a->async_claim({echo_queue}, 4));
   ASSERT_TRUE(none);
-  EXPECT_FALSE(none->claimed);
+  EXPECT_TRUE(none->claimed.empty());
   ASSERT_TRUE(none->next_due);
   EXPECT_GT(*none->next_due, job::clock::now() + 100ms);
   std::shared_ptr<job> got;

@@ -22,10 +22,10 @@
 
 namespace offload::core {
 
-/// What a claim gives: a job this node now owns (`job::claim` holds the token), or, when nothing was
-/// claimable, when the next delayed job is due.
+/// What a claim gives: the jobs this node now owns (`job::claim` holds each token), most urgent first, or,
+/// when nothing was claimable, when the next delayed job is due.
 struct claim_result {
-  std::shared_ptr<job> claimed;
+  std::vector<std::shared_ptr<job>> claimed;
   std::optional<job::clock::time_point> next_due;
 };
 
@@ -63,9 +63,10 @@ class shared_queue {
   virtual std::string queue_key(proto::lane lane, const std::string& type) const = 0;
   virtual void set_events(shared_queue_events events) = 0;
 
-  /// Claims the most urgent job among `queues` (highest priority, then oldest submission).
-  virtual boost::asio::awaitable<proto::result<claim_result>> async_claim(
-      std::vector<std::string> queues) = 0;
+  /// Claims up to `limit` of the most urgent jobs among `queues` (highest priority, then oldest submission)
+  /// in one step; fewer when the queues hold fewer.
+  virtual boost::asio::awaitable<proto::result<claim_result>> async_claim(std::vector<std::string> queues,
+                                                                          std::size_t limit) = 0;
   /// Takes over job `id` when its lease passed (`expired`) or while it is queued (`queued`, to cancel it);
   /// null when it is not (or no longer) so.
   virtual boost::asio::awaitable<proto::result<std::shared_ptr<job>>> async_take(std::string id,

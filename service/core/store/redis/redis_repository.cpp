@@ -313,11 +313,12 @@ void redis_repository::resend() {
 }
 
 void redis_repository::save(const job& j, std::span<const logged_event> appended, bool record) {
-  write(j, "save", record, appended);
+  // The terminal record also releases the job and lists it as finished: one script, not two.
+  write(j, record && proto::is_terminal(j.state) ? "finish" : "save", record, appended);
 }
 
-void redis_repository::finished(std::shared_ptr<job> j) {
-  write(*j, "finish", false, {});
+void redis_repository::finished(std::shared_ptr<job>) {
+  // Written with the terminal record (`save`).
   ++finished_;
 }
 
@@ -512,25 +513,29 @@ proto::result<std::shared_ptr<job>> claimed_from(const redis_reply& r, auto read
 
 }  // namespace
 
-asio::awaitable<proto::result<claim_result>> redis_repository::async_claim(std::vector<std::string> queues) {
+asio::awaitable<proto::result<claim_result>> redis_repository::async_claim(std::vector<std::string> queues,
+                                                                           std::size_t limit) {
   queues.push_back(delayed_index);
   queues.push_back(running_index);
-  std::vector<std::string> args{options_.node, std::to_string(options_.lease.count())};
+  std::vector<std::string> args{options_.node, std::to_string(options_.lease.count()),
+                                std::to_string(std::max<std::size_t>(limit, 1))};
   auto reply = co_await connection_->async_script(redis_scripts::claim, std::move(queues), std::move(args));
   if (!reply) co_return reply.error();
   if (reply->is_error() || !reply->is_array() || reply->elements.empty()) co_return unreadable(reply->text);
-  if (reply->elements[0].text.empty()) {
-    claim_result none;
-    if (reply->elements.size() > 1)
-      if (const auto due = reply->elements[1].as_integer())
-        none.next_due =
-            clock::time_point{std::chrono::duration_cast<clock::duration>(std::chrono::milliseconds{*due})};
-    co_return none;
+  claim_result out;
+  if (reply->elements.size() == 1) {
+    if (const auto due = reply->elements[0].as_integer())
+      out.next_due =
+          clock::time_point{std::chrono::duration_cast<clock::duration>(std::chrono::milliseconds{*due})};
+    co_return out;
   }
-  auto j =
-      claimed_from(*reply, [this](const redis_reply& f, const redis_reply* e) { return read_job(f, e); });
-  if (!j) co_return j.error();
-  co_return claim_result{std::move(*j), std::nullopt};
+  for (std::size_t i = 1; i < reply->elements.size(); ++i) {
+    auto j = claimed_from(reply->elements[i],
+                          [this](const redis_reply& f, const redis_reply* e) { return read_job(f, e); });
+    if (!j) co_return j.error();
+    out.claimed.push_back(std::move(*j));
+  }
+  co_return out;
 }
 
 asio::awaitable<proto::result<std::shared_ptr<job>>> redis_repository::async_take(std::string id,

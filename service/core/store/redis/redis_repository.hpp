@@ -78,7 +78,8 @@ class redis_repository final : public job_repository, public shared_queue {
     return queue_of(lane, type);
   }
   void set_events(shared_queue_events events) override { events_ = std::move(events); }
-  boost::asio::awaitable<proto::result<claim_result>> async_claim(std::vector<std::string> queues) override;
+  boost::asio::awaitable<proto::result<claim_result>> async_claim(std::vector<std::string> queues,
+                                                                  std::size_t limit) override;
   boost::asio::awaitable<proto::result<std::shared_ptr<job>>> async_take(std::string id,
                                                                          take_reason why) override;
   boost::asio::awaitable<proto::result<std::vector<std::string>>> async_expired(std::size_t limit) override;

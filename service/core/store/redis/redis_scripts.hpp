@@ -41,10 +41,13 @@ enum index : std::size_t { add, claim, take, write, renew, expired, evict, read,
   "  if #args >= from then redis.call('PUBLISH', 'offload:changed', redis.call('HGET', job, 'id')) end\n"   \
   "end\n"                                                                                                   \
   "local function set_fields(job, args, from, n)\n"                                                         \
+  "  local set, del = {}, {}\n"                                                                             \
   "  for i = from, from + 2 * n - 1, 2 do\n"                                                                \
-  "    if args[i + 1] == '' then redis.call('HDEL', job, args[i])\n"                                        \
-  "    else redis.call('HSET', job, args[i], args[i + 1]) end\n"                                            \
+  "    if args[i + 1] == '' then table.insert(del, args[i])\n"                                              \
+  "    else table.insert(set, args[i]) table.insert(set, args[i + 1]) end\n"                                \
   "  end\n"                                                                                                 \
+  "  if #set > 0 then redis.call('HSET', job, unpack(set)) end\n"                                           \
+  "  if #del > 0 then redis.call('HDEL', job, unpack(del)) end\n"                                           \
   "end\n"                                                                                                   \
   "local function enqueue(id, job)\n"                                                                       \
   "  local nb = tonumber(redis.call('HGET', job, 'not_before') or '0')\n"                                   \
@@ -77,10 +80,11 @@ enqueue(ARGV[1], KEYS[1])
 return {'ok'}
 )lua";
 
-/// KEYS: the queues to claim from, then `delayed`, then `running`. ARGV: node, lease ms.
-/// First makes due delayed jobs claimable; then takes the head with the lowest score among the queues,
-/// makes this node its owner with a new fencing token and a lease, and returns job_reply. With nothing to
-/// claim: {'', due} where `due` is when the next delayed job is due (ms of Redis time), or '' if none.
+/// KEYS: the queues to claim from, then `delayed`, then `running`. ARGV: node, lease ms, how many.
+/// First makes due delayed jobs claimable; then, up to `how many` times, takes the head with the lowest score
+/// among the queues, makes this node its owner with a new fencing token and a lease. Returns {'', due}
+/// followed by one job_reply per claimed job; `due` is when the next delayed job is due (ms of Redis time) or
+/// ''.
 inline constexpr std::string_view claim_lua = OFFLOAD_REDIS_LUA_PRELUDE R"lua(
 local nq = #KEYS - 2
 local delayed, running = KEYS[nq + 1], KEYS[nq + 2]
@@ -88,32 +92,44 @@ local now = now_ms()
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, 100)) do
   redis.call('ZREM', delayed, id)
   local job = job_key(id)
-  if redis.call('EXISTS', job) == 1 then
-    local q = redis.call('HGET', job, 'q')
-    redis.call('ZADD', q, redis.call('HGET', job, 'score'), id)
+  local q, score = unpack(redis.call('HMGET', job, 'q', 'score'))
+  if q then
+    redis.call('ZADD', q, score, id)
     redis.call('PUBLISH', 'offload:wake', q)
   end
 end
-local best, best_score, best_queue
+local heads = {}
 for i = 1, nq do
   local head = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')
-  if head[1] then
-    local score = tonumber(head[2])
-    if not best or score < best_score or (score == best_score and head[1] < best) then
-      best, best_score, best_queue = head[1], score, KEYS[i]
+  if head[1] then heads[i] = {head[1], tonumber(head[2])} end
+end
+local out = {''}
+for _ = 1, tonumber(ARGV[3]) do
+  local best
+  for i = 1, nq do
+    local h = heads[i]
+    if h and (not best or h[2] < heads[best][2] or (h[2] == heads[best][2] and h[1] < heads[best][1])) then
+      best = i
     end
   end
+  if not best then break end
+  local id = heads[best][1]
+  redis.call('ZREM', KEYS[best], id)
+  local head = redis.call('ZRANGE', KEYS[best], 0, 0, 'WITHSCORES')
+  heads[best] = head[1] and {head[1], tonumber(head[2])} or nil
+  local job = job_key(id)
+  local claim = redis.call('HINCRBY', job, 'claim', 1)
+  redis.call('HSET', job, 'owner', ARGV[1])
+  redis.call('ZADD', running, now + tonumber(ARGV[2]), id)
+  table.insert(out, job_reply(id, job, claim))
 end
-if not best then
+if #out == 1 then
   local next = redis.call('ZRANGE', delayed, 0, 0, 'WITHSCORES')
-  return {'', next[2] or ''}
+  out = {next[2] or ''}
+else
+  out[1] = ''
 end
-redis.call('ZREM', best_queue, best)
-local job = job_key(best)
-local claim = redis.call('HINCRBY', job, 'claim', 1)
-redis.call('HSET', job, 'owner', ARGV[1])
-redis.call('ZADD', running, now + tonumber(ARGV[2]), best)
-return job_reply(best, job, claim)
+return out
 )lua";
 
 /// KEYS: job, running, delayed. ARGV: node, lease ms, id, what ('expired': a claimed job whose lease
@@ -144,7 +160,8 @@ return job_reply(id, KEYS[1], claim)
 /// 0 unless this node owns the job under this claim. `finish` releases the job and lists it as finished;
 /// `requeue` releases it and queues it again (delayed when its `not_before` is ahead). Returns 1.
 inline constexpr std::string_view write_lua = OFFLOAD_REDIS_LUA_PRELUDE R"lua(
-if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] or redis.call('HGET', KEYS[1], 'claim') ~= ARGV[2] then
+local owner, claim = unpack(redis.call('HMGET', KEYS[1], 'owner', 'claim'))
+if owner ~= ARGV[1] or claim ~= ARGV[2] then
   return 0
 end
 local n = tonumber(ARGV[5])
