@@ -168,6 +168,9 @@ if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
   redis_pid=$!
   pids+=("$redis_pid")
   for _ in $(seq 500); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.01; done
+  redis-cli -p "$rport" ping >/dev/null 2>&1 || { echo "bench: redis-server did not start:" >&2; tail -5 "$work/redis.log" >&2; }
+fi
+if [[ -n ${rport:-} ]] && redis-cli -p "$rport" ping >/dev/null 2>&1; then
   redis_calls() {  # redis_calls: {"scripts":N,"calls":N} since the last reset
     redis-cli -p "$rport" info commandstats | tr -d '\r' | awk -F'[:=,]' '/^cmdstat_/ {
       n += $3; if ($1 ~ /evalsha|eval$/) s += $3 } END { printf "{\"scripts\":%d,\"calls\":%d}", s, n }'
@@ -180,7 +183,7 @@ if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
   stop_server
   kill "$redis_pid"; wait "$redis_pid" 2>/dev/null || true
 else
-  echo "bench: no redis-server, the Redis rows are skipped" >&2
+  echo "bench: no redis-server (or it did not start), the Redis rows are skipped" >&2
 fi
 
 # WebSocket: 1,000 subscribers to a job printing a line every millisecond (300 per second of the scenario);
@@ -262,7 +265,8 @@ for name in ["overhead", "overhead_memory", "overhead_redis", "cpu", "process", 
     if name == "overhead_redis" and "overhead" in rows:
         vs = "sqlite " + ratio(rows["overhead"]["rps"], r["rps"])
         if r.get("redis") and r.get("requests"):
-            text = text.rstrip() + f"; {r['redis']['calls'] / r['requests']:.1f} Redis calls/job"
+            n = r["requests"]
+            text = text.rstrip() + f"; {r['redis']['scripts'] / n:.1f} scripts, {r['redis']['calls'] / n:.0f} calls/job"
     if name == "async_redis" and "async" in rows:
         vs = "sqlite " + ratio(rows["async"]["status"].get("202", 0), r["status"].get("202", 0))
     if name == "async_memory" and "async" in rows:
