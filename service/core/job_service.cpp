@@ -222,6 +222,7 @@ asio::awaitable<proto::result<submission>> job_service::async_submit(proto::job_
     // In the shared queue now: whichever node has a free slot claims it (this one too). Followed here so
     // that a client waiting on it sees it end.
     mirrors_[j->id] = j;
+    moisten(shared_->queue_key(j->lane, j->spec.type));
     pull();
     co_return submission{std::move(j), false};
   }
@@ -781,14 +782,20 @@ void job_service::start_cluster() {
   // The queues each pool claims from: those of every type it runs, in every lane that maps to it.
   pool_queues_.assign(lanes_.size(), {});
   claiming_.assign(lanes_.size(), false);
+  dry_.assign(lanes_.size(), false);
   for (const auto& [name, type] : types_.all()) {
     for (const auto l : lanes_for(type)) {
       const auto p = index(pool_for(type, l));
-      if (p < pool_queues_.size()) pool_queues_[p].push_back(shared_->queue_key(l, name));
+      if (p >= pool_queues_.size()) continue;
+      pool_queues_[p].push_back(shared_->queue_key(l, name));
+      queue_pool_[pool_queues_[p].back()] = p;
     }
   }
   shared_queue_events events;
-  events.on_wake = [this](std::string_view) { pull(); };
+  events.on_wake = [this](std::string_view queue) {
+    moisten(queue);
+    pull();
+  };
   events.on_job_changed = [this](std::string_view id) {
     auto it = mirrors_.find(std::string{id});
     if (it == mirrors_.end()) return;
@@ -816,6 +823,7 @@ void job_service::start_cluster() {
     // once and takes over nobody's for one lease, so that the others can renew theirs first.
     reap_after_ = std::chrono::steady_clock::now() + shared_->lease();
     lease_timer_.cancel();
+    moisten();
     // Messages sent while the store was away are lost: read every followed job again, claim what waits.
     for (auto it = mirrors_.begin(); it != mirrors_.end();) {
       if (it->second.expired()) {
@@ -842,10 +850,18 @@ std::size_t job_service::unclaimed_slots(std::size_t p) const noexcept {
   return taken < capacity ? capacity - taken : 0;
 }
 
+void job_service::moisten(std::optional<std::string_view> queue) {
+  if (!queue) {
+    std::fill(dry_.begin(), dry_.end(), false);
+    return;
+  }
+  if (auto it = queue_pool_.find(std::string{*queue}); it != queue_pool_.end()) dry_[it->second] = false;
+}
+
 void job_service::pull() {
   if (!shared_ || draining_ || cluster_stopping_ || pool_queues_.empty()) return;
   for (std::size_t p = 0; p < lanes_.size(); ++p) {
-    if (claiming_[p] || pool_queues_[p].empty() || unclaimed_slots(p) == 0) continue;
+    if (claiming_[p] || dry_[p] || pool_queues_[p].empty() || unclaimed_slots(p) == 0) continue;
     claiming_[p] = true;
     asio::co_spawn(reactor_, claim_loop(p), log_coroutine_failure("claim"));
   }
@@ -860,6 +876,9 @@ asio::awaitable<void> job_service::claim_loop(std::size_t p) {
     if (!claimed) break;  // the store is away: its return (on_reconnected) pulls again
     if (claimed->next_due) arm_due_timer(*claimed->next_due);
     const bool emptied = claimed->claimed.size() < wanted;
+    // Nothing at all: this pool waits for a wake-up for one of its queues (a busy pool that got fewer than it
+    // asked keeps claiming as its slots free up).
+    if (claimed->claimed.empty()) dry_[p] = true;
     for (auto& j : claimed->claimed)
       take_claimed(std::move(j));
     // Fewer than asked: the queues are empty for now; a wake-up or a due time starts the next round.
@@ -967,6 +986,7 @@ asio::awaitable<void> job_service::lease_loop() {
     }
     if (auto stats = co_await shared_->async_heartbeat(queues)) cluster_ = *stats;
     // A wake-up lost with the subscriber is caught here: at most a third of a lease late.
+    moisten();
     pull();
     if (cluster_stopping_) break;
     lease_timer_.expires_after(period);
@@ -1013,6 +1033,7 @@ void job_service::arm_due_timer(job::clock::time_point due) {
   due_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;
     due_armed_for_.reset();
+    moisten();
     pull();
   });
 }

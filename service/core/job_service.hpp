@@ -187,8 +187,10 @@ class job_service {
   void start_cluster();
   /// Free slots of pool `p` not yet spoken for by a claimed job waiting here.
   std::size_t unclaimed_slots(std::size_t p) const noexcept;
-  /// Starts a claim loop for every pool with a free slot.
+  /// Starts a claim loop for every pool with a free slot (and queues not known to be empty).
   void pull();
+  /// Forgets that pools' queues were empty: all of them, or the pool of `queue`.
+  void moisten(std::optional<std::string_view> queue = std::nullopt);
   boost::asio::awaitable<void> claim_loop(std::size_t p);
   /// A job this node just claimed or took: the mirror a client follows here, if any, brought up to date and
   /// made the job itself.
@@ -248,6 +250,10 @@ class job_service {
   // By slot pool: the shared queues of the types it runs, and whether a claim loop runs for it.
   std::vector<std::vector<std::string>> pool_queues_;
   std::vector<bool> claiming_;
+  // By slot pool: its last claim found its queues empty; it claims again when woken for one of them (or by a
+  // due time, a reconnect, the lease loop), not on every freed slot of any pool. The pool of each queue.
+  std::vector<bool> dry_;
+  std::unordered_map<std::string, std::size_t> queue_pool_;
   // Followed jobs of other nodes (or not yet claimed), by id; refreshed when the store says they changed.
   std::unordered_map<std::string, std::weak_ptr<job>> mirrors_;
   // Ids being refreshed, and whether another change came meanwhile.
