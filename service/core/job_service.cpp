@@ -774,10 +774,6 @@ std::vector<pool_stats> job_service::pools() const {
 
 // Cluster mode.
 
-std::optional<cluster_stats> job_service::cluster() const {
-  return cluster_;
-}
-
 void job_service::start_cluster() {
   // The queues each pool claims from: those of every type it runs, in every lane that maps to it.
   pool_queues_.assign(lanes_.size(), {});

@@ -130,8 +130,6 @@ class job_service {
   std::vector<pool_stats> pools() const;
   /// Queued jobs not yet eligible (a delay, `run_at`, a retry's back-off).
   std::size_t delayed() const noexcept { return queue_.delayed(); }
-  /// With a shared store: the cluster's queue depths and live nodes as last read (every third of a lease).
-  std::optional<cluster_stats> cluster() const;
   /// Jobs ended per second, by state, over the last minutes.
   const finish_history& history() const noexcept { return history_; }
 
