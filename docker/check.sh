@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the image with a private dockerd and checks it for real, from outside the container: health, a thread
 # job, a process job, a command job, a WebSocket event stream, the Docker HEALTHCHECK, a non-root user, a
-# graceful `docker stop`, and jobs kept on the data volume across `docker start` and `docker kill`. Lints the
-# Dockerfile. Run as root on Debian 12; touches no other process and only
+# graceful `docker stop`, and jobs kept on the data volume across `docker start` and `docker kill`; then
+# docker/compose.cluster.yml (three nodes on one Redis) with one node killed mid-job. Lints the Dockerfile. Run as root on Debian 12; touches no other process and only
 # contacts 127.0.0.1 (plus the Debian mirror while building).
 #   docker/check.sh [all]      build, then check (OFFLOAD_DOCKER_WORK=/var/tmp/offload-docker keeps the base
 #                              image and the build cache between runs)
@@ -17,7 +17,7 @@ started=$(date +%s)
 say() { echo "docker-check [$(( $(date +%s) - started ))s] $*"; }
 
 [[ $(id -u) -eq 0 ]] || { echo "docker/check.sh must run as root (it starts a private dockerd)" >&2; exit 1; }
-"$root/scripts/bootstrap.sh" docker.io debootstrap
+"$root/scripts/bootstrap.sh" docker.io debootstrap docker-compose
 docker=/usr/bin/docker
 mkdir -p "$W"
 
@@ -45,11 +45,14 @@ esac
 
 container=offload-ci-$$
 dockerd_pid=
+cluster=  # the compose project, while it is up
+cluster_compose() { docker-compose --ansi never -p "$cluster" -f "$root/docker/compose.cluster.yml" "$@"; }
 
 cleanup() {
   set +e
   if [[ -n $dockerd_pid ]]; then
     "$docker" rm -f "$container" >/dev/null 2>&1
+    [[ -n $cluster ]] && cluster_compose down -v --timeout 5 >/dev/null 2>&1
     kill "$dockerd_pid" 2>/dev/null
     for _ in $(seq 100); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$dockerd_pid" 2>/dev/null
@@ -77,19 +80,26 @@ if [[ $phase != run ]]; then
   build_started=$(date +%s)
   "$docker" build --network host -t offload:ci "$root" >"$W/build.log" 2>&1 || { tail -40 "$W/build.log" >&2; exit 1; }
   say "image built in $(( $(date +%s) - build_started ))s"
+  # The Redis image of compose.cluster.yml (Debian's redis-server).
+  "$docker" build --network host -t offload-redis:latest "$root/docker/redis" >"$W/build-redis.log" 2>&1 \
+    || { tail -20 "$W/build-redis.log" >&2; exit 1; }
 fi
 size=$("$docker" image inspect -f '{{.Size}}' offload:ci 2>/dev/null) \
   || { echo "docker-check: no image offload:ci; run docker/check.sh build first" >&2; exit 1; }
 say "image offload:ci: $(( size / 1024 / 1024 )) MiB"
 [[ $phase == build ]] && exit 0
 
-# A free loopback port: nothing answers on it.
-port=
-for _ in $(seq 50); do
-  candidate=$(( 20000 + RANDOM % 40000 ))
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then port=$candidate; break; fi
-done
-[[ -n $port ]] || { echo "no free port" >&2; exit 1; }
+# free_port: prints a loopback port nothing answers on.
+free_port() {
+  local candidate
+  for _ in $(seq 50); do
+    candidate=$(( 20000 + RANDOM % 40000 ))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then echo "$candidate"; return; fi
+  done
+  echo "no free port" >&2
+  exit 1
+}
+port=$(free_port)
 url="http://127.0.0.1:$port"
 
 say "running on $url"
@@ -158,6 +168,82 @@ for how in "docker stop" "docker kill"; do
 done
 "$docker" stop -t 30 "$container" >/dev/null
 expect "exit code after the last docker stop" "0" "$("$docker" inspect -f '{{.State.ExitCode}}' "$container")"
+
+# The cluster: docker/compose.cluster.yml as a user runs it (the image above as offload:latest, Redis from
+# docker/redis), each node published on its own loopback port. Six sleeping jobs (two attempts each) fill the
+# three nodes' six thread slots; one node that runs some is killed with SIGKILL; every job must still end
+# `succeeded` exactly once, the killed node's on a second attempt, as every surviving node sees it.
+say "cluster: three nodes on one Redis (docker/compose.cluster.yml)"
+"$docker" tag offload:ci offload:latest
+cluster=offload-ci-cluster-$$
+export OFFLOAD_REDIS_PASSWORD
+OFFLOAD_REDIS_PASSWORD=$(od -An -N18 -tx1 /dev/urandom | tr -d ' \n')
+export OFFLOAD_LEASE_MS=3000  # a shorter lease: the take-over comes within seconds
+nodes=()
+for n in 1 2 3; do
+  node_port=$(free_port)
+  export "OFFLOAD_PUBLISH_$n=127.0.0.1:$node_port"
+  nodes+=("http://127.0.0.1:$node_port")
+done
+cluster_compose up -d --no-build >"$W/cluster.log" 2>&1 || { cat "$W/cluster.log" >&2; exit 1; }
+cluster_fail() { echo "docker-check: cluster: $*" >&2; cluster_compose logs --tail 20 >&2; exit 1; }
+on() { local n=$1; shift; "$W/offload" --url "${nodes[n - 1]}" "$@"; }
+for n in 1 2 3; do
+  for _ in $(seq 150); do on "$n" health >/dev/null 2>&1 && break; sleep 0.2; done
+  on "$n" health >/dev/null || cluster_fail "node $n does not answer"
+done
+say "ok: three nodes answer"
+# running_on N: the jobs node N runs now, from its /metrics.
+running_on() {
+  local hostport=${nodes[$1 - 1]#http://}
+  exec 3<>"/dev/tcp/${hostport%:*}/${hostport#*:}"
+  printf 'GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3
+  awk '$1 ~ /^offload_jobs_running/ { n += $2 } END { printf "%d", n }' <&3
+  exec 3<&-
+}
+jobs=()
+for i in 1 2 3 4 5 6; do jobs+=("$(on 1 submit sleep ms=6000 --attempts 2 --key "cluster-check-$i")"); done
+victim=
+for _ in $(seq 100); do
+  total=0
+  for n in 1 2 3; do total=$(( total + $(running_on "$n") )); done
+  (( total == 6 )) && break
+  sleep 0.1
+done
+(( total == 6 )) || cluster_fail "the six jobs did not all start (running: $total)"
+for n in 3 2 1; do
+  count=$(running_on "$n")
+  (( count > 0 )) && { victim=$n; killed_jobs=$count; break; }
+done
+say "ok: six jobs run on three nodes; killing node $victim (it runs $killed_jobs)"
+cluster_compose kill -s SIGKILL "offload-$victim" >/dev/null 2>&1
+survivors=()
+for n in 1 2 3; do (( n != victim )) && survivors+=("$n"); done
+json_number() { sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p" | head -1; }
+retried=0
+for id in "${jobs[@]}"; do
+  for _ in $(seq 300); do
+    state=$(on "${survivors[0]}" --json status "$id" | json_field state)
+    [[ $state == succeeded || $state == failed || $state == cancelled ]] && break
+    sleep 0.1
+  done
+  [[ $state == succeeded ]] || cluster_fail "job $id ended '$state' after node $victim died"
+  for n in "${survivors[@]}"; do
+    view=$(on "$n" --json status "$id")
+    [[ $(json_field state <<<"$view") == succeeded ]] || cluster_fail "node $n sees job $id otherwise: $view"
+  done
+  attempt=$(json_number attempt <<<"$view")
+  (( attempt == 2 )) && retried=$(( retried + 1 ))
+  (( attempt <= 2 )) || cluster_fail "job $id ran $attempt times"
+done
+expect "jobs taken over from the killed node (second attempts)" "$killed_jobs" "$retried"
+expect "an idempotency key is global" "${jobs[0]}" "$(on "${survivors[1]}" submit sleep ms=6000 --attempts 2 --key cluster-check-1)"
+cluster_compose start "offload-$victim" >/dev/null 2>&1
+for _ in $(seq 150); do on "$victim" health >/dev/null 2>&1 && break; sleep 0.2; done
+expect "the restarted node runs jobs again" "499999500000" "$(on "$victim" --json submit sum n=1000000 --wait | json_field sum)"
+cluster_compose down -v --timeout 20 >/dev/null 2>&1
+cluster=
+say "ok: cluster checks passed"
 
 if command -v npx >/dev/null; then
   say "dockerfilelint"

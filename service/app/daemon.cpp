@@ -198,17 +198,18 @@ void describe_service_metrics(core::metrics_registry& metrics, const net::listen
       });
 }
 
-// The token from OFFLOAD_TOKEN is in `auth` now: nothing else may read it. /proc/PID/environ shows the
-// environment block the process started with, so the value's bytes are overwritten, not just unset; and the
-// process becomes non-dumpable, so a same-user child (an allow-listed command) cannot read its /proc files
-// (environ, mem, fd) at all.
+// The token from OFFLOAD_TOKEN is in `auth` now, the Redis password from OFFLOAD_REDIS_PASSWORD in the
+// options: nothing else may read them. /proc/PID/environ shows the environment block the process started
+// with, so the values' bytes are overwritten, not just unset; and the process becomes non-dumpable, so a
+// same-user child (an allow-listed command) cannot read its /proc files (environ, mem, fd) at all.
 void hide_secrets() {
-  constexpr std::string_view name = "OFFLOAD_TOKEN=";
-  for (char** entry = environ; entry && *entry; ++entry) {
-    if (std::strncmp(*entry, name.data(), name.size()) == 0)
-      std::memset(*entry + name.size(), 0, std::strlen(*entry + name.size()));
+  for (const std::string_view name : {"OFFLOAD_TOKEN", "OFFLOAD_REDIS_PASSWORD"}) {
+    for (char** entry = environ; entry && *entry; ++entry) {
+      if (std::strncmp(*entry, name.data(), name.size()) == 0 && (*entry)[name.size()] == '=')
+        std::memset(*entry + name.size() + 1, 0, std::strlen(*entry + name.size() + 1));
+    }
+    ::unsetenv(std::string{name}.c_str());
   }
-  ::unsetenv("OFFLOAD_TOKEN");
   if (::prctl(PR_SET_DUMPABLE, 0) != 0)
     core::log(core::log_level::warn, "cannot make offloadd non-dumpable", {{"what", std::strerror(errno)}});
 }

@@ -582,15 +582,17 @@ namespace offload::test {
 namespace {
 
 // Issue 15, item 9: an allow-listed command that reads files cannot read offloadd's secrets. The token from
-// OFFLOAD_TOKEN is gone from offloadd's environment block (/proc/PID/environ), and offloadd is non-dumpable,
-// so a child of the same (non-root) user cannot open its /proc files at all.
+// OFFLOAD_TOKEN (and the password from OFFLOAD_REDIS_PASSWORD) is gone from offloadd's environment block
+// (/proc/PID/environ), and offloadd is non-dumpable, so a child of the same (non-root) user cannot open its
+// /proc files at all.
 TEST(secrets_test, a_command_cannot_read_the_token_from_offloadds_environment) {
   temp_dir dir;
   const std::string token = "tok-very-secret-4711";
+  const std::string redis_password = "redis-secret-0815";  // unused by the SQLite store, hidden all the same
   const auto config = dir.write(
       "commands.json", json{{"commands", {{"readfile", {{"argv", {"/bin/cat", "{input.path}"}}}}}}}.dump());
   offloadd_process server{{"--config", config, "--work-root", dir.path().string()},
-                          {"OFFLOAD_TOKEN=" + token}};
+                          {"OFFLOAD_TOKEN=" + token, "OFFLOAD_REDIS_PASSWORD=" + redis_password}};
   const auto port = server.port();
   const header_list auth{{"Authorization", "Bearer " + token}};
   const auto environ_path = "/proc/" + std::to_string(server.pid()) + "/environ";
@@ -600,6 +602,7 @@ TEST(secrets_test, a_command_cannot_read_the_token_from_offloadds_environment) {
   ASSERT_EQ(r.status, 200u) << r.body;
   const auto view = r.json();
   EXPECT_EQ(view["result"].dump().find(token), std::string::npos) << "the command read the token: " << r.body;
+  EXPECT_EQ(view["result"].dump().find(redis_password), std::string::npos) << r.body;
   if (::geteuid() != 0) {
     EXPECT_EQ(view["state"], "failed") << "a same-user child opened offloadd's environ";
   }
@@ -608,6 +611,7 @@ TEST(secrets_test, a_command_cannot_read_the_token_from_offloadds_environment) {
   std::ifstream in{environ_path, std::ios::binary};
   const std::string block{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
   EXPECT_EQ(block.find(token), std::string::npos);
+  EXPECT_EQ(block.find(redis_password), std::string::npos);
   // The service still knows the token: it is the one place it lives.
   EXPECT_EQ(http_get(port, "/v1/types").status, 401u);
   EXPECT_EQ(http_request(port, "GET", "/v1/types", {}, auth).status, 200u);
