@@ -160,7 +160,8 @@ stop_server
 
 # One node on Redis (append-only file, fsync every second: Redis's durable default) against the same two
 # figures, and how many Redis calls a job costs (from INFO commandstats; calls made inside scripts counted too):
-# the cluster's round trips per job are what scales with nodes. Skipped with a notice without redis-server.
+# the cluster's round trips per job are what scales with nodes; then end to end against BullMQ on the same
+# Redis, and 1, 2, 3 nodes with I/O-bound jobs. Skipped with a notice without redis-server.
 if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
   rport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   redis-server --port "$rport" --bind 127.0.0.1 --dir "$work" --save "" --appendonly yes --daemonize no \
@@ -181,6 +182,66 @@ if [[ -n ${rport:-} ]] && redis-cli -p "$rport" ping >/dev/null 2>&1; then
   emit overhead_redis "${overhead%\}},\"redis\":$(redis_calls)}"
   emit async_redis "$(load --connections 16 --method POST --path /v1/jobs --body '{"type":"echo","input":{"a":1}}')"
   stop_server
+
+  # finished_on PORT…: jobs finished so far on these nodes (their offload_jobs_finished_total, summed).
+  finished_on() {
+    local p total=0
+    for p in "$@"; do
+      exec 3<>"/dev/tcp/127.0.0.1/$p"
+      printf 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&3
+      total=$(( total + $(awk '$1 ~ /^offload_jobs_finished_total/ { n += $2 } END { printf "%d", n }' <&3) ))
+      exec 3<&-
+    done
+    echo "$total"
+  }
+  # end_to_end JOBS BODY PORT…: submits JOBS jobs (16 connections, no waiting, spread over the nodes' ports)
+  # and prints {"jobs","seconds","per_second","redis"}: the time from the first submission to the last job
+  # finished, and the Redis calls it took.
+  end_to_end() {
+    local n=$1 body=$2 began ended i=0 p loaders=()
+    shift 2
+    redis-cli -p "$rport" config resetstat >/dev/null
+    began=$(date +%s%N)
+    for p in "$@"; do
+      "$bench/offload_load" --port "$p" --seconds 600 --connections $(( 16 / $# )) \
+        --requests $(( n / $# + (i < n % $# ? 1 : 0) )) --method POST --path /v1/jobs --body "$body" >/dev/null &
+      loaders+=($!)
+      i=$((i + 1))
+    done
+    wait "${loaders[@]}"
+    for _ in $(seq 60000); do (( $(finished_on "$@") >= n )) && break; sleep 0.01; done
+    ended=$(date +%s%N)
+    awk -v n="$n" -v ns=$((ended - began)) -v r="$(redis_calls)" \
+      'BEGIN { printf "{\"jobs\":%d,\"seconds\":%.3f,\"per_second\":%.0f,\"redis\":%s}", n, ns / 1e9, n * 1e9 / ns, r }'
+  }
+
+  # End to end (submitted -> succeeded) with no-op jobs on one node with its default thread lane (one slot per
+  # CPU), against BullMQ (bench/bullmq: 16 producers, one worker of the same concurrency) on the same Redis.
+  redis-cli -p "$rport" flushall >/dev/null
+  start_server --store "redis://127.0.0.1:$rport" --node-name e2e
+  emit e2e_redis "$(end_to_end $((secs * 2000)) '{"type":"echo","input":{"a":1}}' "$port")"
+  stop_server
+  bullmq=$root/bench/bullmq
+  if command -v node >/dev/null && command -v npm >/dev/null; then
+    [[ -f $bullmq/node_modules/.package-lock.json ]] || (cd "$bullmq" && npm ci --no-audit --no-fund --loglevel=error >&2)
+    emit bullmq "$(node "$bullmq/bench.mjs" --port "$rport" --jobs $((secs * 2000)) --concurrency "$(nproc)")"
+  else
+    echo "bench: no node/npm, the BullMQ peer is skipped" >&2
+  fi
+
+  # Scaling with I/O-bound jobs (sleep 100 ms; 16 thread slots per node): 1, 2 and 3 nodes on the same Redis,
+  # enough jobs for about SECONDS each; completed jobs/s and Redis calls per job (these two cores cannot show
+  # CPU-bound scaling: every node shares them).
+  for nodes in 1 2 3; do
+    redis-cli -p "$rport" flushall >/dev/null
+    node_ports=() node_pids=()
+    for k in $(seq "$nodes"); do
+      start_server --store "redis://127.0.0.1:$rport" --node-name "scale-$k" --threads 16
+      node_ports+=("$port") node_pids+=("$server_pid")
+    done
+    emit "scale_$nodes" "$(end_to_end $((secs * nodes * 150)) '{"type":"sleep","input":{"ms":100}}' "${node_ports[@]}")"
+    for p in "${node_pids[@]}"; do kill "$p"; wait "$p" 2>/dev/null || true; done
+  done
   kill "$redis_pid"; wait "$redis_pid" 2>/dev/null || true
 else
   echo "bench: no redis-server (or it did not start), the Redis rows are skipped" >&2
@@ -232,11 +293,17 @@ def ratio(a, b):
     return f"{a / b:.2f}×" if b else "-"
 base = rows.get("baseline_beast", {}).get("rps", 0)
 spawn = rows.get("baseline_spawn", {}).get("per_second", 0)
-print(f"\n{'scenario':<22}{'result':<44}{'vs baseline':>12}")
-for name in ["overhead", "overhead_memory", "overhead_redis", "cpu", "process", "command", "worker_python", "worker_node", "command_python", "async", "async_memory", "async_redis", "responsive", "responsive_dashboards", "ws", "stream", "memory_idle", "memory_retained", "recovery", "baseline_beast", "baseline_spawn", "node_overhead", "node_process", "node_command"]:
+print(f"\n{'scenario':<22}{'result':<62}{'vs baseline':>12}")
+for name in ["overhead", "overhead_memory", "overhead_redis", "cpu", "process", "command", "worker_python", "worker_node", "command_python", "async", "async_memory", "async_redis", "e2e_redis", "bullmq", "scale_1", "scale_2", "scale_3", "responsive", "responsive_dashboards", "ws", "stream", "memory_idle", "memory_retained", "recovery", "baseline_beast", "baseline_spawn", "node_overhead", "node_process", "node_command"]:
     r = rows.get(name)
     if not r: continue
-    if name == "recovery":
+    if name == "e2e_redis" or name.startswith("scale_"):
+        text = f"{r['per_second']:.0f} jobs/s submitted->finished"
+        if r.get("redis"):
+            text += f"; {r['redis']['scripts'] / r['jobs']:.1f} scripts, {r['redis']['calls'] / r['jobs']:.0f} calls/job"
+    elif name == "bullmq":
+        text = f"{r['per_second']:.0f} jobs/s added->completed (concurrency {r['concurrency']})"
+    elif name == "recovery":
         text = f"{r['jobs']} queued jobs back in {r['seconds']:.2f} s ({r['rss_kib'] / 1024:.1f} MiB RSS)"
     elif name.startswith("async"):
         accepted = r["status"].get("202", 0)
@@ -269,9 +336,14 @@ for name in ["overhead", "overhead_memory", "overhead_redis", "cpu", "process", 
             text = text.rstrip() + f"; {r['redis']['scripts'] / n:.1f} scripts, {r['redis']['calls'] / n:.0f} calls/job"
     if name == "async_redis" and "async" in rows:
         vs = "sqlite " + ratio(rows["async"]["status"].get("202", 0), r["status"].get("202", 0))
+    if name == "bullmq" and "e2e_redis" in rows:
+        vs = "offload " + ratio(rows["e2e_redis"]["per_second"], r["per_second"])
+    if name.startswith("scale_") and "scale_1" in rows:
+        n = int(name[-1])
+        vs = f"{r['per_second'] / rows['scale_1']['per_second']:.2f}/{n}"
     if name == "async_memory" and "async" in rows:
         vs = "sqlite " + ratio(rows["async"]["status"].get("202", 0), r["status"].get("202", 0))
-    print(f"{name:<22}{text:<44}{vs:>12}")
+    print(f"{name:<22}{text:<62}{vs:>12}")
 # Offload against its Node.js peer (the same requests, the same run): how many times Node's rate.
 if "node_overhead" in rows:
     print(f"\n{'vs Node.js':<18}{'offloadd':>12}{'node':>12}{'ratio':>10}   requests per server CPU second")

@@ -9,9 +9,11 @@
 
 #include <offload/asio_support.hpp>
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 
 namespace offload::core {
@@ -60,7 +62,7 @@ class redis_repository_test : public ::testing::Test {
   }
 
   std::shared_ptr<job> claim(redis_repository& repo, std::vector<std::string> queues) {
-    auto r = await(repo.async_claim(std::move(queues), 1));
+    auto r = await(repo.async_claim(std::move(queues), 1, {}));
     EXPECT_TRUE(r.has_value()) << r.error().message;
     EXPECT_LE(r->claimed.size(), 1u);
     return r && !r->claimed.empty() ? r->claimed.front() : nullptr;
@@ -154,15 +156,68 @@ TEST_F(redis_repository_test, one_claim_takes_several_jobs_in_order_and_stops_at
   const auto first = add(*a, "sum", 9);
   const auto second = add(*a, "echo", 7);
   const auto third = add(*a, "echo", 7);
-  auto got = await(a->async_claim({echo_queue, sum_queue}, 2));
+  auto got = await(a->async_claim({echo_queue, sum_queue}, 2, {}));
   ASSERT_TRUE(got);
   ASSERT_EQ(got->claimed.size(), 2u);
   EXPECT_EQ(got->claimed[0]->id, first->id);
   EXPECT_EQ(got->claimed[1]->id, second->id);
-  got = await(a->async_claim({echo_queue, sum_queue}, 5));
+  got = await(a->async_claim({echo_queue, sum_queue}, 5, {}));
   ASSERT_EQ(got->claimed.size(), 1u);
   EXPECT_EQ(got->claimed[0]->id, third->id);
   EXPECT_EQ(got->claimed[0]->claim, 1u);
+}
+
+// A pool claims ahead (beyond its free slots) only from the queues of its short jobs: the claim honours a
+// bound per queue.
+TEST_F(redis_repository_test, a_claim_takes_no_more_from_a_queue_than_its_bound) {
+  auto a = open("a");
+  const auto sum_high = add(*a, "sum", 9);
+  const auto echo_first = add(*a, "echo", 7);
+  add(*a, "echo", 7);
+  const auto sum_low = add(*a, "sum", 1);
+  auto got = await(a->async_claim({echo_queue, sum_queue}, 4, {1, 0}));
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->claimed.size(), 1u);
+  EXPECT_EQ(got->claimed[0]->id, echo_first->id);
+  got = await(a->async_claim({echo_queue, sum_queue}, 4, {0, 5}));
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->claimed.size(), 2u);
+  EXPECT_EQ(got->claimed[0]->id, sum_high->id);
+  EXPECT_EQ(got->claimed[1]->id, sum_low->id);
+}
+
+// Group commit: the submissions (and the writes) of one reactor turn reach Redis in one script, each with its
+// own answer; a duplicate idempotency key within the batch is refused for the second job alone.
+TEST_F(redis_repository_test, the_adds_of_one_turn_go_to_redis_in_one_call) {
+  auto a = open("a");
+  server_.call({"CONFIG", "RESETSTAT"});
+  std::vector<std::shared_ptr<job>> jobs;
+  std::vector<std::optional<std::optional<proto::error>>> outcomes(20);
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    proto::job_spec spec;
+    spec.type = "echo";
+    if (i >= 18) spec.idempotency_key = "same-key";
+    auto j = a->make(std::move(spec), proto::lane::thread, slot_pool::thread);
+    j->events.append(proto::event_type::queued, {{"lane", "thread"}}, j->created_at);
+    jobs.push_back(j);
+    asio::co_spawn(ioc_, a->async_add(j), [&outcomes, i](std::exception_ptr, std::optional<proto::error> e) {
+      outcomes[i] = std::move(e);
+    });
+  }
+  const auto answered = [&] { return std::ranges::all_of(outcomes, [](auto& o) { return o.has_value(); }); };
+  ioc_.restart();
+  for (const auto deadline = std::chrono::steady_clock::now() + 20s;
+       !answered() && std::chrono::steady_clock::now() < deadline;)
+    ioc_.run_one_for(100ms);
+  ASSERT_TRUE(answered());
+  for (std::size_t i = 0; i < 19; ++i)
+    EXPECT_FALSE(outcomes[i]->has_value()) << i << ": " << (*outcomes[i])->message;
+  ASSERT_TRUE(outcomes[19]->has_value());
+  EXPECT_EQ((*outcomes[19])->code, proto::errc::idempotency_conflict);
+  EXPECT_EQ(server_.call({"ZCARD", "offload:jobs"}), 19);
+  EXPECT_EQ(server_.call({"ZCARD", echo_queue}), 19);
+  const auto stats = server_.call({"INFO", "commandstats"}).get<std::string>();
+  EXPECT_NE(stats.find("cmdstat_evalsha:calls=1,"), std::string::npos) << stats;
 }
 
 TEST_F(redis_repository_test, a_node_claims_only_the_types_it_offers) {
@@ -180,7 +235,7 @@ TEST_F(redis_repository_test, a_node_claims_only_the_types_it_offers) {
 TEST_F(redis_repository_test, a_delayed_job_is_claimable_only_once_due) {
   auto a = open("a");
   const auto later = add(*a, "echo", 5, std::nullopt, 400);
-  auto none = await(a->async_claim({echo_queue}, 4));
+  auto none = await(a->async_claim({echo_queue}, 4, {}));
   ASSERT_TRUE(none);
   EXPECT_TRUE(none->claimed.empty());
   ASSERT_TRUE(none->next_due);

@@ -64,9 +64,11 @@ class shared_queue {
   virtual void set_events(shared_queue_events events) = 0;
 
   /// Claims up to `limit` of the most urgent jobs among `queues` (highest priority, then oldest submission)
-  /// in one step; fewer when the queues hold fewer.
+  /// in one step, and at most `at_most[i]` from `queues[i]` (no such bound when `at_most` is empty); fewer
+  /// when the queues hold fewer.
   virtual boost::asio::awaitable<proto::result<claim_result>> async_claim(std::vector<std::string> queues,
-                                                                          std::size_t limit) = 0;
+                                                                          std::size_t limit,
+                                                                          std::vector<std::size_t> at_most) = 0;
   /// Takes over job `id` when its lease passed (`expired`) or while it is queued (`queued`, to cancel it);
   /// null when it is not (or no longer) so.
   virtual boost::asio::awaitable<proto::result<std::shared_ptr<job>>> async_take(std::string id,

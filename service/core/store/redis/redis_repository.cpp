@@ -10,6 +10,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -79,13 +80,24 @@ void append_record(std::vector<std::string>& args, const job& j) {
 }
 constexpr std::size_t record_fields = 10;
 
-void append_events(std::vector<std::string>& args, std::span<const logged_event> events) {
+/// A job's part of a batched script's ARGV (`segment` in the scripts): its field/value pairs, counted, then
+/// its events as seq/type/frame triples, counted.
+void append_segment(std::vector<std::string>& args, std::vector<std::string>&& fields,
+                    std::span<const logged_event> events) {
+  args.push_back(std::to_string(fields.size() / 2));
+  args.insert(args.end(), std::make_move_iterator(fields.begin()), std::make_move_iterator(fields.end()));
+  args.push_back(std::to_string(events.size()));
   for (const auto& e : events) {
     args.push_back(std::to_string(e.seq));
     args.push_back(std::to_string(static_cast<int>(e.type)));
     args.push_back(*e.frame);
   }
 }
+
+// One call to Redis carries at most this many jobs' adds or writes (and about this many bytes): a burst is
+// split, so that no single script holds Redis for long.
+constexpr std::size_t max_batch_jobs = 256;
+constexpr std::size_t max_batch_bytes = std::size_t{1} << 20;
 
 std::optional<std::int64_t> to_int(std::string_view text) {
   std::int64_t v = 0;
@@ -133,7 +145,13 @@ redis_repository::redis_repository(asio::any_io_executor reactor, redis_options 
     if (channel == "offload:wake") {
       if (events_.on_wake) events_.on_wake(message);
     } else if (channel == "offload:changed") {
-      if (events_.on_job_changed) events_.on_job_changed(message);
+      // The ids of the jobs one script gave new events, space-separated.
+      if (!events_.on_job_changed) return;
+      while (!message.empty()) {
+        const auto end = std::min(message.find(' '), message.size());
+        if (end > 0) events_.on_job_changed(message.substr(0, end));
+        message.remove_prefix(std::min(end + 1, message.size()));
+      }
     } else if (events_.on_cancel_request) {
       events_.on_cancel_request(message);
     }
@@ -214,10 +232,9 @@ asio::awaitable<std::optional<proto::error>> redis_repository::async_add(std::sh
     j->seq = static_cast<std::uint64_t>(*seq->as_integer());
     j->id = job_id::make(j->seq, static_cast<std::uint32_t>(random_() & 0xffffffffu));
   }
+  pending_add a;
   const auto& key = j->spec.idempotency_key;
-  std::vector<std::string> keys{job_key(j->id), events_key(j->id), key ? idempotency_key(*key) : seq_key,
-                                jobs_index};
-  std::vector<std::string> args{j->id, key ? "1" : "0", std::to_string(j->seq)};
+  a.args = {j->id, std::to_string(j->seq), key.value_or("")};
   std::vector<std::string> fields{"id",      j->id,
                                   "seq",     std::to_string(j->seq),
                                   "type",    j->spec.type,
@@ -228,18 +245,73 @@ asio::awaitable<std::optional<proto::error>> redis_repository::async_add(std::sh
                                   "q",       queue_of(j->lane, j->spec.type),
                                   "score",   queue_score(*j)};
   append_record(fields, *j);
-  args.push_back(std::to_string(fields.size() / 2));
-  args.insert(args.end(), std::make_move_iterator(fields.begin()), std::make_move_iterator(fields.end()));
-  append_events(args, j->events.events());
-  auto reply = co_await connection_->async_script(redis_scripts::add, std::move(keys), std::move(args));
-  if (!reply) co_return reply.error();
-  if (reply->is_error()) co_return unreadable(reply->text);
-  if (!reply->is_array() || reply->elements.empty()) co_return unreadable("no answer to add");
-  if (reply->elements[0].text == "key")
-    co_return proto::error{errc::idempotency_conflict,
-                           "idempotency_key was just used for job " +
-                               (reply->elements.size() > 1 ? reply->elements[1].text : std::string{"?"})};
-  co_return std::nullopt;
+  append_segment(a.args, std::move(fields), j->events.events());
+  // Sent with the other submissions of this reactor turn, in one script (group commit).
+  auto init = [this](auto handler, pending_add a) {
+    // Shared, so that the (move-only) handler fits a std::function; called once.
+    auto h = std::make_shared<decltype(handler)>(std::move(handler));
+    a.done = [h](std::optional<proto::error> outcome) { std::move (*h)(std::move(outcome)); };
+    adds_.push_back(std::move(a));
+    schedule_flush();
+  };
+  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::optional<proto::error>)>(
+      std::move(init), asio::use_awaitable, std::move(a));
+}
+
+void redis_repository::schedule_flush() {
+  if (flush_scheduled_) return;
+  flush_scheduled_ = true;
+  asio::post(reactor_, [this, alive = std::weak_ptr<void>{lifetime_}] {
+    if (alive.lock()) flush();
+  });
+}
+
+void redis_repository::flush() {
+  flush_scheduled_ = false;
+  // One batch of each kind in flight at a time: what comes meanwhile waits for its answer and goes in the
+  // next batch, so that batches grow with the load (and one job alone waits for nothing).
+  if (!adding_) send_adds();
+  if (!writing_) send_writes(std::exchange(writes_, {}));
+}
+
+void redis_repository::send_adds() {
+  while (!adds_.empty()) {
+    // One script for up to max_batch_jobs submissions, answered one by one.
+    auto batch = std::make_shared<std::vector<pending_add>>();
+    std::vector<std::string> args{""};
+    std::size_t bytes = 0;
+    while (!adds_.empty() && batch->size() < max_batch_jobs && (batch->empty() || bytes < max_batch_bytes)) {
+      auto& a = adds_.front();
+      for (auto& arg : a.args) {
+        bytes += arg.size();
+        args.push_back(std::move(arg));
+      }
+      batch->push_back(std::move(a));
+      adds_.pop_front();
+    }
+    args[0] = std::to_string(batch->size());
+    std::vector<std::string> keys{jobs_index};
+    ++adding_;
+    connection_->send_script(
+        redis_scripts::add, std::move(keys), std::move(args),
+        [this, alive = std::weak_ptr<void>{lifetime_}, batch](proto::result<redis_reply> r) {
+          for (std::size_t i = 0; i < batch->size(); ++i) {
+            std::optional<proto::error> outcome;
+            if (!r)
+              outcome = r.error();
+            else if (r->is_error())
+              outcome = unreadable(r->text);
+            else if (!r->is_array() || r->elements.size() != batch->size())
+              outcome = unreadable("no answer to add");
+            else if (const auto& holder = r->elements[i].text; !holder.empty())
+              outcome =
+                  proto::error{errc::idempotency_conflict, "idempotency_key was just used for job " + holder};
+            (*batch)[i].done(std::move(outcome));
+          }
+          if (!alive.lock()) return;
+          if (--adding_ == 0 && !adds_.empty()) schedule_flush();
+        });
+  }
 }
 
 void redis_repository::write(const job& j, const char* action, bool record,
@@ -249,13 +321,11 @@ void redis_repository::write(const job& j, const char* action, bool record,
     return;
   }
   pending_write w;
-  w.keys = {job_key(j.id), events_key(j.id), running_index, finished_index};
-  w.args = {options_.node, std::to_string(j.claim), action, j.id};
+  w.id = j.id;
+  w.args = {std::to_string(j.claim), action, j.id};
   std::vector<std::string> fields;
   if (record) append_record(fields, j);
-  w.args.push_back(std::to_string(fields.size() / 2));
-  w.args.insert(w.args.end(), std::make_move_iterator(fields.begin()), std::make_move_iterator(fields.end()));
-  append_events(w.args, appended);
+  append_segment(w.args, std::move(fields), appended);
   for (const auto& a : w.args)
     w.bytes += a.size();
   const auto n = next_write_++;
@@ -273,43 +343,65 @@ void redis_repository::write(const job& j, const char* action, bool record,
     }
     return;
   }
-  send_write(n, std::move(w));
+  // Sent with the other writes of this reactor turn, in one script, in order.
+  writes_.emplace(n, std::move(w));
+  schedule_flush();
 }
 
-void redis_repository::send_write(std::uint64_t n, pending_write w) {
-  auto keys = w.keys;
-  auto args = w.args;
-  connection_->send_script(
-      redis_scripts::write, std::move(keys), std::move(args),
-      [this, alive = std::weak_ptr<void>{lifetime_}, n,
-       w = std::move(w)](proto::result<redis_reply> r) mutable {
-        if (!alive.lock()) return;
-        if (!r) {
-          // Lost with the connection: kept, in its place, for the next one (a write applied twice changes
-          // nothing: fields are set again, events are added only past the job's last one).
-          unsent_bytes_ += w.bytes;
-          unsent_.emplace(n, std::move(w));
-          return;
-        }
-        if (r->is_error()) {
-          log(log_level::error, "redis store: a write failed", {{"job", w.args[3]}, {"error", r->text}});
-          return;
-        }
-        if (r->as_integer() == 0) {
-          ++fenced_;
-          log(log_level::warn, "redis store: this node no longer owns the job; its write was refused",
-              {{"job", w.args[3]}, {"claim", w.args[1]}});
-          if (events_.on_lost) events_.on_lost(w.args[3]);
-        }
-      });
+void redis_repository::send_writes(std::map<std::uint64_t, pending_write> writes) {
+  while (!writes.empty()) {
+    auto batch = std::make_shared<std::vector<std::pair<std::uint64_t, pending_write>>>();
+    std::vector<std::string> args{options_.node, ""};
+    std::size_t bytes = 0;
+    while (!writes.empty() && batch->size() < max_batch_jobs && (batch->empty() || bytes < max_batch_bytes)) {
+      auto node = writes.extract(writes.begin());
+      bytes += node.mapped().bytes;
+      // The arguments are copied: a batch lost with the connection is sent again.
+      args.insert(args.end(), node.mapped().args.begin(), node.mapped().args.end());
+      batch->emplace_back(node.key(), std::move(node.mapped()));
+    }
+    args[1] = std::to_string(batch->size());
+    std::vector<std::string> keys{running_index, finished_index};
+    ++writing_;
+    connection_->send_script(
+        redis_scripts::write, std::move(keys), std::move(args),
+        [this, alive = std::weak_ptr<void>{lifetime_}, batch](proto::result<redis_reply> r) {
+          if (!alive.lock()) return;
+          if (--writing_ == 0 && !writes_.empty()) schedule_flush();
+          if (!r) {
+            // Lost with the connection: kept, in their place, for the next one (a write applied twice
+            // changes nothing: fields are set again, events are added only past the job's last one).
+            for (auto& [n, w] : *batch) {
+              unsent_bytes_ += w.bytes;
+              unsent_.emplace(n, std::move(w));
+            }
+            return;
+          }
+          if (r->is_error() || !r->is_array() || r->elements.size() != batch->size()) {
+            log(log_level::error, "redis store: writes failed",
+                {{"jobs", batch->size()}, {"error", r->is_error() ? r->text : std::string{"no answer"}}});
+            return;
+          }
+          for (std::size_t i = 0; i < batch->size(); ++i) {
+            if (r->elements[i].as_integer() != 0) continue;
+            const auto& w = (*batch)[i].second;
+            ++fenced_;
+            log(log_level::warn, "redis store: this node no longer owns the job; its write was refused",
+                {{"job", w.id}, {"claim", w.args[0]}});
+            if (events_.on_lost) events_.on_lost(w.id);
+          }
+        });
+  }
 }
 
 void redis_repository::resend() {
   auto waiting = std::move(unsent_);
   unsent_.clear();
   unsent_bytes_ = 0;
-  for (auto& [n, w] : waiting)
-    send_write(n, std::move(w));
+  // Writes of this turn not sent yet follow those that waited for the connection.
+  waiting.merge(writes_);
+  writes_.clear();
+  send_writes(std::move(waiting));
 }
 
 void redis_repository::save(const job& j, std::span<const logged_event> appended, bool record) {
@@ -462,6 +554,8 @@ asio::awaitable<proto::result<proto::job_page>> redis_repository::async_list(job
 
 asio::awaitable<void> redis_repository::async_flush() {
   // Replies come in order: once PING's is back, every write sent before it was applied.
+  send_adds();
+  send_writes(std::exchange(writes_, {}));
   std::vector<std::string> ping{"PING"};
   co_await connection_->async_exec(std::move(ping));
 }
@@ -514,11 +608,14 @@ proto::result<std::shared_ptr<job>> claimed_from(const redis_reply& r, auto read
 }  // namespace
 
 asio::awaitable<proto::result<claim_result>> redis_repository::async_claim(std::vector<std::string> queues,
-                                                                           std::size_t limit) {
+                                                                           std::size_t limit,
+                                                                           std::vector<std::size_t> at_most) {
+  limit = std::max<std::size_t>(limit, 1);
+  std::vector<std::string> args{options_.node, std::to_string(options_.lease.count()), std::to_string(limit)};
+  for (std::size_t i = 0; i < queues.size(); ++i)
+    args.push_back(std::to_string(i < at_most.size() ? at_most[i] : limit));
   queues.push_back(delayed_index);
   queues.push_back(running_index);
-  std::vector<std::string> args{options_.node, std::to_string(options_.lease.count()),
-                                std::to_string(std::max<std::size_t>(limit, 1))};
   auto reply = co_await connection_->async_script(redis_scripts::claim, std::move(queues), std::move(args));
   if (!reply) co_return reply.error();
   if (reply->is_error() || !reply->is_array() || reply->elements.empty()) co_return unreadable(reply->text);

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -79,7 +80,8 @@ class redis_repository final : public job_repository, public shared_queue {
   }
   void set_events(shared_queue_events events) override { events_ = std::move(events); }
   boost::asio::awaitable<proto::result<claim_result>> async_claim(std::vector<std::string> queues,
-                                                                  std::size_t limit) override;
+                                                                  std::size_t limit,
+                                                                  std::vector<std::size_t> at_most) override;
   boost::asio::awaitable<proto::result<std::shared_ptr<job>>> async_take(std::string id,
                                                                          take_reason why) override;
   boost::asio::awaitable<proto::result<std::vector<std::string>>> async_expired(std::size_t limit) override;
@@ -97,15 +99,26 @@ class redis_repository final : public job_repository, public shared_queue {
   std::uint64_t dropped_writes() const noexcept { return dropped_; }
 
  private:
+  /// A job's part of the batched `add` script, and its submitter, waiting for the answer.
+  struct pending_add {
+    std::vector<std::string> args;
+    std::function<void(std::optional<proto::error>)> done;
+  };
+  /// A job's part of the batched `write` script.
   struct pending_write {
-    std::vector<std::string> keys;
+    std::string id;
     std::vector<std::string> args;
     std::size_t bytes = 0;
   };
 
   /// Queues a fenced write of `j` (`save`, `finish` or `requeue`).
   void write(const job& j, const char* action, bool record, std::span<const logged_event> appended);
-  void send_write(std::uint64_t number, pending_write w);
+  /// Adds and writes of one reactor turn go to Redis together, at the end of the turn: one script for many
+  /// jobs (group commit), in the order they were made.
+  void schedule_flush();
+  void flush();
+  void send_adds();
+  void send_writes(std::map<std::uint64_t, pending_write> writes);
   /// Sends the writes kept while Redis was away, in their order.
   void resend();
   /// Reserves the next block of seqs.
@@ -121,6 +134,12 @@ class redis_repository final : public job_repository, public shared_queue {
   bool refilling_ = false;
   std::size_t finished_ = 0;
   bool evicting_ = false;
+  // Adds and writes of this reactor turn, until `flush` sends them.
+  std::deque<pending_add> adds_;
+  std::map<std::uint64_t, pending_write> writes_;
+  bool flush_scheduled_ = false;
+  // Batches sent and not answered yet.
+  std::size_t adding_ = 0, writing_ = 0;
   // Writes in order: a number each; those that failed for want of a connection wait here, by number.
   std::uint64_t next_write_ = 0;
   std::map<std::uint64_t, pending_write> unsent_;

@@ -23,66 +23,106 @@ namespace offload::core::redis_scripts {
 
 enum index : std::size_t { add, claim, take, write, renew, expired, evict, read, list, heartbeat, count };
 
-// Shared by the scripts below (each script is loaded on its own).
+// Shared by the scripts below (each script is loaded on its own). Notifications are collected while a script
+// runs and published once at its end (`publish_all`): the ids of the jobs that got events, space-separated,
+// on `offload:changed`, and each queue that got a claimable job once on `offload:wake`.
 #define OFFLOAD_REDIS_LUA_PRELUDE                                                                           \
-  "local function now_ms() local t = redis.call('TIME') "                                                   \
-  "return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end\n"                                  \
+  "-- Redis's clock, read once per script.\n"                                                               \
+  "local now\n"                                                                                             \
+  "local function now_ms()\n"                                                                               \
+  "  if not now then\n"                                                                                     \
+  "    local t = redis.call('TIME')\n"                                                                      \
+  "    now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"                                   \
+  "  end\n"                                                                                                 \
+  "  return now\n"                                                                                          \
+  "end\n"                                                                                                   \
   "local function job_key(id) return 'offload:job:' .. id end\n"                                            \
-  "local function add_events(stream, job, from, args)\n"                                                    \
-  "  local last = tonumber(redis.call('HGET', job, 'last') or '0')\n"                                       \
-  "  for i = from, #args, 3 do\n"                                                                           \
-  "    local seq = tonumber(args[i])\n"                                                                     \
-  "    if seq > last then\n"                                                                                \
-  "      redis.call('XADD', stream, '0-' .. seq, 't', args[i + 1], 'f', args[i + 2])\n"                     \
-  "      last = seq\n"                                                                                      \
-  "    end\n"                                                                                               \
-  "  end\n"                                                                                                 \
-  "  redis.call('HSET', job, 'last', last)\n"                                                               \
-  "  if #args >= from then redis.call('PUBLISH', 'offload:changed', redis.call('HGET', job, 'id')) end\n"   \
+  "local changed, woken, seen = {}, {}, {}\n"                                                               \
+  "local function publish_all()\n"                                                                          \
+  "  if #changed > 0 then redis.call('PUBLISH', 'offload:changed', table.concat(changed, ' ')) end\n"       \
+  "  for _, q in ipairs(woken) do redis.call('PUBLISH', 'offload:wake', q) end\n"                           \
   "end\n"                                                                                                   \
+  "-- Events are stream entries with id 0-<seq>: XADD refuses one at or below the stream's last id, so an " \
+  "event\n"                                                                                                 \
+  "-- sent twice (a write sent again after a reconnect) is added once.\n"                                   \
+  "local function add_events(id, from, to, args)\n"                                                         \
+  "  if to < from then return end\n"                                                                        \
+  "  local stream = 'offload:ev:' .. id\n"                                                                  \
+  "  for i = from, to, 3 do\n"                                                                              \
+  "    redis.pcall('XADD', stream, '0-' .. args[i], 't', args[i + 1], 'f', args[i + 2])\n"                  \
+  "  end\n"                                                                                                 \
+  "  if not seen[id] then seen[id] = true table.insert(changed, id) end\n"                                  \
+  "end\n"                                                                                                   \
+  "-- Fields are set in one HSET; an empty value stands for an absent field.\n"                             \
   "local function set_fields(job, args, from, n)\n"                                                         \
-  "  local set, del = {}, {}\n"                                                                             \
-  "  for i = from, from + 2 * n - 1, 2 do\n"                                                                \
-  "    if args[i + 1] == '' then table.insert(del, args[i])\n"                                              \
-  "    else table.insert(set, args[i]) table.insert(set, args[i + 1]) end\n"                                \
-  "  end\n"                                                                                                 \
-  "  if #set > 0 then redis.call('HSET', job, unpack(set)) end\n"                                           \
-  "  if #del > 0 then redis.call('HDEL', job, unpack(del)) end\n"                                           \
+  "  if n > 0 then redis.call('HSET', job, unpack(args, from, from + 2 * n - 1)) end\n"                     \
   "end\n"                                                                                                   \
-  "local function enqueue(id, job)\n"                                                                       \
-  "  local nb = tonumber(redis.call('HGET', job, 'not_before') or '0')\n"                                   \
+  "local function field(args, from, n, name)\n"                                                             \
+  "  for i = from, from + 2 * n - 1, 2 do\n"                                                                \
+  "    if args[i] == name then return args[i + 1] end\n"                                                    \
+  "  end\n"                                                                                                 \
+  "end\n"                                                                                                   \
+  "local function wake(q)\n"                                                                                \
+  "  if not seen[q] then seen[q] = true table.insert(woken, q) end\n"                                       \
+  "end\n"                                                                                                   \
+  "-- Queues a job: in its queue (and wakes the nodes), or in `delayed` when its not_before (µs) is "      \
+  "ahead.\n"                                                                                                \
+  "local function enqueue(id, q, score, not_before)\n"                                                      \
+  "  local nb = tonumber(not_before or '')\n"                                                               \
   "  if nb and nb / 1000 > now_ms() then\n"                                                                 \
   "    redis.call('ZADD', 'offload:delayed', math.floor(nb / 1000), id)\n"                                  \
   "  else\n"                                                                                                \
-  "    local q = redis.call('HGET', job, 'q')\n"                                                            \
-  "    redis.call('ZADD', q, redis.call('HGET', job, 'score'), id)\n"                                       \
-  "    redis.call('PUBLISH', 'offload:wake', q)\n"                                                          \
+  "    redis.call('ZADD', q, score, id)\n"                                                                  \
+  "    wake(q)\n"                                                                                           \
   "  end\n"                                                                                                 \
   "end\n"                                                                                                   \
   "local function job_reply(id, job, claim)\n"                                                              \
   "  return {id, claim, redis.call('HGETALL', job), redis.call('XRANGE', 'offload:ev:' .. id, '-', '+')}\n" \
+  "end\n"                                                                                                   \
+  "local function segment(args, i)\n"                                                                       \
+  "  local n = tonumber(args[i])\n"                                                                         \
+  "  local events = i + 1 + 2 * n\n"                                                                        \
+  "  local ne = tonumber(args[events])\n"                                                                   \
+  "  return n, events + 1, events + 3 * ne, events + 3 * ne + 1\n"                                          \
   "end\n"
 
-/// KEYS: job, events, key (or any key when ARGV[2] is '0'), jobs. ARGV: id, has key ('1'/'0'), seq,
-/// n fields, field/value pairs, then events as seq/type/frame triples.
-/// Returns {'ok'}, or {'key', id of the job that holds the key}.
+// A job's fields and events in ARGV (`segment` reads them from index i): n, n field/value pairs, n events,
+// then that many seq/type/frame triples; `segment` returns n, where the events start and end, and where the
+// next part begins.
+
+/// Stores and queues several jobs in one call (group commit: the submissions of one reactor turn).
+/// KEYS: jobs. ARGV: count, then per job: id, seq, idempotency key ('' for none), then its fields and events.
+/// Returns one element per job: '' (stored), or the id of the job that already holds its idempotency key
+/// (then nothing of it is stored).
 inline constexpr std::string_view add_lua = OFFLOAD_REDIS_LUA_PRELUDE R"lua(
-if ARGV[2] == '1' then
-  local existing = redis.call('GET', KEYS[3])
-  if existing then return {'key', existing} end
-  redis.call('SET', KEYS[3], ARGV[1])
+local out = {}
+local i = 2
+for _ = 1, tonumber(ARGV[1]) do
+  local id, seq, key = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local n, first, last, next = segment(ARGV, i + 3)
+  local fields = i + 4
+  i = next
+  local existing = key ~= '' and redis.call('GET', 'offload:key:' .. key)
+  if existing then
+    table.insert(out, existing)
+  else
+    if key ~= '' then redis.call('SET', 'offload:key:' .. key, id) end
+    set_fields(job_key(id), ARGV, fields, n)
+    add_events(id, first, last, ARGV)
+    redis.call('ZADD', KEYS[1], seq, id)
+    local q, score = field(ARGV, fields, n, 'q'), field(ARGV, fields, n, 'score')
+    enqueue(id, q, score, field(ARGV, fields, n, 'not_before'))
+    table.insert(out, '')
+  end
 end
-local n = tonumber(ARGV[4])
-set_fields(KEYS[1], ARGV, 5, n)
-add_events(KEYS[2], KEYS[1], 5 + 2 * n, ARGV)
-redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
-enqueue(ARGV[1], KEYS[1])
-return {'ok'}
+publish_all()
+return out
 )lua";
 
-/// KEYS: the queues to claim from, then `delayed`, then `running`. ARGV: node, lease ms, how many.
-/// First makes due delayed jobs claimable; then, up to `how many` times, takes the head with the lowest score
-/// among the queues, makes this node its owner with a new fencing token and a lease. Returns {'', due}
+/// KEYS: the queues to claim from, then `delayed`, then `running`. ARGV: node, lease ms, how many, then how
+/// many at most from each queue. First makes due delayed jobs claimable; then, up to `how many` times, takes
+/// the head with the lowest score among the queues not at their bound, makes this node its owner with a new
+/// fencing token and a lease. Returns {'', due}
 /// followed by one job_reply per claimed job; `due` is when the next delayed job is due (ms of Redis time) or
 /// ''.
 inline constexpr std::string_view claim_lua = OFFLOAD_REDIS_LUA_PRELUDE R"lua(
@@ -95,13 +135,16 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0
   local q, score = unpack(redis.call('HMGET', job, 'q', 'score'))
   if q then
     redis.call('ZADD', q, score, id)
-    redis.call('PUBLISH', 'offload:wake', q)
+    wake(q)
   end
 end
-local heads = {}
+local heads, left = {}, {}
 for i = 1, nq do
-  local head = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')
-  if head[1] then heads[i] = {head[1], tonumber(head[2])} end
+  left[i] = tonumber(ARGV[3 + i] or ARGV[3])
+  if left[i] > 0 then
+    local head = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')
+    if head[1] then heads[i] = {head[1], tonumber(head[2])} end
+  end
 end
 local out = {''}
 for _ = 1, tonumber(ARGV[3]) do
@@ -115,7 +158,8 @@ for _ = 1, tonumber(ARGV[3]) do
   if not best then break end
   local id = heads[best][1]
   redis.call('ZREM', KEYS[best], id)
-  local head = redis.call('ZRANGE', KEYS[best], 0, 0, 'WITHSCORES')
+  left[best] = left[best] - 1
+  local head = left[best] > 0 and redis.call('ZRANGE', KEYS[best], 0, 0, 'WITHSCORES') or {}
   heads[best] = head[1] and {head[1], tonumber(head[2])} or nil
   local job = job_key(id)
   local claim = redis.call('HINCRBY', job, 'claim', 1)
@@ -129,6 +173,7 @@ if #out == 1 then
 else
   out[1] = ''
 end
+publish_all()
 return out
 )lua";
 
@@ -155,28 +200,40 @@ redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), id)
 return job_reply(id, KEYS[1], claim)
 )lua";
 
-/// KEYS: job, events, running, finished. ARGV: node, claim, action ('save', 'finish', 'requeue'), id,
-/// n fields, field/value pairs, then events as seq/type/frame triples. Fenced: applies nothing and returns
-/// 0 unless this node owns the job under this claim. `finish` releases the job and lists it as finished;
-/// `requeue` releases it and queues it again (delayed when its `not_before` is ahead). Returns 1.
+/// Several fenced writes in one call, in order (the writes of one reactor turn). KEYS: running, finished.
+/// ARGV: node, count, then per write: claim, action ('save', 'finish', 'requeue'), id, then its fields and
+/// events. A write applies nothing unless this node owns the job under that claim. `finish` releases the job
+/// and lists it as finished; `requeue` releases it and queues it again (delayed when its `not_before` is
+/// ahead). Returns one element per write: 1 (applied) or 0 (refused by fencing).
 inline constexpr std::string_view write_lua = OFFLOAD_REDIS_LUA_PRELUDE R"lua(
-local owner, claim = unpack(redis.call('HMGET', KEYS[1], 'owner', 'claim'))
-if owner ~= ARGV[1] or claim ~= ARGV[2] then
-  return 0
-end
-local n = tonumber(ARGV[5])
-set_fields(KEYS[1], ARGV, 6, n)
-add_events(KEYS[2], KEYS[1], 6 + 2 * n, ARGV)
-if ARGV[3] ~= 'save' then
-  redis.call('HDEL', KEYS[1], 'owner')
-  redis.call('ZREM', KEYS[3], ARGV[4])
-  if ARGV[3] == 'finish' then
-    redis.call('ZADD', KEYS[4], now_ms(), ARGV[4])
+local out = {}
+local i = 3
+for _ = 1, tonumber(ARGV[2]) do
+  local claim, action, id = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local n, first, last, next = segment(ARGV, i + 3)
+  local fields = i + 4
+  i = next
+  local job = job_key(id)
+  local owner, current = unpack(redis.call('HMGET', job, 'owner', 'claim'))
+  if owner ~= ARGV[1] or current ~= claim then
+    table.insert(out, 0)
   else
-    enqueue(ARGV[4], KEYS[1])
+    set_fields(job, ARGV, fields, n)
+    add_events(id, first, last, ARGV)
+    if action ~= 'save' then
+      redis.call('HDEL', job, 'owner')
+      redis.call('ZREM', KEYS[1], id)
+      if action == 'finish' then
+        redis.call('ZADD', KEYS[2], now_ms(), id)
+      else
+        enqueue(id, unpack(redis.call('HMGET', job, 'q', 'score', 'not_before')))
+      end
+    end
+    table.insert(out, 1)
   end
 end
-return 1
+publish_all()
+return out
 )lua";
 
 /// KEYS: running. ARGV: node, lease ms, then id/claim pairs. Extends the lease of each job this node still
@@ -215,7 +272,7 @@ end
 for _, id in ipairs(victims) do
   local job = job_key(id)
   local key = redis.call('HGET', job, 'key')
-  if key then redis.call('DEL', 'offload:key:' .. key) end
+  if key and key ~= '' then redis.call('DEL', 'offload:key:' .. key) end
   redis.call('DEL', job, 'offload:ev:' .. id)
   redis.call('ZREM', KEYS[1], id)
   redis.call('ZREM', KEYS[2], id)
