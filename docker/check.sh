@@ -223,13 +223,14 @@ json_number() { sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p" | head -1; }
 retried=0
 for id in "${jobs[@]}"; do
   for _ in $(seq 300); do
-    state=$(on "${survivors[0]}" --json status "$id" | json_field state)
+    # (`offload status` exits non-zero for a job that failed: the state says why, below.)
+    state=$(on "${survivors[0]}" --json status "$id" | json_field state || true)
     [[ $state == succeeded || $state == failed || $state == cancelled ]] && break
     sleep 0.1
   done
   [[ $state == succeeded ]] || cluster_fail "job $id ended '$state' after node $victim died"
   for n in "${survivors[@]}"; do
-    view=$(on "$n" --json status "$id")
+    view=$(on "$n" --json status "$id" || true)
     [[ $(json_field state <<<"$view") == succeeded ]] || cluster_fail "node $n sees job $id otherwise: $view"
   done
   attempt=$(json_number attempt <<<"$view")
