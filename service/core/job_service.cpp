@@ -904,7 +904,7 @@ asio::awaitable<void> job_service::claim_loop(std::size_t p) {
     // Nothing at all from queues it could take from: this pool waits for a wake-up for one of its queues (a
     // busy pool that got fewer than it asked keeps claiming as its slots free up). A queue it could not take
     // from (its slots were full, its jobs are not short) may hold jobs: not dry then.
-    if (claimed->claimed.empty() && std::ranges::none_of(at_most, [](std::size_t n) { return n == 0; }))
+    if (claimed->claimed.empty() && std::find(at_most.begin(), at_most.end(), 0) == at_most.end())
       dry_[p] = true;
     for (auto& j : claimed->claimed)
       take_claimed(std::move(j));

@@ -204,7 +204,9 @@ TEST_F(redis_repository_test, the_adds_of_one_turn_go_to_redis_in_one_call) {
       outcomes[i] = std::move(e);
     });
   }
-  const auto answered = [&] { return std::ranges::all_of(outcomes, [](auto& o) { return o.has_value(); }); };
+  const auto answered = [&] {
+    return std::all_of(outcomes.begin(), outcomes.end(), [](auto& o) { return o.has_value(); });
+  };
   ioc_.restart();
   for (const auto deadline = std::chrono::steady_clock::now() + 20s;
        !answered() && std::chrono::steady_clock::now() < deadline;)
