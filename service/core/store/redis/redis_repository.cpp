@@ -78,7 +78,6 @@ void append_record(std::vector<std::string>& args, const job& j) {
     args.push_back(value);
   }
 }
-constexpr std::size_t record_fields = 10;
 
 /// A job's part of a batched script's ARGV (`segment` in the scripts): its field/value pairs, counted, then
 /// its events as seq/type/frame triples, counted.
@@ -321,7 +320,6 @@ void redis_repository::write(const job& j, const char* action, bool record,
     return;
   }
   pending_write w;
-  w.id = j.id;
   w.args = {std::to_string(j.claim), action, j.id};
   std::vector<std::string> fields;
   if (record) append_record(fields, j);
@@ -370,7 +368,7 @@ void redis_repository::send_writes(std::map<std::uint64_t, pending_write> writes
           if (--writing_ == 0 && !writes_.empty()) schedule_flush();
           if (!r) {
             // Lost with the connection: kept, in their place, for the next one (a write applied twice
-            // changes nothing: fields are set again, events are added only past the job's last one).
+            // changes nothing: fields are set again, and XADD refuses an event the stream already has).
             for (auto& [n, w] : *batch) {
               unsent_bytes_ += w.bytes;
               unsent_.emplace(n, std::move(w));
@@ -384,11 +382,11 @@ void redis_repository::send_writes(std::map<std::uint64_t, pending_write> writes
           }
           for (std::size_t i = 0; i < batch->size(); ++i) {
             if (r->elements[i].as_integer() != 0) continue;
-            const auto& w = (*batch)[i].second;
+            const auto& args = (*batch)[i].second.args;  // claim, action, id, …
             ++fenced_;
             log(log_level::warn, "redis store: this node no longer owns the job; its write was refused",
-                {{"job", w.id}, {"claim", w.args[0]}});
-            if (events_.on_lost) events_.on_lost(w.id);
+                {{"job", args[2]}, {"claim", args[0]}});
+            if (events_.on_lost) events_.on_lost(args[2]);
           }
         });
   }

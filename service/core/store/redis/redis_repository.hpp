@@ -104,9 +104,8 @@ class redis_repository final : public job_repository, public shared_queue {
     std::vector<std::string> args;
     std::function<void(std::optional<proto::error>)> done;
   };
-  /// A job's part of the batched `write` script.
+  /// A job's part of the batched `write` script: claim, action, id, then its fields and events.
   struct pending_write {
-    std::string id;
     std::vector<std::string> args;
     std::size_t bytes = 0;
   };

@@ -1,9 +1,10 @@
 // The Lua scripts of the Redis store: every step that touches more than one key runs in one of them, so
 // that it is atomic. Times come from Redis's own clock (`TIME`), so that nodes whose clocks differ agree on
 // leases and due times. Keys (prefix `offload:`):
-//   job:<id>    hash: the record (`job_codec` fields), spec, queue key `q`, queue score `score`, owner
-//               node `owner`, fencing token `claim`, last event seq `last`
-//   ev:<id>     stream: the job's events, entry id `0-<seq>`, fields `t` (type) and `f` (frame)
+//   job:<id>    hash: the record (`job_codec` fields; an empty value stands for an absent one), spec, queue
+//               key `q`, queue score `score`, owner node `owner`, fencing token `claim`
+//   ev:<id>     stream: the job's events, entry id `0-<seq>` (so XADD refuses an event twice), fields `t`
+//               (type) and `f` (frame)
 //   key:<key>   string: the id of the job an idempotency key was used for
 //   q:<lane>:<type>  sorted set: queued jobs, by priority then submission time
 //   delayed     sorted set: queued jobs not yet due, by due time (ms)
@@ -12,8 +13,9 @@
 //   finished    sorted set: finished jobs, by finish time (ms) (retention)
 //   seq         string: the last seq handed out
 //   nodes       sorted set: live nodes, by when their last heartbeat expires (ms)
-// Channels: `offload:wake` carries the queue key of each job that became claimable, `offload:changed` the id
-// of each job that got new events, `offload:node:<node>` the ids of jobs to cancel that run on that node.
+// Channels: `offload:wake` carries the queue key of each queue that got a claimable job, `offload:changed`
+// the ids (space-separated) of the jobs that got new events, `offload:node:<node>` the ids of jobs to cancel
+// that run on that node.
 #pragma once
 
 #include <array>
