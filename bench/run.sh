@@ -153,6 +153,22 @@ stop_server
 start_server
 emit async "$(load --connections 16 --method POST --path /v1/jobs --body '{"type":"echo","input":{"a":1}}')"
 stop_server
+# Starting children with a large service: command jobs on a fresh --store memory server, then again once it
+# holds 200,000 finished jobs in memory (20,000 per second of the scenario in a smoke run). Children start like
+# posix_spawn's (no copy of the service's page tables), so the two should match.
+start_server --store memory
+emit command_fresh "$(post_wait '{"type":"true"}' 8)"
+kept=$(( secs >= 10 ? 200000 : secs * 10000 ))
+"$bench/offload_load" --port "$port" --seconds 600 --connections 16 --requests "$kept" --method POST \
+  --path /v1/jobs --body '{"type":"echo","input":{"a":1}}' >/dev/null
+for _ in $(seq 600); do  # until every job has finished
+  (( $(curl_metric offload_jobs_retained) >= kept )) && break
+  sleep 0.1
+done
+kept=$(curl_metric offload_jobs_retained)
+command=$(post_wait '{"type":"true"}' 8)
+emit command_retained "${command%\}},\"retained\":$kept,\"rss_kib\":$(rss_kib "$server_pid")}"
+stop_server
 start_server --store memory
 emit overhead_memory "$(post_wait '{"type":"echo","input":{"a":1}}')"
 emit async_memory "$(load --connections 16 --method POST --path /v1/jobs --body '{"type":"echo","input":{"a":1}}')"
@@ -294,7 +310,7 @@ def ratio(a, b):
 base = rows.get("baseline_beast", {}).get("rps", 0)
 spawn = rows.get("baseline_spawn", {}).get("per_second", 0)
 print(f"\n{'scenario':<22}{'result':<62}{'vs baseline':>12}")
-for name in ["overhead", "overhead_memory", "overhead_redis", "cpu", "process", "command", "worker_python", "worker_node", "command_python", "async", "async_memory", "async_redis", "e2e_redis", "bullmq", "scale_1", "scale_2", "scale_3", "responsive", "responsive_dashboards", "ws", "stream", "memory_idle", "memory_retained", "recovery", "baseline_beast", "baseline_spawn", "node_overhead", "node_process", "node_command"]:
+for name in ["overhead", "overhead_memory", "overhead_redis", "cpu", "process", "command", "command_fresh", "command_retained", "worker_python", "worker_node", "command_python", "async", "async_memory", "async_redis", "e2e_redis", "bullmq", "scale_1", "scale_2", "scale_3", "responsive", "responsive_dashboards", "ws", "stream", "memory_idle", "memory_retained", "recovery", "baseline_beast", "baseline_spawn", "node_overhead", "node_process", "node_command"]:
     r = rows.get(name)
     if not r: continue
     if name == "e2e_redis" or name.startswith("scale_"):
@@ -323,6 +339,10 @@ for name in ["overhead", "overhead_memory", "overhead_redis", "cpu", "process", 
     vs = ratio(r["rps"], base) if name == "overhead" else ratio(r["rps"], spawn) if name == "command" else ""
     if name in ("worker_python", "worker_node") and "process" in rows:
         vs = "cost " + ratio(rows["process"]["rps"], r["rps"])
+    if name == "command_retained":
+        text = text.rstrip() + f"; {r['retained']} jobs, {r['rss_kib'] / 1024:.0f} MiB"
+        if "command_fresh" in rows:
+            vs = "fresh " + ratio(r["rps"], rows["command_fresh"]["rps"])
     if name == "command_python" and "worker_python" in rows:
         vs = "warm " + ratio(rows["worker_python"]["rps"], r["rps"])
     if name == "responsive_dashboards" and "responsive" in rows:
