@@ -1,6 +1,7 @@
 // JSON form of job views.
 #include <offload/proto/job_view.hpp>
 #include <offload/proto/json_parse.hpp>
+#include <offload/proto/json_writer.hpp>
 
 namespace offload::proto {
 
@@ -36,30 +37,88 @@ void to_json(nlohmann::json& j, const job_view& v) {
 }
 
 std::string dump_view(const job_view& v) {
-  if (v.result || !v.result_owner) return dump_json(nlohmann::json(v));
-  job_view rest = v;
-  rest.result_owner.reset();
-  rest.result_text = {};
-  const nlohmann::json j = rest;
-  // Members in the object's (sorted) order, with `result` where it belongs.
-  std::string out = "{";
-  bool placed = false;
-  const auto member = [&out](std::string_view key, std::string_view value) {
-    if (out.size() > 1) out += ',';
-    out += '"';
-    out += key;
-    out += "\":";
-    out += value;
-  };
-  for (const auto& [key, value] : j.items()) {
-    if (!placed && key > "result") {
-      member("result", v.result_text);
-      placed = true;
-    }
-    member(key, dump_json(value));
+  // Written member by member in the object's (sorted) order: the bytes of dump_json(json(v)), at a fraction
+  // of the cost (no value tree, no allocation per member); a stored result goes in as the text it is.
+  std::string out;
+  out.reserve(320 + v.result_text.size());
+  json_writer w{out};
+  w.begin_object();
+  w.key("attempt");
+  w.number(v.attempt);
+  if (!v.error && !v.earlier_errors.empty()) {
+    w.key("attempt_errors");
+    w.value(nlohmann::json(v.earlier_errors));
   }
-  if (!placed) member("result", v.result_text);
-  out += '}';
+  w.key("created_at");
+  w.string(v.created_at);
+  if (v.error) {
+    nlohmann::json error = *v.error;
+    if (!v.earlier_errors.empty()) error["attempts"] = v.earlier_errors;
+    w.key("error");
+    w.value(error);
+  }
+  if (v.finished_at) {
+    w.key("finished_at");
+    w.string(*v.finished_at);
+  }
+  w.key("id");
+  w.string(v.id);
+  if (v.idempotency_key) {
+    w.key("idempotency_key");
+    w.string(*v.idempotency_key);
+  }
+  if (v.input) {
+    w.key("input");
+    w.value(*v.input);
+  }
+  w.key("lane");
+  w.string(to_string(v.lane));
+  w.key("last_seq");
+  w.number(v.last_seq);
+  w.key("links");
+  w.begin_object();
+  w.key("events");
+  w.string({"/v1/jobs/", v.id, "/events"});
+  w.key("self");
+  w.string({"/v1/jobs/", v.id});
+  w.end_object();
+  w.key("max_attempts");
+  w.number(v.max_attempts);
+  w.key("priority");
+  w.number(v.priority);
+  if (v.progress) {
+    w.key("progress");
+    w.begin_object();
+    w.key("fraction");
+    w.value(v.progress->fraction);
+    w.key("note");
+    w.string(v.progress->note);
+    w.end_object();
+  }
+  if (v.result) {
+    w.key("result");
+    w.value(*v.result);
+  } else if (v.result_owner) {
+    w.key("result");
+    w.raw(v.result_text);
+  }
+  if (v.run_at) {
+    w.key("run_at");
+    w.string(*v.run_at);
+  }
+  if (v.started_at) {
+    w.key("started_at");
+    w.string(*v.started_at);
+  }
+  w.key("state");
+  w.string(to_string(v.state));
+  if (v.timeout_ms) {
+    w.key("timeout_ms");
+    w.number(*v.timeout_ms);
+  }
+  w.key("type");
+  w.string(v.type);
+  w.end_object();
   return out;
 }
 

@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <functional>
 
 namespace offload::proto {
 namespace {
@@ -192,6 +193,67 @@ TEST(job_view_test, dump_view_writes_result_text_exactly_where_serialising_puts_
     EXPECT_EQ(nlohmann::json(raw), nlohmann::json(parsed)) << "to_json parses the text";
   }
   EXPECT_EQ(dump_view(v), dump_json(nlohmann::json(v))) << "no result";
+}
+
+// dump_view writes its text member by member instead of serialising a json value: every optional member,
+// alone and all together, and strings that need escaping (or replacing, for invalid UTF-8), give the bytes
+// that serialising the view gives.
+TEST(job_view_test, dump_view_is_byte_for_byte_the_serialised_view) {
+  job_view base;
+  base.id = "00000000002aabcdef01";
+  base.type = "sum";
+  base.created_at = "2026-01-01T00:00:00.000Z";
+  std::vector<std::function<void(job_view&)>> members{
+      [](job_view& v) { v.started_at = "2026-01-01T00:00:00.100Z"; },
+      [](job_view& v) { v.finished_at = "2026-01-01T00:00:01.000Z"; },
+      [](job_view& v) { v.timeout_ms = 18446744073709551615u; },
+      [](job_view& v) { v.idempotency_key = "order-42"; },
+      [](job_view& v) {
+        v.progress = job_progress{0.1 + 0.2, "a \"third\"\n"};
+      },
+      [](job_view& v) {
+        v.input = json{{"n", -3}, {"list", {1.5, "x", nullptr}}};
+      },
+      [](job_view& v) {
+        v.result = json{{"sum", "10"}};
+      },
+      [](job_view& v) { v.run_at = "2026-01-01T00:01:00.000Z"; },
+      [](job_view& v) {
+        v.earlier_errors = {error{errc::timed_out, "late"}, error{errc::crashed, "x"}};
+      },
+      [](job_view& v) {
+        v.error = error{errc::handler_error, "boom"};
+      },
+      [](job_view& v) {
+        v.priority = -7;
+        v.attempt = 4294967295u;
+        v.max_attempts = 9;
+        v.last_seq = 123456789012345u;
+        v.lane = lane::process;
+        v.state = job_state::timed_out;
+      },
+  };
+  auto all = base;
+  std::vector<job_view> views{base};
+  for (const auto& add : members) {
+    auto one = base;
+    add(one);
+    views.push_back(one);
+    add(all);
+  }
+  views.push_back(all);
+  for (const auto* odd : {"quote \" and backslash \\", "tab\t bell\x07 del\x7f", "caf\xc3\xa9 \xe2\x82\xac",
+                          "bad \xff\xfe utf-8 \xc3", ""}) {
+    auto v = all;
+    v.type = odd;
+    v.id = std::string{"id-"} + odd;
+    v.idempotency_key = odd;
+    v.progress = job_progress{1, odd};
+    v.created_at = odd;
+    views.push_back(v);
+  }
+  for (const auto& v : views)
+    EXPECT_EQ(dump_view(v), dump_json(json(v)));
 }
 
 TEST(job_view_test, every_shape_of_view_conforms_to_the_published_schema) {
