@@ -76,7 +76,20 @@ void json_writer::number(std::uint64_t n) {
 }
 
 void json_writer::value(const nlohmann::json& v) {
-  serialise(out_, v);
+  // The common leaves directly; anything else (and any string that needs escaping) through the serialiser.
+  switch (v.type()) {
+    case nlohmann::json::value_t::string:
+      string(v.get_ref<const std::string&>());
+      return;
+    case nlohmann::json::value_t::number_integer:
+      number(v.get<std::int64_t>());
+      return;
+    case nlohmann::json::value_t::number_unsigned:
+      number(v.get<std::uint64_t>());
+      return;
+    default:
+      serialise(out_, v);
+  }
 }
 
 }  // namespace offload::proto

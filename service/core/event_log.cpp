@@ -3,9 +3,12 @@
 
 #include <offload/proto/job_event.hpp>
 #include <offload/proto/json_parse.hpp>
+#include <offload/proto/json_writer.hpp>
 #include <offload/proto/timestamp.hpp>
 
 #include <algorithm>
+#include <array>
+#include <string_view>
 
 namespace offload::core {
 
@@ -55,14 +58,39 @@ event_log::event_log() : listeners_(std::make_shared<subscription::registry>()) 
 
 const logged_event& event_log::append(proto::event_type type, nlohmann::json data,
                                       std::chrono::system_clock::time_point when) {
-  // The frame is `to_json(job_event)`: the data's fields beside seq, type and time. Built in place in `data`
-  // rather than through a job_event, which would copy the data (a whole result) once more.
-  if (!data.is_object()) data = nlohmann::json::object();
+  // The frame is `to_json(job_event)`: the data's members beside seq, time and type (which replace members
+  // of those names), in sorted order. Written straight into the frame rather than by adding the three to
+  // `data` and serialising it: the bytes of dump_json, without the extra members' allocations.
   const auto seq = last_seq() + 1;
-  data["seq"] = seq;
-  data["type"] = proto::to_string(type);
-  data["time"] = proto::format_timestamp(when);
-  events_.push_back(logged_event{seq, type, std::make_shared<const std::string>(proto::dump_json(data))});
+  std::string frame;
+  frame.reserve(112);
+  proto::json_writer w{frame};
+  constexpr std::array<std::string_view, 3> fixed{"seq", "time", "type"};
+  std::size_t next = 0;
+  const auto write_fixed = [&] {
+    w.key(fixed[next]);
+    if (next == 0)
+      w.number(seq);
+    else if (next == 1)
+      w.string(proto::format_timestamp(when));
+    else
+      w.string(proto::to_string(type));
+    ++next;
+  };
+  w.begin_object();
+  if (data.is_object()) {
+    for (const auto& [key, value] : data.get_ref<const nlohmann::json::object_t&>()) {
+      if (std::find(fixed.begin(), fixed.end(), key) != fixed.end()) continue;
+      while (next < fixed.size() && fixed[next] < key)
+        write_fixed();
+      w.key(key);
+      w.value(value);
+    }
+  }
+  while (next < fixed.size())
+    write_fixed();
+  w.end_object();
+  events_.push_back(logged_event{seq, type, std::make_shared<const std::string>(std::move(frame))});
   notify(events_.back());
   return events_.back();
 }

@@ -1,7 +1,13 @@
 // The event log: numbering, frames, listeners and their removal at any time.
 #include "core/event_log.hpp"
 
+#include <offload/proto/json_parse.hpp>
+#include <offload/proto/timestamp.hpp>
+
 #include <gtest/gtest.h>
+
+#include <chrono>
+#include <vector>
 
 namespace offload::core {
 namespace {
@@ -20,6 +26,36 @@ TEST(event_log_test, numbers_events_and_serialises_frames_once) {
   EXPECT_EQ(frame["type"], "progress");
   EXPECT_EQ(frame["fraction"], 0.5);
   EXPECT_TRUE(frame.contains("time"));
+}
+
+// Frames are written member by member: the same bytes as serialising the data with seq, time and type set
+// in it, wherever those fall among the data's own members and when the data has members of those names.
+TEST(event_log_test, a_frame_is_the_serialised_data_with_seq_time_and_type) {
+  const auto when = std::chrono::system_clock::time_point{std::chrono::milliseconds{1767225600123}};
+  const std::vector<json> shapes{
+      json::object(),
+      json{{"a", 1},
+           {"s", "x"},
+           {"sf", -2},
+           {"ti", true},
+           {"tz", nullptr},
+           {"u", {{"v", 1.5}}},
+           {"zz", "\u00e9"}},
+      json{{"seq", 99}, {"time", "then"}, {"type", "forged"}, {"result", {1, "two", {{"3", 4}}}}},
+      json{{"note", "quote \" back\\slash \n\x01 \x7f"}, {"\xff bad key", "\xc3"}, {"", ""}},
+      json{{"big", 18446744073709551615u}, {"neg", -9223372036854775807 - 1}, {"f", 0.1 + 0.2}},
+      json::array({1, 2}),
+      json("not an object"),
+  };
+  for (const auto& data : shapes) {
+    event_log log;
+    const auto& e = log.append(proto::event_type::output, data, when);
+    json expected = data.is_object() ? data : json::object();
+    expected["seq"] = 1;
+    expected["time"] = proto::format_timestamp(when);
+    expected["type"] = "output";
+    EXPECT_EQ(*e.frame, proto::dump_json(expected)) << data.dump();
+  }
 }
 
 TEST(event_log_test, listeners_follow_until_unsubscribed) {
