@@ -437,6 +437,52 @@ TEST_P(durable_repository_test, a_new_job_is_acknowledged_only_after_its_commit)
   sqlite3_close(other);
 }
 
+// A database this build creates has 1 KiB pages (a quarter of the log's bytes per commit); one that an
+// earlier build created with SQLite's 4 KiB pages opens as it is, keeps its pages, and serves.
+TEST_P(durable_repository_test, new_databases_have_small_pages_and_older_ones_keep_theirs) {
+  const auto path = (dir_.path() / "data" / "offload.db").string();
+  const auto page_size = [&path] {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* query = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &query, nullptr), SQLITE_OK);
+    EXPECT_EQ(sqlite3_step(query), SQLITE_ROW);
+    const int size = sqlite3_column_int(query, 0);
+    sqlite3_finalize(query);
+    sqlite3_close(db);
+    return size;
+  };
+  auto first = add("echo", "k1");
+  finish(first);
+  flush();
+  store_->close();
+  EXPECT_EQ(page_size(), 1024);
+
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "PRAGMA journal_mode = DELETE; PRAGMA page_size = 4096; VACUUM; "
+                         "PRAGMA journal_mode = WAL",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(db);
+  sqlite3_close(db);
+  ASSERT_EQ(page_size(), 4096);
+
+  open();
+  const auto found = await(store_->async_find(first->id));
+  ASSERT_NE(found, nullptr);
+  EXPECT_EQ(found->state, job_state::succeeded);
+  EXPECT_EQ(found->events.events().size(), first->events.events().size());
+  auto second = add("echo", "k2");
+  finish(second);
+  flush();
+  store_->close();
+  EXPECT_EQ(page_size(), 4096);
+  open();
+  EXPECT_NE(await(store_->async_find(second->id)), nullptr);
+}
+
 INSTANTIATE_TEST_SUITE_P(stores, job_repository_test, ::testing::Values(backend::memory, backend::sqlite),
                          name_of);
 INSTANTIATE_TEST_SUITE_P(stores, durable_repository_test, ::testing::Values(backend::sqlite), name_of);

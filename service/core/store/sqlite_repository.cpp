@@ -220,6 +220,11 @@ std::unique_ptr<sqlite_connection> open_database(const std::string& path, bool f
   const auto app = db->query_int("PRAGMA application_id");
   const auto tables = db->query_int("SELECT count(*) FROM sqlite_schema");
   if (app == 0 && tables == 0) {
+    // 1 KiB pages rather than SQLite's 4 KiB: a commit writes every page it touched to the log, and a group
+    // of small job rows touches a few pages of each table and index, so the log takes a quarter of the bytes
+    // per commit (measured: offloadd's CPU per job and the data directory's size both went down). Fixed at
+    // creation: an existing database keeps its own.
+    db->exec("PRAGMA page_size = 1024");
     db->exec("PRAGMA journal_mode = WAL");
     db->exec("BEGIN IMMEDIATE");
     db->exec(schema);
