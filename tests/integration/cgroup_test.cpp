@@ -12,6 +12,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <unistd.h>
 
@@ -35,6 +36,9 @@ json config() {
            {{"escape", test_command({"escape-and-exit", "{input.pidfile}"})},
             {"escape_hang", test_command({"escape-and-hang", "{input.pidfile}"})},
             {"hog", test_command({"alloc"}, {{"limits", {{"memory_mb", 64}}}})},
+            {"where", {{"argv", {"/bin/cat", "/proc/self/cgroup"}}}},
+            {"where_limited",
+             {{"argv", {"/bin/cat", "/proc/self/cgroup"}}, {"limits", {{"memory_mb", 256}, {"pids", 64}}}}},
             {"forks",
              test_command({"forks", "{input.n}"}, {{"result", "stdout_json"}, {"limits", {{"pids", 16}}}})}}},
           {"workers",
@@ -109,6 +113,37 @@ TEST_F(cgroup_test, a_command_over_its_memory_limit_fails_with_memory_limit) {
   EXPECT_EQ(done["error"]["code"], "memory_limit") << done.dump();
   EXPECT_NE(done["error"]["message"].get<std::string>().find("64 MiB"), std::string::npos) << done.dump();
   EXPECT_EQ(http_get(port(), "/healthz").status, 200u);
+}
+
+// On v1 a job joins the memory and pids hierarchies only for a limit of that kind (a memory cgroup is the
+// costly part of starting a command); it always joins the freezer one, which kills use.
+TEST_F(cgroup_test, a_command_joins_the_v1_memory_and_pids_hierarchies_only_for_its_limits) {
+  if (gauge(port(), "offload_cgroups") != 1)
+    GTEST_SKIP() << "skipped: cgroup v2 here (one hierarchy, every job cgroup has every controller)";
+  // The controllers whose cgroup, in /proc/self/cgroup as the command saw it, is a job's.
+  const auto in_job_cgroup = [this](const char* type) {
+    const auto done = run({{"type", type}});
+    EXPECT_EQ(done["state"], "succeeded") << done.dump();
+    std::set<std::string> out;
+    std::istringstream lines{done["result"]["stdout"].get<std::string>()};
+    for (std::string line; std::getline(lines, line);) {
+      const auto first = line.find(':');
+      const auto second = line.find(':', first + 1);
+      if (line.find("/job-", second) == std::string::npos) continue;
+      std::istringstream controllers{line.substr(first + 1, second - first - 1)};
+      for (std::string c; std::getline(controllers, c, ',');)
+        out.insert(c);
+    }
+    return out;
+  };
+  const auto plain = in_job_cgroup("where");
+  EXPECT_TRUE(plain.contains("freezer"));
+  EXPECT_FALSE(plain.contains("memory"));
+  EXPECT_FALSE(plain.contains("pids"));
+  const auto limited = in_job_cgroup("where_limited");
+  EXPECT_TRUE(limited.contains("freezer"));
+  EXPECT_TRUE(limited.contains("memory"));
+  EXPECT_TRUE(limited.contains("pids"));
 }
 
 // RLIMIT_NPROC does not hold for root; the cgroup's pids.max does, for everyone.

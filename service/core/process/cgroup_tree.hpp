@@ -60,7 +60,10 @@ std::vector<cgroup_membership> parse_proc_cgroup(std::string_view text);
 /// A job's (or worker's) cgroup: one directory per hierarchy. Its blocking calls run on the tree's thread.
 class job_cgroup {
  public:
-  job_cgroup(int version, std::vector<std::string> dirs, std::vector<int> join_fds);
+  /// `dirs`: the job's directory in each hierarchy it uses (v1: the freezer last); `memory_dir`: the one with
+  /// the memory controller, or empty when the job has none (v1 without a memory limit).
+  job_cgroup(int version, std::vector<std::string> dirs, std::vector<int> join_fds,
+             std::string memory_dir = {});
   ~job_cgroup();
   job_cgroup(const job_cgroup&) = delete;
   job_cgroup& operator=(const job_cgroup&) = delete;
@@ -85,6 +88,7 @@ class job_cgroup {
   int version_;
   std::vector<std::string> dirs_;
   std::vector<int> join_fds_;
+  std::string memory_dir_;
 };
 
 class cgroup_tree {
