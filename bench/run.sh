@@ -82,6 +82,15 @@ with_cpu() {
   out=$("$@")
   echo "${out%\}},\"server_cpu_s\":$(awk -v a="$before" -v b="$(cpu_seconds "$pid")" 'BEGIN { printf "%.2f", b - a }')}"
 }
+# retain_jobs N: submits N no-op jobs to the server and waits (up to a minute) until it keeps N finished ones.
+retain_jobs() {
+  "$bench/offload_load" --port "$port" --seconds 600 --connections 16 --requests "$1" --method POST \
+    --path /v1/jobs --body '{"type":"echo","input":{"a":1}}' >/dev/null
+  for _ in $(seq 600); do
+    (( $(curl_metric offload_jobs_retained) >= $1 )) && break
+    sleep 0.1
+  done
+}
 post_wait() {  # post_wait BODY [CONNECTIONS]
   load --connections "${2:-16}" --method POST --path '/v1/jobs?wait=30' --body "$1"
 }
@@ -159,12 +168,7 @@ stop_server
 start_server --store memory
 emit command_fresh "$(post_wait '{"type":"true"}' 8)"
 kept=$(( secs >= 10 ? 200000 : secs * 10000 ))
-"$bench/offload_load" --port "$port" --seconds 600 --connections 16 --requests "$kept" --method POST \
-  --path /v1/jobs --body '{"type":"echo","input":{"a":1}}' >/dev/null
-for _ in $(seq 600); do  # until every job has finished
-  (( $(curl_metric offload_jobs_retained) >= kept )) && break
-  sleep 0.1
-done
+retain_jobs "$kept"
 kept=$(curl_metric offload_jobs_retained)
 command=$(post_wait '{"type":"true"}' 8)
 emit command_retained "${command%\}},\"retained\":$kept,\"rss_kib\":$(rss_kib "$server_pid")}"
@@ -274,12 +278,7 @@ stop_server
 # they live on disk, and the data directory's size per job is reported.
 retained=$(( secs >= 10 ? 1000000 : secs * 10000 ))
 start_server
-"$bench/offload_load" --port "$port" --seconds 600 --connections 16 --requests "$retained" --method POST \
-  --path /v1/jobs --body '{"type":"echo","input":{"a":1}}' >/dev/null
-for _ in $(seq 600); do  # until every job has finished
-  (( $(curl_metric offload_jobs_retained) >= retained )) && break
-  sleep 0.1
-done
+retain_jobs "$retained"
 data_bytes=$(du -sb "$data" | cut -f1)
 emit memory_retained "{\"jobs\":$(curl_metric offload_jobs_retained),\"rss_kib\":$(rss_kib "$server_pid"),\"data_bytes\":$data_bytes}"
 stop_server
