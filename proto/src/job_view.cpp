@@ -1,7 +1,11 @@
 // JSON form of job views.
 #include <offload/proto/job_view.hpp>
+#include <offload/proto/json_fields.hpp>
 #include <offload/proto/json_parse.hpp>
 #include <offload/proto/json_writer.hpp>
+
+#include <limits>
+#include <string_view>
 
 namespace offload::proto {
 
@@ -122,11 +126,34 @@ std::string dump_view(const job_view& v) {
   return out;
 }
 
+namespace {
+
+// A whole number of a view in [0, max] (or `fallback` when absent). Anything else is refused with the
+// exception from_json throws, never converted: a double out of the target's range converts to undefined.
+std::uint64_t view_uint(const nlohmann::json& j, std::string_view key, std::uint64_t fallback,
+                        std::uint64_t max = std::numeric_limits<std::uint64_t>::max()) {
+  const auto value = read_optional_uint(j, key, 0, max);
+  if (!value) throw nlohmann::json::other_error::create(501, value.error().message, &j);
+  return value->value_or(fallback);
+}
+
+}  // namespace
+
 void from_json(const nlohmann::json& j, job_view& v) {
   v.id = j.at("id").get<std::string>();
   v.type = j.at("type").get<std::string>();
   v.lane = lane_from_string(j.at("lane").get<std::string>()).value_or(lane::thread);
-  v.priority = j.value("priority", 0);
+  v.priority = 0;
+  if (const auto it = j.find("priority"); it != j.end()) {
+    constexpr auto low = std::numeric_limits<int>::min();
+    constexpr auto high = std::numeric_limits<int>::max();
+    const bool fits = it->is_number_unsigned() ? it->get<std::uint64_t>() <= std::uint64_t{high}
+                      : it->is_number_integer()
+                          ? it->get<std::int64_t>() >= low && it->get<std::int64_t>() <= high
+                          : false;
+    if (!fits) throw nlohmann::json::other_error::create(501, "priority: must be a whole number", &j);
+    v.priority = it->get<int>();
+  }
   const auto state = job_state_from_string(j.at("state").get<std::string>());
   if (!state) throw nlohmann::json::other_error::create(501, "unknown job state", &j);
   v.state = *state;
@@ -138,15 +165,17 @@ void from_json(const nlohmann::json& j, job_view& v) {
   v.started_at = optional_string("started_at");
   v.finished_at = optional_string("finished_at");
   v.idempotency_key = optional_string("idempotency_key");
-  if (auto it = j.find("timeout_ms"); it != j.end()) v.timeout_ms = it->get<std::uint64_t>();
+  if (j.contains("timeout_ms")) v.timeout_ms = view_uint(j, "timeout_ms", 0);
   if (auto it = j.find("progress"); it != j.end())
     v.progress = job_progress{it->value("fraction", 0.0), it->value("note", std::string{})};
   if (auto it = j.find("input"); it != j.end()) v.input = *it;
   if (auto it = j.find("result"); it != j.end()) v.result = *it;
   if (auto it = j.find("error"); it != j.end()) v.error = it->get<proto::error>();
-  v.last_seq = j.value("last_seq", std::uint64_t{0});
-  v.attempt = j.value("attempt", std::uint32_t{1});
-  v.max_attempts = j.value("max_attempts", std::uint32_t{1});
+  v.last_seq = view_uint(j, "last_seq", 0);
+  v.attempt =
+      static_cast<std::uint32_t>(view_uint(j, "attempt", 1, std::numeric_limits<std::uint32_t>::max()));
+  v.max_attempts =
+      static_cast<std::uint32_t>(view_uint(j, "max_attempts", 1, std::numeric_limits<std::uint32_t>::max()));
   v.run_at = optional_string("run_at");
   v.earlier_errors.clear();
   if (auto it = j.find("error"); it != j.end() && it->contains("attempts"))

@@ -256,6 +256,30 @@ TEST(job_view_test, dump_view_is_byte_for_byte_the_serialised_view) {
     EXPECT_EQ(dump_view(v), dump_json(json(v)));
 }
 
+// A view read back (the C++ client reads the server's) refuses numbers its fields cannot hold instead of
+// converting them (a double out of range converts to undefined behaviour; the job_view fuzz target found it).
+TEST(job_view_test, reading_a_view_refuses_numbers_out_of_range) {
+  const json good = json::parse(R"({"id":"1","type":"t","lane":"thread","state":"queued","last_seq":3,
+                                    "priority":-2,"attempt":1,"max_attempts":2,"timeout_ms":5})");
+  const auto read = good.get<job_view>();
+  EXPECT_EQ(read.last_seq, 3u);
+  EXPECT_EQ(read.priority, -2);
+  EXPECT_EQ(read.timeout_ms, 5u);
+  for (const auto& [key, value] :
+       std::vector<std::pair<std::string, json>>{{"last_seq", 1.8446744073709552e19},
+                                                 {"last_seq", -1},
+                                                 {"priority", 1e10},
+                                                 {"priority", 4294967296},
+                                                 {"priority", 0.5},
+                                                 {"attempt", 4294967296},
+                                                 {"max_attempts", "2"},
+                                                 {"timeout_ms", 1e300}}) {
+    auto bad = good;
+    bad[key] = value;
+    EXPECT_THROW(bad.get<job_view>(), nlohmann::json::exception) << key << " = " << value.dump();
+  }
+}
+
 TEST(job_view_test, every_shape_of_view_conforms_to_the_published_schema) {
   std::ifstream file{std::string{OFFLOAD_SOURCE_DIR} + "/proto/schema/job_view.schema.json"};
   const auto compiled = core::input_schema::compile(json::parse(file));
