@@ -103,10 +103,11 @@ for (const multiplex of [false, true]) {
       for await (const e of client.events(sub.id, { onReconnect: (r) => reconnects.push(r) })) {
         events.push(e);
         if (events.length % 16 === 0) await new Promise((r) => setImmediate(r));
-        // A consumer slow at first (the scenario, not a synchronisation): 5 ms per event of 16 KiB while the
-        // whole 4 MiB log is ready to send, until the client has shed the stream once — on a loaded machine the
-        // server may take longer than the first 128 events (0.64 s) to get 256 KiB ahead of such a reader.
-        if (!reconnects.some((r) => r.shed)) await new Promise((r) => setTimeout(r, 5));
+        // A consumer slow at first (the scenario, not a synchronisation): 20 ms per event of 16 KiB (0.8 MB/s)
+        // while the whole 4 MiB log is ready to send, until the client has shed the stream once. At 5 ms per
+        // event (3.2 MB/s) a loaded machine (the full suite, compilers beside) delivered more slowly than that
+        // and the client never had 256 KiB unread.
+        if (!reconnects.some((r) => r.shed)) await new Promise((r) => setTimeout(r, 20));
       }
       assertCompleteLog(assert, events);
       assert.equal(outputBytes(events), 4 * MiB);
