@@ -46,6 +46,11 @@ std::string dump_view(const job_view& v) {
   std::string out;
   out.reserve(320 + v.result_text.size());
   json_writer w{out};
+  const auto optional_string = [&w](std::string_view key, const std::optional<std::string>& value) {
+    if (!value) return;
+    w.key(key);
+    w.string(*value);
+  };
   w.begin_object();
   w.key("attempt");
   w.number(v.attempt);
@@ -61,16 +66,10 @@ std::string dump_view(const job_view& v) {
     w.key("error");
     w.value(error);
   }
-  if (v.finished_at) {
-    w.key("finished_at");
-    w.string(*v.finished_at);
-  }
+  optional_string("finished_at", v.finished_at);
   w.key("id");
   w.string(v.id);
-  if (v.idempotency_key) {
-    w.key("idempotency_key");
-    w.string(*v.idempotency_key);
-  }
+  optional_string("idempotency_key", v.idempotency_key);
   if (v.input) {
     w.key("input");
     w.value(*v.input);
@@ -106,14 +105,8 @@ std::string dump_view(const job_view& v) {
     w.key("result");
     w.raw(v.result_text);
   }
-  if (v.run_at) {
-    w.key("run_at");
-    w.string(*v.run_at);
-  }
-  if (v.started_at) {
-    w.key("started_at");
-    w.string(*v.started_at);
-  }
+  optional_string("run_at", v.run_at);
+  optional_string("started_at", v.started_at);
   w.key("state");
   w.string(to_string(v.state));
   if (v.timeout_ms) {
