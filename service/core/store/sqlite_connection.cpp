@@ -104,6 +104,11 @@ std::optional<std::string> sqlite_statement::optional_text(int column) const {
 }
 
 sqlite_connection::sqlite_connection(const std::string& path) {
+  // No memory statistics (nothing here reads them): with them on, every allocation SQLite makes takes a
+  // process-wide mutex. A global setting, only accepted before SQLite initialises: the first connection of
+  // the process makes it (a later call would be refused, harmlessly).
+  static const bool no_memory_statistics [[maybe_unused]] =
+      sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
   // NOMUTEX: one thread owns the connection. SQLite opens its files with O_CLOEXEC.
   const int rc = sqlite3_open_v2(path.c_str(), &db_,
                                  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
