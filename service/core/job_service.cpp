@@ -236,9 +236,8 @@ proto::result<job_service::admission> job_service::admit(const proto::job_spec& 
   const job_type* type = types_.find(spec.type);
   if (!type)
     return proto::error{errc::unknown_type, "no job type named '" + spec.type + "'; see GET /v1/types"};
-  const auto lanes = lanes_for(*type);
   const proto::lane lane = spec.lane.value_or(type->lanes.front());
-  if (std::find(lanes.begin(), lanes.end(), lane) == lanes.end())
+  if (std::find(type->lanes.begin(), type->lanes.end(), lane) == type->lanes.end() || !has_pool(*type, lane))
     return proto::error{errc::lane_unavailable, "type '" + spec.type + "' cannot run in the " +
                                                     std::string{to_string(lane)} + " lane here"};
   if (auto invalid = type->validate(spec.input)) {
@@ -283,8 +282,11 @@ std::shared_ptr<job> job_service::create(proto::job_spec spec, const admission& 
     j->not_before = j->created_at + std::chrono::milliseconds{*j->spec.delay_ms};
   else if (j->spec.run_at)
     j->not_before = *j->spec.run_at;
-  nlohmann::json data{{"lane", to_string(a.lane)}, {"priority", j->spec.priority}};
-  if (j->not_before) data["run_at"] = proto::format_timestamp(*j->not_before);
+  // Member by member: an initializer list builds (and frees) a two-element array per member first.
+  nlohmann::json data(nlohmann::json::value_t::object);
+  data.emplace("lane", to_string(a.lane));
+  data.emplace("priority", j->spec.priority);
+  if (j->not_before) data.emplace("run_at", proto::format_timestamp(*j->not_before));
   j->events.append(proto::event_type::queued, std::move(data), j->created_at);
   return j;
 }

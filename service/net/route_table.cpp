@@ -1,13 +1,18 @@
 // Table-driven routing.
 #include "net/route_table.hpp"
 
+#include <boost/container/small_vector.hpp>
+
 #include <stdexcept>
 
 namespace offload::net {
 namespace {
 
-std::vector<std::string_view> split_path(std::string_view path) {
-  std::vector<std::string_view> segments;
+// No route has more than a few segments: a request path's segments stay on the stack.
+using path_segments = boost::container::small_vector<std::string_view, 8>;
+
+path_segments split_path(std::string_view path) {
+  path_segments segments;
   // Skip the leading '/'; every '/' after it starts a segment, so a trailing '/' yields an empty one.
   std::size_t start = 1;
   while (start <= path.size()) {
@@ -23,8 +28,7 @@ bool is_param(std::string_view segment) {
   return segment.size() >= 2 && segment.front() == '{' && segment.back() == '}';
 }
 
-bool match(const std::vector<std::string>& pattern, const std::vector<std::string_view>& path,
-           route_params& params) {
+bool match(const std::vector<std::string>& pattern, const path_segments& path, route_params& params) {
   if (pattern.size() != path.size()) return false;
   params.clear();
   for (std::size_t i = 0; i < path.size(); ++i) {
