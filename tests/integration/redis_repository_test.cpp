@@ -222,6 +222,97 @@ TEST_F(redis_repository_test, the_adds_of_one_turn_go_to_redis_in_one_call) {
   EXPECT_NE(stats.find("cmdstat_evalsha:calls=1,"), std::string::npos) << stats;
 }
 
+// A node keeps the jobs it added until it claims them: Redis answers such a claim with the fencing token
+// alone, and the node takes the very job it added; a job another node added is read whole.
+TEST_F(redis_repository_test, a_claim_of_a_job_this_node_added_takes_it_without_reading_it_back) {
+  auto a = open("a");
+  auto b = open("b");
+  const auto mine = add(*a);
+  const auto theirs = add(*b);
+  server_.call({"CONFIG", "RESETSTAT"});
+  const auto first = claim(*a, {echo_queue});
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first.get(), mine.get());
+  EXPECT_EQ(first->claim, 1u);
+  EXPECT_EQ(first->owner, "a");
+  EXPECT_EQ(server_.call({"INFO", "commandstats"}).get<std::string>().find("cmdstat_hgetall"),
+            std::string::npos);
+  const auto second = claim(*a, {echo_queue});
+  ASSERT_TRUE(second);
+  EXPECT_NE(second.get(), theirs.get());
+  EXPECT_EQ(second->id, theirs->id);
+  EXPECT_EQ(second->spec, theirs->spec);
+  EXPECT_EQ(second->claim, 1u);
+  EXPECT_EQ(second->events.events().size(), 1u);
+  EXPECT_NE(server_.call({"INFO", "commandstats"}).get<std::string>().find("cmdstat_hgetall:calls=1,"),
+            std::string::npos);
+}
+
+// Two repositories of one name (as a node restarted under the same name while its predecessor still
+// runs): Redis answers the claim as for a job the node added, the node does not hold it, and reads it.
+TEST_F(redis_repository_test, a_claimed_job_the_node_does_not_hold_is_read_back) {
+  auto claimer = open("same");
+  auto adder = open("same");  // its seqs come after the claimer's first block
+  const auto j = add(*adder);
+  const auto got = claim(*claimer, {echo_queue});
+  ASSERT_TRUE(got);
+  EXPECT_NE(got.get(), j.get());
+  EXPECT_EQ(got->id, j->id);
+  EXPECT_EQ(got->spec, j->spec);
+  EXPECT_EQ(got->claim, 1u);
+  EXPECT_EQ(got->events.events().size(), 1u);
+}
+
+// A job shorter than a round trip to Redis starts and ends in one turn: its two writes are one.
+TEST_F(redis_repository_test, the_writes_of_one_job_in_one_turn_go_to_redis_as_one) {
+  auto a = open("a");
+  add(*a);
+  const auto j = claim(*a, {echo_queue});
+  ASSERT_TRUE(j);
+  server_.call({"CONFIG", "RESETSTAT"});
+  j->state = job_state::running;
+  j->started_at = job::clock::now();
+  a->save(*j, std::span{&j->events.append(proto::event_type::started, {{"attempt", 1}}, *j->started_at), 1},
+          true);
+  j->state = job_state::succeeded;
+  j->finished_at = job::clock::now();
+  a->save(*j, std::span{&j->events.append(proto::event_type::succeeded, {{"result", 7}}, *j->finished_at), 1},
+          true);
+  a->finished(j);
+  await(a->async_flush());
+  const auto stats = server_.call({"INFO", "commandstats"}).get<std::string>();
+  // One fencing check, one record, both events.
+  EXPECT_NE(stats.find("cmdstat_hmget:calls=1,"), std::string::npos) << stats;
+  EXPECT_NE(stats.find("cmdstat_hset:calls=1,"), std::string::npos) << stats;
+  EXPECT_NE(stats.find("cmdstat_xadd:calls=2,"), std::string::npos) << stats;
+  const auto stored = await(a->async_find(j->id));
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->state, job_state::succeeded);
+  EXPECT_TRUE(stored->owner.empty());
+  EXPECT_EQ(stored->events.events().size(), 3u);
+  EXPECT_EQ(server_.call({"ZCARD", "offload:running"}), 0);
+  EXPECT_EQ(server_.call({"ZCARD", "offload:finished"}), 1);
+}
+
+// A node is told of the changes other nodes make, not of its own (it made them).
+TEST_F(redis_repository_test, a_node_is_told_of_changes_by_others_and_not_of_its_own) {
+  auto a = open("a");
+  auto b = open("b");
+  std::vector<std::string> seen_by_a;
+  shared_queue_events events;
+  events.on_job_changed = [&](std::string_view id) { seen_by_a.emplace_back(id); };
+  a->set_events(std::move(events));
+  const auto own = add(*a);
+  const auto other = add(*b);
+  // Messages on one channel arrive in order: once b's is in, a's own would have come before it.
+  ioc_.restart();
+  for (const auto deadline = std::chrono::steady_clock::now() + 20s;
+       std::find(seen_by_a.begin(), seen_by_a.end(), other->id) == seen_by_a.end() &&
+       std::chrono::steady_clock::now() < deadline;)
+    ioc_.run_one_for(100ms);
+  EXPECT_EQ(seen_by_a, std::vector<std::string>{other->id});
+}
+
 TEST_F(redis_repository_test, a_node_claims_only_the_types_it_offers) {
   auto a = open("a");
   auto b = open("b");

@@ -3,6 +3,7 @@
 #include "core/job_id.hpp"
 #include "core/logger.hpp"
 #include "core/store/job_codec.hpp"
+#include "core/store/job_store.hpp"
 #include "core/store/redis/redis_scripts.hpp"
 
 #include <offload/asio_support.hpp>
@@ -144,11 +145,19 @@ redis_repository::redis_repository(asio::any_io_executor reactor, redis_options 
     if (channel == "offload:wake") {
       if (events_.on_wake) events_.on_wake(message);
     } else if (channel == "offload:changed") {
-      // The ids of the jobs one script gave new events, space-separated.
-      if (!events_.on_job_changed) return;
+      // The node that changed them, then the ids of the jobs one script gave new events, space-separated.
+      // What this node changed itself it knows already.
+      const auto node_end = std::min(message.find(' '), message.size());
+      if (message.substr(0, node_end) == options_.node) return;
+      message.remove_prefix(std::min(node_end + 1, message.size()));
       while (!message.empty()) {
         const auto end = std::min(message.find(' '), message.size());
-        if (end > 0) events_.on_job_changed(message.substr(0, end));
+        if (end > 0) {
+          // Another node changed it: it was claimed (or taken) there, and this node no longer holds it
+          // (holding it would also keep this node following it).
+          unhold(message.substr(0, end));
+          if (events_.on_job_changed) events_.on_job_changed(message.substr(0, end));
+        }
         message.remove_prefix(std::min(end + 1, message.size()));
       }
     } else if (events_.on_cancel_request) {
@@ -190,6 +199,8 @@ asio::awaitable<proto::result<recovered_jobs>> redis_repository::async_recover()
   if (!end) co_return unreadable("INCRBY " + seq_key + " gave " + seqs->text);
   end_seq_ = static_cast<std::uint64_t>(*end) + 1;
   next_seq_ = end_seq_ - seq_block;
+  // What this node adds from now on; a job of an earlier run of a node of the same name is not held.
+  held_from_ = next_seq_;
   std::vector<std::string> count{"ZCARD", finished_index};
   auto finished = co_await connection_->async_exec(std::move(count));
   if (finished && finished->as_integer()) finished_ = static_cast<std::size_t>(*finished->as_integer());
@@ -233,18 +244,29 @@ asio::awaitable<std::optional<proto::error>> redis_repository::async_add(std::sh
   }
   pending_add a;
   const auto& key = j->spec.idempotency_key;
-  a.args = {j->id, std::to_string(j->seq), key.value_or("")};
-  std::vector<std::string> fields{"id",      j->id,
+  a.args = {j->id, std::to_string(j->seq), key.value_or(""),
+            j->not_before ? number(to_micros(*j->not_before)) : std::string{}};
+  std::vector<std::string> fields{"q",       queue_of(j->lane, j->spec.type),
+                                  "score",   queue_score(*j),
+                                  "id",      j->id,
                                   "seq",     std::to_string(j->seq),
                                   "type",    j->spec.type,
                                   "lane",    std::to_string(static_cast<int>(j->lane)),
                                   "spec",    proto::dump_json(nlohmann::json(j->spec)),
                                   "key",     key.value_or(""),
                                   "created", std::to_string(to_micros(j->created_at)),
-                                  "q",       queue_of(j->lane, j->spec.type),
-                                  "score",   queue_score(*j)};
+                                  "origin",  options_.node};
   append_record(fields, *j);
-  append_segment(a.args, std::move(fields), j->events.events());
+  // A new record: an absent field reads as an empty one, so the empty ones are not sent.
+  std::vector<std::string> present;
+  present.reserve(fields.size());
+  for (std::size_t f = 0; f + 1 < fields.size(); f += 2) {
+    if (fields[f + 1].empty()) continue;
+    present.push_back(std::move(fields[f]));
+    present.push_back(std::move(fields[f + 1]));
+  }
+  append_segment(a.args, std::move(present), j->events.events());
+  hold(j);
   // Sent with the other submissions of this reactor turn, in one script (group commit).
   auto init = [this](auto handler, pending_add a) {
     // Shared, so that the (move-only) handler fits a std::function; called once.
@@ -253,8 +275,35 @@ asio::awaitable<std::optional<proto::error>> redis_repository::async_add(std::sh
     adds_.push_back(std::move(a));
     schedule_flush();
   };
-  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::optional<proto::error>)>(
-      std::move(init), asio::use_awaitable, std::move(a));
+  auto outcome =
+      co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::optional<proto::error>)>(
+          std::move(init), asio::use_awaitable, std::move(a));
+  if (outcome) unhold(j->id);
+  co_return outcome;
+}
+
+void redis_repository::hold(const std::shared_ptr<job>& j) {
+  if (j->seq < held_from_) return;
+  const auto bytes = job_store::retained_bytes(*j);
+  held_bytes_ += bytes;
+  held_.emplace(j->seq, held_job{j, bytes});
+  while (held_.size() > max_held_jobs || held_bytes_ > max_held_bytes) {
+    auto oldest = held_.begin();
+    held_from_ = std::max(held_from_, oldest->first + 1);
+    held_bytes_ -= oldest->second.bytes;
+    held_.erase(oldest);
+  }
+}
+
+std::shared_ptr<job> redis_repository::unhold(std::string_view id) {
+  const auto seq = job_id::seq_of(id);
+  if (!seq) return nullptr;
+  const auto it = held_.find(*seq);
+  if (it == held_.end() || it->second.j->id != id) return nullptr;
+  auto j = std::move(it->second.j);
+  held_bytes_ -= it->second.bytes;
+  held_.erase(it);
+  return j;
 }
 
 void redis_repository::schedule_flush() {
@@ -277,7 +326,7 @@ void redis_repository::send_adds() {
   while (!adds_.empty()) {
     // One script for up to max_batch_jobs submissions, answered one by one.
     auto batch = std::make_shared<std::vector<pending_add>>();
-    std::vector<std::string> args{""};
+    std::vector<std::string> args{options_.node, ""};
     std::size_t bytes = 0;
     while (!adds_.empty() && batch->size() < max_batch_jobs && (batch->empty() || bytes < max_batch_bytes)) {
       auto& a = adds_.front();
@@ -288,7 +337,7 @@ void redis_repository::send_adds() {
       batch->push_back(std::move(a));
       adds_.pop_front();
     }
-    args[0] = std::to_string(batch->size());
+    args[1] = std::to_string(batch->size());
     std::vector<std::string> keys{jobs_index};
     ++adding_;
     connection_->send_script(
@@ -320,12 +369,17 @@ void redis_repository::write(const job& j, const char* action, bool record,
     return;
   }
   pending_write w;
-  w.args = {std::to_string(j.claim), action, j.id};
-  std::vector<std::string> fields;
-  if (record) append_record(fields, j);
-  append_segment(w.args, std::move(fields), appended);
-  for (const auto& a : w.args)
-    w.bytes += a.size();
+  w.seq = j.seq;
+  w.claim = j.claim;
+  w.action = action;
+  w.id = j.id;
+  if (record) append_record(w.fields, j);
+  w.events.assign(appended.begin(), appended.end());
+  w.bytes = w.id.size();
+  for (const auto& f : w.fields)
+    w.bytes += f.size();
+  for (const auto& e : w.events)
+    w.bytes += e.frame->size();
   const auto n = next_write_++;
   // Behind writes still waiting for Redis, never ahead of them.
   if (!unsent_.empty() || !connection_->ready()) {
@@ -349,16 +403,42 @@ void redis_repository::write(const job& j, const char* action, bool record,
 void redis_repository::send_writes(std::map<std::uint64_t, pending_write> writes) {
   while (!writes.empty()) {
     auto batch = std::make_shared<std::vector<std::pair<std::uint64_t, pending_write>>>();
-    std::vector<std::string> args{options_.node, ""};
+    // The batch's last write of each job: a job's writes of one script are one write as long as the
+    // earlier ones only saved (the script applies them at once anyway).
+    std::unordered_map<std::uint64_t, std::size_t> last_of;
     std::size_t bytes = 0;
     while (!writes.empty() && batch->size() < max_batch_jobs && (batch->empty() || bytes < max_batch_bytes)) {
       auto node = writes.extract(writes.begin());
-      bytes += node.mapped().bytes;
-      // The arguments are copied: a batch lost with the connection is sent again.
-      args.insert(args.end(), node.mapped().args.begin(), node.mapped().args.end());
-      batch->emplace_back(node.key(), std::move(node.mapped()));
+      auto& w = node.mapped();
+      bytes += w.bytes;
+      if (const auto it = last_of.find(w.seq); it != last_of.end()) {
+        auto& earlier = (*batch)[it->second].second;
+        if (earlier.claim == w.claim && std::string_view{earlier.action} == "save") {
+          // Every write of a record writes all its fields: the later one replaces the earlier one.
+          if (!w.fields.empty()) earlier.fields = std::move(w.fields);
+          earlier.events.insert(earlier.events.end(), w.events.begin(), w.events.end());
+          earlier.action = w.action;
+          earlier.bytes += w.bytes;
+          continue;
+        }
+      }
+      last_of[w.seq] = batch->size();
+      batch->emplace_back(node.key(), std::move(w));
     }
-    args[1] = std::to_string(batch->size());
+    // The arguments are copies: a batch lost with the connection is sent again.
+    std::vector<std::string> args{options_.node, std::to_string(batch->size())};
+    for (const auto& [n, w] : *batch) {
+      args.push_back(std::to_string(w.claim));
+      args.emplace_back(w.action);
+      args.push_back(w.id);
+      std::vector<std::string> fields{w.fields};
+      if (std::string_view{w.action} != "save") {
+        // Released: no owner (set with the record, rather than deleted on its own).
+        fields.emplace_back("owner");
+        fields.emplace_back();
+      }
+      append_segment(args, std::move(fields), w.events);
+    }
     std::vector<std::string> keys{running_index, finished_index};
     ++writing_;
     connection_->send_script(
@@ -382,11 +462,11 @@ void redis_repository::send_writes(std::map<std::uint64_t, pending_write> writes
           }
           for (std::size_t i = 0; i < batch->size(); ++i) {
             if (r->elements[i].as_integer() != 0) continue;
-            const auto& args = (*batch)[i].second.args;  // claim, action, id, …
+            const auto& w = (*batch)[i].second;
             ++fenced_;
             log(log_level::warn, "redis store: this node no longer owns the job; its write was refused",
-                {{"job", args[2]}, {"claim", args[0]}});
-            if (events_.on_lost) events_.on_lost(args[2]);
+                {{"job", w.id}, {"claim", w.claim}});
+            if (events_.on_lost) events_.on_lost(w.id);
           }
         });
   }
@@ -609,7 +689,8 @@ asio::awaitable<proto::result<claim_result>> redis_repository::async_claim(std::
                                                                            std::size_t limit,
                                                                            std::vector<std::size_t> at_most) {
   limit = std::max<std::size_t>(limit, 1);
-  std::vector<std::string> args{options_.node, std::to_string(options_.lease.count()), std::to_string(limit)};
+  std::vector<std::string> args{options_.node, std::to_string(options_.lease.count()), std::to_string(limit),
+                                std::to_string(held_from_)};
   for (std::size_t i = 0; i < queues.size(); ++i)
     args.push_back(std::to_string(i < at_most.size() ? at_most[i] : limit));
   queues.push_back(delayed_index);
@@ -624,11 +705,39 @@ asio::awaitable<proto::result<claim_result>> redis_repository::async_claim(std::
           clock::time_point{std::chrono::duration_cast<clock::duration>(std::chrono::milliseconds{*due})};
     co_return out;
   }
+  std::vector<std::pair<std::string, std::uint64_t>> unknown;
   for (std::size_t i = 1; i < reply->elements.size(); ++i) {
-    auto j = claimed_from(reply->elements[i],
-                          [this](const redis_reply& f, const redis_reply* e) { return read_job(f, e); });
+    const auto& r = reply->elements[i];
+    if (r.is_array() && r.elements.size() == 2) {
+      // {id, token}: a job this node added, unchanged since.
+      const auto& id = r.elements[0].text;
+      const auto claim = static_cast<std::uint64_t>(r.elements[1].as_integer().value_or(0));
+      auto j = unhold(id);
+      if (!j) {
+        unknown.emplace_back(id, claim);
+        continue;
+      }
+      j->claim = claim;
+      j->owner = options_.node;
+      out.claimed.push_back(std::move(j));
+      continue;
+    }
+    auto j = claimed_from(r, [this](const redis_reply& f, const redis_reply* e) { return read_job(f, e); });
     if (!j) co_return j.error();
+    unhold((*j)->id);
     out.claimed.push_back(std::move(*j));
+  }
+  // Not held after all (a node of the same name that ran before, say): read from Redis. One that cannot be
+  // read stays claimed by this node until its lease passes, and is then taken over like any other.
+  for (auto& [id, claim] : unknown) {
+    auto j = co_await async_read(id, 0);
+    if (!j) {
+      log(log_level::warn, "redis store: a claimed job could not be read; it runs once its lease passes",
+          {{"job", id}});
+      continue;
+    }
+    j->claim = claim;
+    out.claimed.push_back(std::move(j));
   }
   co_return out;
 }
@@ -642,6 +751,7 @@ asio::awaitable<proto::result<std::shared_ptr<job>>> redis_repository::async_tak
   if (!reply) co_return reply.error();
   if (reply->is_error() || !reply->is_array() || reply->elements.empty()) co_return unreadable(reply->text);
   if (reply->elements[0].text.empty()) co_return std::shared_ptr<job>{};
+  unhold(id);
   co_return claimed_from(*reply,
                          [this](const redis_reply& f, const redis_reply* e) { return read_job(f, e); });
 }

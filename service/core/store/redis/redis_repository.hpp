@@ -104,9 +104,17 @@ class redis_repository final : public job_repository, public shared_queue {
     std::vector<std::string> args;
     std::function<void(std::optional<proto::error>)> done;
   };
-  /// A job's part of the batched `write` script: claim, action, id, then its fields and events.
+  /// A job's part of the batched `write` script. The writes of one job in one batch become one (the last
+  /// record, every event in order) as long as the earlier ones only saved.
   struct pending_write {
-    std::vector<std::string> args;
+    std::uint64_t seq = 0;
+    std::uint64_t claim = 0;
+    /// `save`, `finish` or `requeue`.
+    const char* action = "save";
+    std::string id;
+    /// The record's field/value pairs; none when only events were added.
+    std::vector<std::string> fields;
+    std::vector<logged_event> events;
     std::size_t bytes = 0;
   };
 
@@ -122,6 +130,10 @@ class redis_repository final : public job_repository, public shared_queue {
   void resend();
   /// Reserves the next block of seqs.
   void refill_seqs();
+  /// Keeps a job this node added until one of its own claims takes it (or the bounds push it out).
+  void hold(const std::shared_ptr<job>& j);
+  /// The held job `id`, no longer held; null when it is not held.
+  std::shared_ptr<job> unhold(std::string_view id);
   std::shared_ptr<job> read_job(const redis_reply& fields, const redis_reply* events) const;
 
   boost::asio::any_io_executor reactor_;
@@ -133,6 +145,20 @@ class redis_repository final : public job_repository, public shared_queue {
   bool refilling_ = false;
   std::size_t finished_ = 0;
   bool evicting_ = false;
+  // Jobs this node added that no claim of its own took yet, by seq: when one of its claims takes one that
+  // nobody claimed before, Redis answers with the fencing token alone (the job is as it was added) instead
+  // of the whole record and log, and this node need not parse them. Bounded; the oldest go first.
+  struct held_job {
+    std::shared_ptr<job> j;
+    std::uint64_t bytes = 0;
+  };
+  std::map<std::uint64_t, held_job> held_;
+  std::uint64_t held_bytes_ = 0;
+  // Every job this node added with a seq at or past this one, and that no node claimed yet, is in `held_`
+  // (seqs grow with each submission: the bounds push out the lowest).
+  std::uint64_t held_from_ = std::uint64_t{1} << 53;
+  static constexpr std::size_t max_held_jobs = 8192;
+  static constexpr std::uint64_t max_held_bytes = std::uint64_t{16} << 20;
   // Adds and writes of this reactor turn, until `flush` sends them.
   std::deque<pending_add> adds_;
   std::map<std::uint64_t, pending_write> writes_;

@@ -2,7 +2,8 @@
 // that it is atomic. Times come from Redis's own clock (`TIME`), so that nodes whose clocks differ agree on
 // leases and due times. Keys (prefix `offload:`):
 //   job:<id>    hash: the record (`job_codec` fields; an empty value stands for an absent one), spec, queue
-//               key `q`, queue score `score`, owner node `owner`, fencing token `claim`
+//               key `q`, queue score `score`, submitting node `origin`, owner node `owner`, fencing token
+//               `claim`
 //   ev:<id>     stream: the job's events, entry id `0-<seq>` (so XADD refuses an event twice), fields `t`
 //               (type) and `f` (frame)
 //   key:<key>   string: the id of the job an idempotency key was used for
@@ -26,8 +27,9 @@ namespace offload::core::redis_scripts {
 enum index : std::size_t { add, claim, take, write, renew, expired, evict, read, list, heartbeat, count };
 
 // Shared by the scripts below (each script is loaded on its own). Notifications are collected while a script
-// runs and published once at its end (`publish_all`): the ids of the jobs that got events, space-separated,
-// on `offload:changed`, and each queue that got a claimable job once on `offload:wake`.
+// runs and published once at its end (`publish_all`): the node that made the changes and the ids of the jobs
+// that got events, space-separated, on `offload:changed` (a node skips its own), and each queue that got a
+// claimable job once on `offload:wake`.
 #define OFFLOAD_REDIS_LUA_PRELUDE                                                                           \
   "-- Redis's clock, read once per script.\n"                                                               \
   "local now\n"                                                                                             \
@@ -40,8 +42,10 @@ enum index : std::size_t { add, claim, take, write, renew, expired, evict, read,
   "end\n"                                                                                                   \
   "local function job_key(id) return 'offload:job:' .. id end\n"                                            \
   "local changed, woken, seen = {}, {}, {}\n"                                                               \
-  "local function publish_all()\n"                                                                          \
-  "  if #changed > 0 then redis.call('PUBLISH', 'offload:changed', table.concat(changed, ' ')) end\n"       \
+  "local function publish_all(node)\n"                                                                      \
+  "  if #changed > 0 then\n"                                                                                \
+  "    redis.call('PUBLISH', 'offload:changed', node .. ' ' .. table.concat(changed, ' '))\n"               \
+  "  end\n"                                                                                                 \
   "  for _, q in ipairs(woken) do redis.call('PUBLISH', 'offload:wake', q) end\n"                           \
   "end\n"                                                                                                   \
   "-- Events are stream entries with id 0-<seq>: XADD refuses one at or below the stream's last id, so an " \
@@ -59,9 +63,10 @@ enum index : std::size_t { add, claim, take, write, renew, expired, evict, read,
   "local function set_fields(job, args, from, n)\n"                                                         \
   "  if n > 0 then redis.call('HSET', job, unpack(args, from, from + 2 * n - 1)) end\n"                     \
   "end\n"                                                                                                   \
-  "local function field(args, from, n, name)\n"                                                             \
-  "  for i = from, from + 2 * n - 1, 2 do\n"                                                                \
-  "    if args[i] == name then return args[i + 1] end\n"                                                    \
+  "-- One command for many items (`step` at a time: unpack has a bound).\n"                                 \
+  "local function in_slices(command, key, items, step)\n"                                                   \
+  "  for first = 1, #items, step do\n"                                                                      \
+  "    redis.call(command, key, unpack(items, first, math.min(first + step - 1, #items)))\n"                \
   "  end\n"                                                                                                 \
   "end\n"                                                                                                   \
   "local function wake(q)\n"                                                                                \
@@ -93,16 +98,16 @@ enum index : std::size_t { add, claim, take, write, renew, expired, evict, read,
 // next part begins.
 
 /// Stores and queues several jobs in one call (group commit: the submissions of one reactor turn).
-/// KEYS: jobs. ARGV: count, then per job: id, seq, idempotency key ('' for none), then its fields and events.
-/// Returns one element per job: '' (stored), or the id of the job that already holds its idempotency key
-/// (then nothing of it is stored).
+/// KEYS: jobs. ARGV: node, count, then per job: id, seq, idempotency key ('' for none), not_before (µs, or
+/// ''), then its fields (`q` and `score` first) and events. Returns one element per job: '' (stored), or the
+/// id of the job that already holds its idempotency key (then nothing of it is stored).
 inline constexpr std::string_view add_lua = OFFLOAD_REDIS_LUA_PRELUDE R"lua(
 local out = {}
-local i = 2
-for _ = 1, tonumber(ARGV[1]) do
-  local id, seq, key = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  local n, first, last, next = segment(ARGV, i + 3)
-  local fields = i + 4
+local i = 3
+for _ = 1, tonumber(ARGV[2]) do
+  local id, seq, key, not_before = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local n, first, last, next = segment(ARGV, i + 4)
+  local fields = i + 5
   i = next
   local existing = key ~= '' and redis.call('GET', 'offload:key:' .. key)
   if existing then
@@ -112,24 +117,25 @@ for _ = 1, tonumber(ARGV[1]) do
     set_fields(job_key(id), ARGV, fields, n)
     add_events(id, first, last, ARGV)
     redis.call('ZADD', KEYS[1], seq, id)
-    local q, score = field(ARGV, fields, n, 'q'), field(ARGV, fields, n, 'score')
-    enqueue(id, q, score, field(ARGV, fields, n, 'not_before'))
+    enqueue(id, ARGV[fields + 1], ARGV[fields + 3], not_before)
     table.insert(out, '')
   end
 end
-publish_all()
+publish_all(ARGV[1])
 return out
 )lua";
 
-/// KEYS: the queues to claim from, then `delayed`, then `running`. ARGV: node, lease ms, how many, then how
-/// many at most from each queue. First makes due delayed jobs claimable; then, up to `how many` times, takes
-/// the head with the lowest score among the queues not at their bound, makes this node its owner with a new
-/// fencing token and a lease. Returns {'', due}
-/// followed by one job_reply per claimed job; `due` is when the next delayed job is due (ms of Redis time) or
-/// ''.
+/// KEYS: the queues to claim from, then `delayed`, then `running`. ARGV: node, lease ms, how many, the
+/// lowest seq the node still holds its own submissions from, then how many at most from each queue. First
+/// makes due delayed jobs claimable; then takes up to `how many` of the lowest scores among the queues'
+/// heads (each queue up to its bound), and makes this node their owner with a new fencing token and a lease.
+/// Returns {'', due} followed by one reply per claimed job; `due` is when the next delayed job is due (ms of
+/// Redis time) or ''. A job this node submitted (at or past that seq) and nobody claimed before is answered
+/// {id, token}: it is unchanged since, and the node has it. Any other is answered with job_reply.
 inline constexpr std::string_view claim_lua = OFFLOAD_REDIS_LUA_PRELUDE R"lua(
 local nq = #KEYS - 2
 local delayed, running = KEYS[nq + 1], KEYS[nq + 2]
+local node, lease, want, held_from = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local now = now_ms()
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, 100)) do
   redis.call('ZREM', delayed, id)
@@ -140,42 +146,44 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0
     wake(q)
   end
 end
-local heads, left = {}, {}
+-- The candidates: each queue's first jobs up to its bound, most urgent first (score, then id, as ZRANGE).
+local candidates = {}
 for i = 1, nq do
-  left[i] = tonumber(ARGV[3 + i] or ARGV[3])
-  if left[i] > 0 then
-    local head = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')
-    if head[1] then heads[i] = {head[1], tonumber(head[2])} end
+  local bound = math.min(tonumber(ARGV[4 + i] or want), want)
+  if bound > 0 then
+    local head = redis.call('ZRANGE', KEYS[i], 0, bound - 1, 'WITHSCORES')
+    for k = 1, #head, 2 do table.insert(candidates, {head[k], tonumber(head[k + 1]), i}) end
   end
 end
+table.sort(candidates, function(a, b) return a[2] < b[2] or (a[2] == b[2] and a[1] < b[1]) end)
 local out = {''}
-for _ = 1, tonumber(ARGV[3]) do
-  local best
-  for i = 1, nq do
-    local h = heads[i]
-    if h and (not best or h[2] < heads[best][2] or (h[2] == heads[best][2] and h[1] < heads[best][1])) then
-      best = i
-    end
-  end
-  if not best then break end
-  local id = heads[best][1]
-  redis.call('ZREM', KEYS[best], id)
-  left[best] = left[best] - 1
-  local head = left[best] > 0 and redis.call('ZRANGE', KEYS[best], 0, 0, 'WITHSCORES') or {}
-  heads[best] = head[1] and {head[1], tonumber(head[2])} or nil
+local taken, leased = {}, {}
+for k = 1, math.min(want, #candidates) do
+  local id, queue = candidates[k][1], candidates[k][3]
+  taken[queue] = taken[queue] or {}
+  table.insert(taken[queue], id)
   local job = job_key(id)
-  local claim = redis.call('HINCRBY', job, 'claim', 1)
-  redis.call('HSET', job, 'owner', ARGV[1])
-  redis.call('ZADD', running, now + tonumber(ARGV[2]), id)
-  table.insert(out, job_reply(id, job, claim))
+  local claim, origin, seq = unpack(redis.call('HMGET', job, 'claim', 'origin', 'seq'))
+  claim = (tonumber(claim) or 0) + 1
+  redis.call('HSET', job, 'claim', claim, 'owner', node)
+  table.insert(leased, now + lease)
+  table.insert(leased, id)
+  if claim == 1 and origin == node and (tonumber(seq) or -1) >= held_from then
+    table.insert(out, {id, claim})
+  else
+    table.insert(out, job_reply(id, job, claim))
+  end
 end
+-- One call per queue and one for the leases.
+for queue, ids in pairs(taken) do in_slices('ZREM', KEYS[queue], ids, 512) end
+in_slices('ZADD', running, leased, 1024)
 if #out == 1 then
   local next = redis.call('ZRANGE', delayed, 0, 0, 'WITHSCORES')
   out = {next[2] or ''}
 else
   out[1] = ''
 end
-publish_all()
+publish_all(node)
 return out
 )lua";
 
@@ -190,7 +198,7 @@ if ARGV[4] == 'expired' then
   local lease = redis.call('ZSCORE', KEYS[2], id)
   if not lease or tonumber(lease) >= now then return {''} end
 else
-  if redis.call('HGET', KEYS[1], 'state') ~= '0' or redis.call('HEXISTS', KEYS[1], 'owner') == 1 then
+  if redis.call('HGET', KEYS[1], 'state') ~= '0' or (redis.call('HGET', KEYS[1], 'owner') or '') ~= '' then
     return {''}
   end
   redis.call('ZREM', redis.call('HGET', KEYS[1], 'q'), id)
@@ -206,9 +214,11 @@ return job_reply(id, KEYS[1], claim)
 /// ARGV: node, count, then per write: claim, action ('save', 'finish', 'requeue'), id, then its fields and
 /// events. A write applies nothing unless this node owns the job under that claim. `finish` releases the job
 /// and lists it as finished; `requeue` releases it and queues it again (delayed when its `not_before` is
-/// ahead). Returns one element per write: 1 (applied) or 0 (refused by fencing).
+/// ahead); the fields of both set `owner` to '' (no owner). Returns one element per write: 1 (applied) or 0
+/// (refused by fencing).
 inline constexpr std::string_view write_lua = OFFLOAD_REDIS_LUA_PRELUDE R"lua(
 local out = {}
+local released, finished = {}, {}
 local i = 3
 for _ = 1, tonumber(ARGV[2]) do
   local claim, action, id = ARGV[i], ARGV[i + 1], ARGV[i + 2]
@@ -223,10 +233,10 @@ for _ = 1, tonumber(ARGV[2]) do
     set_fields(job, ARGV, fields, n)
     add_events(id, first, last, ARGV)
     if action ~= 'save' then
-      redis.call('HDEL', job, 'owner')
-      redis.call('ZREM', KEYS[1], id)
+      table.insert(released, id)
       if action == 'finish' then
-        redis.call('ZADD', KEYS[2], now_ms(), id)
+        table.insert(finished, now_ms())
+        table.insert(finished, id)
       else
         enqueue(id, unpack(redis.call('HMGET', job, 'q', 'score', 'not_before')))
       end
@@ -234,7 +244,9 @@ for _ = 1, tonumber(ARGV[2]) do
     table.insert(out, 1)
   end
 end
-publish_all()
+in_slices('ZREM', KEYS[1], released, 512)
+in_slices('ZADD', KEYS[2], finished, 1024)
+publish_all(ARGV[1])
 return out
 )lua";
 
