@@ -2,6 +2,7 @@
 #include <offload/proto/job_spec.hpp>
 #include <offload/proto/json_fields.hpp>
 #include <offload/proto/json_parse.hpp>
+#include <offload/proto/json_writer.hpp>
 #include <offload/proto/timestamp.hpp>
 
 #include <algorithm>
@@ -97,6 +98,43 @@ void to_json(nlohmann::json& j, const job_spec& spec) {
   if (spec.retry_backoff_ms) j["retry_backoff_ms"] = *spec.retry_backoff_ms;
   if (spec.delay_ms) j["delay_ms"] = *spec.delay_ms;
   if (spec.run_at) j["run_at"] = format_timestamp(*spec.run_at);
+}
+
+std::string dump_job_spec(const job_spec& spec) {
+  // In the object's (sorted) order, as dump_json writes it.
+  std::string out;
+  out.reserve(96 + spec.type.size());
+  json_writer w{out};
+  const auto optional_number = [&w](std::string_view key, const auto& value) {
+    if (!value) return;
+    w.key(key);
+    w.number(*value);
+  };
+  w.begin_object();
+  optional_number("delay_ms", spec.delay_ms);
+  if (spec.idempotency_key) {
+    w.key("idempotency_key");
+    w.string(*spec.idempotency_key);
+  }
+  w.key("input");
+  w.value(spec.input);
+  if (spec.lane) {
+    w.key("lane");
+    w.string(to_string(*spec.lane));
+  }
+  optional_number("max_attempts", spec.max_attempts);
+  w.key("priority");
+  w.number(spec.priority);
+  optional_number("retry_backoff_ms", spec.retry_backoff_ms);
+  if (spec.run_at) {
+    w.key("run_at");
+    w.string(format_timestamp(*spec.run_at));
+  }
+  optional_number("timeout_ms", spec.timeout_ms);
+  w.key("type");
+  w.string(spec.type);
+  w.end_object();
+  return out;
 }
 
 }  // namespace offload::proto

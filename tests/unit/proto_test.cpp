@@ -60,6 +60,38 @@ TEST(job_spec_test, full_spec_is_read) {
   EXPECT_EQ(parse_job_spec(json(*spec)).value(), *spec);
 }
 
+// A store keeps a spec as dump_job_spec writes it: the bytes of serialising its json, every optional member
+// alone and all together, and an input that needs escaping.
+TEST(job_spec_test, dump_job_spec_writes_the_bytes_of_its_json) {
+  job_spec minimal;
+  minimal.type = "echo";
+  EXPECT_EQ(dump_job_spec(minimal), dump_json(json(minimal)));
+  job_spec full = minimal;
+  full.input = json::parse(R"({"text":"a \"quoted\" line\nand \u00e9\u0001","n":[1,2.5,null,true]})");
+  full.lane = lane::process;
+  full.priority = 0;
+  full.timeout_ms = 1000;
+  full.idempotency_key = "key-1";
+  full.max_attempts = 3;
+  full.retry_backoff_ms = 250;
+  full.delay_ms = 5000;
+  full.run_at = std::chrono::system_clock::time_point{std::chrono::milliseconds{1767225600123}};
+  EXPECT_EQ(dump_job_spec(full), dump_json(json(full)));
+  const auto each = [&](auto set) {
+    auto one = minimal;
+    set(one);
+    EXPECT_EQ(dump_job_spec(one), dump_json(json(one)));
+  };
+  each([](job_spec& s) { s.lane = lane::thread; });
+  each([](job_spec& s) { s.timeout_ms = 1; });
+  each([](job_spec& s) { s.idempotency_key = "k"; });
+  each([](job_spec& s) { s.max_attempts = 100; });
+  each([](job_spec& s) { s.retry_backoff_ms = 0; });
+  each([](job_spec& s) { s.delay_ms = 0; });
+  each([&](job_spec& s) { s.run_at = full.run_at; });
+  each([](job_spec& s) { s.input = "\xff not UTF-8"; });
+}
+
 TEST(job_spec_test, malformed_json_is_invalid_json) {
   EXPECT_EQ(code_of(""), errc::invalid_json);
   EXPECT_EQ(code_of("{"), errc::invalid_json);

@@ -749,7 +749,7 @@ asio::awaitable<std::optional<proto::error>> sqlite_repository::async_add(std::s
           .bind(3, std::string_view{type})
           .bind(4, lane)
           .bind(5, pool)
-          .bind(6, std::string_view{proto::dump_json(nlohmann::json(spec))})
+          .bind(6, std::string_view{proto::dump_job_spec(spec)})
           .bind(7, key)
           .bind(8, created_at)
           .bind(9, record.state)

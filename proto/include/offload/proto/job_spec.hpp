@@ -67,4 +67,8 @@ result<job_spec> parse_job_spec_text(std::string_view text);
 
 void to_json(nlohmann::json& j, const job_spec& spec);
 
+/// The bytes of `dump_json(nlohmann::json(spec))`, written member by member (no value tree): how a store
+/// keeps a spec.
+std::string dump_job_spec(const job_spec& spec);
+
 }  // namespace offload::proto

@@ -252,7 +252,7 @@ asio::awaitable<std::optional<proto::error>> redis_repository::async_add(std::sh
                                   "seq",     std::to_string(j->seq),
                                   "type",    j->spec.type,
                                   "lane",    std::to_string(static_cast<int>(j->lane)),
-                                  "spec",    proto::dump_json(nlohmann::json(j->spec)),
+                                  "spec",    proto::dump_job_spec(j->spec),
                                   "key",     key.value_or(""),
                                   "created", std::to_string(to_micros(j->created_at)),
                                   "origin",  options_.node};
