@@ -229,6 +229,21 @@ TEST(redis_connection_test, scripts_run_by_their_digest_and_survive_a_script_flu
   ASSERT_EQ(server.call({"SCRIPT", "FLUSH"}), "OK");
   EXPECT_EQ(run(1, "n", "2")->integer, 7);
   EXPECT_EQ(run(0, "a", "b")->text, "a:b");
+
+  // Write-behind, arguments already in RESP (empty, binary, line breaks): two in a row after another
+  // flush both fall back to EVAL, and their answers come in order.
+  ASSERT_EQ(server.call({"SCRIPT", "FLUSH"}), "OK");
+  std::vector<std::string> answers;
+  const std::string binary{"x\r\n\0y", 5};
+  for (const auto& arg : {std::string{}, binary}) {
+    core::redis_args args;
+    args.add("k").add(arg);
+    c.send_script(0, 1, std::move(args), [&answers](proto::result<redis_reply> r) {
+      answers.push_back(r ? r->text : "error: " + r.error().message);
+    });
+  }
+  ASSERT_TRUE(run_until(ioc, [&] { return answers.size() == 2; }));
+  EXPECT_EQ(answers, (std::vector<std::string>{"k:", "k:" + binary}));
 }
 
 TEST(redis_connection_test, a_subscriber_gets_messages_and_subscribes_again_after_a_restart) {

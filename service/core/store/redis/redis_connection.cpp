@@ -1,6 +1,7 @@
 #include "core/store/redis/redis_connection.hpp"
 
 #include "core/logger.hpp"
+#include "core/store/redis/redis_args.hpp"
 
 #include <offload/asio_support.hpp>
 
@@ -163,11 +164,20 @@ struct redis_connection::state : std::enable_shared_from_this<redis_connection::
   void ensure_watch(const std::shared_ptr<redis_link>& l);
   static void start_read(const std::shared_ptr<redis_link>& l);
   static void start_write(const std::shared_ptr<redis_link>& l);
-  /// Sends `args` on the current link; `p` is completed exactly once, whatever happens.
-  void send(std::vector<std::string> args, std::unique_ptr<pending_reply> p, std::chrono::milliseconds extra);
+  /// Sends `command` (RESP, as `redis_args::command` makes it) on the current link; `p` is completed exactly
+  /// once, whatever happens.
+  void send(const std::string& command, std::unique_ptr<pending_reply> p, std::chrono::milliseconds extra);
 };
 
 namespace {
+
+/// A command of plain arguments, in RESP.
+std::string format_command(const std::vector<std::string>& args) {
+  redis_args a;
+  for (const auto& arg : args)
+    a.add(arg);
+  return redis_args{}.command(a);
+}
 
 /// hiredis's reply callback: `privdata` is a `pending_reply`; no reply means the connection ended.
 void on_reply(redisAsyncContext* ac, void* reply, void* privdata) {
@@ -255,24 +265,15 @@ void redis_connection::state::attach(const std::shared_ptr<redis_link>& l) {
   l->socket.assign(l->context->c.fd);
 }
 
-void redis_connection::state::send(std::vector<std::string> args, std::unique_ptr<pending_reply> p,
+void redis_connection::state::send(const std::string& command, std::unique_ptr<pending_reply> p,
                                    std::chrono::milliseconds extra) {
   if (!link || link->freed) {
     p->complete(unavailable("Redis at " + where() + " is not connected" +
                             (last_error.empty() ? std::string{} : ": " + last_error)));
     return;
   }
-  std::vector<const char*> argv;
-  std::vector<std::size_t> lengths;
-  argv.reserve(args.size());
-  lengths.reserve(args.size());
-  for (const auto& a : args) {
-    argv.push_back(a.data());
-    lengths.push_back(a.size());
-  }
   auto* raw = p.release();
-  if (redisAsyncCommandArgv(link->context, on_reply, raw, static_cast<int>(argv.size()), argv.data(),
-                            lengths.data()) != REDIS_OK) {
+  if (redisAsyncFormattedCommand(link->context, on_reply, raw, command.data(), command.size()) != REDIS_OK) {
     std::unique_ptr<pending_reply> {
       raw
       } -> complete(unavailable("Redis at " + where() + " refused the command"));
@@ -288,7 +289,8 @@ void redis_connection::state::send_handshake(const std::shared_ptr<redis_link>& 
   const std::weak_ptr<state> weak = shared_from_this();
   const auto step = [&](std::vector<std::string> args, std::size_t script = handshake_step::npos) {
     ++l->handshake;
-    send(std::move(args), std::make_unique<handshake_step>(weak, l, script), std::chrono::milliseconds{0});
+    send(format_command(args), std::make_unique<handshake_step>(weak, l, script),
+         std::chrono::milliseconds{0});
   };
   if (!e.password.empty()) {
     if (e.user.empty())
@@ -490,18 +492,28 @@ asio::awaitable<bool> redis_connection::async_wait_ready(std::chrono::steady_clo
   co_return self->ready();
 }
 
-asio::awaitable<proto::result<redis_reply>> redis_connection::async_exec(
-    std::vector<std::string> args, std::chrono::milliseconds blocks_for) {
-  const auto self = state_;
+namespace {
+
+/// Sends a command (RESP) and completes with its reply.
+asio::awaitable<proto::result<redis_reply>> exec_command(std::shared_ptr<redis_connection::state> self,
+                                                         std::string command,
+                                                         std::chrono::milliseconds blocks_for) {
   if (!self->ready())
     co_return unavailable("Redis at " + self->where() + " is not connected" +
                           (self->last_error.empty() ? std::string{} : ": " + self->last_error));
-  auto init = [self, blocks_for](auto handler, std::vector<std::string> a) {
+  auto init = [self, blocks_for](auto handler, std::string c) {
     using handler_type = decltype(handler);
-    self->send(std::move(a), std::make_unique<reply_handler<handler_type>>(std::move(handler)), blocks_for);
+    self->send(c, std::make_unique<reply_handler<handler_type>>(std::move(handler)), blocks_for);
   };
   co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(proto::result<redis_reply>)>(
-      std::move(init), asio::use_awaitable, std::move(args));
+      std::move(init), asio::use_awaitable, std::move(command));
+}
+
+}  // namespace
+
+asio::awaitable<proto::result<redis_reply>> redis_connection::async_exec(
+    std::vector<std::string> args, std::chrono::milliseconds blocks_for) {
+  co_return co_await exec_command(state_, format_command(args), blocks_for);
 }
 
 void redis_connection::send(std::vector<std::string> args, reply_callback done) {
@@ -512,23 +524,25 @@ void redis_connection::send(std::vector<std::string> args, reply_callback done) 
                                 (s.last_error.empty() ? std::string{} : ": " + s.last_error)));
     return;
   }
-  s.send(std::move(args), std::move(reply), std::chrono::milliseconds{0});
+  s.send(format_command(args), std::move(reply), std::chrono::milliseconds{0});
 }
 
 namespace {
 
-std::vector<std::string> script_command(const std::string& sha, std::vector<std::string>&& keys,
-                                        std::vector<std::string>&& args) {
-  std::vector<std::string> command;
-  command.reserve(3 + keys.size() + args.size());
-  command.push_back("EVALSHA");
-  command.push_back(sha);
-  command.push_back(std::to_string(keys.size()));
-  for (auto& k : keys)
-    command.push_back(std::move(k));
-  for (auto& a : args)
-    command.push_back(std::move(a));
-  return command;
+/// `EVALSHA <sha> <key count>` (or `EVAL <script> <key count>`): the head of a script's command.
+redis_args script_head(bool by_sha, const std::string& sha_or_script, std::size_t key_count) {
+  redis_args head;
+  head.add(by_sha ? "EVALSHA" : "EVAL").add(sha_or_script).add(key_count);
+  return head;
+}
+
+redis_args keys_then_args(std::vector<std::string>&& keys, std::vector<std::string>&& args) {
+  redis_args out;
+  for (const auto& k : keys)
+    out.add(k);
+  for (const auto& a : args)
+    out.add(a);
+  return out;
 }
 
 bool lost_script(const proto::result<redis_reply>& r) {
@@ -537,34 +551,49 @@ bool lost_script(const proto::result<redis_reply>& r) {
 
 }  // namespace
 
+void redis_connection::send_script(std::size_t index, std::size_t key_count, redis_args keys_and_args,
+                                   reply_callback done) {
+  auto& s = *state_;
+  // A copy: the arguments stay with the reply, for the fallback.
+  auto command = s.ready() ? keys_and_args.command(script_head(true, s.shas.at(index), key_count)) : "";
+  auto reply = std::make_unique<callback_reply>(
+      s.reactor, [weak = std::weak_ptr<state>{state_}, index, key_count, rest = std::move(keys_and_args),
+                  done = std::move(done)](proto::result<redis_reply> r) mutable {
+        // After a SCRIPT FLUSH every EVALSHA in the pipeline fails, and their EVALs are sent in the order
+        // their failures arrive, which is the order they were sent in.
+        auto s = weak.lock();
+        if (!s || !lost_script(r)) return done(std::move(r));
+        auto again = std::make_unique<callback_reply>(s->reactor, std::move(done));
+        s->send(rest.command(script_head(false, s->options.scripts.at(index), key_count)), std::move(again),
+                std::chrono::milliseconds{0});
+      });
+  if (!s.ready()) {
+    reply->complete(unavailable("Redis at " + s.where() + " is not connected" +
+                                (s.last_error.empty() ? std::string{} : ": " + s.last_error)));
+    return;
+  }
+  s.send(command, std::move(reply), std::chrono::milliseconds{0});
+}
+
 void redis_connection::send_script(std::size_t index, std::vector<std::string> keys,
                                    std::vector<std::string> args, reply_callback done) {
-  auto command = script_command(state_->shas.at(index), std::move(keys), std::move(args));
-  // Kept for the fallback: after a SCRIPT FLUSH every EVALSHA in the pipeline fails, and their EVALs are
-  // sent in the order their failures arrive, which is the order they were sent in.
-  auto retry = command;
-  send(std::move(command), [weak = std::weak_ptr<state>{state_}, index, retry = std::move(retry),
-                            done = std::move(done)](proto::result<redis_reply> r) mutable {
-    auto s = weak.lock();
-    if (!s || !lost_script(r)) return done(std::move(r));
-    retry[0] = "EVAL";
-    retry[1] = s->options.scripts.at(index);
-    auto reply = std::make_unique<callback_reply>(s->reactor, std::move(done));
-    s->send(std::move(retry), std::move(reply), std::chrono::milliseconds{0});
-  });
+  const auto key_count = keys.size();
+  send_script(index, key_count, keys_then_args(std::move(keys), std::move(args)), std::move(done));
 }
 
 asio::awaitable<proto::result<redis_reply>> redis_connection::async_script(std::size_t index,
                                                                            std::vector<std::string> keys,
                                                                            std::vector<std::string> args) {
   const auto self = state_;
-  auto command = script_command(self->shas.at(index), std::move(keys), std::move(args));
-  auto reply = co_await async_exec(command);
+  const auto key_count = keys.size();
+  const auto rest = keys_then_args(std::move(keys), std::move(args));
+  auto reply = co_await exec_command(self, rest.command(script_head(true, self->shas.at(index), key_count)),
+                                     std::chrono::milliseconds{0});
   if (lost_script(reply)) {
     // Redis lost its scripts (SCRIPT FLUSH, or a restart between our connect and this call).
-    command[0] = "EVAL";
-    command[1] = self->options.scripts.at(index);
-    reply = co_await async_exec(std::move(command));
+    reply = co_await exec_command(
+        self, rest.command(script_head(false, self->options.scripts.at(index), key_count)),
+        std::chrono::milliseconds{0});
   }
   co_return reply;
 }

@@ -5,6 +5,7 @@
 // reconnects with back-off when Redis goes away, and drops a connection whose replies stop coming.
 #pragma once
 
+#include "core/store/redis/redis_args.hpp"
 #include "core/store/redis/redis_endpoint.hpp"
 #include "core/store/redis/redis_reply.hpp"
 
@@ -97,6 +98,8 @@ class redis_connection {
   /// `send` for script `index` (`EVALSHA`, then `EVAL` when Redis lost it).
   void send_script(std::size_t index, std::vector<std::string> keys, std::vector<std::string> args,
                    reply_callback done);
+  /// The same with the keys (the first `key_count` arguments) and the arguments already in RESP.
+  void send_script(std::size_t index, std::size_t key_count, redis_args keys_and_args, reply_callback done);
 
   struct state;
 

@@ -60,38 +60,33 @@ std::string queue_score(const job& j) {
 }
 
 /// The record's fields as hash field/value pairs ('' deletes the field).
-void append_record(std::vector<std::string>& args, const job& j) {
+void append_record(std::vector<redis_field>& fields, const job& j) {
   const auto r = stored_record::of(j);
-  const std::pair<const char*, std::string> fields[] = {
-      {"state", number(r.state)},
-      {"started", optional_number(r.started_at)},
-      {"finished", optional_number(r.finished_at)},
-      {"attempt", number(r.attempt)},
-      {"not_before", optional_number(r.not_before)},
-      {"earlier", r.earlier_errors.value_or("")},
-      {"progress", r.progress.value_or("")},
-      {"error", r.error.value_or("")},
-      {"out", number(r.output_logged)},
-      {"trunc", r.output_truncated ? "1" : "0"},
-  };
-  for (const auto& [name, value] : fields) {
-    args.emplace_back(name);
-    args.push_back(value);
-  }
+  fields.emplace_back("state", number(r.state));
+  fields.emplace_back("started", optional_number(r.started_at));
+  fields.emplace_back("finished", optional_number(r.finished_at));
+  fields.emplace_back("attempt", number(r.attempt));
+  fields.emplace_back("not_before", optional_number(r.not_before));
+  fields.emplace_back("earlier", r.earlier_errors.value_or(""));
+  fields.emplace_back("progress", r.progress.value_or(""));
+  fields.emplace_back("error", r.error.value_or(""));
+  fields.emplace_back("out", number(r.output_logged));
+  fields.emplace_back("trunc", r.output_truncated ? "1" : "0");
 }
 
-/// A job's part of a batched script's ARGV (`segment` in the scripts): its field/value pairs, counted, then
-/// its events as seq/type/frame triples, counted.
-void append_segment(std::vector<std::string>& args, std::vector<std::string>&& fields,
-                    std::span<const logged_event> events) {
-  args.push_back(std::to_string(fields.size() / 2));
-  args.insert(args.end(), std::make_move_iterator(fields.begin()), std::make_move_iterator(fields.end()));
-  args.push_back(std::to_string(events.size()));
-  for (const auto& e : events) {
-    args.push_back(std::to_string(e.seq));
-    args.push_back(std::to_string(static_cast<int>(e.type)));
-    args.push_back(*e.frame);
+/// A job's part of a batched script's ARGV (`segment` in the scripts): its field/value pairs, counted
+/// (without the empty ones when `skip_empty`), then its events as seq/type/frame triples, counted.
+void append_segment(redis_args& args, std::span<const redis_field> fields,
+                    std::span<const logged_event> events, bool skip_empty) {
+  const auto sent = [skip_empty](const redis_field& f) { return !skip_empty || !f.second.empty(); };
+  args.add(std::count_if(fields.begin(), fields.end(), sent));
+  for (const auto& f : fields) {
+    if (!sent(f)) continue;
+    args.add(f.first).add(f.second);
   }
+  args.add(events.size());
+  for (const auto& e : events)
+    args.add(e.seq).add(static_cast<int>(e.type)).add(*e.frame);
 }
 
 // One call to Redis carries at most this many jobs' adds or writes (and about this many bytes): a burst is
@@ -244,28 +239,23 @@ asio::awaitable<std::optional<proto::error>> redis_repository::async_add(std::sh
   }
   pending_add a;
   const auto& key = j->spec.idempotency_key;
-  a.args = {j->id, std::to_string(j->seq), key.value_or(""),
-            j->not_before ? number(to_micros(*j->not_before)) : std::string{}};
-  std::vector<std::string> fields{"q",       queue_of(j->lane, j->spec.type),
-                                  "score",   queue_score(*j),
-                                  "id",      j->id,
-                                  "seq",     std::to_string(j->seq),
-                                  "type",    j->spec.type,
-                                  "lane",    std::to_string(static_cast<int>(j->lane)),
-                                  "spec",    proto::dump_job_spec(j->spec),
-                                  "key",     key.value_or(""),
-                                  "created", std::to_string(to_micros(j->created_at)),
-                                  "origin",  options_.node};
+  a.args.add(j->id).add(j->seq).add(key.value_or(""));
+  a.args.add(j->not_before ? number(to_micros(*j->not_before)) : std::string{});
+  std::vector<redis_field> fields;
+  fields.reserve(20);
+  fields.emplace_back("q", queue_of(j->lane, j->spec.type));
+  fields.emplace_back("score", queue_score(*j));
+  fields.emplace_back("id", j->id);
+  fields.emplace_back("seq", number(static_cast<std::int64_t>(j->seq)));
+  fields.emplace_back("type", j->spec.type);
+  fields.emplace_back("lane", number(static_cast<int>(j->lane)));
+  fields.emplace_back("spec", proto::dump_job_spec(j->spec));
+  fields.emplace_back("key", key.value_or(""));
+  fields.emplace_back("created", number(to_micros(j->created_at)));
+  fields.emplace_back("origin", options_.node);
   append_record(fields, *j);
   // A new record: an absent field reads as an empty one, so the empty ones are not sent.
-  std::vector<std::string> present;
-  present.reserve(fields.size());
-  for (std::size_t f = 0; f + 1 < fields.size(); f += 2) {
-    if (fields[f + 1].empty()) continue;
-    present.push_back(std::move(fields[f]));
-    present.push_back(std::move(fields[f + 1]));
-  }
-  append_segment(a.args, std::move(present), j->events.events());
+  append_segment(a.args, fields, j->events.events(), true);
   hold(j);
   // Sent with the other submissions of this reactor turn, in one script (group commit).
   auto init = [this](auto handler, pending_add a) {
@@ -326,22 +316,20 @@ void redis_repository::send_adds() {
   while (!adds_.empty()) {
     // One script for up to max_batch_jobs submissions, answered one by one.
     auto batch = std::make_shared<std::vector<pending_add>>();
-    std::vector<std::string> args{options_.node, ""};
     std::size_t bytes = 0;
     while (!adds_.empty() && batch->size() < max_batch_jobs && (batch->empty() || bytes < max_batch_bytes)) {
-      auto& a = adds_.front();
-      for (auto& arg : a.args) {
-        bytes += arg.size();
-        args.push_back(std::move(arg));
-      }
-      batch->push_back(std::move(a));
+      bytes += adds_.front().args.text().size();
+      batch->push_back(std::move(adds_.front()));
       adds_.pop_front();
     }
-    args[1] = std::to_string(batch->size());
-    std::vector<std::string> keys{jobs_index};
+    redis_args args;
+    args.reserve(bytes + 64);
+    args.add(jobs_index).add(options_.node).add(batch->size());
+    for (const auto& a : *batch)
+      args.append(a.args);
     ++adding_;
     connection_->send_script(
-        redis_scripts::add, std::move(keys), std::move(args),
+        redis_scripts::add, 1, std::move(args),
         [this, alive = std::weak_ptr<void>{lifetime_}, batch](proto::result<redis_reply> r) {
           for (std::size_t i = 0; i < batch->size(); ++i) {
             std::optional<proto::error> outcome;
@@ -377,7 +365,7 @@ void redis_repository::write(const job& j, const char* action, bool record,
   w.events.assign(appended.begin(), appended.end());
   w.bytes = w.id.size();
   for (const auto& f : w.fields)
-    w.bytes += f.size();
+    w.bytes += f.first.size() + f.second.size();
   for (const auto& e : w.events)
     w.bytes += e.frame->size();
   const auto n = next_write_++;
@@ -426,23 +414,20 @@ void redis_repository::send_writes(std::map<std::uint64_t, pending_write> writes
       batch->emplace_back(node.key(), std::move(w));
     }
     // The arguments are copies: a batch lost with the connection is sent again.
-    std::vector<std::string> args{options_.node, std::to_string(batch->size())};
-    for (const auto& [n, w] : *batch) {
-      args.push_back(std::to_string(w.claim));
-      args.emplace_back(w.action);
-      args.push_back(w.id);
-      std::vector<std::string> fields{w.fields};
-      if (std::string_view{w.action} != "save") {
-        // Released: no owner (set with the record, rather than deleted on its own).
-        fields.emplace_back("owner");
-        fields.emplace_back();
-      }
-      append_segment(args, std::move(fields), w.events);
+    redis_args args;
+    args.reserve(bytes + 64 * batch->size());
+    args.add(running_index).add(finished_index).add(options_.node).add(batch->size());
+    for (auto& [n, w] : *batch) {
+      args.add(w.claim).add(w.action).add(w.id);
+      const bool released = std::string_view{w.action} != "save";
+      // Released: no owner (set with the record, rather than deleted on its own).
+      if (released) w.fields.emplace_back("owner", "");
+      append_segment(args, w.fields, w.events, false);
+      if (released) w.fields.pop_back();
     }
-    std::vector<std::string> keys{running_index, finished_index};
     ++writing_;
     connection_->send_script(
-        redis_scripts::write, std::move(keys), std::move(args),
+        redis_scripts::write, 2, std::move(args),
         [this, alive = std::weak_ptr<void>{lifetime_}, batch](proto::result<redis_reply> r) {
           if (!alive.lock()) return;
           if (--writing_ == 0 && !writes_.empty()) schedule_flush();

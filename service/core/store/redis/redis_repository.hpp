@@ -23,6 +23,9 @@
 
 namespace offload::core {
 
+/// A field of a job's hash in Redis and its value ('' for none).
+using redis_field = std::pair<std::string_view, std::string>;
+
 struct redis_options {
   redis_endpoint endpoint;
   /// This node's name in Redis (owner of the jobs it claims); unique per process.
@@ -101,7 +104,7 @@ class redis_repository final : public job_repository, public shared_queue {
  private:
   /// A job's part of the batched `add` script, and its submitter, waiting for the answer.
   struct pending_add {
-    std::vector<std::string> args;
+    redis_args args;
     std::function<void(std::optional<proto::error>)> done;
   };
   /// A job's part of the batched `write` script. The writes of one job in one batch become one (the last
@@ -112,8 +115,8 @@ class redis_repository final : public job_repository, public shared_queue {
     /// `save`, `finish` or `requeue`.
     const char* action = "save";
     std::string id;
-    /// The record's field/value pairs; none when only events were added.
-    std::vector<std::string> fields;
+    /// The record's fields; none when only events were added.
+    std::vector<redis_field> fields;
     std::vector<logged_event> events;
     std::size_t bytes = 0;
   };
