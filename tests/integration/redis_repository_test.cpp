@@ -3,6 +3,7 @@
 // jobs, leases and fencing, listings, retention, and writes kept while Redis is away.
 #include "core/store/redis/redis_repository.hpp"
 
+#include "core/store/job_codec.hpp"
 #include "support/proc_helpers.hpp"
 #include "support/redis_server.hpp"
 #include "support/run_with_deadline.hpp"
@@ -292,6 +293,39 @@ TEST_F(redis_repository_test, the_writes_of_one_job_in_one_turn_go_to_redis_as_o
   EXPECT_EQ(stored->events.events().size(), 3u);
   EXPECT_EQ(server_.call({"ZCARD", "offload:running"}), 0);
   EXPECT_EQ(server_.call({"ZCARD", "offload:finished"}), 1);
+}
+
+// A write sends only the fields of the record that changed since the node's last write (or its claim): a
+// field changed behind its back (here by the test) stays as it is, and the record read back is whole.
+TEST_F(redis_repository_test, a_write_sends_only_the_fields_that_changed) {
+  auto a = open("a");
+  auto b = open("b");
+  add(*a);
+  const auto j = claim(*a, {echo_queue});
+  ASSERT_TRUE(j);
+  const auto key = "offload:job:" + j->id;
+  server_.call({"HSET", key, "attempt", "9"});
+  j->state = job_state::running;
+  j->started_at = job::clock::now();
+  a->save(*j, std::span{&j->events.append(proto::event_type::started, {{"attempt", 1}}, *j->started_at), 1},
+          true);
+  await(a->async_flush());
+  EXPECT_EQ(server_.call({"HGET", key, "state"}), "1");
+  EXPECT_EQ(server_.call({"HGET", key, "attempt"}), "9");
+  j->state = job_state::succeeded;
+  j->finished_at = job::clock::now();
+  a->save(*j, std::span{&j->events.append(proto::event_type::succeeded, {{"result", 7}}, *j->finished_at), 1},
+          true);
+  a->finished(j);
+  await(a->async_flush());
+  const auto stored = await(b->async_find(j->id));
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->state, job_state::succeeded);
+  EXPECT_EQ(stored->attempt, 9u);
+  ASSERT_TRUE(stored->started_at && stored->finished_at);
+  EXPECT_EQ(to_micros(*stored->started_at), to_micros(*j->started_at));
+  EXPECT_EQ(to_micros(*stored->finished_at), to_micros(*j->finished_at));
+  EXPECT_TRUE(stored->owner.empty());
 }
 
 // A node is told of the changes other nodes make, not of its own (it made them).

@@ -296,6 +296,14 @@ std::shared_ptr<job> redis_repository::unhold(std::string_view id) {
   return j;
 }
 
+void redis_repository::remember_record(const job& j) {
+  std::vector<redis_field> fields;
+  fields.reserve(10);
+  append_record(fields, j);
+  if (records_.size() >= max_records) records_.clear();
+  records_[j.seq] = std::move(fields);
+}
+
 void redis_repository::schedule_flush() {
   if (flush_scheduled_) return;
   flush_scheduled_ = true;
@@ -361,7 +369,29 @@ void redis_repository::write(const job& j, const char* action, bool record,
   w.claim = j.claim;
   w.action = action;
   w.id = j.id;
-  if (record) append_record(w.fields, j);
+  if (record) {
+    std::vector<redis_field> fields;
+    fields.reserve(10);
+    append_record(fields, j);
+    // While Redis is away every field goes: a write kept for later may be dropped (past the bound), and
+    // the next one must not depend on it.
+    const bool waiting = !unsent_.empty() || !connection_->ready();
+    const auto known = records_.find(j.seq);
+    if (!waiting && known != records_.end() && known->second.size() == fields.size()) {
+      // Only what changed since the last write (both lists hold the same fields in the same order).
+      for (std::size_t f = 0; f < fields.size(); ++f) {
+        if (fields[f].second == known->second[f].second) continue;
+        w.fields.push_back(fields[f]);
+        known->second[f].second = std::move(fields[f].second);
+      }
+    } else {
+      w.fields = fields;
+      if (records_.size() >= max_records) records_.clear();  // a bound, not expected to be reached
+      records_[j.seq] = std::move(fields);
+    }
+  }
+  // The job leaves this node: its record is no longer followed here.
+  if (std::string_view{action} != "save") records_.erase(j.seq);
   w.events.assign(appended.begin(), appended.end());
   w.bytes = w.id.size();
   for (const auto& f : w.fields)
@@ -376,6 +406,7 @@ void redis_repository::write(const job& j, const char* action, bool record,
     while (unsent_bytes_ > options_.max_pending_write_bytes && unsent_.size() > 1) {
       auto oldest = unsent_.begin();
       unsent_bytes_ -= oldest->second.bytes;
+      records_.erase(oldest->second.seq);
       unsent_.erase(oldest);
       if (dropped_++ == 0)
         log(log_level::error, "redis store: writes dropped while Redis is away (their jobs will run again)",
@@ -402,8 +433,15 @@ void redis_repository::send_writes(std::map<std::uint64_t, pending_write> writes
       if (const auto it = last_of.find(w.seq); it != last_of.end()) {
         auto& earlier = (*batch)[it->second].second;
         if (earlier.claim == w.claim && std::string_view{earlier.action} == "save") {
-          // Every write of a record writes all its fields: the later one replaces the earlier one.
-          if (!w.fields.empty()) earlier.fields = std::move(w.fields);
+          // The fields of both, the later value where both have one.
+          for (auto& f : w.fields) {
+            const auto same = std::find_if(earlier.fields.begin(), earlier.fields.end(),
+                                           [&f](const redis_field& e) { return e.first == f.first; });
+            if (same != earlier.fields.end())
+              same->second = std::move(f.second);
+            else
+              earlier.fields.push_back(std::move(f));
+          }
           earlier.events.insert(earlier.events.end(), w.events.begin(), w.events.end());
           earlier.action = w.action;
           earlier.bytes += w.bytes;
@@ -441,6 +479,9 @@ void redis_repository::send_writes(std::map<std::uint64_t, pending_write> writes
             return;
           }
           if (r->is_error() || !r->is_array() || r->elements.size() != batch->size()) {
+            // What Redis has of these records is not known any more: their next writes send every field.
+            for (const auto& [n, w] : *batch)
+              records_.erase(w.seq);
             log(log_level::error, "redis store: writes failed",
                 {{"jobs", batch->size()}, {"error", r->is_error() ? r->text : std::string{"no answer"}}});
             return;
@@ -451,6 +492,7 @@ void redis_repository::send_writes(std::map<std::uint64_t, pending_write> writes
             ++fenced_;
             log(log_level::warn, "redis store: this node no longer owns the job; its write was refused",
                 {{"job", w.id}, {"claim", w.claim}});
+            records_.erase(w.seq);
             if (events_.on_lost) events_.on_lost(w.id);
           }
         });
@@ -704,12 +746,14 @@ asio::awaitable<proto::result<claim_result>> redis_repository::async_claim(std::
       }
       j->claim = claim;
       j->owner = options_.node;
+      remember_record(*j);
       out.claimed.push_back(std::move(j));
       continue;
     }
     auto j = claimed_from(r, [this](const redis_reply& f, const redis_reply* e) { return read_job(f, e); });
     if (!j) co_return j.error();
     unhold((*j)->id);
+    remember_record(**j);
     out.claimed.push_back(std::move(*j));
   }
   // Not held after all (a node of the same name that ran before, say): read from Redis. One that cannot be
@@ -722,6 +766,7 @@ asio::awaitable<proto::result<claim_result>> redis_repository::async_claim(std::
       continue;
     }
     j->claim = claim;
+    remember_record(*j);
     out.claimed.push_back(std::move(j));
   }
   co_return out;
@@ -737,8 +782,10 @@ asio::awaitable<proto::result<std::shared_ptr<job>>> redis_repository::async_tak
   if (reply->is_error() || !reply->is_array() || reply->elements.empty()) co_return unreadable(reply->text);
   if (reply->elements[0].text.empty()) co_return std::shared_ptr<job>{};
   unhold(id);
-  co_return claimed_from(*reply,
-                         [this](const redis_reply& f, const redis_reply* e) { return read_job(f, e); });
+  auto taken =
+      claimed_from(*reply, [this](const redis_reply& f, const redis_reply* e) { return read_job(f, e); });
+  if (taken) remember_record(**taken);
+  co_return taken;
 }
 
 asio::awaitable<proto::result<std::vector<std::string>>> redis_repository::async_expired(std::size_t limit) {
@@ -765,8 +812,10 @@ asio::awaitable<proto::result<std::vector<std::string>>> redis_repository::async
   if (!reply) co_return reply.error();
   if (reply->is_error()) co_return unreadable(reply->text);
   std::vector<std::string> lost;
-  for (auto& e : reply->elements)
+  for (auto& e : reply->elements) {
+    if (const auto seq = job_id::seq_of(e.text)) records_.erase(*seq);
     lost.push_back(std::move(e.text));
+  }
   co_return lost;
 }
 

@@ -18,6 +18,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -137,6 +138,8 @@ class redis_repository final : public job_repository, public shared_queue {
   void hold(const std::shared_ptr<job>& j);
   /// The held job `id`, no longer held; null when it is not held.
   std::shared_ptr<job> unhold(std::string_view id);
+  /// Remembers `j`'s record as Redis has it (just claimed or taken): later writes send what changed.
+  void remember_record(const job& j);
   std::shared_ptr<job> read_job(const redis_reply& fields, const redis_reply* events) const;
 
   boost::asio::any_io_executor reactor_;
@@ -160,6 +163,11 @@ class redis_repository final : public job_repository, public shared_queue {
   // Every job this node added with a seq at or past this one, and that no node claimed yet, is in `held_`
   // (seqs grow with each submission: the bounds push out the lowest).
   std::uint64_t held_from_ = std::uint64_t{1} << 53;
+  // The record fields of each job this node owns as Redis has them once its writes so far are applied, by
+  // seq: a write sends only the fields that changed (a job that starts and ends changes 3 or 4 of 10).
+  // Forgotten when the job leaves this node; a job without an entry sends every field.
+  std::unordered_map<std::uint64_t, std::vector<redis_field>> records_;
+  static constexpr std::size_t max_records = 65536;
   static constexpr std::size_t max_held_jobs = 8192;
   static constexpr std::uint64_t max_held_bytes = std::uint64_t{16} << 20;
   // Adds and writes of this reactor turn, until `flush` sends them.
