@@ -328,7 +328,8 @@ TEST_F(redis_repository_test, a_write_sends_only_the_fields_that_changed) {
   EXPECT_TRUE(stored->owner.empty());
 }
 
-// A node is told of the changes other nodes make, not of its own (it made them).
+// A node is told of the changes other nodes make to jobs, not of its own (it made them), nor of new jobs
+// (nobody follows a job before it exists).
 TEST_F(redis_repository_test, a_node_is_told_of_changes_by_others_and_not_of_its_own) {
   auto a = open("a");
   auto b = open("b");
@@ -336,15 +337,30 @@ TEST_F(redis_repository_test, a_node_is_told_of_changes_by_others_and_not_of_its
   shared_queue_events events;
   events.on_job_changed = [&](std::string_view id) { seen_by_a.emplace_back(id); };
   a->set_events(std::move(events));
-  const auto own = add(*a);
-  const auto other = add(*b);
-  // Messages on one channel arrive in order: once b's is in, a's own would have come before it.
+  const auto start = [this](redis_repository& repo, job& j) {
+    j.state = job_state::running;
+    j.started_at = job::clock::now();
+    repo.save(j, std::span{&j.events.append(proto::event_type::started, {{"attempt", 1}}, *j.started_at), 1},
+              true);
+    await(repo.async_flush());
+  };
+  add(*a);
+  const auto own = claim(*a, {echo_queue});
+  ASSERT_TRUE(own);
+  start(*a, *own);
+  const auto added = add(*b, "sum");
+  add(*b);
+  const auto other = claim(*b, {echo_queue});
+  ASSERT_TRUE(other);
+  start(*b, *other);
+  // Messages on one channel arrive in order: once b's write's is in, those of a's add, a's write and b's
+  // adds would have come before it.
   ioc_.restart();
   for (const auto deadline = std::chrono::steady_clock::now() + 20s;
        std::find(seen_by_a.begin(), seen_by_a.end(), other->id) == seen_by_a.end() &&
        std::chrono::steady_clock::now() < deadline;)
     ioc_.run_one_for(100ms);
-  EXPECT_EQ(seen_by_a, std::vector<std::string>{other->id});
+  EXPECT_EQ(seen_by_a, std::vector<std::string>{other->id}) << "not " << own->id << " nor " << added->id;
 }
 
 TEST_F(redis_repository_test, a_node_claims_only_the_types_it_offers) {

@@ -50,14 +50,14 @@ enum index : std::size_t { add, claim, take, write, renew, expired, evict, read,
   "end\n"                                                                                                   \
   "-- Events are stream entries with id 0-<seq>: XADD refuses one at or below the stream's last id, so an " \
   "event\n"                                                                                                 \
-  "-- sent twice (a write sent again after a reconnect) is added once.\n"                                   \
-  "local function add_events(id, from, to, args)\n"                                                         \
+  "-- sent twice (a write sent again after a reconnect) is added once. Quiet: no change notice.\n"          \
+  "local function add_events(id, from, to, args, quiet)\n"                                                  \
   "  if to < from then return end\n"                                                                        \
   "  local stream = 'offload:ev:' .. id\n"                                                                  \
   "  for i = from, to, 3 do\n"                                                                              \
   "    redis.pcall('XADD', stream, '0-' .. args[i], 't', args[i + 1], 'f', args[i + 2])\n"                  \
   "  end\n"                                                                                                 \
-  "  if not seen[id] then seen[id] = true table.insert(changed, id) end\n"                                  \
+  "  if not quiet and not seen[id] then seen[id] = true table.insert(changed, id) end\n"                    \
   "end\n"                                                                                                   \
   "-- Fields are set in one HSET; an empty value stands for an absent field.\n"                             \
   "local function set_fields(job, args, from, n)\n"                                                         \
@@ -115,7 +115,8 @@ for _ = 1, tonumber(ARGV[2]) do
   else
     if key ~= '' then redis.call('SET', 'offload:key:' .. key, id) end
     set_fields(job_key(id), ARGV, fields, n)
-    add_events(id, first, last, ARGV)
+    -- Nobody follows a job that was not there a moment ago: no change notice.
+    add_events(id, first, last, ARGV, true)
     redis.call('ZADD', KEYS[1], seq, id)
     enqueue(id, ARGV[fields + 1], ARGV[fields + 3], not_before)
     table.insert(out, '')
