@@ -198,12 +198,18 @@ asio::awaitable<proto::result<submission>> job_service::async_submit(proto::job_
   auto j = create(std::move(spec), *admitted);
   const auto key = j->spec.idempotency_key;
   if (key) live_keys_[*key] = j;
+  // Followed from before it is in the shared queue: another node may claim, run and end it before the add's
+  // answer is back here, and the notice of that change must find the job followed.
+  if (shared_ && !j->id.empty()) mirrors_[j->id] = j;
   ++admitting_[lane];
   auto failed = co_await store_->async_add(j);
   --admitting_[lane];
   if (key) {
     if (auto it = live_keys_.find(*key); it != live_keys_.end() && it->second == j && (failed || shared_))
       live_keys_.erase(it);
+  }
+  if (failed && shared_) {
+    if (auto it = mirrors_.find(j->id); it != mirrors_.end() && it->second.lock() == j) mirrors_.erase(it);
   }
   if (failed) {
     // Another node used the key a moment ago: the same body is a replay of its job, another is a conflict.
@@ -220,8 +226,8 @@ asio::awaitable<proto::result<submission>> job_service::async_submit(proto::job_
   if (observer_) observer_(*j);
   if (shared_) {
     // In the shared queue now: whichever node has a free slot claims it (this one too). Followed here so
-    // that a client waiting on it sees it end.
-    mirrors_[j->id] = j;
+    // that a client waiting on it sees it end (unless it already ended, or runs here, meanwhile).
+    if (!proto::is_terminal(j->state) && !live_by_id(j->id)) mirrors_[j->id] = j;
     moisten(shared_->queue_key(j->lane, j->spec.type));
     pull();
     co_return submission{std::move(j), false};
@@ -810,12 +816,7 @@ void job_service::start_cluster() {
       mirrors_.erase(it);
       return;
     }
-    if (auto r = refreshing_.find(it->first); r != refreshing_.end()) {
-      r->second = true;  // read again once the read in flight is done
-      return;
-    }
-    refreshing_[it->first] = false;
-    asio::co_spawn(reactor_, refresh(it->first), log_coroutine_failure("refresh"));
+    refresh_soon(it->first);
   };
   events.on_cancel_request = [this](std::string_view id) {
     if (!live_by_id(id)) return;
@@ -1029,7 +1030,18 @@ std::shared_ptr<job> job_service::follow(std::shared_ptr<job> j) {
   auto& slot = mirrors_[j->id];
   if (auto m = slot.lock()) return m;
   slot = j;
+  // A change made between the read that gave `j` and now was announced to nobody here: read once more.
+  refresh_soon(j->id);
   return j;
+}
+
+void job_service::refresh_soon(const std::string& id) {
+  if (auto r = refreshing_.find(id); r != refreshing_.end()) {
+    r->second = true;  // read again once the read in flight is done
+    return;
+  }
+  refreshing_[id] = false;
+  asio::co_spawn(reactor_, refresh(id), log_coroutine_failure("refresh"));
 }
 
 asio::awaitable<void> job_service::refresh(std::string id) {

@@ -210,6 +210,8 @@ class job_service {
   std::shared_ptr<job> follow(std::shared_ptr<job> j);
   /// Reads what changed in a followed job and applies it (its new events reach its listeners).
   boost::asio::awaitable<void> refresh(std::string id);
+  /// Reads followed job `id` from the store again (once more after the read in flight, if there is one).
+  void refresh_soon(const std::string& id);
   /// Arms the wake-up for the next delayed job of the shared queue.
   void arm_due_timer(job::clock::time_point due);
   std::shared_ptr<job> live_by_id(std::string_view id) const;
