@@ -69,6 +69,23 @@ class redis_repository_test : public ::testing::Test {
     return r && !r->claimed.empty() ? r->claimed.front() : nullptr;
   }
 
+  /// Writes a claimed job's start (record and `started` event) as the service would; not flushed.
+  static void save_started(redis_repository& repo, job& j) {
+    j.state = job_state::running;
+    j.started_at = job::clock::now();
+    repo.save(j, std::span{&j.events.append(proto::event_type::started, {{"attempt", 1}}, *j.started_at), 1},
+              true);
+  }
+  /// Writes a started job's end (record and `succeeded` event) and marks it finished; not flushed.
+  static void save_succeeded(redis_repository& repo, const std::shared_ptr<job>& j) {
+    j->state = job_state::succeeded;
+    j->finished_at = job::clock::now();
+    repo.save(*j,
+              std::span{&j->events.append(proto::event_type::succeeded, {{"result", 7}}, *j->finished_at), 1},
+              true);
+    repo.finished(j);
+  }
+
   /// Runs a claimed job to `succeeded` as the service would: started, the terminal record, finished.
   void succeed(redis_repository& repo, job& j, nlohmann::json result) {
     j.state = job_state::running;
@@ -271,15 +288,8 @@ TEST_F(redis_repository_test, the_writes_of_one_job_in_one_turn_go_to_redis_as_o
   const auto j = claim(*a, {echo_queue});
   ASSERT_TRUE(j);
   server_.call({"CONFIG", "RESETSTAT"});
-  j->state = job_state::running;
-  j->started_at = job::clock::now();
-  a->save(*j, std::span{&j->events.append(proto::event_type::started, {{"attempt", 1}}, *j->started_at), 1},
-          true);
-  j->state = job_state::succeeded;
-  j->finished_at = job::clock::now();
-  a->save(*j, std::span{&j->events.append(proto::event_type::succeeded, {{"result", 7}}, *j->finished_at), 1},
-          true);
-  a->finished(j);
+  save_started(*a, *j);
+  save_succeeded(*a, j);
   await(a->async_flush());
   const auto stats = server_.call({"INFO", "commandstats"}).get<std::string>();
   // One fencing check, one record, both events.
@@ -305,18 +315,11 @@ TEST_F(redis_repository_test, a_write_sends_only_the_fields_that_changed) {
   ASSERT_TRUE(j);
   const auto key = "offload:job:" + j->id;
   server_.call({"HSET", key, "attempt", "9"});
-  j->state = job_state::running;
-  j->started_at = job::clock::now();
-  a->save(*j, std::span{&j->events.append(proto::event_type::started, {{"attempt", 1}}, *j->started_at), 1},
-          true);
+  save_started(*a, *j);
   await(a->async_flush());
   EXPECT_EQ(server_.call({"HGET", key, "state"}), "1");
   EXPECT_EQ(server_.call({"HGET", key, "attempt"}), "9");
-  j->state = job_state::succeeded;
-  j->finished_at = job::clock::now();
-  a->save(*j, std::span{&j->events.append(proto::event_type::succeeded, {{"result", 7}}, *j->finished_at), 1},
-          true);
-  a->finished(j);
+  save_succeeded(*a, j);
   await(a->async_flush());
   const auto stored = await(b->async_find(j->id));
   ASSERT_TRUE(stored);
@@ -338,10 +341,7 @@ TEST_F(redis_repository_test, a_node_is_told_of_changes_by_others_and_not_of_its
   events.on_job_changed = [&](std::string_view id) { seen_by_a.emplace_back(id); };
   a->set_events(std::move(events));
   const auto start = [this](redis_repository& repo, job& j) {
-    j.state = job_state::running;
-    j.started_at = job::clock::now();
-    repo.save(j, std::span{&j.events.append(proto::event_type::started, {{"attempt", 1}}, *j.started_at), 1},
-              true);
+    save_started(repo, j);
     await(repo.async_flush());
   };
   add(*a);
