@@ -24,8 +24,6 @@ class redis_args {
     ++count_;
     return *this;
   }
-  redis_args& add(const char* arg) { return add(std::string_view{arg}); }
-  redis_args& add(const std::string& arg) { return add(std::string_view{arg}); }
   /// A number, as its decimal text.
   template <class T>
   requires std::is_integral_v<T> redis_args& add(T n) {
@@ -41,8 +39,6 @@ class redis_args {
   }
   void reserve(std::size_t bytes) { text_.reserve(bytes); }
 
-  std::size_t size() const noexcept { return count_; }
-  bool empty() const noexcept { return count_ == 0; }
   /// The arguments' bytes (without the command's `*<count>` header).
   const std::string& text() const noexcept { return text_; }
 

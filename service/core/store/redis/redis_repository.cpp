@@ -300,8 +300,12 @@ void redis_repository::remember_record(const job& j) {
   std::vector<redis_field> fields;
   fields.reserve(10);
   append_record(fields, j);
-  if (records_.size() >= max_records) records_.clear();
-  records_[j.seq] = std::move(fields);
+  remember_fields(j.seq, std::move(fields));
+}
+
+void redis_repository::remember_fields(std::uint64_t seq, std::vector<redis_field> fields) {
+  if (records_.size() >= max_records) records_.clear();  // a bound, not expected to be reached
+  records_[seq] = std::move(fields);
 }
 
 void redis_repository::schedule_flush() {
@@ -386,8 +390,7 @@ void redis_repository::write(const job& j, const char* action, bool record,
       }
     } else {
       w.fields = fields;
-      if (records_.size() >= max_records) records_.clear();  // a bound, not expected to be reached
-      records_[j.seq] = std::move(fields);
+      remember_fields(j.seq, std::move(fields));
     }
   }
   // The job leaves this node: its record is no longer followed here.
