@@ -12,9 +12,11 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <pwd.h>
 #include <set>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 namespace offload::test {
 namespace {
@@ -300,14 +302,42 @@ class leftovers_test : public ::testing::Test {
   temp_dir dir;
   std::filesystem::path work_root = dir.path() / "work";
   std::string config =
-      dir.write("commands.json",
-                json{{"commands", {{"tree", test_command({"fork-grandchild", "{input.pidfile}"})}}}}.dump());
+      dir.write("commands.json", json{{"commands",
+                                       {{"tree", test_command({"fork-grandchild", "{input.pidfile}"})},
+                                        {"survivor", test_command({"outlive-parent", "{input.pidfile}"})}}}}
+                                     .dump());
   // The process-group path: with cgroups, the killed offloadd's cgroups (and processes) would be swept too
   // (cgroup_test covers that).
   std::vector<std::string> args{"--config", config, "--work-root", work_root.string(), "--cgroups", "off"};
 
   void SetUp() override { std::filesystem::create_directories(work_root); }
+
+  /// The records under the work root: file → the process group each names.
+  std::map<std::filesystem::path, int> records() const {
+    std::map<std::filesystem::path, int> out;
+    for (const auto& e : std::filesystem::directory_iterator{work_root}) {
+      if (e.path().extension() != ".owner") continue;
+      int group = 0;
+      if (std::ifstream{e.path()} >> group) out[e.path()] = group;
+    }
+    return out;
+  }
+  /// Until the record of the job whose group `group` is holds it (offloadd writes it once the exec is done,
+  /// so a fast child can be seen before).
+  void wait_for_record(int group) const {
+    wait_until(
+        [&] {
+          for (const auto& [path, g] : records())
+            if (g == group) return true;
+          return false;
+        },
+        "the record of group " + std::to_string(group));
+  }
 };
+
+int group_of(int pid) {
+  return static_cast<int>(::getpgid(pid));
+}
 
 // Issue 15, item 8: `kill -9` of offloadd kills a command's direct child (death signal) but not what it
 // forked. The next offloadd on the same work root kills that process group and removes the job's directory.
@@ -324,6 +354,7 @@ TEST_F(leftovers_test, the_next_offloadd_cleans_up_what_a_killed_one_left_runnin
     offloadd_process first{args};
     submit(first.port(), {{"type", "tree"}, {"input", {{"pidfile", pidfile}}}});
     grandchild = wait_for_pid_file(pidfile);
+    wait_for_record(group_of(grandchild));
     first.signal(SIGKILL);
     ASSERT_TRUE(first.wait_exit(std::chrono::seconds{10}));
   }
@@ -369,19 +400,16 @@ TEST_F(leftovers_test, a_record_owned_by_another_user_is_left_alone) {
       const auto pidfile = (dir.path() / name).string();
       submit(first.port(), {{"type", "tree"}, {"input", {{"pidfile", pidfile}}}});
       grandchildren.push_back(wait_for_pid_file(pidfile));
+      wait_for_record(group_of(grandchildren.back()));
     }
     first.signal(SIGKILL);
     ASSERT_TRUE(first.wait_exit(std::chrono::seconds{10}));
   }
   // The record of the first job's tree: it names the group of the first grandchild.
-  const auto group_of = [](int pid) { return static_cast<int>(::getpgid(pid)); };
   int planted_group = 0;
-  for (const auto& e : std::filesystem::directory_iterator{work_root}) {
-    if (e.path().extension() != ".owner") continue;
-    int group = 0;
-    std::ifstream{e.path()} >> group;
+  for (const auto& [path, group] : records()) {
     if (group != group_of(grandchildren[0])) continue;
-    ASSERT_EQ(::chown(e.path().c_str(), nobody->pw_uid, nobody->pw_gid), 0);
+    ASSERT_EQ(::chown(path.c_str(), nobody->pw_uid, nobody->pw_gid), 0);
     planted_group = group;
   }
   ASSERT_NE(planted_group, 0);
@@ -395,6 +423,65 @@ TEST_F(leftovers_test, a_record_owned_by_another_user_is_left_alone) {
   }
   ::kill(grandchildren[0], SIGKILL);
   wait_until([&] { return process_dead(grandchildren[0]); }, "the test's own clean-up");
+}
+
+// The death signal a leader gets with its offloadd is not acted on at once (a large process takes a while to
+// tear down its memory): a next offloadd that starts meanwhile finds the leader still there, and must tell
+// it from a later process that got the same pid. The record names the leader's start time.
+TEST_F(leftovers_test, a_leader_still_there_after_its_offloadd_died_is_killed_with_its_group) {
+  const auto pidfile = (dir.path() / "leader.pid").string();
+  int leader = 0;
+  {
+    offloadd_process first{args};
+    submit(first.port(), {{"type", "survivor"}, {"input", {{"pidfile", pidfile}}}});
+    leader = wait_for_pid_file(pidfile);
+    wait_for_record(leader);
+    first.signal(SIGKILL);
+    ASSERT_TRUE(first.wait_exit(std::chrono::seconds{10}));
+  }
+  ASSERT_FALSE(process_dead(leader)) << "the leader dropped its death signal: it outlives offloadd";
+  offloadd_process second{args};
+  wait_until([&] { return process_dead(leader); }, "the leader that outlived its offloadd to be killed");
+  EXPECT_TRUE(records().empty());
+}
+
+// Records planted as a dead offloadd would have left them, naming groups this test leads: the group whose
+// leader has the recorded start time is killed, the one whose leader started at another time (a pid reused
+// since) is left alone.
+TEST_F(leftovers_test, a_group_whose_leader_is_not_the_recorded_process_is_left_alone) {
+  const auto start_group = [] {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      ::setpgid(0, 0);
+      for (;;)
+        ::pause();
+    }
+    ::setpgid(pid, pid);  // (either side may run first)
+    return static_cast<int>(pid);
+  };
+  const int ours = start_group(), reused = start_group();
+  wait_until([&] { return group_of(ours) == ours && group_of(reused) == reused; }, "the groups");
+  // A dead owner: a process that has exited and been reaped.
+  const pid_t gone = ::fork();
+  if (gone == 0) ::_exit(0);
+  ASSERT_EQ(::waitpid(gone, nullptr, 0), gone);
+  const auto plant = [&](const std::string& name, int group, unsigned long long leader_start) {
+    std::filesystem::create_directory(work_root / name);
+    std::ofstream{work_root / (name + ".owner")} << group << ' ' << gone << " 1 " << leader_start << '\n';
+  };
+  plant("offload-job-ours", ours, start_time(ours));
+  plant("offload-job-reused", reused, start_time(reused) + 1);
+  {
+    offloadd_process server{args};
+    EXPECT_EQ(http_get(server.port(), "/healthz").status, 200u);  // the sweep ran before offloadd listened
+    wait_until([&] { return process_dead(ours); }, "the recorded group to be killed");
+    EXPECT_FALSE(process_dead(reused) || sigkill_pending(reused))
+        << "a group whose leader is not the recorded process was killed";
+    EXPECT_TRUE(records().empty()) << "both records are handled and removed";
+  }
+  ::kill(reused, SIGKILL);
+  ::waitpid(ours, nullptr, 0);
+  ::waitpid(reused, nullptr, 0);
 }
 
 TEST(lane_nice_test, zero_keeps_the_lanes_at_the_services_priority) {

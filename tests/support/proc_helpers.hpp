@@ -49,6 +49,19 @@ inline int niceness(int pid) {
   return niceness("/proc/" + std::to_string(pid) + "/stat");
 }
 
+/// When `pid` started (field 22 of /proc/PID/stat, clock ticks since boot); throws if it is gone.
+inline unsigned long long start_time(int pid) {
+  const auto stat_file = "/proc/" + std::to_string(pid) + "/stat";
+  std::ifstream in{stat_file};
+  std::string line;
+  if (!std::getline(in, line)) throw std::runtime_error("cannot read " + stat_file);
+  std::istringstream fields{line.substr(line.rfind(')') + 2)};
+  std::string field;
+  for (int i = 3; i <= 22; ++i)
+    fields >> field;
+  return std::stoull(field);
+}
+
 /// argv of a process (`/proc/PID/cmdline`); empty when it is gone.
 inline std::vector<std::string> command_line(int pid) {
   std::ifstream in{"/proc/" + std::to_string(pid) + "/cmdline"};

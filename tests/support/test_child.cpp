@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <string>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #include <vector>
@@ -87,6 +88,16 @@ int main(int argc, char** argv) {
     std::signal(SIGTERM, SIG_IGN);
     std::puts("ignoring SIGTERM");
     std::fflush(stdout);
+    hang();
+  }
+  if (mode == "outlive-parent") {
+    // argv[2]: file that receives this process's pid. Drops the death signal offloadd set, so that it
+    // outlives a killed offloadd the way a leader still on its way out does.
+    prctl(PR_SET_PDEATHSIG, 0);
+    if (FILE* f = std::fopen(argv[2], "w")) {
+      std::fprintf(f, "%d\n", static_cast<int>(getpid()));
+      std::fclose(f);
+    }
     hang();
   }
   if (mode == "fork-grandchild") {

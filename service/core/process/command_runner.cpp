@@ -211,7 +211,9 @@ asio::awaitable<proto::result<launched>> prepare_and_spawn(asio::any_io_executor
     co_return proto::error{errc::spawn_failed, child.error().message};
   }
   // Its own process group (pgid = pid): what a later offloadd kills if this one dies without cleaning up.
-  job_leftovers::record(dir, (*child)->pid());
+  // (The leader's start time too: a later offloadd tells it from a process that got the same pid since.)
+  const long pid = (*child)->pid();
+  job_leftovers::record(dir, process_identity::of(pid).value_or(process_identity{pid, 0}));
   launched out;
   out.dir = std::move(dir);
   out.child = std::move(*child);

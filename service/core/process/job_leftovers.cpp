@@ -1,8 +1,6 @@
 // Records of command jobs, and the start-up sweep of what a dead offloadd left.
 #include "core/process/job_leftovers.hpp"
 
-#include "core/process/process_identity.hpp"
-
 #include <cerrno>
 #include <csignal>
 #include <filesystem>
@@ -19,10 +17,10 @@ constexpr std::string_view directory_prefix = "offload-job-";
 
 }  // namespace
 
-void job_leftovers::record(const std::string& dir, int process_group) {
+void job_leftovers::record(const std::string& dir, const process_identity& leader) {
+  static const auto me = process_identity::self();
   std::ofstream out{dir + std::string{record_suffix}, std::ios::trunc};
-  const auto me = process_identity::self();
-  out << process_group << ' ' << me.pid << ' ' << me.start_time << '\n';
+  out << leader.pid << ' ' << me.pid << ' ' << me.start_time << ' ' << leader.start_time << '\n';
 }
 
 void job_leftovers::remove(const std::string& dir) {
@@ -43,16 +41,21 @@ job_leftovers::swept job_leftovers::sweep(const std::string& work_root) {
     if (::lstat(entry.path().c_str(), &info) != 0 || !S_ISREG(info.st_mode) || info.st_uid != ::geteuid())
       continue;
     long group = 0, owner = 0;
-    unsigned long long owner_start = 0;
+    unsigned long long owner_start = 0, leader_start = 0;
     std::ifstream in{entry.path()};
     if (!(in >> group >> owner >> owner_start) || group <= 1) continue;
+    in >> leader_start;  // absent (0) in records written by earlier builds
     // An offloadd that still runs (sharing this work root) owns its jobs.
     if (process_identity{owner, owner_start}.alive()) continue;
-    // The leader (the job's direct child) died with its offloadd (it may linger as a zombie); a group whose
-    // leader lives is another one that got the same id since.
-    if (::kill(static_cast<pid_t>(-group), 0) == 0 && !process_identity::of(group)) {
-      ::kill(static_cast<pid_t>(-group), SIGKILL);
-      ++out.process_groups;
+    // The leader (the job's direct child) gets SIGKILL when its offloadd dies: it is gone, a zombie, or the
+    // recorded process still on its way out. A leader that started at another time heads a later group that
+    // got the same id (a pid is not reused while a group of that id lives, so no leader means ours).
+    if (::kill(static_cast<pid_t>(-group), 0) == 0) {
+      const auto leader = process_identity::of(group);
+      if (!leader || (leader_start != 0 && leader->start_time == leader_start)) {
+        ::kill(static_cast<pid_t>(-group), SIGKILL);
+        ++out.process_groups;
+      }
     }
     auto dir = entry.path().string();
     dir.resize(dir.size() - record_suffix.size());

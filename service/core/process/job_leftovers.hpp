@@ -4,6 +4,8 @@
 // that starts finds the records of instances that are gone, kills those groups and removes their files.
 #pragma once
 
+#include "core/process/process_identity.hpp"
+
 #include <cstddef>
 #include <string>
 
@@ -11,9 +13,10 @@ namespace offload::core {
 
 class job_leftovers {
  public:
-  /// Writes `<dir>.owner`: the job's process group, and this offloadd's pid and start time (so that the
-  /// record of a live offloadd sharing the work root is never taken for a leftover).
-  static void record(const std::string& dir, int process_group);
+  /// Writes `<dir>.owner`: the job's process group (its leader's pid) and the leader's start time, and this
+  /// offloadd's pid and start time (so that the record of a live offloadd sharing the work root is never
+  /// taken for a leftover).
+  static void record(const std::string& dir, const process_identity& leader);
 
   /// Removes a job's directory and its record.
   static void remove(const std::string& dir);
@@ -24,8 +27,10 @@ class job_leftovers {
   };
 
   /// At start-up, before any job runs: under `work_root`, every record whose offloadd is gone has its
-  /// process group killed (when its leader is gone too, so that a recycled group id is never hit) and its
-  /// directory and record removed. Blocks: call before the reactor runs.
+  /// process group killed and its directory and record removed. The group is killed when its leader is gone
+  /// or is still the recorded one (it may be on its way out: the death signal it got with its offloadd is
+  /// not acted on at once); a group whose leader started at another time is a later one that got the same
+  /// id, and is left alone. Blocks: call before the reactor runs.
   static swept sweep(const std::string& work_root);
 };
 
