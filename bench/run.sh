@@ -184,8 +184,9 @@ stop_server
 # Redis, and 1, 2, 3 nodes with I/O-bound jobs. Skipped with a notice without redis-server.
 if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
   rport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  # Configured as the README advises for Offload (stream-node-max-bytes 512), for BullMQ too.
   redis-server --port "$rport" --bind 127.0.0.1 --dir "$work" --save "" --appendonly yes --daemonize no \
-    --logfile "$work/redis.log" &
+    --stream-node-max-bytes 512 --logfile "$work/redis.log" &
   redis_pid=$!
   pids+=("$redis_pid")
   for _ in $(seq 500); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.01; done

@@ -134,6 +134,8 @@ class redis_repository final : public job_repository, public shared_queue {
   void resend();
   /// Reserves the next block of seqs.
   void refill_seqs();
+  /// Warns (once per value) when Redis keeps more memory per job event stream than its events need.
+  void check_stream_node_size();
   /// Keeps a job this node added until one of its own claims takes it (or the bounds push it out).
   void hold(const std::shared_ptr<job>& j);
   /// The held job `id`, no longer held; null when it is not held.
@@ -186,6 +188,7 @@ class redis_repository final : public job_repository, public shared_queue {
   // Follows the channels of the cluster (a subscribed connection runs no other command).
   std::unique_ptr<redis_connection> subscriber_;
   bool was_ready_ = false;
+  std::int64_t warned_stream_node_bytes_ = -1;
   std::shared_ptr<void> lifetime_ = std::make_shared<int>(0);
 };
 
