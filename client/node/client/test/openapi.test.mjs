@@ -67,7 +67,12 @@ describe("the OpenAPI document", () => {
 describe("answers of a real offloadd match the document", () => {
   let server;
   before(async () => {
-    server = await startServer({ config: streamingConfig(), args: ["--threads", "1", "--max-queued", "1"] });
+    // Readiness here must not hang on the machine: a sanitizer build beside a browser test can lag the
+    // reactor past the default 100 ms, and /readyz would say 503 overloaded.
+    server = await startServer({
+      config: streamingConfig(),
+      args: ["--threads", "1", "--max-queued", "1", "--max-reactor-lag-ms", "60000"],
+    });
   });
   after(async () => server.stop());
 
