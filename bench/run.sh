@@ -60,6 +60,23 @@ start_server() {
   for _ in $(seq 2000); do grep -q '^listening on' "$work/server.out" 2>/dev/null && break; sleep 0.01; done
   port=$(sed -n 's/^listening on http:\/\/127.0.0.1://p' "$work/server.out")
   [[ -n $port ]] || { cat "$work/server.err" >&2; exit 1; }
+  # Timed runs start once the warm workers are up (2 built-in, and 2 per user-code pool whose interpreter
+  # exists), as BullMQ's peer starts its clock once its worker is ready: starting four interpreters takes a
+  # second of CPU that would otherwise land in the first second of a row. `cold=1 start_server` returns at
+  # the listening line (the recovery row times that).
+  [[ -n ${cold:-} ]] && return
+  local want=2 _
+  [[ -x $python ]] && want=$((want + 2))
+  [[ -x $node ]] && want=$((want + 2))
+  for _ in $(seq 3000); do (( $(idle_workers) >= want )) && return; sleep 0.01; done
+  echo "bench: only $(idle_workers) of $want warm workers ready after 30 s; going on" >&2
+}
+# idle_workers: warm workers idle now, all pools (from /metrics).
+idle_workers() {
+  exec 3<>"/dev/tcp/127.0.0.1/$port"
+  printf 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&3
+  awk '$1 ~ /^offload_process_workers\{.*state="idle"/ { n += $2 } END { printf "%d", n }' <&3
+  exec 3<&-
 }
 stop_server() { kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; }
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
@@ -293,7 +310,7 @@ start_server
   --path /v1/jobs --body '{"type":"echo","input":{"a":1},"delay_ms":3600000}' >/dev/null
 kill -9 "$server_pid"; wait "$server_pid" 2>/dev/null || true
 began=$(date +%s%N)
-start_server
+cold=1 start_server
 ended=$(date +%s%N)
 emit recovery "{\"jobs\":$queued,\"seconds\":$(awk -v ns=$((ended - began)) 'BEGIN { printf "%.3f", ns / 1e9 }'),\"rss_kib\":$(rss_kib "$server_pid")}"
 stop_server
