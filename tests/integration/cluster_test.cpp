@@ -12,7 +12,6 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <set>
 
 namespace offload::test {
@@ -61,17 +60,13 @@ class cluster_test : public ::testing::Test {
 // events: a node says so, with the advice; at the advised 512 it says nothing.
 TEST_F(cluster_test, a_node_warns_when_redis_keeps_4_kib_per_job_event_stream) {
   temp_dir dir;
-  const auto text_of = [](const std::string& path) {
-    std::ifstream in{path};
-    return std::string{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
-  };
   const auto warned = (dir.path() / "warned.log").string();
   {
     offloadd_process a{{"--store", redis_.url(), "--node-name", "a"}, {}, warned};
-    wait_until([&] { return text_of(warned).find("stream-node-max-bytes") != std::string::npos; },
+    wait_until([&] { return file_text(warned).find("stream-node-max-bytes") != std::string::npos; },
                "the warning");
   }
-  EXPECT_NE(text_of(warned).find("\"stream_node_max_bytes\":4096"), std::string::npos) << text_of(warned);
+  EXPECT_NE(file_text(warned).find("\"stream_node_max_bytes\":4096"), std::string::npos) << file_text(warned);
   ASSERT_EQ(redis_.call({"CONFIG", "SET", "stream-node-max-bytes", "512"}), "OK");
   const auto quiet = (dir.path() / "quiet.log").string();
   offloadd_process b{{"--store", redis_.url(), "--node-name", "b"}, {}, quiet};
@@ -79,7 +74,7 @@ TEST_F(cluster_test, a_node_warns_when_redis_keeps_4_kib_per_job_event_stream) {
   // answer has come.
   const auto r = http_post(b.port(), "/v1/jobs?wait=30", {{"type", "echo"}});
   EXPECT_EQ(r.json()["state"], "succeeded") << r.body;
-  EXPECT_EQ(text_of(quiet).find("stream-node-max-bytes"), std::string::npos) << text_of(quiet);
+  EXPECT_EQ(file_text(quiet).find("stream-node-max-bytes"), std::string::npos) << file_text(quiet);
 }
 
 TEST_F(cluster_test, any_node_accepts_runs_and_answers) {

@@ -271,8 +271,7 @@ TEST(logging_test, failures_and_refused_tokens_are_logged_at_info_and_successes_
   }
   EXPECT_EQ(count(lines, "offloadd started"), 1);
   EXPECT_EQ(count(lines, "job finished"), 1);
-  std::ifstream in{log_file};
-  const std::string text{std::istreambuf_iterator<char>{in}, {}};
+  const auto text = file_text(log_file);
   EXPECT_EQ(text.find("wrong-guess-91"), std::string::npos) << "a refused token is never logged";
   EXPECT_EQ(text.find(token), std::string::npos);
 }

@@ -367,8 +367,7 @@ TEST_F(leftovers_test, the_next_offloadd_cleans_up_what_a_killed_one_left_runnin
   wait_until([&] { return process_dead(grandchild); }, "the leftover process group to be killed",
              std::chrono::seconds{10});
   EXPECT_EQ(job_dirs(), 0u);
-  std::ifstream in{log};
-  const std::string text{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+  const auto text = file_text(log);
   EXPECT_NE(text.find("\"directories\":1"), std::string::npos) << text;
   EXPECT_NE(text.find("\"process_groups_killed\":1"), std::string::npos) << text;
 
@@ -695,8 +694,7 @@ TEST(secrets_test, a_command_cannot_read_the_token_from_offloadds_environment) {
   }
 
   // Read directly too (root may, a same-user process may not): the bytes are not there either way.
-  std::ifstream in{environ_path, std::ios::binary};
-  const std::string block{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+  const auto block = file_text(environ_path);
   EXPECT_EQ(block.find(token), std::string::npos);
   EXPECT_EQ(block.find(redis_password), std::string::npos);
   // The service still knows the token: it is the one place it lives.

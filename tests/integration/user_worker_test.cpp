@@ -384,8 +384,7 @@ TEST(user_worker_pool_test, worker_stderr_goes_to_the_log) {
             "succeeded");
   wait_until(
       [&] {
-        std::ifstream in{log};
-        const std::string text{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+        const auto text = file_text(log);
         return text.find("\"msg\":\"worker stderr\"") != std::string::npos &&
                text.find("something is off with the moon") != std::string::npos &&
                text.find("\"pool\":\"talky\"") != std::string::npos;

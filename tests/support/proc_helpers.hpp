@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -33,17 +34,23 @@ inline char process_state(int pid) {
   return close + 2 < line.size() ? line[close + 2] : '\0';
 }
 
-/// The niceness of a process or thread (`/proc/PID/stat` or `/proc/PID/task/TID/stat`); throws if it is gone.
-inline int niceness(const std::filesystem::path& stat_file) {
+/// Field `n` (from 1, as in proc(5)) of a `/proc/PID/stat` or `/proc/PID/task/TID/stat` file; throws if the
+/// process is gone.
+inline std::string stat_field(const std::filesystem::path& stat_file, int n) {
   std::ifstream in{stat_file};
   std::string line;
   if (!std::getline(in, line)) throw std::runtime_error("cannot read " + stat_file.string());
-  // Fields after the command name: state is the 3rd field, nice the 19th.
+  // The command name (field 2) may hold spaces and parentheses: count from the last ')', the 3rd field on.
   std::istringstream fields{line.substr(line.rfind(')') + 2)};
   std::string field;
-  for (int i = 3; i <= 19; ++i)
+  for (int i = 3; i <= n; ++i)
     fields >> field;
-  return std::stoi(field);
+  return field;
+}
+
+/// The niceness of a process or thread (field 19 of its stat file); throws if it is gone.
+inline int niceness(const std::filesystem::path& stat_file) {
+  return std::stoi(stat_field(stat_file, 19));
 }
 inline int niceness(int pid) {
   return niceness("/proc/" + std::to_string(pid) + "/stat");
@@ -51,15 +58,13 @@ inline int niceness(int pid) {
 
 /// When `pid` started (field 22 of /proc/PID/stat, clock ticks since boot); throws if it is gone.
 inline unsigned long long start_time(int pid) {
-  const auto stat_file = "/proc/" + std::to_string(pid) + "/stat";
-  std::ifstream in{stat_file};
-  std::string line;
-  if (!std::getline(in, line)) throw std::runtime_error("cannot read " + stat_file);
-  std::istringstream fields{line.substr(line.rfind(')') + 2)};
-  std::string field;
-  for (int i = 3; i <= 22; ++i)
-    fields >> field;
-  return std::stoull(field);
+  return std::stoull(stat_field("/proc/" + std::to_string(pid) + "/stat", 22));
+}
+
+/// All of a file (a log, say); empty when it cannot be read.
+inline std::string file_text(const std::filesystem::path& path) {
+  std::ifstream in{path, std::ios::binary};
+  return std::string{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
 }
 
 /// argv of a process (`/proc/PID/cmdline`); empty when it is gone.
