@@ -339,6 +339,18 @@ int group_of(int pid) {
   return static_cast<int>(::getpgid(pid));
 }
 
+// Processes a test leaves behind if it fails half-way: killed (and reaped, for the test's own children) when
+// the test ends, however it ends, so that none outlives it holding the test's output open.
+struct kill_at_exit {
+  std::vector<int> pids;
+  ~kill_at_exit() {
+    for (const int pid : pids) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);  // ECHILD at once for a process that is not the test's child
+    }
+  }
+};
+
 // Issue 15, item 8: `kill -9` of offloadd kills a command's direct child (death signal) but not what it
 // forked. The next offloadd on the same work root kills that process group and removes the job's directory.
 TEST_F(leftovers_test, the_next_offloadd_cleans_up_what_a_killed_one_left_running) {
@@ -430,10 +442,12 @@ TEST_F(leftovers_test, a_record_owned_by_another_user_is_left_alone) {
 TEST_F(leftovers_test, a_leader_still_there_after_its_offloadd_died_is_killed_with_its_group) {
   const auto pidfile = (dir.path() / "leader.pid").string();
   int leader = 0;
+  kill_at_exit leftover;
   {
     offloadd_process first{args};
     submit(first.port(), {{"type", "survivor"}, {"input", {{"pidfile", pidfile}}}});
     leader = wait_for_pid_file(pidfile);
+    leftover.pids.push_back(leader);
     wait_for_record(leader);
     first.signal(SIGKILL);
     ASSERT_TRUE(first.wait_exit(std::chrono::seconds{10}));
@@ -459,6 +473,7 @@ TEST_F(leftovers_test, a_group_whose_leader_is_not_the_recorded_process_is_left_
     return static_cast<int>(pid);
   };
   const int ours = start_group(), reused = start_group();
+  const kill_at_exit children{{ours, reused}};
   wait_until([&] { return group_of(ours) == ours && group_of(reused) == reused; }, "the groups");
   // A dead owner: a process that has exited and been reaped.
   const pid_t gone = ::fork();
@@ -478,9 +493,6 @@ TEST_F(leftovers_test, a_group_whose_leader_is_not_the_recorded_process_is_left_
         << "a group whose leader is not the recorded process was killed";
     EXPECT_TRUE(records().empty()) << "both records are handled and removed";
   }
-  ::kill(reused, SIGKILL);
-  ::waitpid(ours, nullptr, 0);
-  ::waitpid(reused, nullptr, 0);
 }
 
 TEST(lane_nice_test, zero_keeps_the_lanes_at_the_services_priority) {

@@ -142,6 +142,7 @@ class redis_repository final : public job_repository, public shared_queue {
   std::shared_ptr<job> unhold(std::string_view id);
   /// Remembers `j`'s record as Redis has it (just claimed or taken): later writes send what changed.
   void remember_record(const job& j);
+  /// Remembers the fields of job `seq` as Redis now has them (bounded: past the bound all are forgotten).
   void remember_fields(std::uint64_t seq, std::vector<redis_field> fields);
   std::shared_ptr<job> read_job(const redis_reply& fields, const redis_reply* events) const;
 
