@@ -187,6 +187,7 @@ for n in 1 2 3; do
 done
 cluster_compose up -d --no-build >"$W/cluster.log" 2>&1 || { cat "$W/cluster.log" >&2; exit 1; }
 cluster_fail() { echo "docker-check: cluster: $*" >&2; cluster_compose logs --tail 20 >&2; exit 1; }
+fail() { cluster_fail "$@"; }  # (what `expect` calls)
 on() { local n=$1; shift; "$W/offload" --url "${nodes[n - 1]}" "$@"; }
 for n in 1 2 3; do
   for _ in $(seq 150); do on "$n" health >/dev/null 2>&1 && break; sleep 0.2; done
@@ -239,9 +240,22 @@ for id in "${jobs[@]}"; do
 done
 expect "jobs taken over from the killed node (second attempts)" "$killed_jobs" "$retried"
 expect "an idempotency key is global" "${jobs[0]}" "$(on "${survivors[1]}" submit sleep ms=6000 --attempts 2 --key cluster-check-1)"
+restarted=$(date +%s)
 cluster_compose start "offload-$victim" >/dev/null 2>&1
-for _ in $(seq 150); do on "$victim" health >/dev/null 2>&1 && break; sleep 0.2; done
-expect "the restarted node runs jobs again" "499999500000" "$(on "$victim" --json submit sum n=1000000 --wait | json_field sum)"
+# Ready, not only alive: /readyz answers 200 once the node's Redis connections are up.
+ready_on() {
+  local hostport=${nodes[$1 - 1]#http://}
+  (exec 3<>"/dev/tcp/${hostport%:*}/${hostport#*:}" &&
+    printf 'GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3 &&
+    head -1 <&3 | grep -q '^HTTP/1.1 200') 2>/dev/null
+}
+for _ in $(seq 300); do ready_on "$victim" && break; sleep 0.2; done
+ready_on "$victim" || cluster_fail "node $victim not ready $(( $(date +%s) - restarted ))s after docker start"
+say "ok: node $victim ready again $(( $(date +%s) - restarted ))s after docker start"
+answer=$(on "$victim" --json submit sum n=1000000 --wait 2>&1) ||
+  cluster_fail "the restarted node did not run a job: $answer"
+[[ $(json_field sum <<<"$answer") == 499999500000 ]] || cluster_fail "the restarted node ran a job wrong: $answer"
+say "ok: the restarted node runs jobs again"
 cluster_compose down -v --timeout 20 >/dev/null 2>&1
 cluster=
 say "ok: cluster checks passed"

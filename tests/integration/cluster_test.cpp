@@ -230,6 +230,36 @@ TEST_F(cluster_test, a_stalled_node_s_late_result_is_refused) {
   EXPECT_EQ(std::count(types.begin(), types.end(), "retrying"), 1) << ::testing::PrintToString(types);
 }
 
+// A client that saw a job end on a node and asks that node again reads the end, even before Redis has it:
+// the node answers for the jobs it ended from memory until Redis has their last write (read your writes).
+TEST_F(cluster_test, a_node_answers_for_a_job_it_ended_before_redis_has_the_end) {
+  auto a = node("a", 1);
+  const std::string id =
+      submit(a->port(), {{"type", "sleep"}, {"input", {{"ms", 600}}}, {"lane", "thread"}})["id"];
+  wait_for_job(a->port(), id, [](const json& v) { return is_state(v, "running"); });
+  redis_.pause();
+  struct resume_at_exit {
+    redis_server& r;
+    ~resume_at_exit() { r.resume(); }
+  } resume{redis_};
+  // Each read answers within 2 s, from memory: Redis, stopped, answers nothing.
+  json view;
+  wait_until(
+      [&] {
+        view = http_request(a->port(), "GET", "/v1/jobs/" + id, {}, {}, 2s).json();
+        return is_terminal_view(view);
+      },
+      "the job to end, as node A answers while Redis is stopped");
+  EXPECT_EQ(view["state"], "succeeded") << view;
+  EXPECT_EQ(view["result"]["slept_ms"], 600) << view;
+  redis_.resume();
+  // Redis has it too once it runs again: a node that never saw the job reads the same end.
+  auto b = node("b", 1);
+  const auto stored = wait_for_job(b->port(), id, is_terminal_view);
+  EXPECT_EQ(stored["state"], "succeeded") << stored;
+  EXPECT_EQ(stored["result"], view["result"]) << stored;
+}
+
 TEST_F(cluster_test, a_subscriber_of_a_dying_node_goes_on_at_another_node_and_misses_nothing) {
   temp_dir dir;
   const auto config = dir.write(

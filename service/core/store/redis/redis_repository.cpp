@@ -369,6 +369,7 @@ void redis_repository::write(const job& j, const char* action, bool record,
     log(log_level::error, "redis store: a write about a job this node never claimed", {{"job", j.id}});
     return;
   }
+  ++outstanding_[j.seq];
   pending_write w;
   w.seq = j.seq;
   w.claim = j.claim;
@@ -411,6 +412,7 @@ void redis_repository::write(const job& j, const char* action, bool record,
       auto oldest = unsent_.begin();
       unsent_bytes_ -= oldest->second.bytes;
       records_.erase(oldest->second.seq);
+      settled(oldest->second.seq, oldest->second.writes);
       unsent_.erase(oldest);
       if (dropped_++ == 0)
         log(log_level::error, "redis store: writes dropped while Redis is away (their jobs will run again)",
@@ -449,6 +451,7 @@ void redis_repository::send_writes(std::map<std::uint64_t, pending_write> writes
           earlier.events.insert(earlier.events.end(), w.events.begin(), w.events.end());
           earlier.action = w.action;
           earlier.bytes += w.bytes;
+          earlier.writes += w.writes;
           continue;
         }
       }
@@ -482,6 +485,8 @@ void redis_repository::send_writes(std::map<std::uint64_t, pending_write> writes
             }
             return;
           }
+          for (const auto& [n, w] : *batch)
+            settled(w.seq, w.writes);
           if (r->is_error() || !r->is_array() || r->elements.size() != batch->size()) {
             // What Redis has of these records is not known any more: their next writes send every field.
             for (const auto& [n, w] : *batch)
@@ -541,9 +546,21 @@ void redis_repository::save(const job& j, std::span<const logged_event> appended
   write(j, record && proto::is_terminal(j.state) ? "finish" : "save", record, appended);
 }
 
-void redis_repository::finished(std::shared_ptr<job>) {
-  // Written with the terminal record (`save`).
+void redis_repository::finished(std::shared_ptr<job> j) {
+  // Written with the terminal record (`save`); kept until Redis has it.
   ++finished_;
+  if (outstanding_.contains(j->seq)) settling_[j->seq] = std::move(j);
+}
+
+void redis_repository::settled(std::uint64_t seq, std::size_t writes) {
+  const auto it = outstanding_.find(seq);
+  if (it == outstanding_.end()) return;
+  if (it->second > writes) {
+    it->second -= writes;
+    return;
+  }
+  outstanding_.erase(it);
+  settling_.erase(seq);
 }
 
 void redis_repository::requeue(const job& j, std::span<const logged_event> appended) {
@@ -613,6 +630,10 @@ std::shared_ptr<job> redis_repository::read_job(const redis_reply& fields, const
 
 asio::awaitable<std::shared_ptr<job>> redis_repository::async_find(std::string id) {
   if (!job_id::well_formed(id)) co_return nullptr;
+  if (const auto seq = job_id::seq_of(id)) {
+    if (const auto it = settling_.find(*seq); it != settling_.end() && it->second->id == id)
+      co_return it->second;
+  }
   std::vector<std::string> keys{job_key(id), events_key(id)};
   std::vector<std::string> args{"0"};
   auto reply = co_await connection_->async_script(redis_scripts::read, std::move(keys), std::move(args));

@@ -120,6 +120,8 @@ class redis_repository final : public job_repository, public shared_queue {
     std::vector<redis_field> fields;
     std::vector<logged_event> events;
     std::size_t bytes = 0;
+    /// How many of the job's writes this one stands for (merged writes count each).
+    std::size_t writes = 1;
   };
 
   /// Queues a fenced write of `j` (`save`, `finish` or `requeue`).
@@ -140,6 +142,9 @@ class redis_repository final : public job_repository, public shared_queue {
   void hold(const std::shared_ptr<job>& j);
   /// The held job `id`, no longer held; null when it is not held.
   std::shared_ptr<job> unhold(std::string_view id);
+  /// `writes` writes of job `seq` were answered (or dropped): once none is left, a finished job kept for
+  /// its readers goes.
+  void settled(std::uint64_t seq, std::size_t writes);
   /// Remembers `j`'s record as Redis has it (just claimed or taken): later writes send what changed.
   void remember_record(const job& j);
   /// Remembers the fields of job `seq` as Redis now has them (bounded: past the bound all are forgotten).
@@ -185,6 +190,11 @@ class redis_repository final : public job_repository, public shared_queue {
   std::map<std::uint64_t, pending_write> unsent_;
   std::uint64_t unsent_bytes_ = 0;
   std::uint64_t fenced_ = 0, dropped_ = 0;
+  // Writes of each job (by seq) not answered yet, and the jobs that finished here with such writes: until
+  // Redis has a job's end, this node answers for it from memory, so that a client that saw the job end
+  // here and asks this node again does not read an older state from Redis (read your writes).
+  std::unordered_map<std::uint64_t, std::size_t> outstanding_;
+  std::unordered_map<std::uint64_t, std::shared_ptr<job>> settling_;
   shared_queue_events events_;
   // Follows the channels of the cluster (a subscribed connection runs no other command).
   std::unique_ptr<redis_connection> subscriber_;
