@@ -3,7 +3,9 @@
 #include "core/process/cgroup_tree.hpp"
 #include "core/process/child_process.hpp"
 #include "core/process/command_spec.hpp"
+#include "core/process/job_leftovers.hpp"
 #include "core/process/output_chunker.hpp"
+#include "core/process/process_identity.hpp"
 #include "core/process/worker_pool.hpp"
 
 #include <offload/proto/worker_message.hpp>
@@ -16,6 +18,12 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <unistd.h>
 
 namespace offload::core {
 namespace {
@@ -364,6 +372,86 @@ TEST(child_process_test, refuses_what_it_cannot_execute) {
   EXPECT_FALSE(child_process::spawn(ioc.get_executor(), {"relative/path", {}, {}, "", {}}).has_value());
   EXPECT_EQ(signal_name(SIGTERM), "SIGTERM");
   EXPECT_EQ(signal_name(63), "signal 63");
+}
+
+// A fresh directory named like a command job's, under a fresh work root; both removed at the end.
+struct job_dir {
+  std::string root = [] {
+    std::string t = (std::filesystem::temp_directory_path() / "offload-unit-XXXXXX").string();
+    return ::mkdtemp(t.data()) ? t : std::string{};
+  }();
+  std::string path = root + "/offload-job-test";
+  job_dir() { std::filesystem::create_directory(path); }
+  ~job_dir() { std::filesystem::remove_all(root); }
+  std::string record() const {
+    std::ifstream in{path + ".owner"};
+    return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+  }
+};
+
+// A command job's child writes its own leftovers record before it execs, so that no process of the job
+// runs unrecorded: its group (its pid) and start time, and this process as the owner.
+TEST(job_leftovers_test, the_child_writes_its_record_before_it_execs) {
+  job_dir dir;
+  const auto me = process_identity::self();
+  const auto record = job_leftovers::child_record::open(dir.path);
+  ASSERT_TRUE(record);
+  std::istringstream before{dir.record()};
+  long group = -1, owner = 0;
+  unsigned long long owner_start = 0, leader_start = 1;
+  before >> group >> owner >> owner_start >> leader_start;
+  EXPECT_EQ(group, 0) << "no process yet";
+  EXPECT_EQ(owner, me.pid);
+  EXPECT_EQ(owner_start, me.start_time);
+
+  boost::asio::io_context ioc;
+  child_options options{TEST_CHILD_PATH, {"ignore-term"}, {}, "", {}};
+  options.before_exec = &job_leftovers::child_record::write_in_child;
+  options.before_exec_arg = record.get();
+  auto child = child_process::spawn(ioc.get_executor(), options);
+  ASSERT_TRUE(child.has_value());
+  const long pid = (*child)->pid();
+  const auto text = dir.record();
+  EXPECT_EQ(text.size(), 96u) << text;
+  std::istringstream after{text};
+  after >> group >> owner >> owner_start >> leader_start;
+  EXPECT_EQ(group, pid) << text;
+  EXPECT_EQ(owner, me.pid) << text;
+  EXPECT_EQ(owner_start, me.start_time) << text;
+  const auto leader = process_identity::of(pid);
+  ASSERT_TRUE(leader);
+  EXPECT_EQ(leader_start, leader->start_time) << text;
+  (*child)->terminate_group(std::chrono::milliseconds{0});
+  EXPECT_NE(run(ioc, (*child)->async_wait()).signal, 0);
+}
+
+// A record the child never completed (its offloadd died first): no process to kill, the directory goes.
+TEST(job_leftovers_test, a_record_without_a_group_has_its_directory_removed) {
+  job_dir dir;
+  {
+    std::ofstream out{dir.path + ".owner"};
+    out << "0 2147480000 12345 0\n";  // an owner that is gone
+  }
+  const auto swept = job_leftovers::sweep(dir.root);
+  EXPECT_EQ(swept.directories, 1u);
+  EXPECT_EQ(swept.process_groups, 0u);
+  EXPECT_FALSE(std::filesystem::exists(dir.path));
+  EXPECT_FALSE(std::filesystem::exists(dir.path + ".owner"));
+}
+
+// /proc/PID/stat's start time, with a command name that holds spaces and parentheses.
+TEST(process_identity_test, parses_the_start_time_after_the_last_parenthesis) {
+  const std::string stat =
+      "42 (a) b (c)) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654321 1000 100 "
+      "18446744073709551615";
+  const auto id = process_identity::parse(42, stat);
+  ASSERT_TRUE(id);
+  EXPECT_EQ(id->pid, 42);
+  EXPECT_EQ(id->start_time, 987654321u);
+  EXPECT_FALSE(process_identity::parse(42, "42 (a) Z 1 42 42 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0"));
+  EXPECT_FALSE(process_identity::parse(42, "42 (a) S 1 2"));
+  EXPECT_FALSE(process_identity::parse(42, "garbage"));
+  EXPECT_EQ(process_identity::of(::getpid())->start_time, process_identity::self().start_time);
 }
 
 }  // namespace

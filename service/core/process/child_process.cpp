@@ -67,6 +67,8 @@ struct child_plan {
   bool switch_user;
   uid_t uid;
   gid_t gid;
+  void (*before_exec)(const void*) noexcept;
+  const void* before_exec_arg;
 };
 
 // In the child: reports errno to the parent and exits.
@@ -88,11 +90,13 @@ struct child_plan {
     if (fd <= 2 && (fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0) fail();
   for (int target = 0; target < 3; ++target)
     if (::dup2(stdio[target], target) < 0) fail();
+  // Own process group, so that cancel and timeout can kill the whole tree with kill(-pgid).
+  if (::setpgid(0, 0) != 0) fail();
+  // (Before the descriptors go: the hook may write to one the service opened for it.)
+  if (p.before_exec) p.before_exec(p.before_exec_arg);
   // Inherit nothing else but the error pipe (close-on-exec): no client sockets, no listening socket, no other
   // child's pipes, whatever another thread opened meanwhile.
   close_inherited(p.error_fd);
-  // Own process group, so that cancel and timeout can kill the whole tree with kill(-pgid).
-  if (::setpgid(0, 0) != 0) fail();
   // Another account: no supplementary groups, then the group, then the user (after which nothing can be
   // regained). Before the death signal, which a change of credentials clears.
   // Raw system calls: glibc's wrappers would apply the change to every thread it knows of, and in a child
@@ -394,7 +398,9 @@ proto::result<std::unique_ptr<child_process>> child_process::spawn(asio::any_io_
                         ::getpid(),
                         options.user.has_value(),
                         options.user ? static_cast<uid_t>(options.user->uid) : 0,
-                        options.user ? static_cast<gid_t>(options.user->gid) : 0};
+                        options.user ? static_cast<gid_t>(options.user->gid) : 0,
+                        options.before_exec,
+                        options.before_exec_arg};
 
   const pid_t pid = fork_child(plan);
   if (pid < 0) {

@@ -67,6 +67,11 @@ struct child_options {
   /// When set, the child runs in a cgroup of its own made here, with `limits.memory_mb` and `limits.pids`;
   /// its exit (and a kill after the grace) kills everything in it.
   std::shared_ptr<cgroup_tree> cgroups{};
+  /// Called with `before_exec_arg` in the child once it leads its own process group, before exec: only
+  /// async-signal-safe calls (the child shares the service's memory and must not allocate or lock). What it
+  /// does not manage does not stop the child.
+  void (*before_exec)(const void* arg) noexcept = nullptr;
+  const void* before_exec_arg = nullptr;
 };
 
 /// How a child ended.

@@ -205,15 +205,22 @@ asio::awaitable<proto::result<launched>> prepare_and_spawn(asio::any_io_executor
     co_return proto::error{errc::spawn_failed, "cannot hand the working directory to user " +
                                                    options.user->name + ": " + std::strerror(err)};
   }
+  // Its own process group (pgid = pid) is what a later offloadd kills if this one dies without cleaning up:
+  // the child records it (with its start time, which tells it from a later process with the same pid)
+  // before it execs.
+  const auto record = job_leftovers::child_record::open(dir);
+  if (record) {
+    options.before_exec = &job_leftovers::child_record::write_in_child;
+    options.before_exec_arg = record.get();
+  } else {
+    log(log_level::warn, "cannot write a command job's record: if offloadd dies, its processes stay",
+        {{"dir", dir}, {"error", std::strerror(errno)}});
+  }
   auto child = child_process::spawn(std::move(reactor), options);
   if (!child) {
     remove_work_dir(dir);
     co_return proto::error{errc::spawn_failed, child.error().message};
   }
-  // Its own process group (pgid = pid): what a later offloadd kills if this one dies without cleaning up.
-  // (The leader's start time too: a later offloadd tells it from a process that got the same pid since.)
-  const long pid = (*child)->pid();
-  job_leftovers::record(dir, process_identity::of(pid).value_or(process_identity{pid, 0}));
   launched out;
   out.dir = std::move(dir);
   out.child = std::move(*child);

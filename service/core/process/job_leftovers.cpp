@@ -2,7 +2,9 @@
 #include "core/process/job_leftovers.hpp"
 
 #include <cerrno>
+#include <charconv>
 #include <csignal>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <sys/stat.h>
@@ -15,12 +17,58 @@ namespace {
 constexpr std::string_view record_suffix = ".owner";
 constexpr std::string_view directory_prefix = "offload-job-";
 
+// One line of fixed size, so that the child's record replaces the parent's whole: four numbers, spaces up to
+// the size, a newline.
+constexpr std::size_t record_size = 96;
+
+bool write_record(int fd, long group, const process_identity& owner,
+                  unsigned long long leader_start) noexcept {
+  char line[record_size];
+  char* at = line;
+  char* const end = line + record_size - 1;
+  const auto number = [&at, end](auto value) {
+    at = std::to_chars(at, end, value).ptr;
+    if (at < end) *at++ = ' ';
+  };
+  number(group);
+  number(owner.pid);
+  number(owner.start_time);
+  number(leader_start);
+  while (at < end)
+    *at++ = ' ';
+  *end = '\n';
+  return ::pwrite(fd, line, record_size, 0) == static_cast<ssize_t>(record_size);
+}
+
 }  // namespace
 
-void job_leftovers::record(const std::string& dir, const process_identity& leader) {
+std::unique_ptr<job_leftovers::child_record> job_leftovers::child_record::open(const std::string& dir) {
   static const auto me = process_identity::self();
-  std::ofstream out{dir + std::string{record_suffix}, std::ios::trunc};
-  out << leader.pid << ' ' << me.pid << ' ' << me.start_time << ' ' << leader.start_time << '\n';
+  const auto path = dir + std::string{record_suffix};
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return nullptr;
+  std::unique_ptr<child_record> record{new child_record(fd, me)};
+  if (!write_record(fd, 0, me, 0)) return nullptr;
+  return record;
+}
+
+job_leftovers::child_record::~child_record() {
+  ::close(fd_);
+}
+
+void job_leftovers::child_record::write_in_child(const void* record) noexcept {
+  const auto& r = *static_cast<const child_record*>(record);
+  // Its own start time from /proc/self/stat (the child is a process of its own, sharing memory only).
+  char stat[1024];
+  ssize_t size = -1;
+  if (const int fd = ::open("/proc/self/stat", O_RDONLY | O_CLOEXEC); fd >= 0) {
+    size = ::read(fd, stat, sizeof stat);
+    ::close(fd);
+  }
+  const long pid = ::getpid();
+  const auto me =
+      size > 0 ? process_identity::parse(pid, {stat, static_cast<std::size_t>(size)}) : std::nullopt;
+  write_record(r.fd_, pid, r.owner_, me ? me->start_time : 0);
 }
 
 void job_leftovers::remove(const std::string& dir) {
@@ -43,14 +91,15 @@ job_leftovers::swept job_leftovers::sweep(const std::string& work_root) {
     long group = 0, owner = 0;
     unsigned long long owner_start = 0, leader_start = 0;
     std::ifstream in{entry.path()};
-    if (!(in >> group >> owner >> owner_start) || group <= 1) continue;
+    if (!(in >> group >> owner >> owner_start) || group < 0 || group == 1) continue;
     in >> leader_start;  // absent (0) in records written by earlier builds
     // An offloadd that still runs (sharing this work root) owns its jobs.
     if (process_identity{owner, owner_start}.alive()) continue;
+    // Group 0: the job's child never wrote its part (offloadd died first); no process of the job ran.
     // The leader (the job's direct child) gets SIGKILL when its offloadd dies: it is gone, a zombie, or the
     // recorded process still on its way out. A leader that started at another time heads a later group that
     // got the same id (a pid is not reused while a group of that id lives, so no leader means ours).
-    if (::kill(static_cast<pid_t>(-group), 0) == 0) {
+    if (group > 1 && ::kill(static_cast<pid_t>(-group), 0) == 0) {
       const auto leader = process_identity::of(group);
       if (!leader || (leader_start != 0 && leader->start_time == leader_start)) {
         ::kill(static_cast<pid_t>(-group), SIGKILL);

@@ -7,16 +7,34 @@
 #include "core/process/process_identity.hpp"
 
 #include <cstddef>
+#include <memory>
 #include <string>
 
 namespace offload::core {
 
 class job_leftovers {
  public:
-  /// Writes `<dir>.owner`: the job's process group (its leader's pid) and the leader's start time, and this
+  /// `<dir>.owner`: the job's process group (its leader's pid) and the leader's start time, and this
   /// offloadd's pid and start time (so that the record of a live offloadd sharing the work root is never
-  /// taken for a leftover).
-  static void record(const std::string& dir, const process_identity& leader);
+  /// taken for a leftover). The job's direct child writes it itself, as the `before_exec` hook of its
+  /// `child_options`, once it leads its group and before it execs: no process of the job exists without a
+  /// record, however soon offloadd dies.
+  class child_record {
+   public:
+    /// Makes the file and writes what this offloadd knows (group 0: no process yet, so that a next offloadd
+    /// removes the directory all the same); null when the file cannot be made.
+    static std::unique_ptr<child_record> open(const std::string& dir);
+    ~child_record();
+    child_record(const child_record&) = delete;
+    child_record& operator=(const child_record&) = delete;
+    /// In the child (async-signal-safe): the whole record, with the child's pid and start time.
+    static void write_in_child(const void* record) noexcept;
+
+   private:
+    child_record(int fd, process_identity owner) noexcept : fd_(fd), owner_(owner) {}
+    int fd_;
+    process_identity owner_;
+  };
 
   /// Removes a job's directory and its record.
   static void remove(const std::string& dir);

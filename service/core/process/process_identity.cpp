@@ -1,9 +1,9 @@
 // Reading /proc/PID/stat for a process's state and start time.
 #include "core/process/process_identity.hpp"
 
+#include <charconv>
 #include <fstream>
 #include <iterator>
-#include <sstream>
 #include <string>
 #include <unistd.h>
 
@@ -12,17 +12,24 @@ namespace offload::core {
 std::optional<process_identity> process_identity::of(long pid) {
   std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
   const std::string stat{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+  return parse(pid, stat);
+}
+
+std::optional<process_identity> process_identity::parse(long pid, std::string_view stat) noexcept {
   // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
   const auto close = stat.rfind(')');
-  if (close == std::string::npos || close + 2 >= stat.size()) return std::nullopt;
-  std::istringstream fields{stat.substr(close + 2)};
-  char state = 0;
-  fields >> state;
-  std::string skip;
-  for (int i = 4; i < 22 && fields >> skip; ++i) {
+  if (close == std::string_view::npos || close + 2 >= stat.size()) return std::nullopt;
+  stat.remove_prefix(close + 2);
+  // Field 3 (the state), then up to field 22 (the start time).
+  const char state = stat.front();
+  for (int field = 3; field < 22; ++field) {
+    const auto space = stat.find(' ');
+    if (space == std::string_view::npos) return std::nullopt;
+    stat.remove_prefix(space + 1);
   }
   process_identity out{pid, 0};
-  if (!(fields >> out.start_time)) return std::nullopt;
+  const auto [end, ec] = std::from_chars(stat.data(), stat.data() + stat.size(), out.start_time);
+  if (ec != std::errc{} || end == stat.data()) return std::nullopt;
   // A zombie has ended; it only waits to be reaped.
   if (state == 'Z' || state == 'X') return std::nullopt;
   return out;

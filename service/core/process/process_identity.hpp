@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <string_view>
 
 namespace offload::core {
 
@@ -14,6 +15,9 @@ struct process_identity {
 
   /// The process `pid` if it exists and is not a zombie; reads /proc (call it off the reactor).
   static std::optional<process_identity> of(long pid);
+  /// Process `pid` from the text of its /proc/PID/stat; nothing for a zombie or unreadable text. Allocates
+  /// nothing and takes no lock: a child about to exec may call it.
+  static std::optional<process_identity> parse(long pid, std::string_view stat) noexcept;
   /// This process.
   static process_identity self();
   /// Whether this very process still runs (same pid, same start time, not a zombie).
