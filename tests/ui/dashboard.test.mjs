@@ -97,16 +97,17 @@ test("a job submitted over HTTP appears in the table and changes state live with
 
 test("the detail page streams a command job's output as it runs", async (t) => {
   const server = await serve(t, { config: commands });
-  const job = await submit(server, { type: "ticks", input: { count: 40, pause_us: 50000 } });
+  // Five seconds of output: a loaded machine (ASan, -j2) takes two to open the page.
+  const job = await submit(server, { type: "ticks", input: { count: 100, pause_us: 50000 } });
   const { page, problems } = await openPage(browser, t, `${server.url}/ui/#/jobs/${job.id}`);
   const output = page.locator("[data-output]");
   await waitFor(async () => (await output.textContent()).includes("tick 3\n"), "the first lines", 5000);
   // Streamed, not read at the end: the job was still running when the lines were on the page.
   assert.equal(await stateOf(server, job.id), "running");
-  await waitFor(async () => (await output.textContent()).includes("tick 39\n"), "the last line", 10_000);
+  await waitFor(async () => (await output.textContent()).includes("tick 99\n"), "the last line", 15_000);
   await page.locator(".job-header [data-state=succeeded]").waitFor();
   const text = await output.textContent();
-  for (let i = 0; i < 40; i++) assert.ok(text.includes(`tick ${i}\n`), `line ${i} once`);
+  for (let i = 0; i < 100; i++) assert.ok(text.includes(`tick ${i}\n`), `line ${i} once`);
   assert.equal(text.match(/tick 7\n/g).length, 1, "no line twice");
   assert.match(await page.locator("[data-result]").textContent(), /"exit_code": 0/);
   assert.deepEqual(problems, []);
