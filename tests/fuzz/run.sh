@@ -8,7 +8,7 @@ build=$1 seconds=${2:-60}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 status=0
-for target in job_spec worker_protocol ws_request command_template http_request cli_input worker_config ws_subprotocol cgroup_files redis_url job_view; do
+for target in job_spec worker_protocol ws_request command_template http_request cli_input worker_config ws_subprotocol cgroup_files redis_url job_view proc_stat; do
   exe=$(find "$build" -name "fuzz_$target" -type f -perm -u+x | head -1)
   [[ -n $exe ]] || { echo "fuzz_$target not built in $build" >&2; exit 1; }
   mkdir -p "$work/$target"
