@@ -189,11 +189,18 @@ cluster_compose up -d --no-build >"$W/cluster.log" 2>&1 || { cat "$W/cluster.log
 cluster_fail() { echo "docker-check: cluster: $*" >&2; cluster_compose logs --tail 20 >&2; exit 1; }
 fail() { cluster_fail "$@"; }  # (what `expect` calls)
 on() { local n=$1; shift; "$W/offload" --url "${nodes[n - 1]}" "$@"; }
+# Ready, not only alive: /readyz answers 200 once the node's Redis connections are up.
+ready_on() {
+  local hostport=${nodes[$1 - 1]#http://}
+  (exec 3<>"/dev/tcp/${hostport%:*}/${hostport#*:}" &&
+    printf 'GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3 &&
+    head -1 <&3 | grep -q '^HTTP/1.1 200') 2>/dev/null
+}
 for n in 1 2 3; do
-  for _ in $(seq 150); do on "$n" health >/dev/null 2>&1 && break; sleep 0.2; done
-  on "$n" health >/dev/null || cluster_fail "node $n does not answer"
+  for _ in $(seq 300); do ready_on "$n" && break; sleep 0.2; done
+  ready_on "$n" || cluster_fail "node $n not ready after 60 s"
 done
-say "ok: three nodes answer"
+say "ok: three nodes ready"
 # running_on N: the jobs node N runs now, from its /metrics.
 running_on() {
   local hostport=${nodes[$1 - 1]#http://}
@@ -242,13 +249,6 @@ expect "jobs taken over from the killed node (second attempts)" "$killed_jobs" "
 expect "an idempotency key is global" "${jobs[0]}" "$(on "${survivors[1]}" submit sleep ms=6000 --attempts 2 --key cluster-check-1)"
 restarted=$(date +%s)
 cluster_compose start "offload-$victim" >/dev/null 2>&1
-# Ready, not only alive: /readyz answers 200 once the node's Redis connections are up.
-ready_on() {
-  local hostport=${nodes[$1 - 1]#http://}
-  (exec 3<>"/dev/tcp/${hostport%:*}/${hostport#*:}" &&
-    printf 'GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3 &&
-    head -1 <&3 | grep -q '^HTTP/1.1 200') 2>/dev/null
-}
 for _ in $(seq 300); do ready_on "$victim" && break; sleep 0.2; done
 ready_on "$victim" || cluster_fail "node $victim not ready $(( $(date +%s) - restarted ))s after docker start"
 say "ok: node $victim ready again $(( $(date +%s) - restarted ))s after docker start"
