@@ -85,41 +85,50 @@ def run(handlers=None, stdin=None, stdout=None):
     real_stdout = sys.stdout
     sys.stdout = sys.stderr
 
-    def send(event):
-        line = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+    def write(line):
         if len(line) > MAX_LINE_BYTES:
-            line = _encode_error("handler_error", "the result is larger than the 16 MiB line limit")
+            line = _encode({"event": "error", "error": {"code": "handler_error",
+                                                       "message": "the result is larger than the 16 MiB line limit"}})
         sink.write(line)
         sink.flush()
+
+    def send(event):
+        write(_encode(event))
 
     try:
         send({"event": "ready", "protocol": PROTOCOL_VERSION, "types": sorted(table)})
         for raw in source:
-            send(_serve_one(raw, table, send))
+            write(_serve_one(raw, table, send))
     finally:
         sys.stdout = real_stdout
 
 
-def _encode_error(code, message):
-    return json.dumps({"event": "error", "error": {"code": code, "message": message}}).encode("utf-8") + b"\n"
+def _encode(event):
+    """The line of an event."""
+    return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+
+
+def _error(code, message):
+    return _encode({"event": "error", "error": {"code": code, "message": message}})
 
 
 def _serve_one(raw, table, send):
+    """Serves one request line; the line of the event that ends it. The result is serialised once, into that
+    line (a result that cannot be fails the job)."""
     try:
         request = json.loads(raw)
         name = request["type"]
         payload = request["input"]
     except (ValueError, KeyError, TypeError) as e:
-        return {"event": "error", "error": {"code": "protocol_error", "message": "bad request line: %s" % e}}
+        return _error("protocol_error", "bad request line: %s" % e)
     fn = table.get(name)
     if fn is None:
-        return {"event": "error", "error": {"code": "unknown_type", "message": "no handler for %r" % name}}
+        return _error("unknown_type", "no handler for %r" % name)
     try:
         result = fn(payload, Context(send))
-        json.dumps(result)  # fail here, as the job's error, if it cannot be sent
-        return {"event": "result", "result": result}
+        return _encode({"event": "result", "result": result})
     except JobError as e:
-        return {"event": "error", "error": {"code": str(e.code), "message": str(e.message)}}
+        return _error(str(e.code), str(e.message))
     except Exception as e:  # the job fails; the worker lives on
         traceback.print_exc(file=sys.stderr)
-        return {"event": "error", "error": {"code": "handler_error", "message": "%s: %s" % (type(e).__name__, e)}}
+        return _error("handler_error", "%s: %s" % (type(e).__name__, e))

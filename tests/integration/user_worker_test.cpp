@@ -44,6 +44,7 @@ class user_worker_test : public ::testing::Test {
     json types = {{"word_count", {{"description", "Counts words."}, {"input_schema", word_count_schema()}}},
                   {"py_fail", json::object()},
                   {"py_crash", json::object()},
+                  {"py_unsendable", json::object()},
                   {"py_sleep", json::object()}};
     return dir_.write("workers.json",
                       json{{"workers", {{"py", python_pool(types, {{"pool", 2}, {"max_jobs", 3}})}}}}.dump());
@@ -94,6 +95,30 @@ TEST_F(user_worker_test, a_raised_error_fails_the_job_and_the_worker_lives_on) {
   EXPECT_EQ(failed["error"]["code"], "handler_error");
   EXPECT_NE(failed["error"]["message"].get<std::string>().find("bad_image"), std::string::npos);
   EXPECT_NE(failed["error"]["message"].get<std::string>().find("not a PNG"), std::string::npos);
+  EXPECT_EQ(run({{"type", "word_count"}, {"input", {{"text", "a"}}}})["state"], "succeeded");
+}
+
+TEST_F(user_worker_test, a_result_that_cannot_be_sent_fails_the_job_and_the_worker_lives_on) {
+  // The pool's workers (wait until both are up, so that none starts meanwhile).
+  const auto workers = [this] {
+    std::set<int> out;
+    for (const int pid : children_of(server_.pid())) {
+      const auto argv = command_line(pid);
+      if (argv.size() >= 2 && argv[1].ends_with("word_count.py")) out.insert(pid);
+    }
+    return out;
+  };
+  wait_until([&] { return workers().size() == 2; }, "two Python workers");
+  const auto before = workers();
+  for (const auto& [kind, why] :
+       {std::pair{"set", "not JSON serializable"}, {"surrogate", "UnicodeEncodeError"}}) {
+    const auto failed = run({{"type", "py_unsendable"}, {"input", {{"kind", kind}}}});
+    ASSERT_EQ(failed["state"], "failed") << failed.dump();
+    EXPECT_EQ(failed["error"]["code"], "handler_error") << failed.dump();
+    EXPECT_NE(failed["error"]["message"].get<std::string>().find(why), std::string::npos) << failed.dump();
+  }
+  // (Two jobs: below the pool's max_jobs of 3, after which a worker is replaced anyway.)
+  EXPECT_EQ(workers(), before) << "a worker was replaced";
   EXPECT_EQ(run({{"type", "word_count"}, {"input", {{"text", "a"}}}})["state"], "succeeded");
 }
 
@@ -148,6 +173,7 @@ class node_worker_test : public ::testing::Test {
         {"node_fail", json::object()},
         {"node_throw", json::object()},
         {"node_crash", json::object()},
+        {"node_unsendable", json::object()},
         {"node_sleep", json::object()}};
     const std::string script = std::string{OFFLOAD_SOURCE_DIR} + "/client/node/worker/examples/primes.mjs";
     return dir_.write(
@@ -179,6 +205,12 @@ TEST_F(node_worker_test, thrown_errors_fail_the_job_and_timeouts_and_cancels_rep
   const auto thrown = run({{"type", "node_throw"}, {"input", json::object()}});
   EXPECT_EQ(thrown["error"]["code"], "handler_error");
   EXPECT_EQ(thrown["error"]["message"], "TypeError: something broke");
+  for (const auto& [kind, why] : {std::pair{"bigint", "BigInt"}, {"function", "not JSON"}}) {
+    const auto unsendable = run({{"type", "node_unsendable"}, {"input", {{"kind", kind}}}});
+    EXPECT_EQ(unsendable["error"]["code"], "handler_error") << unsendable.dump();
+    EXPECT_NE(unsendable["error"]["message"].get<std::string>().find(why), std::string::npos)
+        << unsendable.dump();
+  }
   const auto crashed = run({{"type", "node_crash"}, {"input", json::object()}});
   EXPECT_EQ(crashed["state"], "crashed") << crashed.dump();
   EXPECT_NE(crashed["error"]["message"].get<std::string>().find("SIGKILL"), std::string::npos);

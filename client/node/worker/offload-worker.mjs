@@ -40,8 +40,9 @@ export function handler(name, fn) {
   handlers.set(name, fn);
 }
 
-function writeLine(out, event) {
-  let line = JSON.stringify(event) + "\n";
+// Writes one event line, given as its JSON text.
+function writeLine(out, json) {
+  let line = json + "\n";
   if (Buffer.byteLength(line) > MAX_LINE_BYTES) {
     line = JSON.stringify({
       event: "error",
@@ -69,27 +70,34 @@ class Context {
   }
 }
 
+function errorEvent(code, message) {
+  return JSON.stringify({ event: "error", error: { code, message } });
+}
+
+// Serves one request line; the JSON text of the event that ends it. The result is serialised once, into
+// that text (a result that cannot be fails the job).
 async function serveOne(line, table, send) {
   let request;
   try {
     request = JSON.parse(line);
   } catch (e) {
-    return { event: "error", error: { code: "protocol_error", message: `bad request line: ${e.message}` } };
+    return errorEvent("protocol_error", `bad request line: ${e.message}`);
   }
   if (!request || typeof request.type !== "string" || typeof request.input !== "object" || request.input === null) {
-    return { event: "error", error: { code: "protocol_error", message: "bad request line: needs type and input" } };
+    return errorEvent("protocol_error", "bad request line: needs type and input");
   }
   const fn = table.get(request.type);
-  if (!fn) return { event: "error", error: { code: "unknown_type", message: `no handler for ${request.type}` } };
+  if (!fn) return errorEvent("unknown_type", `no handler for ${request.type}`);
   try {
     const result = await fn(request.input, new Context(send));
     const encoded = JSON.stringify(result === undefined ? null : result);
-    return { event: "result", result: JSON.parse(encoded) };
+    if (encoded === undefined) throw new TypeError("the result is not JSON (a function or a symbol)");
+    return `{"event":"result","result":${encoded}}`;
   } catch (e) {
-    if (e instanceof JobError) return { event: "error", error: { code: e.code, message: e.message } };
+    if (e instanceof JobError) return errorEvent(e.code, e.message);
     process.stderr.write(`${e && e.stack ? e.stack : String(e)}\n`);
     const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-    return { event: "error", error: { code: "handler_error", message } };
+    return errorEvent("handler_error", message);
   }
 }
 
@@ -104,7 +112,7 @@ export async function run(extra = {}, { input = process.stdin, output = process.
   for (const level of ["log", "info", "debug", "warn"]) {
     console[level] = (...args) => process.stderr.write(format(...args) + "\n");
   }
-  const send = (event) => writeLine(output, event);
+  const send = (event) => writeLine(output, JSON.stringify(event));
   send({ event: "ready", protocol: PROTOCOL_VERSION, types: [...table.keys()].sort() });
   // Lines are split by hand and served one at a time, in order (readline's async iterator costs more per
   // line than a small job does).
@@ -119,7 +127,7 @@ export async function run(extra = {}, { input = process.stdin, output = process.
     busy = true;
     while (queue.length > 0) {
       const line = queue.shift();
-      if (line !== "") send(await serveOne(line, table, send));
+      if (line !== "") writeLine(output, await serveOne(line, table, send));
     }
     busy = false;
     if (ended) finish();

@@ -33,6 +33,12 @@ def py_crash(input, ctx):
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+@handler("py_unsendable")
+def py_unsendable(input, ctx):
+    # A result that cannot be sent: a set is not JSON, a lone surrogate is not UTF-8. The job fails.
+    return {"set": {1}} if input.get("kind") == "set" else {"text": "\ud800"}
+
+
 @handler("py_sleep")
 def py_sleep(input, ctx):
     import time

@@ -32,6 +32,9 @@ handler("node_throw", async () => {
 
 handler("node_crash", () => process.kill(process.pid, "SIGKILL"));
 
+// A result that cannot be sent: a BigInt or a function is not JSON. The job fails.
+handler("node_unsendable", ({ kind }) => (kind === "bigint" ? { big: 1n } : () => 1));
+
 handler("node_sleep", ({ ms }) => new Promise((resolve) => setTimeout(() => resolve({ slept: ms }), ms)));
 
 await run();
