@@ -87,8 +87,7 @@ def run(handlers=None, stdin=None, stdout=None):
 
     def write(line):
         if len(line) > MAX_LINE_BYTES:
-            line = _encode({"event": "error", "error": {"code": "handler_error",
-                                                       "message": "the result is larger than the 16 MiB line limit"}})
+            line = _error("handler_error", "the result is larger than the 16 MiB line limit")
         sink.write(line)
         sink.flush()
 

@@ -119,6 +119,8 @@ TEST_F(user_worker_test, a_result_that_cannot_be_sent_fails_the_job_and_the_work
   }
   // (Two jobs: below the pool's max_jobs of 3, after which a worker is replaced anyway.)
   EXPECT_EQ(workers(), before) << "a worker was replaced";
+  const auto huge = run({{"type", "py_unsendable"}, {"input", {{"kind", "huge"}}}});
+  EXPECT_EQ(huge["error"]["message"], "the result is larger than the 16 MiB line limit") << huge.dump();
   EXPECT_EQ(run({{"type", "word_count"}, {"input", {{"text", "a"}}}})["state"], "succeeded");
 }
 

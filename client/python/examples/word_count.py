@@ -35,8 +35,12 @@ def py_crash(input, ctx):
 
 @handler("py_unsendable")
 def py_unsendable(input, ctx):
-    # A result that cannot be sent: a set is not JSON, a lone surrogate is not UTF-8. The job fails.
-    return {"set": {1}} if input.get("kind") == "set" else {"text": "\ud800"}
+    # A result that cannot be sent: a set is not JSON, a lone surrogate is not UTF-8, 17 MiB is more than a
+    # line may hold. The job fails.
+    kind = input.get("kind")
+    if kind == "set":
+        return {"set": {1}}
+    return {"text": "x" * (17 << 20)} if kind == "huge" else {"text": "\ud800"}
 
 
 @handler("py_sleep")
