@@ -7,6 +7,7 @@
 #include "core/process/output_chunker.hpp"
 #include "core/process/process_identity.hpp"
 #include "core/process/worker_pool.hpp"
+#include "support/proc_helpers.hpp"
 
 #include <offload/proto/worker_message.hpp>
 
@@ -18,10 +19,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <sstream>
 #include <unistd.h>
 
@@ -374,19 +372,12 @@ TEST(child_process_test, refuses_what_it_cannot_execute) {
   EXPECT_EQ(signal_name(63), "signal 63");
 }
 
-// A fresh directory named like a command job's, under a fresh work root; both removed at the end.
+// A directory named like a command job's, in a fresh work root (removed with it).
 struct job_dir {
-  std::string root = [] {
-    std::string t = (std::filesystem::temp_directory_path() / "offload-unit-XXXXXX").string();
-    return ::mkdtemp(t.data()) ? t : std::string{};
-  }();
-  std::string path = root + "/offload-job-test";
+  test::temp_dir root;
+  std::string path = (root.path() / "offload-job-test").string();
   job_dir() { std::filesystem::create_directory(path); }
-  ~job_dir() { std::filesystem::remove_all(root); }
-  std::string record() const {
-    std::ifstream in{path + ".owner"};
-    return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
-  }
+  std::string record() const { return test::file_text(path + ".owner"); }
 };
 
 // A command job's child writes its own leftovers record before it execs, so that no process of the job
@@ -428,11 +419,8 @@ TEST(job_leftovers_test, the_child_writes_its_record_before_it_execs) {
 // A record the child never completed (its offloadd died first): no process to kill, the directory goes.
 TEST(job_leftovers_test, a_record_without_a_group_has_its_directory_removed) {
   job_dir dir;
-  {
-    std::ofstream out{dir.path + ".owner"};
-    out << "0 2147480000 12345 0\n";  // an owner that is gone
-  }
-  const auto swept = job_leftovers::sweep(dir.root);
+  dir.root.write("offload-job-test.owner", "0 2147480000 12345 0\n");  // an owner that is gone
+  const auto swept = job_leftovers::sweep(dir.root.path().string());
   EXPECT_EQ(swept.directories, 1u);
   EXPECT_EQ(swept.process_groups, 0u);
   EXPECT_FALSE(std::filesystem::exists(dir.path));
