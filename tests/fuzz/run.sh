@@ -11,7 +11,7 @@ status=0
 for target in job_spec worker_protocol ws_request command_template http_request cli_input worker_config ws_subprotocol cgroup_files redis_url job_view proc_stat; do
   exe=$(find "$build" -name "fuzz_$target" -type f -perm -u+x | head -1)
   [[ -n $exe ]] || { echo "fuzz_$target not built in $build" >&2; exit 1; }
-  mkdir -p "$work/$target"
+  mkdir -p "$work/$target" "$here/regressions/$target"
   cp "$here/corpus/$target/"* "$work/$target/"
   log="$work/$target.log"
   if "$exe" "$work/$target" "$here/corpus/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
