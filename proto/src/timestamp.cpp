@@ -30,7 +30,7 @@ void put_digits(char* out, unsigned value, int n) noexcept {
 
 }  // namespace
 
-std::string format_timestamp(std::chrono::system_clock::time_point t) {
+timestamp_text format_timestamp_text(std::chrono::system_clock::time_point t) noexcept {
   // Called for every event of every job: digits by hand, not gmtime_r and snprintf. system_clock counts
   // nanoseconds in 64 bits, so years stay within 1677..2262.
   using namespace std::chrono;
@@ -38,8 +38,8 @@ std::string format_timestamp(std::chrono::system_clock::time_point t) {
   const long long days = ms >= 0 ? ms / 86'400'000 : (ms - 86'399'999) / 86'400'000;
   const auto in_day = static_cast<unsigned>(ms - days * 86'400'000);
   const auto date = civil_from_days(days);
-  std::string out(24, '\0');
-  char* p = out.data();
+  timestamp_text out;
+  char* p = out.chars.data();
   put_digits(p, static_cast<unsigned>(date.year), 4);
   p[4] = '-';
   put_digits(p + 5, date.month, 2);
@@ -55,6 +55,10 @@ std::string format_timestamp(std::chrono::system_clock::time_point t) {
   put_digits(p + 20, in_day % 1000, 3);
   p[23] = 'Z';
   return out;
+}
+
+std::string format_timestamp(std::chrono::system_clock::time_point t) {
+  return std::string{format_timestamp_text(t).view()};
 }
 
 namespace {
@@ -153,7 +157,8 @@ std::optional<std::chrono::system_clock::time_point> parse_timestamp(std::string
   // system_clock counts nanoseconds in 64 bits: nothing after 2262-04-11 fits (a later year would overflow
   // the conversion).
   constexpr long long last_second =
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::duration::max()).count() - 1;
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::duration::max()).count() -
+      1;
   if (seconds > last_second) return std::nullopt;
   return std::chrono::system_clock::time_point{std::chrono::milliseconds{seconds * 1000 + millis}};
 }

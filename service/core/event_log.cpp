@@ -72,7 +72,7 @@ const logged_event& event_log::append(proto::event_type type, nlohmann::json dat
     if (next == 0)
       w.number(seq);
     else if (next == 1)
-      w.string(proto::format_timestamp(when));
+      w.string(proto::format_timestamp_text(when).view());
     else
       w.string(proto::to_string(type));
     ++next;
@@ -90,6 +90,8 @@ const logged_event& event_log::append(proto::event_type type, nlohmann::json dat
   while (next < fixed.size())
     write_fixed();
   w.end_object();
+  // Most jobs log three events (queued, started, an end): one allocation for them, not three.
+  if (events_.empty()) events_.reserve(4);
   events_.push_back(logged_event{seq, type, std::make_shared<const std::string>(std::move(frame))});
   notify(events_.back());
   return events_.back();

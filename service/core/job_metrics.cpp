@@ -38,25 +38,22 @@ job_metrics::job_metrics(metrics_registry& registry, job_gauges gauges) : regist
 
 void job_metrics::submitted(const job& j) {
   if (!registry_) return;
-  registry_->add("offload_jobs_submitted_total",
-                 metrics_registry::label_text({{"type", j.spec.type}, {"lane", to_string(j.lane)}}));
+  registry_->add("offload_jobs_submitted_total", {{"type", j.spec.type}, {"lane", to_string(j.lane)}});
 }
 
 void job_metrics::started(const job& j) {
   if (!registry_ || !j.started_at) return;
-  registry_->observe("offload_job_queue_wait_seconds",
-                     metrics_registry::label_text({{"lane", to_string(j.lane)}}),
+  registry_->observe("offload_job_queue_wait_seconds", {{"lane", to_string(j.lane)}},
                      seconds_between(j.created_at, *j.started_at));
 }
 
 void job_metrics::finished(const job& j) {
   if (!registry_ || !j.finished_at) return;
   const auto lane = to_string(j.lane);
-  registry_->add(
-      "offload_jobs_finished_total",
-      metrics_registry::label_text({{"type", j.spec.type}, {"lane", lane}, {"state", to_string(j.state)}}));
+  registry_->add("offload_jobs_finished_total",
+                 {{"type", j.spec.type}, {"lane", lane}, {"state", to_string(j.state)}});
   if (j.started_at)
-    registry_->observe("offload_job_run_seconds", metrics_registry::label_text({{"lane", lane}}),
+    registry_->observe("offload_job_run_seconds", {{"lane", lane}},
                        seconds_between(*j.started_at, *j.finished_at));
 }
 

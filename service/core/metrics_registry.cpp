@@ -35,14 +35,16 @@ void metrics_registry::declare(std::string name, std::string help, kind k, std::
   f.buckets = std::move(buckets);
 }
 
-metrics_registry::series& metrics_registry::find(std::string_view name, const std::string& labels,
+metrics_registry::series& metrics_registry::find(std::string_view name, std::string_view labels,
                                                  kind expected) {
   const auto f = families_.find(name);
   if (f == families_.end() || (f->second.type == kind::histogram) != (expected == kind::histogram))
     throw std::logic_error("metric " + std::string{name} + " is not declared as that kind");
-  auto [it, inserted] = f->second.by_labels.try_emplace(labels);
-  if (inserted && expected == kind::histogram) it->second.bucket_counts.assign(f->second.buckets.size(), 0);
-  return it->second;
+  auto& by_labels = f->second.by_labels;
+  if (const auto it = by_labels.find(labels); it != by_labels.end()) return it->second;
+  auto& s = by_labels.emplace(std::string{labels}, series{}).first->second;
+  if (expected == kind::histogram) s.bucket_counts.assign(f->second.buckets.size(), 0);
+  return s;
 }
 
 void metrics_registry::ensure(std::string_view family, const std::string& labels) {
@@ -57,6 +59,18 @@ void metrics_registry::add(std::string_view family, const std::string& labels, d
 
 void metrics_registry::set(std::string_view family, const std::string& labels, double value) {
   find(family, labels, kind::gauge).value = value;
+}
+
+void metrics_registry::add(std::string_view family, label_list labels, double by) {
+  scratch_.clear();
+  append_labels(scratch_, labels);
+  find(family, scratch_, kind::counter).value += by;
+}
+
+void metrics_registry::observe(std::string_view family, label_list labels, double value) {
+  scratch_.clear();
+  append_labels(scratch_, labels);
+  observe(family, scratch_, value);
 }
 
 void metrics_registry::observe(std::string_view family, const std::string& labels, double value) {
@@ -100,10 +114,15 @@ std::string metrics_registry::render() {
   return out;
 }
 
-std::string metrics_registry::label_text(
-    std::initializer_list<std::pair<std::string_view, std::string_view>> labels) {
-  if (labels.size() == 0) return {};
-  std::string out = "{";
+std::string metrics_registry::label_text(label_list labels) {
+  std::string out;
+  append_labels(out, labels);
+  return out;
+}
+
+void metrics_registry::append_labels(std::string& out, label_list labels) {
+  if (labels.size() == 0) return;
+  out += '{';
   bool first = true;
   for (const auto& [name, value] : labels) {
     if (!first) out += ',';
@@ -123,7 +142,6 @@ std::string metrics_registry::label_text(
     out += '"';
   }
   out += '}';
-  return out;
 }
 
 }  // namespace offload::core

@@ -16,6 +16,7 @@ namespace offload::core {
 class metrics_registry {
  public:
   enum class kind { counter, gauge, histogram };
+  using label_list = std::initializer_list<std::pair<std::string_view, std::string_view>>;
 
   /// Declares a metric family. `buckets` (upper bounds, ascending) only for histograms.
   void declare(std::string name, std::string help, kind k, std::vector<double> buckets = {});
@@ -26,6 +27,10 @@ class metrics_registry {
   void set(std::string_view family, const std::string& labels, double value);
   /// Records one observation in a histogram series.
   void observe(std::string_view family, const std::string& labels, double value);
+  /// The same with the labels as name/value pairs, for the per-request and per-job series: the label text
+  /// is written into a buffer the registry keeps, so that a series already there costs no allocation.
+  void add(std::string_view family, label_list labels, double by = 1);
+  void observe(std::string_view family, label_list labels, double value);
 
   /// Creates a series with nothing recorded yet, so that it is exported before its first event.
   void ensure(std::string_view family, const std::string& labels);
@@ -37,7 +42,7 @@ class metrics_registry {
   std::string render();
 
   /// `{a="x",b="y"}` with values escaped; empty for no labels.
-  static std::string label_text(std::initializer_list<std::pair<std::string_view, std::string_view>> labels);
+  static std::string label_text(label_list labels);
 
  private:
   struct series {
@@ -50,13 +55,15 @@ class metrics_registry {
     std::string help;
     kind type = kind::counter;
     std::vector<double> buckets;
-    std::map<std::string, series> by_labels;
+    std::map<std::string, series, std::less<>> by_labels;
   };
 
-  series& find(std::string_view family, const std::string& labels, kind expected);
+  series& find(std::string_view family, std::string_view labels, kind expected);
+  static void append_labels(std::string& out, label_list labels);
 
   std::map<std::string, family, std::less<>> families_;
   std::vector<std::function<void(metrics_registry&)>> collectors_;
+  std::string scratch_;
 };
 
 }  // namespace offload::core

@@ -13,6 +13,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include <charconv>
+
 namespace offload::net {
 using proto::errc;
 
@@ -57,9 +59,10 @@ void log_unauthorised(const tcp::socket& socket, std::string_view method, std::s
 
 void count_answer(core::metrics_registry* metrics, std::string_view route, unsigned status) {
   if (!metrics) return;
-  const auto code = std::to_string(status);
+  char code[8];
+  const auto end = std::to_chars(code, code + sizeof code, status).ptr;
   metrics->add("offload_http_requests_total",
-               core::metrics_registry::label_text({{"route", route}, {"status", code}}));
+               {{"route", route}, {"status", std::string_view(code, static_cast<std::size_t>(end - code))}});
 }
 
 asio::awaitable<beast::error_code> async_send(beast::tcp_stream& stream, api_response r, unsigned version,

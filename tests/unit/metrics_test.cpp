@@ -53,6 +53,24 @@ TEST(metrics_registry_test, numbers_are_printed_exactly) {
   EXPECT_NE(text.find("\nratio 0.1\n"), std::string::npos) << text;
 }
 
+// Labels given as pairs (written into the registry's own buffer) name the same series as their label_text,
+// and one call's labels do not leak into the next.
+TEST(metrics_registry_test, labels_as_pairs_name_the_same_series_as_their_text) {
+  metrics_registry m;
+  m.declare("jobs_total", "Jobs.", metrics_registry::kind::counter);
+  m.declare("run_seconds", "Run.", metrics_registry::kind::histogram, {1});
+  m.add("jobs_total", {{"type", "echo"}, {"state", "a \"quoted\" one"}});
+  m.add("jobs_total", metrics_registry::label_text({{"type", "echo"}, {"state", "a \"quoted\" one"}}), 2);
+  m.add("jobs_total", {{"type", "sum"}});
+  m.observe("run_seconds", {{"lane", "thread"}}, 0.5);
+  m.observe("run_seconds", metrics_registry::label_text({{"lane", "thread"}}), 2);
+  const auto text = m.render();
+  EXPECT_NE(text.find("jobs_total{type=\"echo\",state=\"a \\\"quoted\\\" one\"} 3\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("jobs_total{type=\"sum\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("run_seconds_count{lane=\"thread\"} 2\n"), std::string::npos) << text;
+}
+
 TEST(metrics_registry_test, label_values_are_escaped) {
   EXPECT_EQ(metrics_registry::label_text({{"a", "x\"y\\z\nw"}, {"b", ""}}), R"({a="x\"y\\z\nw",b=""})");
   EXPECT_EQ(metrics_registry::label_text({}), "");

@@ -411,6 +411,7 @@ TEST(timestamp_test, formats_every_day_like_gmtime) {
     const long long ms = day * 86'400'000 + static_cast<long long>(next() % 86'400'000);
     const auto t = std::chrono::system_clock::time_point{std::chrono::milliseconds{ms}};
     ASSERT_EQ(format_timestamp(t), reference(ms)) << ms;
+    ASSERT_EQ(format_timestamp_text(t).view(), reference(ms)) << ms;
   }
   for (const long long ms : {0LL, -1LL, 951'782'400'000LL, 4'102'444'799'999LL, 4'107'542'400'000LL}) {
     const auto t = std::chrono::system_clock::time_point{std::chrono::milliseconds{ms}};

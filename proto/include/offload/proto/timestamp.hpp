@@ -1,6 +1,7 @@
 // Wall-clock timestamps on the wire: RFC 3339, UTC, millisecond precision.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -8,7 +9,16 @@
 
 namespace offload::proto {
 
+/// The text of a timestamp in place (24 characters: longer than a string's inline buffer, so a
+/// `std::string` of it would be one allocation): for a timestamp that is written out at once.
+struct timestamp_text {
+  std::array<char, 24> chars;
+  std::string_view view() const noexcept { return {chars.data(), chars.size()}; }
+};
+
 /// `2026-11-28T19:01:09.123Z`
+timestamp_text format_timestamp_text(std::chrono::system_clock::time_point t) noexcept;
+/// The same as a string.
 std::string format_timestamp(std::chrono::system_clock::time_point t);
 
 /// Parses an RFC 3339 date-time, `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` (`t`/`z` and a space for `T`
