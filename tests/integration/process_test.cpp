@@ -14,6 +14,7 @@
 #include <fstream>
 #include <map>
 #include <pwd.h>
+#include <sched.h>
 #include <set>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -262,7 +263,7 @@ TEST_F(process_test, children_inherit_no_sockets_or_pipes_of_the_service) {
   }
 }
 
-TEST_F(process_test, lanes_run_nicer_than_the_reactor) {
+TEST_F(process_test, lanes_and_the_store_yield_the_cpu_to_the_reactor) {
   // Default --lane-nice 10: commands, warm workers and the thread lane's threads yield the CPU to the reactor
   // (relative to offloadd's own niceness, whatever the test runner's is).
   const int base = niceness(server_.pid());
@@ -283,6 +284,21 @@ TEST_F(process_test, lanes_run_nicer_than_the_reactor) {
     nicer_threads += niceness(task.path() / "stat") == lane ? 1 : 0;
   EXPECT_GE(nicer_threads, 1) << "the pool thread that ran the sum";
   EXPECT_EQ(niceness(tasks / std::to_string(server_.pid()) / "stat"), base) << "the reactor thread";
+
+  // The pool's and the store's threads are batch work: handed a job or a write, they do not preempt the
+  // reactor. The reactor keeps the normal policy.
+  std::map<std::string, int> policies;
+  for (const auto& task : std::filesystem::directory_iterator(tasks)) {
+    std::string name;
+    std::getline(std::ifstream{task.path() / "comm"}, name);
+    if (name.starts_with("offload-lane-") || name == "offload-store" || name == "offload-ckpt")
+      policies[name] = scheduling_policy(task.path() / "stat");
+  }
+  EXPECT_EQ(policies, (std::map<std::string, int>{{"offload-ckpt", SCHED_BATCH},
+                                                  {"offload-lane-0", SCHED_BATCH},
+                                                  {"offload-lane-1", SCHED_BATCH},
+                                                  {"offload-store", SCHED_BATCH}}));
+  EXPECT_EQ(scheduling_policy(tasks / std::to_string(server_.pid()) / "stat"), SCHED_OTHER) << "the reactor";
 }
 
 // Whether SIGKILL is pending for `pid` (sent, not yet acted on): bit 9 of SigPnd or ShdPnd in its status.

@@ -56,6 +56,11 @@ inline int niceness(int pid) {
   return niceness("/proc/" + std::to_string(pid) + "/stat");
 }
 
+/// The scheduling policy of a process or thread (field 41 of its stat file: SCHED_OTHER, SCHED_BATCH…).
+inline int scheduling_policy(const std::filesystem::path& stat_file) {
+  return std::stoi(stat_field(stat_file, 41));
+}
+
 /// When `pid` started (field 22 of /proc/PID/stat, clock ticks since boot); throws if it is gone.
 inline unsigned long long start_time(int pid) {
   return std::stoull(stat_field("/proc/" + std::to_string(pid) + "/stat", 22));

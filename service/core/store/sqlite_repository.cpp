@@ -6,6 +6,7 @@
 #include "core/store/job_codec.hpp"
 #include "core/store/sqlite_connection.hpp"
 #include "core/thread_name.hpp"
+#include "core/thread_policy.hpp"
 
 #include <offload/asio_support.hpp>
 #include <offload/proto/json_parse.hpp>
@@ -543,6 +544,7 @@ int sqlite_repository::on_wal_commit(void* self, sqlite3*, const char*, int page
 
 void sqlite_repository::checkpoint_main() {
   name_this_thread("offload-ckpt");
+  run_this_thread_as_batch_work();
   std::unique_ptr<sqlite_connection> db;
   try {
     db = std::make_unique<sqlite_connection>(path_);
@@ -580,6 +582,9 @@ void sqlite_repository::checkpoint_main() {
 
 void sqlite_repository::thread_main() {
   name_this_thread("offload-store");
+  // Handed a write, it runs once a CPU is free rather than preempting the reactor that handed it, which
+  // goes on gathering the group's next writes meanwhile.
+  run_this_thread_as_batch_work();
   std::vector<std::unique_ptr<operation>> retry;
   auto last_commit = std::chrono::steady_clock::time_point{};
   for (;;) {
