@@ -7,7 +7,7 @@ namespace offload::core {
 /// reactor (a job handed to a pool thread, a write to the store thread), it does not preempt the reactor
 /// on its CPU; it runs on a free CPU, when the reactor waits for I/O, or at the next scheduler tick. Its
 /// share of a busy CPU is that of its niceness, as before. The lanes' threads and the store's threads run
-/// so: per job, the reactor is then switched out half as often under load. Failures are ignored (the
+/// so: under load the reactor is then rarely switched out before its turn ends. Failures are ignored (the
 /// thread keeps the default policy): this is a tuning, not a guarantee.
 void run_this_thread_as_batch_work(int nice = 0) noexcept;
 
