@@ -13,8 +13,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
-#include <charconv>
-
 namespace offload::net {
 using proto::errc;
 
@@ -59,10 +57,8 @@ void log_unauthorised(const tcp::socket& socket, std::string_view method, std::s
 
 void count_answer(core::metrics_registry* metrics, std::string_view route, unsigned status) {
   if (!metrics) return;
-  char code[8];
-  const auto end = std::to_chars(code, code + sizeof code, status).ptr;
-  metrics->add("offload_http_requests_total",
-               {{"route", route}, {"status", std::string_view(code, static_cast<std::size_t>(end - code))}});
+  const auto code = std::to_string(status);  // three digits: no allocation
+  metrics->add("offload_http_requests_total", {{"route", route}, {"status", code}});
 }
 
 asio::awaitable<beast::error_code> async_send(beast::tcp_stream& stream, api_response r, unsigned version,
