@@ -110,6 +110,31 @@ TEST(redis_connection_test, commands_get_their_replies_in_order_and_errors_are_r
   EXPECT_EQ(server.call({"GET", "counter"}), "2000");
 }
 
+TEST(redis_connection_test, a_command_larger_than_the_socket_takes_at_once_is_written_in_parts) {
+  redis_server server;
+  asio::io_context ioc;
+  redis_connection c{ioc.get_executor(), options_for(server)};
+  c.start();
+  ASSERT_TRUE(wait_ready(ioc, c)) << c.last_error();
+
+  // Commands are written at the end of the reactor's turn without waiting for writability first; 48 MiB
+  // fill the loopback socket many times over, so the rest must wait for it to drain, then be written.
+  std::string big(48u << 20, 'x');
+  big.back() = 'y';
+  auto both = [&c, &big]() -> asio::awaitable<std::pair<std::string, std::int64_t>> {
+    std::vector<std::string> set{"SET", "big", big};
+    std::vector<std::string> length{"STRLEN", "big"};
+    auto stored = co_await c.async_exec(std::move(set));
+    auto size = co_await c.async_exec(std::move(length));
+    co_return std::pair{stored ? stored->text : stored.error().message, size ? size->integer : -1};
+  };
+  const auto [stored, size] = run_until_complete(ioc, both(), 60s);
+  EXPECT_EQ(stored, "OK");
+  EXPECT_EQ(size, static_cast<std::int64_t>(big.size()));
+  EXPECT_EQ(server.call({"GETRANGE", "big", "-1", "-1"}), "y");
+  EXPECT_TRUE(c.ready());
+}
+
 TEST(redis_connection_test, logs_in_selects_its_database_and_names_itself) {
   redis_server server{{.password = "s3cret-pass"}};
   asio::io_context ioc;

@@ -113,6 +113,8 @@ struct redis_link : std::enable_shared_from_this<redis_link> {
   asio::steady_timer ended;
   bool reading = false, writing = false;
   bool read_waiting = false, write_waiting = false;
+  /// Inside `flush`: hiredis's `addWrite` then means "the socket took only part".
+  bool flushing = false;
   bool freed = false;
   bool aborting = false;
   bool ready = false;
@@ -164,6 +166,9 @@ struct redis_connection::state : std::enable_shared_from_this<redis_connection::
   void ensure_watch(const std::shared_ptr<redis_link>& l);
   static void start_read(const std::shared_ptr<redis_link>& l);
   static void start_write(const std::shared_ptr<redis_link>& l);
+  static void wait_writable(const std::shared_ptr<redis_link>& l);
+  /// Writes what hiredis has buffered; waits for writability when the socket does not take it all.
+  static void flush(const std::shared_ptr<redis_link>& l);
   /// Sends `command` (RESP, as `redis_args::command` makes it) on the current link; `p` is completed exactly
   /// once, whatever happens.
   void send(const std::string& command, std::unique_ptr<pending_reply> p, std::chrono::milliseconds extra);
@@ -225,14 +230,35 @@ void redis_connection::state::start_read(const std::shared_ptr<redis_link>& l) {
 }
 
 void redis_connection::state::start_write(const std::shared_ptr<redis_link>& l) {
-  if (l->write_waiting || l->freed) return;
+  if (l->write_waiting || l->flushing || l->freed) return;
+  l->write_waiting = true;
+  if (!(l->context->c.flags & REDIS_CONNECTED)) {
+    wait_writable(l);  // the connect completes when the socket becomes writable
+    return;
+  }
+  // A connected socket is almost always writable: write at the end of this turn, once every command of it
+  // is buffered, without asking the kernel first (a wait for writability costs an epoll_ctl and a wake).
+  asio::post(l->socket.get_executor(), [l] {
+    l->write_waiting = false;
+    flush(l);
+  });
+}
+
+void redis_connection::state::wait_writable(const std::shared_ptr<redis_link>& l) {
   l->write_waiting = true;
   l->socket.async_wait(asio::posix::descriptor_base::wait_write, [l](boost::system::error_code ec) {
     l->write_waiting = false;
-    if (ec || l->freed || !l->writing) return;
-    redisAsyncHandleWrite(l->context);
-    if (!l->freed && l->writing) start_write(l);
+    if (!ec) flush(l);
   });
+}
+
+void redis_connection::state::flush(const std::shared_ptr<redis_link>& l) {
+  if (l->freed || !l->writing) return;
+  // hiredis asks for writability again (`addWrite`) when the socket took only part: then wait for it.
+  l->flushing = true;
+  redisAsyncHandleWrite(l->context);
+  l->flushing = false;
+  if (!l->freed && l->writing) wait_writable(l);
 }
 
 void redis_connection::state::attach(const std::shared_ptr<redis_link>& l) {
@@ -250,7 +276,7 @@ void redis_connection::state::attach(const std::shared_ptr<redis_link>& l) {
   l->context->ev.addWrite = [](void* p) {
     auto* link = static_cast<redis_link*>(p);
     link->writing = true;
-    if (!link->write_waiting) start_write(link->shared_from_this());
+    if (!link->write_waiting && !link->flushing) start_write(link->shared_from_this());
   };
   l->context->ev.delWrite = [](void* p) { static_cast<redis_link*>(p)->writing = false; };
   l->context->ev.cleanup = [](void* p) {

@@ -1,8 +1,10 @@
 // One connection to Redis through hiredis's asynchronous API, driven by the reactor: the socket's readiness
-// comes from `asio::posix::stream_descriptor::async_wait`, hiredis reads and writes only when the socket is
-// ready, so no call ever blocks the reactor (the host name is resolved by Asio's resolver, off the
-// reactor). The connection logs in, selects the database and loads the Lua scripts on every (re)connect,
-// reconnects with back-off when Redis goes away, and drops a connection whose replies stop coming.
+// comes from `asio::posix::stream_descriptor::async_wait`; hiredis reads when the socket is readable and
+// writes (the socket is non-blocking) at the end of the turn that queued commands, waiting for writability
+// only when the socket took part of them, so no call ever blocks the reactor (the host name is resolved by
+// Asio's resolver, off the reactor). The connection logs in, selects the database and loads the Lua scripts
+// on every (re)connect, reconnects with back-off when Redis goes away, and drops a connection whose replies
+// stop coming.
 #pragma once
 
 #include "core/store/redis/redis_args.hpp"
