@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <fstream>
 #include <set>
@@ -151,11 +152,52 @@ TEST_F(user_worker_test, timeout_and_cancel_kill_the_worker_and_the_pool_recover
 }
 
 TEST_F(user_worker_test, workers_are_replaced_after_max_jobs) {
+  // A worker that has run three jobs serves on while its replacement starts: jobs go on until a third
+  // worker process has answered one.
   std::set<int> pids;
-  for (int i = 0; i < 7; ++i)
-    pids.insert(run({{"type", "word_count"}, {"input", {{"text", "a"}}}})["result"]["pid"].get<int>());
-  // Seven jobs, at most three per worker.
-  EXPECT_GE(pids.size(), 3u);
+  wait_until(
+      [&] {
+        const auto view = run({{"type", "word_count"}, {"input", {{"text", "a"}}}});
+        EXPECT_EQ(view["state"], "succeeded") << view.dump();
+        pids.insert(view["result"]["pid"].get<int>());
+        return pids.size() >= 3;
+      },
+      "a job answered by a third worker");
+  // The replaced workers go: no more than the pool's two are left alive.
+  wait_until([&] { return std::ranges::count_if(pids, [](int pid) { return !process_dead(pid); }) <= 2; },
+             "the replaced workers to exit");
+}
+
+TEST(user_worker_pool_test, a_worker_past_max_jobs_serves_on_until_its_replacement_is_ready) {
+  temp_dir dir;
+  const std::string script = std::string{OFFLOAD_SOURCE_DIR} + "/tests/support/hostile_worker.py";
+  // Every worker after the first hangs before its ready line: the replacement never becomes ready.
+  const auto config = dir.write(
+      "workers.json", json{{"workers",
+                            {{"w",
+                              {{"argv", {python, script}},
+                               {"types", {"whoami"}},
+                               {"pool", 1},
+                               {"max_jobs", 1},
+                               {"ready_timeout_ms", 500},
+                               {"env", {{"HANG_AFTER_FIRST", (dir.path() / "started").string()}}}}}}}}
+                          .dump());
+  offloadd_process server{{"--config", config, "--process-workers", "1"}};
+  const auto first = run_job(server.port(), {{"type", "whoami"}, {"input", json::object()}});
+  ASSERT_EQ(first["state"], "succeeded") << first.dump();
+  const int pid = first["result"]["pid"].get<int>();
+  // Past its one job, the worker serves every next job while replacements are tried (each killed at its
+  // ready timeout, then the pool's back-off) instead of leaving the pool without a worker.
+  for (int i = 0; i < 5; ++i) {
+    const auto next = run_job(server.port(), {{"type", "whoami"}, {"input", json::object()}});
+    ASSERT_EQ(next["state"], "succeeded") << next.dump();
+    EXPECT_EQ(next["result"]["pid"], pid);
+  }
+  // Some replacement was tried and failed; the pool says so, and still serves.
+  wait_until(
+      [&] { return http_get(server.port(), "/v1/stats").body.find("fail at start-up") != std::string::npos; },
+      "a failed replacement to show in /v1/stats");
+  EXPECT_EQ(run_job(server.port(), {{"type", "whoami"}, {"input", json::object()}})["result"]["pid"], pid);
 }
 
 // The Node SDK's example worker: the same promises, with async handlers.

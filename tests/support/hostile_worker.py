@@ -37,6 +37,11 @@ def escape_grandchild(input, ctx):
     return {"grandchild": child.pid}
 
 
+@handler("whoami")
+def whoami(input, ctx):
+    return {"pid": os.getpid()}
+
+
 @handler("complain")
 def complain(input, ctx):
     sys.stderr.write("something is off with " + str(input.get("what", "?")) + "\n")
@@ -78,4 +83,11 @@ def garbage(input, ctx):
 
 
 if __name__ == "__main__":
+    # HANG_AFTER_FIRST=PATH: the first worker started creates PATH; every later one finds it and never says
+    # `ready` (a replacement that cannot start).
+    marker = os.environ.get("HANG_AFTER_FIRST")
+    if marker:
+        if os.path.exists(marker):
+            signal.pause()
+        open(marker, "w").close()
     run()

@@ -41,6 +41,12 @@ struct worker_pool::worker {
   // Bytes read from stdout beyond the last full line.
   std::string buffer;
   std::size_t jobs = 0;
+  // Past `max_jobs`, a replacement is starting; the worker serves on until it is ready.
+  bool replacing = false;
+  // Its replacement took over its place in the pool: it retires once idle, without freeing a place.
+  bool replaced = false;
+  // Retired: its place in the pool is free (a replacement that comes later does not take it over).
+  bool retired = false;
   // Set by the watcher, which waits for the exit of every worker from its start, busy or idle.
   std::optional<exit_status> status;
   asio::steady_timer exit_signal;
@@ -254,11 +260,51 @@ asio::awaitable<lane_outcome> worker_pool::async_run(lane_request request) {
   if (!acquired) co_return lane_outcome{job_input::fail, nullptr, acquired.error()};
   worker_ptr w = std::move(acquired).value();
   auto outcome = co_await async_run_on(*w, request);
-  if (w->status || request.stop.stop_requested() || ++w->jobs >= settings_.max_jobs)
+  if (w->replaced) {
+    --outgoing_;
+    discard(std::move(w));
+  } else if (w->status || request.stop.stop_requested()) {
     retire(std::move(w));
-  else
+  } else {
+    if (++w->jobs >= settings_.max_jobs) replace(w);
     release(std::move(w));
+  }
   co_return outcome;
+}
+
+void worker_pool::replace(const worker_ptr& w) {
+  // A worker is replaced while it serves on, so the pool keeps its size through a recycle: both workers of a
+  // pool of two reach `max_jobs` together under an even load, and replacing them one after the other left
+  // the pool without a worker for an interpreter's start-up (a Node worker's ~130 ms: every job waited).
+  // After a start-up failure the worker serves on, and the next job's end tries again after the back-off.
+  if (w->replacing || stopped_ || mismatch_ || std::chrono::steady_clock::now() < backoff_until_) return;
+  w->replacing = true;
+  asio::co_spawn(reactor_, async_replace(w), log_coroutine_failure("replace"));
+}
+
+asio::awaitable<void> worker_pool::async_replace(worker_ptr old) {
+  auto fresh = co_await async_start_worker();
+  old->replacing = false;
+  if (!fresh) co_return;
+  if (old->retired || old->status || stopped_) {
+    // The old worker is gone meanwhile and its place was freed: the new one fills it if nothing else has.
+    if (!stopped_ && live_ < capacity()) {
+      ++live_;
+      release(std::move(fresh).value());
+    } else {
+      discard(std::move(fresh).value());
+    }
+    co_return;
+  }
+  // The new worker takes the old one's place; the old one goes now if idle, else when its job ends.
+  old->replaced = true;
+  if (const auto it = std::find(idle_.begin(), idle_.end(), old); it != idle_.end()) {
+    idle_.erase(it);
+    discard(std::move(old));
+  } else {
+    ++outgoing_;
+  }
+  release(std::move(fresh).value());
 }
 
 asio::awaitable<lane_outcome> worker_pool::async_run_on(worker& w, lane_request& request) {
@@ -371,9 +417,14 @@ void worker_pool::worker_gone() {
 
 void worker_pool::retire(worker_ptr w) {
   worker_gone();
-  asio::co_spawn(reactor_, reap(std::move(w), settings_.kill_grace), log_coroutine_failure("retire"));
+  discard(std::move(w));
   // Keep the pool warm.
   if (!stopped_) asio::co_spawn(reactor_, async_warm_up(), log_coroutine_failure("warm-up"));
+}
+
+void worker_pool::discard(worker_ptr w) {
+  w->retired = true;
+  asio::co_spawn(reactor_, reap(std::move(w), settings_.kill_grace), log_coroutine_failure("retire"));
 }
 
 }  // namespace offload::core

@@ -1,7 +1,8 @@
 // A pool of warm worker processes speaking the worker protocol: the built-in `offloadd worker` children
-// and each operator-defined pool of `--config` are the same code. A worker is reused up to `max_jobs`
-// jobs, replaced after a crash, killed (whole group) when its job is cancelled or times out, and a pool
-// whose workers keep dying at start-up backs off and fails jobs clearly.
+// and each operator-defined pool of `--config` are the same code. A worker is reused for `max_jobs` jobs
+// (then replaced by a new one while it serves on until that one is ready), replaced after a crash, killed
+// (whole group) when its job is cancelled or times out, and a pool whose workers keep dying at start-up backs
+// off and fails jobs clearly.
 #pragma once
 
 #include "core/job_lane.hpp"
@@ -72,8 +73,8 @@ class worker_pool final : public job_lane {
   std::uint64_t crashes() const noexcept { return crashes_; }
 
   std::size_t idle() const noexcept { return idle_.size(); }
-  /// Workers alive or starting, busy or idle.
-  std::size_t live() const noexcept { return live_; }
+  /// Workers alive or starting, busy or idle (with replaced ones still finishing a job).
+  std::size_t live() const noexcept { return live_ + outgoing_; }
   std::uint64_t restarts() const noexcept { return restarts_; }
 
  private:
@@ -89,7 +90,13 @@ class worker_pool final : public job_lane {
   boost::asio::awaitable<void> watch(worker_ptr w);
   void release(worker_ptr w);
   void worker_gone();
+  /// Frees `w`'s place in the pool, lets it go, and keeps the pool warm.
   void retire(worker_ptr w);
+  /// Lets `w` go (closes its stdin, kills it after the grace period) without touching the pool's count.
+  void discard(worker_ptr w);
+  /// Starts a replacement for `w`, which has run `max_jobs` jobs, unless one is starting already.
+  void replace(const worker_ptr& w);
+  boost::asio::awaitable<void> async_replace(worker_ptr old);
   void note_start_failure(const std::string& why);
   std::optional<std::string> check_ready(const proto::worker_event& ready) const;
 
@@ -98,8 +105,11 @@ class worker_pool final : public job_lane {
   boost::asio::thread_pool spawner_{1};
   worker_pool_settings settings_;
   std::vector<worker_ptr> idle_;
-  // Workers alive or starting, idle or busy: never more than `capacity()`.
+  // Workers alive or starting, idle or busy: never more than `capacity()`. A replacement starting for a
+  // worker past `max_jobs` is not counted: it takes that worker's place.
   std::size_t live_ = 0;
+  // Replaced workers still running their last job.
+  std::size_t outgoing_ = 0;
   std::uint64_t restarts_ = 0;
   std::uint64_t crashes_ = 0;
   // Set when a worker's ready line disagrees with the config: the pool starts no more workers.
