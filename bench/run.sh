@@ -111,6 +111,14 @@ retain_jobs() {
 post_wait() {  # post_wait BODY [CONNECTIONS]
   load --connections "${2:-16}" --method POST --path '/v1/jobs?wait=30' --body "$1"
 }
+# Rows whose ratio is a target also run in turns, side by side: A, B, A, B, A, B for a third of the scenario's
+# time each, so that the host's drift (this shared machine's speed moves by a fifth within minutes, and rows of
+# one run are minutes apart) falls on both sides alike; the table gives the median of the turns' ratios.
+turn=$(awk -v s="$secs" 'BEGIN { printf "%.2f", s / 3 }')
+turn_rps() {  # turn_rps BODY: requests/s of a ?wait load of BODY for one turn (16 connections)
+  "$bench/offload_load" --port "$port" --seconds "$turn" --connections 16 --method POST \
+    --path '/v1/jobs?wait=30' --body "$1" | grep -o '"rps":[0-9.]*' | cut -d: -f2
+}
 
 echo "bench: $(nproc) CPUs, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), ${secs}s per scenario" >&2
 
@@ -152,6 +160,15 @@ emit command "$(with_cpu "$server_pid" post_wait '{"type":"true"}' 8)"
 emit worker_python "$(post_wait '{"type":"py_echo","input":{"a":1}}')"
 emit worker_node "$(post_wait '{"type":"node_echo","input":{"a":1}}')"
 emit command_python "$(post_wait '{"type":"py_echo_once","input":{"request":"{\"type\":\"py_echo\",\"input\":{\"a\":1}}\n"}}' 8)"
+# The SDK workers against the built-in worker, in turns (see turn_rps).
+turns=""
+for _ in 1 2 3; do
+  a=$(turn_rps '{"type":"echo","input":{"a":1},"lane":"process"}')
+  b=$(turn_rps '{"type":"py_echo","input":{"a":1}}')
+  c=$(turn_rps '{"type":"node_echo","input":{"a":1}}')
+  turns+="${turns:+,}{\"process\":$a,\"python\":$b,\"node\":$c}"
+done
+emit worker_turns "{\"turns\":[$turns]}"
 
 # Responsiveness: both lanes saturated with CPU work, /healthz probed 200 times a second.
 # saturated_healthz: prints the /healthz probe's JSON, measured while both lanes are kept busy.
@@ -194,6 +211,18 @@ start_server --store memory
 emit overhead_memory "$(post_wait '{"type":"echo","input":{"a":1}}')"
 emit async_memory "$(load --connections 16 --method POST --path /v1/jobs --body '{"type":"echo","input":{"a":1}}')"
 stop_server
+# What durability costs under ?wait, in turns of fresh servers (see turn_rps).
+turns=""
+for _ in 1 2 3; do
+  start_server
+  a=$(turn_rps '{"type":"echo","input":{"a":1}}')
+  stop_server
+  start_server --store memory
+  b=$(turn_rps '{"type":"echo","input":{"a":1}}')
+  stop_server
+  turns+="${turns:+,}{\"sqlite\":$a,\"memory\":$b}"
+done
+emit overhead_turns "{\"turns\":[$turns]}"
 
 # One node on Redis (append-only file, fsync every second: Redis's durable default) against the same two
 # figures, and how many Redis calls a job costs (from INFO commandstats; calls made inside scripts counted too):
@@ -254,18 +283,38 @@ if [[ -n ${rport:-} ]] && redis-cli -p "$rport" ping >/dev/null 2>&1; then
   }
 
   # End to end (submitted -> succeeded) with no-op jobs on one node with its default thread lane (one slot per
-  # CPU), against BullMQ (bench/bullmq: 16 producers, one worker of the same concurrency) on the same Redis.
-  redis-cli -p "$rport" flushall >/dev/null
-  start_server --store "redis://127.0.0.1:$rport" --node-name e2e
-  emit e2e_redis "$(end_to_end $((secs * 2000)) '{"type":"echo","input":{"a":1}}' "$port")"
-  stop_server
+  # CPU), against BullMQ (bench/bullmq: 16 producers, one worker of the same concurrency) on the same Redis,
+  # emptied before each run. Three rounds in turns (offloadd, BullMQ, offloadd, …; see turn_rps): each row
+  # is its median round, with every round's rate.
   bullmq=$root/bench/bullmq
+  with_bullmq=
   if command -v node >/dev/null && command -v npm >/dev/null; then
     [[ -f $bullmq/node_modules/.package-lock.json ]] || (cd "$bullmq" && npm ci --no-audit --no-fund --loglevel=error >&2)
-    emit bullmq "$(node "$bullmq/bench.mjs" --port "$rport" --jobs $((secs * 2000)) --concurrency "$(nproc)")"
+    with_bullmq=1
   else
     echo "bench: no node/npm, the BullMQ peer is skipped" >&2
   fi
+  : >"$work/e2e.rounds"; : >"$work/bullmq.rounds"
+  for _ in 1 2 3; do
+    redis-cli -p "$rport" flushall >/dev/null
+    start_server --store "redis://127.0.0.1:$rport" --node-name e2e
+    end_to_end $((secs * 2000)) '{"type":"echo","input":{"a":1}}' "$port" >>"$work/e2e.rounds"
+    echo >>"$work/e2e.rounds"
+    stop_server
+    [[ -n $with_bullmq ]] || continue
+    redis-cli -p "$rport" flushall >/dev/null
+    node "$bullmq/bench.mjs" --port "$rport" --jobs $((secs * 2000)) --concurrency "$(nproc)" >>"$work/bullmq.rounds"
+  done
+  # median_round FILE: the round (one JSON object per line) of median per_second, with "rounds": every rate.
+  median_round() {
+    python3 -c 'import json, sys
+rounds = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+m = sorted(rounds, key=lambda r: r["per_second"])[len(rounds) // 2]
+m["rounds"] = [r["per_second"] for r in rounds]
+print(json.dumps(m, separators=(",", ":")))' "$1"
+  }
+  emit e2e_redis "$(median_round "$work/e2e.rounds")"
+  [[ -z $with_bullmq ]] || emit bullmq "$(median_round "$work/bullmq.rounds")"
 
   # Scaling with I/O-bound jobs (sleep 100 ms; 16 thread slots per node): 1, 2 and 3 nodes on the same Redis,
   # enough jobs for about SECONDS each; completed jobs/s and Redis calls per job (these two cores cannot show
@@ -327,7 +376,10 @@ def ratio(a, b):
 base = rows.get("baseline_beast", {}).get("rps", 0)
 spawn = rows.get("baseline_spawn", {}).get("per_second", 0)
 print(f"\n{'scenario':<22}{'result':<62}{'vs baseline':>12}")
-for name in ["overhead", "overhead_memory", "overhead_redis", "cpu", "process", "command", "command_fresh", "command_retained", "worker_python", "worker_node", "command_python", "async", "async_memory", "async_redis", "e2e_redis", "bullmq", "scale_1", "scale_2", "scale_3", "responsive", "responsive_dashboards", "ws", "stream", "memory_idle", "memory_retained", "recovery", "baseline_beast", "baseline_spawn", "node_overhead", "node_process", "node_command"]:
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
+for name in ["overhead", "overhead_memory", "overhead_turns", "overhead_redis", "cpu", "process", "command", "command_fresh", "command_retained", "worker_python", "worker_node", "worker_turns", "command_python", "async", "async_memory", "async_redis", "e2e_redis", "bullmq", "scale_1", "scale_2", "scale_3", "responsive", "responsive_dashboards", "ws", "stream", "memory_idle", "memory_retained", "recovery", "baseline_beast", "baseline_spawn", "node_overhead", "node_process", "node_command"]:
     r = rows.get(name)
     if not r: continue
     if name == "e2e_redis" or name.startswith("scale_"):
@@ -336,6 +388,16 @@ for name in ["overhead", "overhead_memory", "overhead_redis", "cpu", "process", 
             text += f"; {r['redis']['scripts'] / r['jobs']:.1f} scripts, {r['redis']['calls'] / r['jobs']:.0f} calls/job"
     elif name == "bullmq":
         text = f"{r['per_second']:.0f} jobs/s added->completed (concurrency {r['concurrency']})"
+    elif name == "worker_turns":
+        t = r["turns"]
+        py = median([x["process"] / x["python"] for x in t])
+        nd = median([x["process"] / x["node"] for x in t])
+        text = "process / python / node: " + ", ".join(f"{x['process']:.0f}/{x['python']:.0f}/{x['node']:.0f}" for x in t)
+        r["vs"] = f"cost {py:.2f}× {nd:.2f}×"
+    elif name == "overhead_turns":
+        t = r["turns"]
+        text = "sqlite / memory: " + ", ".join(f"{x['sqlite']:.0f}/{x['memory']:.0f}" for x in t)
+        r["vs"] = f"sqlite {median([x['sqlite'] / x['memory'] for x in t]):.2f}×"
     elif name == "recovery":
         text = f"{r['jobs']} queued jobs back in {r['seconds']:.2f} s ({r['rss_kib'] / 1024:.1f} MiB RSS)"
     elif name.startswith("async"):
@@ -353,6 +415,8 @@ for name in ["overhead", "overhead_memory", "overhead_redis", "cpu", "process", 
         text = f"{r['rss_kib'] / 1024:.1f} MiB RSS" + (f" with {r['jobs']} jobs retained" if "jobs" in r else "")
         if "data_bytes" in r and r.get("jobs"):
             text += f", {r['data_bytes'] / r['jobs']:.0f} B/job on disk"
+    if name in ("e2e_redis", "bullmq") and r.get("rounds"):
+        text += "; rounds " + "/".join(f"{x:.0f}" for x in r["rounds"])
     vs = ratio(r["rps"], base) if name == "overhead" else ratio(r["rps"], spawn) if name == "command" else ""
     if name in ("worker_python", "worker_node") and "process" in rows:
         vs = "cost " + ratio(rows["process"]["rps"], r["rps"])
@@ -374,7 +438,13 @@ for name in ["overhead", "overhead_memory", "overhead_redis", "cpu", "process", 
     if name == "async_redis" and "async" in rows:
         vs = "sqlite " + ratio(rows["async"]["status"].get("202", 0), r["status"].get("202", 0))
     if name == "bullmq" and "e2e_redis" in rows:
-        vs = "offload " + ratio(rows["e2e_redis"]["per_second"], r["per_second"])
+        e2e = rows["e2e_redis"]
+        if r.get("rounds") and len(e2e.get("rounds", [])) == len(r["rounds"]):
+            vs = f"offload {median([a / b for a, b in zip(e2e['rounds'], r['rounds'])]):.2f}×"
+        else:
+            vs = "offload " + ratio(e2e["per_second"], r["per_second"])
+    if "vs" in r:
+        vs = r["vs"]
     if name.startswith("scale_") and "scale_1" in rows:
         n = int(name[-1])
         vs = f"{r['per_second'] / rows['scale_1']['per_second']:.2f}/{n}"
