@@ -83,11 +83,17 @@ def garbage(input, ctx):
 
 
 if __name__ == "__main__":
-    # HANG_AFTER_FIRST=PATH: the first worker started creates PATH; every later one finds it and never says
-    # `ready` (a replacement that cannot start).
-    marker = os.environ.get("HANG_AFTER_FIRST")
+    # FIRST_MARKER=PATH: the first worker started creates PATH; every later one finds it and then, with
+    # LATER=hang, never says `ready` (a replacement that cannot start), or with LATER=disagree leaves
+    # `whoami` out of its ready line (a replacement that disagrees with the config).
+    marker = os.environ.get("FIRST_MARKER")
     if marker:
-        if os.path.exists(marker):
+        if not os.path.exists(marker):
+            open(marker, "w").close()
+        elif os.environ.get("LATER") == "hang":
             signal.pause()
-        open(marker, "w").close()
+        else:
+            import offload_worker
+
+            offload_worker._handlers.pop("whoami", None)
     run()
