@@ -111,9 +111,11 @@ retain_jobs() {
 post_wait() {  # post_wait BODY [CONNECTIONS]
   load --connections "${2:-16}" --method POST --path '/v1/jobs?wait=30' --body "$1"
 }
-# Rows whose ratio is a target also run in turns, side by side: A, B, A, B, A, B for a third of the scenario's
-# time each, so that the host's drift (this shared machine's speed moves by a fifth within minutes, and rows of
-# one run are minutes apart) falls on both sides alike; the table gives the median of the turns' ratios.
+# Rows whose ratio is a target also run in turns, side by side, for a third of the scenario's time each, so that
+# the host's drift (this shared machine's speed moves by a fifth within minutes, and rows of one run are minutes
+# apart) falls on both sides alike; the order rotates from turn to turn (A B C, B C A, C A B: a side measured
+# right after another one is measured first in the next turn, and so on); the table gives the median of the
+# turns' ratios.
 turn=$(awk -v s="$secs" 'BEGIN { printf "%.2f", s / 3 }')
 turn_rps() {  # turn_rps BODY: requests/s of a ?wait load of BODY for one turn (16 connections)
   "$bench/offload_load" --port "$port" --seconds "$turn" --connections 16 --method POST \
@@ -162,11 +164,16 @@ emit worker_node "$(post_wait '{"type":"node_echo","input":{"a":1}}')"
 emit command_python "$(post_wait '{"type":"py_echo_once","input":{"request":"{\"type\":\"py_echo\",\"input\":{\"a\":1}}\n"}}' 8)"
 # The SDK workers against the built-in worker, in turns (see turn_rps).
 turns=""
-for _ in 1 2 3; do
-  a=$(turn_rps '{"type":"echo","input":{"a":1},"lane":"process"}')
-  b=$(turn_rps '{"type":"py_echo","input":{"a":1}}')
-  c=$(turn_rps '{"type":"node_echo","input":{"a":1}}')
-  turns+="${turns:+,}{\"process\":$a,\"python\":$b,\"node\":$c}"
+declare -A got
+sides=(process python node)
+declare -A body=([process]='{"type":"echo","input":{"a":1},"lane":"process"}'
+  [python]='{"type":"py_echo","input":{"a":1}}' [node]='{"type":"node_echo","input":{"a":1}}')
+for k in 0 1 2; do
+  for i in 0 1 2; do
+    side=${sides[(k + i) % 3]}
+    got[$side]=$(turn_rps "${body[$side]}")
+  done
+  turns+="${turns:+,}{\"process\":${got[process]},\"python\":${got[python]},\"node\":${got[node]}}"
 done
 emit worker_turns "{\"turns\":[$turns]}"
 
@@ -213,14 +220,13 @@ emit async_memory "$(load --connections 16 --method POST --path /v1/jobs --body 
 stop_server
 # What durability costs under ?wait, in turns of fresh servers (see turn_rps).
 turns=""
-for _ in 1 2 3; do
-  start_server
-  a=$(turn_rps '{"type":"echo","input":{"a":1}}')
-  stop_server
-  start_server --store memory
-  b=$(turn_rps '{"type":"echo","input":{"a":1}}')
-  stop_server
-  turns+="${turns:+,}{\"sqlite\":$a,\"memory\":$b}"
+for order in "sqlite memory" "memory sqlite" "sqlite memory"; do
+  for side in $order; do
+    if [[ $side == sqlite ]]; then start_server; else start_server --store memory; fi
+    got[$side]=$(turn_rps '{"type":"echo","input":{"a":1}}')
+    stop_server
+  done
+  turns+="${turns:+,}{\"sqlite\":${got[sqlite]},\"memory\":${got[memory]}}"
 done
 emit overhead_turns "{\"turns\":[$turns]}"
 
@@ -284,8 +290,8 @@ if [[ -n ${rport:-} ]] && redis-cli -p "$rport" ping >/dev/null 2>&1; then
 
   # End to end (submitted -> succeeded) with no-op jobs on one node with its default thread lane (one slot per
   # CPU), against BullMQ (bench/bullmq: 16 producers, one worker of the same concurrency) on the same Redis,
-  # emptied before each run. Three rounds in turns (offloadd, BullMQ, offloadd, …; see turn_rps): each row
-  # is its median round, with every round's rate.
+  # emptied before each run. Three rounds in turns (offloadd then BullMQ, BullMQ then offloadd, …; see
+  # turn_rps): each row is its median round, with every round's rate.
   bullmq=$root/bench/bullmq
   with_bullmq=
   if command -v node >/dev/null && command -v npm >/dev/null; then
@@ -295,15 +301,18 @@ if [[ -n ${rport:-} ]] && redis-cli -p "$rport" ping >/dev/null 2>&1; then
     echo "bench: no node/npm, the BullMQ peer is skipped" >&2
   fi
   : >"$work/e2e.rounds"; : >"$work/bullmq.rounds"
-  for _ in 1 2 3; do
-    redis-cli -p "$rport" flushall >/dev/null
-    start_server --store "redis://127.0.0.1:$rport" --node-name e2e
-    end_to_end $((secs * 2000)) '{"type":"echo","input":{"a":1}}' "$port" >>"$work/e2e.rounds"
-    echo >>"$work/e2e.rounds"
-    stop_server
-    [[ -n $with_bullmq ]] || continue
-    redis-cli -p "$rport" flushall >/dev/null
-    node "$bullmq/bench.mjs" --port "$rport" --jobs $((secs * 2000)) --concurrency "$(nproc)" >>"$work/bullmq.rounds"
+  for order in "offload bullmq" "bullmq offload" "offload bullmq"; do
+    for side in $order; do
+      redis-cli -p "$rport" flushall >/dev/null
+      if [[ $side == offload ]]; then
+        start_server --store "redis://127.0.0.1:$rport" --node-name e2e
+        end_to_end $((secs * 2000)) '{"type":"echo","input":{"a":1}}' "$port" >>"$work/e2e.rounds"
+        echo >>"$work/e2e.rounds"
+        stop_server
+      elif [[ -n $with_bullmq ]]; then
+        node "$bullmq/bench.mjs" --port "$rport" --jobs $((secs * 2000)) --concurrency "$(nproc)" >>"$work/bullmq.rounds"
+      fi
+    done
   done
   # median_round FILE: the round (one JSON object per line) of median per_second, with "rounds": every rate.
   median_round() {
