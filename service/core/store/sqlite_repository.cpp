@@ -35,9 +35,12 @@ constexpr std::int64_t application_id = 0x4f464c44;
 constexpr std::int64_t schema_version = 1;
 // How long the store thread waits before trying failed writes again.
 constexpr auto retry_interval = std::chrono::seconds{1};
-// Group commit under load: when the previous commit ended less than `linger_after` ago, the store thread
-// waits up to `linger` for `linger_below` operations before it commits.
-constexpr auto linger = std::chrono::microseconds{0};
+// Group commit under load: when the previous commit ended less than `linger_after` ago and nobody awaits
+// any of the pending operations (they are all write-behind: a job started, progressed, finished), the store
+// thread waits up to `linger` for more before it commits; an operation somebody awaits (a submission, a
+// read) or `linger_below` pending operations end the wait at once. Each commit writes every page it touched,
+// and a group of a few jobs touches nearly as many pages as a group of many.
+constexpr auto linger = std::chrono::microseconds{150};
 constexpr auto linger_after = std::chrono::milliseconds{2};
 constexpr std::size_t linger_below = 64;
 // Finished jobs deleted from disk per retention pass (one transaction on the store thread).
@@ -420,16 +423,22 @@ void sqlite_repository::enqueue(std::unique_ptr<operation> op) {
 void sqlite_repository::hand_over() {
   outbox_posted_ = false;
   if (outbox_.empty()) return;
-  bool was_empty = false;
+  bool wake = false;
   {
     const std::lock_guard lock{mutex_};
-    was_empty = pending_.empty();
-    for (auto& op : outbox_)
+    const auto before = pending_.size();
+    const bool awaited_before = pending_awaited_ > 0;
+    for (auto& op : outbox_) {
+      if (op->what != operation::kind::write) ++pending_awaited_;
       pending_.push_back(std::move(op));
+    }
+    // The store thread takes everything pending at once: only the first of a burst needs to wake it, and
+    // what ends its wait for more (the first awaited operation, or enough of them).
+    wake = before == 0 || (!awaited_before && pending_awaited_ > 0) ||
+           (before < linger_below && pending_.size() >= linger_below);
   }
   outbox_.clear();
-  // The store thread takes everything pending at once: only the first of a burst needs to wake it.
-  if (was_empty) wake_.notify_one();
+  if (wake) wake_.notify_one();
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -600,14 +609,17 @@ void sqlite_repository::thread_main() {
         wake_.wait_for(lock, retry_interval, [this] { return closing_ || !pending_.empty(); });
       }
       closing = closing_;
-      // Under load, a moment's wait gathers a larger group: fewer commits, and far fewer pages written per
-      // job (each commit writes every page it touched). Idle, nothing waits.
-      if (!closing && pending_.size() < linger_below &&
+      // Under load, a moment's wait gathers a larger group of write-behind operations: fewer commits, and
+      // far fewer pages written per job. Idle, or when somebody awaits the commit, nothing waits.
+      if (!closing && pending_awaited_ == 0 && pending_.size() < linger_below &&
           std::chrono::steady_clock::now() - last_commit < linger_after)
-        wake_.wait_for(lock, linger, [this] { return closing_ || pending_.size() >= linger_below; });
+        wake_.wait_for(lock, linger, [this] {
+          return closing_ || pending_awaited_ > 0 || pending_.size() >= linger_below;
+        });
       for (auto& op : pending_)
         batch.push_back(std::move(op));
       pending_.clear();
+      pending_awaited_ = 0;
     }
     if (batch.empty() && closing) return;
     retry = run_batch(std::move(batch));

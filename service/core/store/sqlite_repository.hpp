@@ -124,6 +124,8 @@ class sqlite_repository final : public job_repository {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<std::unique_ptr<operation>> pending_;
+  // Pending operations that somebody awaits (everything but write-behind).
+  std::size_t pending_awaited_ = 0;
   bool closing_ = false;
   std::string failure_;
   std::atomic<bool> healthy_{true};
