@@ -210,21 +210,16 @@ child_process::~child_process() {
   if (cgroup_) cgroups_->finish_detached(std::move(cgroup_));
 }
 
-bool child_process::has_exited() const noexcept {
-  if (status_) return true;
-  if (pid_ <= 0) return false;
+child_process::state child_process::look() const noexcept {
+  if (status_) return state::exited;
+  if (pid_ <= 0) return state::running;
   siginfo_t info{};
-  // By pid: until the exit wait reaps the child, the pid cannot be reused. WNOWAIT: only look.
-  if (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) != 0) return false;
-  return info.si_pid != 0;
-}
-
-bool child_process::is_stopped() const noexcept {
-  if (status_ || pid_ <= 0) return false;
-  siginfo_t info{};
-  // The kernel reports WSTOPPED only while the child is stopped; WNOWAIT leaves the report in place.
-  if (::waitid(P_PID, static_cast<id_t>(pid_), &info, WSTOPPED | WNOHANG | WNOWAIT) != 0) return false;
-  return info.si_pid != 0 && info.si_code == CLD_STOPPED;
+  // By pid: until the exit wait reaps the child, the pid cannot be reused. WNOWAIT: only look. The kernel
+  // reports WSTOPPED only while the child is stopped.
+  if (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WSTOPPED | WNOHANG | WNOWAIT) != 0 ||
+      info.si_pid == 0)
+    return state::running;
+  return info.si_code == CLD_STOPPED ? state::stopped : state::exited;
 }
 
 void child_process::signal_group(int sig) noexcept {

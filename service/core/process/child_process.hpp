@@ -114,12 +114,11 @@ class child_process {
 
   /// Sends `sig` to the child's whole process group (the child and everything it forked).
   void signal_group(int sig) noexcept;
-  /// Whether the child has exited, reaped or not: a non-blocking look at its pidfd (the exit wait may not
-  /// have run yet). False when that cannot be told.
-  bool has_exited() const noexcept;
-  /// Whether the child is stopped right now (SIGSTOP, SIGTSTP, a debugger): a non-blocking look that
-  /// consumes nothing. A stopped child would take a job and never answer.
-  bool is_stopped() const noexcept;
+  enum class state { running, stopped, exited };
+  /// What the child is doing right now, in one non-blocking look that consumes nothing: `exited` (reaped or
+  /// not: the exit wait may not have run yet), `stopped` (SIGSTOP, SIGTSTP, a debugger: it would take a job
+  /// and never answer), or `running` (also when that cannot be told).
+  state look() const noexcept;
   /// SIGTERM to the group now; SIGKILL to the group (and its cgroup) after `grace` unless the child has
   /// exited by then.
   void terminate_group(std::chrono::milliseconds grace);

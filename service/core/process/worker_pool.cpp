@@ -213,10 +213,12 @@ asio::awaitable<proto::result<worker_pool::worker_ptr>> worker_pool::async_acqui
     // The watcher removes workers that die while idle, once the reactor has seen the exit; this is the last
     // check before a job is at stake: a worker killed a moment ago must not take a job down with it, and a
     // stopped one (SIGSTOP) would take it and never answer.
-    if (!w->status && !w->child->has_exited()) {
-      if (!w->child->is_stopped()) co_return w;
-      log(log_level::warn, "idle worker is stopped; replacing it",
-          {{"pool", settings_.name}, {"pid", w->child->pid()}});
+    if (!w->status) {
+      const auto now = w->child->look();
+      if (now == child_process::state::running) co_return w;
+      if (now == child_process::state::stopped)
+        log(log_level::warn, "idle worker is stopped; replacing it",
+            {{"pool", settings_.name}, {"pid", w->child->pid()}});
     }
     retire(std::move(w));
   }
