@@ -19,8 +19,10 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <fcntl.h>
 #include <filesystem>
 #include <sstream>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace offload::core {
@@ -440,6 +442,28 @@ TEST(process_identity_test, parses_the_start_time_after_the_last_parenthesis) {
   EXPECT_FALSE(process_identity::parse(42, "42 (a) S 1 2"));
   EXPECT_FALSE(process_identity::parse(42, "garbage"));
   EXPECT_EQ(process_identity::of(::getpid())->start_time, process_identity::self().start_time);
+}
+
+// A process that ends and is reaped between the open of its /proc/PID/stat and the read (reading then fails
+// with ESRCH) is simply gone: no exception (an ifstream's filebuf threw there, and offloadd died at start).
+TEST(process_identity_test, a_process_reaped_after_the_open_is_gone_not_an_error) {
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  const int fd = ::open(("/proc/" + std::to_string(pid) + "/stat").c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  const auto alive = process_identity::read(pid, fd);
+  ASSERT_TRUE(alive);
+  EXPECT_EQ(alive->start_time, process_identity::of(pid)->start_time);
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_FALSE(process_identity::read(pid, fd));
+  ::close(fd);
+  EXPECT_FALSE(process_identity::of(pid));
 }
 
 }  // namespace

@@ -59,15 +59,12 @@ job_leftovers::child_record::~child_record() {
 void job_leftovers::child_record::write_in_child(const void* record) noexcept {
   const auto& r = *static_cast<const child_record*>(record);
   // Its own start time from /proc/self/stat (the child is a process of its own, sharing memory only).
-  char stat[1024];
-  ssize_t size = -1;
+  const long pid = ::getpid();
+  std::optional<process_identity> me;
   if (const int fd = ::open("/proc/self/stat", O_RDONLY | O_CLOEXEC); fd >= 0) {
-    size = ::read(fd, stat, sizeof stat);
+    me = process_identity::read(pid, fd);
     ::close(fd);
   }
-  const long pid = ::getpid();
-  const auto me =
-      size > 0 ? process_identity::parse(pid, {stat, static_cast<std::size_t>(size)}) : std::nullopt;
   write_record(r.fd_, pid, r.owner_, me ? me->start_time : 0);
 }
 

@@ -2,17 +2,29 @@
 #include "core/process/process_identity.hpp"
 
 #include <charconv>
-#include <fstream>
-#include <iterator>
+#include <fcntl.h>
 #include <string>
 #include <unistd.h>
 
 namespace offload::core {
 
 std::optional<process_identity> process_identity::of(long pid) {
-  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
-  const std::string stat{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
-  return parse(pid, stat);
+  // Not an ifstream: libstdc++'s filebuf throws when read() fails, and it does when the process is reaped
+  // between the open and the read (once seen as a crash of offloadd at start, sweeping another one's cgroups
+  // while it exited).
+  const int fd = ::open(("/proc/" + std::to_string(pid) + "/stat").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  auto out = read(pid, fd);
+  ::close(fd);
+  return out;
+}
+
+std::optional<process_identity> process_identity::read(long pid, int stat_fd) noexcept {
+  // Field 22 (the start time) ends within the first few hundred bytes, whatever follows it.
+  char stat[1024];
+  const auto size = ::pread(stat_fd, stat, sizeof stat, 0);
+  if (size <= 0) return std::nullopt;
+  return parse(pid, {stat, static_cast<std::size_t>(size)});
 }
 
 std::optional<process_identity> process_identity::parse(long pid, std::string_view stat) noexcept {

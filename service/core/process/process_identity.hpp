@@ -15,6 +15,10 @@ struct process_identity {
 
   /// The process `pid` if it exists and is not a zombie; reads /proc (call it off the reactor).
   static std::optional<process_identity> of(long pid);
+  /// Process `pid` from `stat_fd`, its /proc/PID/stat opened by the caller; nothing when the read fails (the
+  /// process may have ended and been reaped since the open: ESRCH). Allocates nothing and takes no lock: a
+  /// child about to exec may call it.
+  static std::optional<process_identity> read(long pid, int stat_fd) noexcept;
   /// Process `pid` from the text of its /proc/PID/stat; nothing for a zombie or unreadable text. Allocates
   /// nothing and takes no lock: a child about to exec may call it.
   static std::optional<process_identity> parse(long pid, std::string_view stat) noexcept;
