@@ -10,8 +10,8 @@ namespace offload::core {
 
 std::optional<process_identity> process_identity::of(long pid) {
   // Not an ifstream: libstdc++'s filebuf throws when read() fails, and it does when the process is reaped
-  // between the open and the read (once seen as a crash of offloadd at start, sweeping another one's cgroups
-  // while it exited).
+  // between the open and the read (once seen as a crash of offloadd at start, looking at the leftovers of
+  // another offloadd that was exiting).
   const int fd = ::open(("/proc/" + std::to_string(pid) + "/stat").c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
   auto out = read(pid, fd);
