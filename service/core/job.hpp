@@ -80,6 +80,10 @@ struct job : job_record {
   bool stored = false;
   /// The fencing token of this node's claim on the job in a shared store (0: not claimed from one).
   std::uint64_t claim = 0;
+  /// Set by the job service for a shared store's add when this node has room for the job: the add then
+  /// also claims it for this node (and sets `claim`), unless the job is delayed or a job that a claim would
+  /// take first waits in the queues of its pool.
+  bool claim_at_add = false;
   /// In a shared store: the node that holds the job (empty when none), as last read.
   std::string owner;
   /// This node held the job and lost it (its lease passed and another node took it over): whatever its

@@ -201,9 +201,19 @@ asio::awaitable<proto::result<submission>> job_service::async_submit(proto::job_
   // Followed from before it is in the shared queue: another node may claim, run and end it before the add's
   // answer is back here, and the notice of that change must find the job followed.
   if (shared_ && !j->id.empty()) mirrors_[j->id] = j;
+  // This node would claim the job at once (it has room for it, and its pool's queues were empty when it
+  // last looked): its add may claim it, when nothing older or more urgent waits for the pool meanwhile.
+  // That spares a trip through the queue. While the queues hold jobs, submissions go through them.
+  const auto pool = index(j->pool);
+  if (shared_ && !draining_ && !cluster_stopping_ && pool < claiming_at_add_.size() &&
+      (dry_[pool] || drained_[pool]) && claim_room(pool, j->spec.type) > 0) {
+    j->claim_at_add = true;
+    ++claiming_at_add_[pool];
+  }
   ++admitting_[lane];
   auto failed = co_await store_->async_add(j);
   --admitting_[lane];
+  if (std::exchange(j->claim_at_add, false)) --claiming_at_add_[pool];
   if (key) {
     if (auto it = live_keys_.find(*key); it != live_keys_.end() && it->second == j && (failed || shared_))
       live_keys_.erase(it);
@@ -224,6 +234,11 @@ asio::awaitable<proto::result<submission>> job_service::async_submit(proto::job_
   ++submitted_;
   metrics_.submitted(*j);
   if (observer_) observer_(*j);
+  if (shared_ && j->claim != 0) {
+    // Claimed by its add: this node runs it.
+    take_claimed(j);
+    co_return submission{std::move(j), false};
+  }
   if (shared_) {
     // In the shared queue now: whichever node has a free slot claims it (this one too). Followed here so
     // that a client waiting on it sees it end (unless it already ended, or runs here, meanwhile).
@@ -793,7 +808,9 @@ void job_service::start_cluster() {
   // The queues each pool claims from: those of every type it runs, in every lane that maps to it.
   pool_queues_.assign(lanes_.size(), {});
   claiming_.assign(lanes_.size(), false);
+  claiming_at_add_.assign(lanes_.size(), 0);
   dry_.assign(lanes_.size(), false);
+  drained_.assign(lanes_.size(), false);
   pool_types_.assign(lanes_.size(), {});
   for (const auto& [name, type] : types_.all()) {
     for (const auto l : lanes_for(type)) {
@@ -847,15 +864,24 @@ void job_service::start_cluster() {
     pull();
   };
   shared_->set_events(std::move(events));
+  shared_->set_pool_queues(pool_queues_);
   asio::co_spawn(reactor_, lease_loop(), log_coroutine_failure("lease loop"));
   pull();
 }
 
 std::size_t job_service::unclaimed_slots(std::size_t p) const noexcept {
   if (!lanes_[p]) return 0;
-  const auto taken = busy_[p] + queue_.size(static_cast<slot_pool>(p));
+  const auto taken = busy_[p] + queue_.size(static_cast<slot_pool>(p)) + claiming_at_add_[p];
   const auto capacity = lanes_[p]->capacity();
   return taken < capacity ? capacity - taken : 0;
+}
+
+std::size_t job_service::claim_room(std::size_t p, const std::string& type) const noexcept {
+  if (!lanes_[p]) return 0;
+  const auto capacity = lanes_[p]->capacity();
+  const auto room = capacity + prefetch(type, capacity);
+  const auto taken = busy_[p] + queue_.size(static_cast<slot_pool>(p)) + claiming_at_add_[p];
+  return room > taken ? room - taken : 0;
 }
 
 std::size_t job_service::prefetch(const std::string& type, std::size_t capacity) const noexcept {
@@ -872,9 +898,11 @@ std::size_t job_service::prefetch(const std::string& type, std::size_t capacity)
 void job_service::moisten(std::optional<std::string_view> queue) {
   if (!queue) {
     std::fill(dry_.begin(), dry_.end(), false);
+    std::fill(drained_.begin(), drained_.end(), false);
     return;
   }
-  if (auto it = queue_pool_.find(std::string{*queue}); it != queue_pool_.end()) dry_[it->second] = false;
+  if (auto it = queue_pool_.find(std::string{*queue}); it != queue_pool_.end())
+    dry_[it->second] = drained_[it->second] = false;
 }
 
 void job_service::pull() {
@@ -890,13 +918,10 @@ asio::awaitable<void> job_service::claim_loop(std::size_t p) {
   // One claim at a time per pool, as long as it has a free slot and the shared queue has work for it.
   while (!draining_ && !cluster_stopping_) {
     // Free slots for every type; beyond them, a prefetch for types of short jobs.
-    const auto capacity = lanes_[p]->capacity();
-    const auto taken = busy_[p] + queue_.size(static_cast<slot_pool>(p));
     std::vector<std::size_t> at_most;
     std::size_t wanted = 0;
     for (const auto& type : pool_types_[p]) {
-      const auto room = capacity + prefetch(type, capacity);
-      at_most.push_back(room > taken ? room - taken : 0);
+      at_most.push_back(claim_room(p, type));
       wanted = std::max(wanted, at_most.back());
     }
     if (wanted == 0) break;
@@ -909,6 +934,14 @@ asio::awaitable<void> job_service::claim_loop(std::size_t p) {
     // from (its slots were full, its jobs are not short) may hold jobs: not dry then.
     if (claimed->claimed.empty() && std::find(at_most.begin(), at_most.end(), 0) == at_most.end())
       dry_[p] = true;
+    // Every queue gave fewer than it could: all were empty once these were taken.
+    drained_[p] = true;
+    for (std::size_t i = 0; i < at_most.size(); ++i) {
+      const auto& type = pool_types_[p][i];
+      const auto got = std::count_if(claimed->claimed.begin(), claimed->claimed.end(),
+                                     [&type](const auto& j) { return j->spec.type == type; });
+      if (static_cast<std::size_t>(got) >= at_most[i]) drained_[p] = false;
+    }
     for (auto& j : claimed->claimed)
       take_claimed(std::move(j));
     // Fewer than asked: the queues are empty for now; a wake-up or a due time starts the next round.

@@ -189,6 +189,9 @@ class job_service {
   /// slot by the recent run times of that type here (up to 16 per slot); none for a type whose jobs run a
   /// millisecond or more, or before one has run here.
   std::size_t prefetch(const std::string& type, std::size_t capacity) const noexcept;
+  /// How many more jobs of `type` pool `p` takes now: its free slots and the prefetch of `type`, less the
+  /// jobs it holds or runs and the submissions it asked to claim at their add.
+  std::size_t claim_room(std::size_t p, const std::string& type) const noexcept;
   /// Starts a claim loop for every pool with a free slot (and queues not known to be empty).
   void pull();
   /// Forgets that pools' queues were empty: all of them, or the pool of `queue`.
@@ -254,9 +257,15 @@ class job_service {
   // By slot pool: the shared queues of the types it runs, and whether a claim loop runs for it.
   std::vector<std::vector<std::string>> pool_queues_;
   std::vector<bool> claiming_;
+  // By slot pool: submissions on their way to the store that may be claimed by their add (job::claim_at_add).
+  std::vector<std::size_t> claiming_at_add_;
   // By slot pool: its last claim found its queues empty; it claims again when woken for one of them (or by a
   // due time, a reconnect, the lease loop), not on every freed slot of any pool. The pool of each queue.
   std::vector<bool> dry_;
+  // By slot pool: its last claim got fewer jobs from each of its queues than it could take (so they were
+  // empty then), and no wake-up came for them since. While its queues are dry or drained, a submission this
+  // node has room for is claimed by its add.
+  std::vector<bool> drained_;
   // By type: a moving average of how long its jobs ran here (µs), for `prefetch`; by slot pool, the type
   // of each of its queues.
   std::unordered_map<std::string, double> run_us_;

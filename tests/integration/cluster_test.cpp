@@ -117,6 +117,33 @@ TEST_F(cluster_test, any_node_accepts_runs_and_answers) {
   EXPECT_EQ(event_types(b->port(), ids[0]), (std::vector<std::string>{"queued", "started", "succeeded"}));
 }
 
+// A node with room for a job submitted to it, while nothing waits in its pool's queues, claims the job in the
+// call that stores it (the add then looks at the queues: EXISTS) and runs it without a trip through them.
+// With its one slot taken, the next job goes through the queue and runs once the slot is free.
+TEST_F(cluster_test, a_node_with_room_claims_a_job_as_it_stores_it) {
+  auto a = node("a", 1);
+  // Until the node's first claim has found the queues empty, its submissions go through them.
+  wait_until(
+      [&] {
+        redis_.call({"CONFIG", "RESETSTAT"});
+        EXPECT_EQ(run_job(a->port(), {{"type", "echo"}})["state"], "succeeded");
+        return redis_.call({"INFO", "commandstats"}).get<std::string>().find("cmdstat_exists:") !=
+               std::string::npos;
+      },
+      "a submission claimed by its add");
+  const auto busy = submit(a->port(), {{"type", "sleep"}, {"input", {{"ms", 400}}}, {"lane", "thread"}});
+  wait_until(
+      [&] {
+        return http_get(a->port(), "/v1/jobs/" + busy["id"].get<std::string>()).json()["state"] == "running";
+      },
+      "the sleep job to run");
+  // (A type of short jobs would be claimed a little ahead of a free slot: sleep is not one.)
+  const auto next = submit(a->port(), {{"type", "sleep"}, {"input", {{"ms", 1}}}, {"lane", "thread"}});
+  EXPECT_EQ(redis_.call({"ZSCORE", "offload:q:thread:sleep", next["id"]}).is_string(), true)
+      << "queued behind the busy slot";
+  EXPECT_EQ(wait_for_job(a->port(), next["id"], is_terminal_view)["state"], "succeeded");
+}
+
 TEST_F(cluster_test, an_idempotency_key_is_global) {
   auto a = node("a"), b = node("b");
   const json body{{"type", "echo"}, {"input", {{"text", "once"}}}, {"idempotency_key", "order-42"}};

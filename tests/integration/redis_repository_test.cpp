@@ -240,6 +240,97 @@ TEST_F(redis_repository_test, the_adds_of_one_turn_go_to_redis_in_one_call) {
   EXPECT_NE(stats.find("cmdstat_evalsha:calls=1,"), std::string::npos) << stats;
 }
 
+// A node with room for a job it accepts asks its add to claim it: Redis then stores the job as that node's
+// (token 1, a lease) without queuing it, but only while nothing a claim would take first can wait (a job in
+// any queue of the job's pool, a delayed job now due) and never a job that is not due itself.
+TEST_F(redis_repository_test, an_add_claims_its_job_only_while_nothing_could_be_claimed_before_it) {
+  auto a = open("a");
+  a->set_pool_queues({{echo_queue, sum_queue}});
+  const auto claiming = [&](const std::string& type, std::optional<std::int64_t> delay_ms = {}) {
+    proto::job_spec spec;
+    spec.type = type;
+    auto j = a->make(std::move(spec), proto::lane::thread, slot_pool::thread);
+    if (delay_ms) j->not_before = j->created_at + std::chrono::milliseconds{*delay_ms};
+    j->events.append(proto::event_type::queued, {{"lane", "thread"}}, j->created_at);
+    j->claim_at_add = true;
+    const auto failed = await(a->async_add(j));
+    EXPECT_FALSE(failed.has_value()) << failed->message;
+    return j;
+  };
+  const auto first = claiming("echo");
+  EXPECT_EQ(first->claim, 1u);
+  EXPECT_EQ(first->owner, "a");
+  EXPECT_EQ(server_.call({"HMGET", "offload:job:" + first->id, "owner", "claim"}),
+            nlohmann::json({"a", "1"}));
+  EXPECT_TRUE(server_.call({"ZSCORE", "offload:running", first->id}).is_string()) << "a lease";
+  EXPECT_EQ(server_.call({"ZCARD", echo_queue}), 0);
+  // Its writes are fenced by that token, as those of any claimed job.
+  succeed(*a, *first, 7);
+  await(a->async_flush());
+  const auto done = await(a->async_find(first->id));
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->state, job_state::succeeded);
+  EXPECT_EQ(done->events.events().size(), 3u);
+
+  // A job waiting in another queue of the pool would be claimed first: the next add only queues its job.
+  const auto waiting = add(*a, "sum");
+  const auto second = claiming("echo");
+  EXPECT_EQ(second->claim, 0u);
+  EXPECT_EQ(second->owner, "");
+  EXPECT_EQ(server_.call({"ZCARD", echo_queue}), 1);
+  EXPECT_EQ(server_.call({"HMGET", "offload:job:" + second->id, "owner", "claim"}),
+            nlohmann::json({nullptr, nullptr}));
+  auto both = await(a->async_claim({echo_queue, sum_queue}, 4, {}));
+  ASSERT_TRUE(both);
+  ASSERT_EQ(both->claimed.size(), 2u);
+  EXPECT_EQ(both->claimed[0]->id, waiting->id);
+  EXPECT_EQ(both->claimed[1]->id, second->id);
+
+  // A job not due yet is queued (delayed) and holds nothing back.
+  const auto delayed = claiming("echo", 60000);
+  EXPECT_EQ(delayed->claim, 0u);
+  EXPECT_EQ(server_.call({"ZSCORE", "offload:delayed", delayed->id}).is_string(), true);
+  EXPECT_EQ(claiming("echo")->claim, 1u);
+  // A delayed job that is due would be claimed first.
+  const auto due = add(*a, "sum", 5, std::nullopt, 1);
+  test::wait_until([&] { return job::clock::now() > *due->not_before + 10ms; }, "the delayed job to be due");
+  EXPECT_EQ(claiming("echo")->claim, 0u);
+}
+
+// In one call too: an add after one that queued its job only queues its own.
+TEST_F(redis_repository_test, an_add_claims_nothing_behind_a_job_queued_in_the_same_call) {
+  auto a = open("a");
+  a->set_pool_queues({{echo_queue}});
+  server_.call({"CONFIG", "RESETSTAT"});
+  std::vector<std::shared_ptr<job>> jobs;
+  std::vector<std::optional<std::optional<proto::error>>> outcomes(3);
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    proto::job_spec spec;
+    spec.type = "echo";
+    auto j = a->make(std::move(spec), proto::lane::thread, slot_pool::thread);
+    j->events.append(proto::event_type::queued, {{"lane", "thread"}}, j->created_at);
+    j->claim_at_add = i != 1;
+    jobs.push_back(j);
+    asio::co_spawn(ioc_, a->async_add(j), [&outcomes, i](std::exception_ptr, std::optional<proto::error> e) {
+      outcomes[i] = std::move(e);
+    });
+  }
+  const auto answered = [&] {
+    return std::all_of(outcomes.begin(), outcomes.end(), [](auto& o) { return o.has_value(); });
+  };
+  ioc_.restart();
+  for (const auto deadline = std::chrono::steady_clock::now() + 20s;
+       !answered() && std::chrono::steady_clock::now() < deadline;)
+    ioc_.run_one_for(100ms);
+  ASSERT_TRUE(answered());
+  EXPECT_EQ(jobs[0]->claim, 1u);
+  EXPECT_EQ(jobs[1]->claim, 0u);
+  EXPECT_EQ(jobs[2]->claim, 0u);
+  EXPECT_EQ(server_.call({"ZRANGE", echo_queue, "0", "-1"}), nlohmann::json({jobs[1]->id, jobs[2]->id}));
+  const auto stats = server_.call({"INFO", "commandstats"}).get<std::string>();
+  EXPECT_NE(stats.find("cmdstat_evalsha:calls=1,"), std::string::npos) << "one call: " << stats;
+}
+
 // A node keeps the jobs it added until it claims them: Redis answers such a claim with the fencing token
 // alone, and the node takes the very job it added; a job another node added is read whole.
 TEST_F(redis_repository_test, a_claim_of_a_job_this_node_added_takes_it_without_reading_it_back) {

@@ -62,13 +62,15 @@ class shared_queue {
   /// The queue that holds jobs of `type` in `lane`.
   virtual std::string queue_key(proto::lane lane, const std::string& type) const = 0;
   virtual void set_events(shared_queue_events events) = 0;
+  /// The queues of each of this node's slot pools (by `slot_pool` index, as claims name them): an add
+  /// claims a job marked `claim_at_add` only while every queue of its pool is empty.
+  virtual void set_pool_queues(std::vector<std::vector<std::string>> queues) = 0;
 
   /// Claims up to `limit` of the most urgent jobs among `queues` (highest priority, then oldest submission)
   /// in one step, and at most `at_most[i]` from `queues[i]` (no such bound when `at_most` is empty); fewer
   /// when the queues hold fewer.
-  virtual boost::asio::awaitable<proto::result<claim_result>> async_claim(std::vector<std::string> queues,
-                                                                          std::size_t limit,
-                                                                          std::vector<std::size_t> at_most) = 0;
+  virtual boost::asio::awaitable<proto::result<claim_result>> async_claim(
+      std::vector<std::string> queues, std::size_t limit, std::vector<std::size_t> at_most) = 0;
   /// Takes over job `id` when its lease passed (`expired`) or while it is queued (`queued`, to cancel it);
   /// null when it is not (or no longer) so.
   virtual boost::asio::awaitable<proto::result<std::shared_ptr<job>>> async_take(std::string id,

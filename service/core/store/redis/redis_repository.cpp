@@ -242,6 +242,9 @@ asio::awaitable<std::optional<proto::error>> redis_repository::async_add(std::sh
   const auto& key = j->spec.idempotency_key;
   a.args.add(j->id).add(j->seq).add(key.value_or(""));
   a.args.add(j->not_before ? number(to_micros(*j->not_before)) : std::string{});
+  // Claimed by the add if it can be: then the record also names the claim (a new one: token 1) and owner.
+  const auto pool = static_cast<std::size_t>(j->pool);
+  if (j->claim_at_add && pool < pool_queues_.size() && !pool_queues_[pool].empty()) a.pool = pool;
   std::vector<redis_field> fields;
   fields.reserve(20);
   fields.emplace_back("q", queue_of(j->lane, j->spec.type));
@@ -255,21 +258,33 @@ asio::awaitable<std::optional<proto::error>> redis_repository::async_add(std::sh
   fields.emplace_back("created", number(to_micros(j->created_at)));
   fields.emplace_back("origin", options_.node);
   append_record(fields, *j);
+  if (a.pool) {
+    fields.emplace_back("claim", "1");
+    fields.emplace_back("owner", options_.node);
+  }
   // A new record: an absent field reads as an empty one, so the empty ones are not sent.
-  append_segment(a.args, fields, j->events.events(), true);
+  append_segment(a.segment, fields, j->events.events(), true);
   hold(j);
   // Sent with the other submissions of this reactor turn, in one script (group commit).
   auto init = [this](auto handler, pending_add a) {
     // Shared, so that the (move-only) handler fits a std::function; called once.
     auto h = std::make_shared<decltype(handler)>(std::move(handler));
-    a.done = [h](std::optional<proto::error> outcome) { std::move (*h)(std::move(outcome)); };
+    a.done = [h](std::optional<proto::error> outcome, bool claimed) {
+      std::move (*h)(std::move(outcome), claimed);
+    };
     adds_.push_back(std::move(a));
     schedule_flush();
   };
-  auto outcome =
-      co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::optional<proto::error>)>(
+  auto [outcome, claimed] =
+      co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::optional<proto::error>, bool)>(
           std::move(init), asio::use_awaitable, std::move(a));
-  if (outcome) unhold(j->id);
+  if (outcome || claimed) unhold(j->id);
+  if (claimed) {
+    // Redis has the record as it was sent, with this node's claim.
+    j->claim = 1;
+    j->owner = options_.node;
+    remember_record(*j);
+  }
   co_return outcome;
 }
 
@@ -331,31 +346,50 @@ void redis_repository::send_adds() {
     auto batch = std::make_shared<std::vector<pending_add>>();
     std::size_t bytes = 0;
     while (!adds_.empty() && batch->size() < max_batch_jobs && (batch->empty() || bytes < max_batch_bytes)) {
-      bytes += adds_.front().args.text().size();
+      bytes += adds_.front().args.text().size() + adds_.front().segment.text().size();
       batch->push_back(std::move(adds_.front()));
       adds_.pop_front();
     }
-    redis_args args;
-    args.reserve(bytes + 64);
-    args.add(jobs_index).add(options_.node).add(batch->size());
+    // The queues of the pools this batch may claim for, each once, numbered from 1 in the order sent.
+    std::vector<std::size_t> pools;
     for (const auto& a : *batch)
+      if (a.pool && std::find(pools.begin(), pools.end(), *a.pool) == pools.end()) pools.push_back(*a.pool);
+    redis_args args;
+    args.reserve(bytes + 64 + 32 * pools.size());
+    args.add(jobs_index).add(delayed_index).add(running_index);
+    args.add(options_.node).add(batch->size()).add(options_.lease.count()).add(pools.size());
+    for (const auto p : pools) {
+      args.add(pool_queues_[p].size());
+      for (const auto& q : pool_queues_[p])
+        args.add(q);
+    }
+    for (const auto& a : *batch) {
       args.append(a.args);
+      if (a.pool)
+        args.add(std::find(pools.begin(), pools.end(), *a.pool) - pools.begin() + 1);
+      else
+        args.add(std::string_view{});
+      args.append(a.segment);
+    }
     ++adding_;
     connection_->send_script(
-        redis_scripts::add, 1, std::move(args),
+        redis_scripts::add, 3, std::move(args),
         [this, alive = std::weak_ptr<void>{lifetime_}, batch](proto::result<redis_reply> r) {
           for (std::size_t i = 0; i < batch->size(); ++i) {
             std::optional<proto::error> outcome;
+            bool claimed = false;
             if (!r)
               outcome = r.error();
             else if (r->is_error())
               outcome = unreadable(r->text);
             else if (!r->is_array() || r->elements.size() != batch->size())
               outcome = unreadable("no answer to add");
-            else if (const auto& holder = r->elements[i].text; !holder.empty())
+            else if (const auto& e = r->elements[i]; e.type == redis_reply::kind::integer)
+              claimed = (*batch)[i].pool && e.integer == 1;
+            else if (!e.text.empty())
               outcome =
-                  proto::error{errc::idempotency_conflict, "idempotency_key was just used for job " + holder};
-            (*batch)[i].done(std::move(outcome));
+                  proto::error{errc::idempotency_conflict, "idempotency_key was just used for job " + e.text};
+            (*batch)[i].done(std::move(outcome), claimed);
           }
           if (!alive.lock()) return;
           if (--adding_ == 0 && !adds_.empty()) schedule_flush();

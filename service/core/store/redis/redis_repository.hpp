@@ -83,6 +83,9 @@ class redis_repository final : public job_repository, public shared_queue {
     return queue_of(lane, type);
   }
   void set_events(shared_queue_events events) override { events_ = std::move(events); }
+  void set_pool_queues(std::vector<std::vector<std::string>> queues) override {
+    pool_queues_ = std::move(queues);
+  }
   boost::asio::awaitable<proto::result<claim_result>> async_claim(std::vector<std::string> queues,
                                                                   std::size_t limit,
                                                                   std::vector<std::size_t> at_most) override;
@@ -103,10 +106,16 @@ class redis_repository final : public job_repository, public shared_queue {
   std::uint64_t dropped_writes() const noexcept { return dropped_; }
 
  private:
-  /// A job's part of the batched `add` script, and its submitter, waiting for the answer.
+  /// A job's part of the batched `add` script, and its submitter, waiting for the answer: whether it was
+  /// stored, and whether it was claimed for this node.
   struct pending_add {
+    /// Id, seq, idempotency key, not_before.
     redis_args args;
-    std::function<void(std::optional<proto::error>)> done;
+    /// The slot pool to claim it for, if any.
+    std::optional<std::size_t> pool;
+    /// Fields and events.
+    redis_args segment;
+    std::function<void(std::optional<proto::error>, bool)> done;
   };
   /// A job's part of the batched `write` script. The writes of one job in one batch become one (the last
   /// record, every event in order) as long as the earlier ones only saved.
@@ -196,6 +205,8 @@ class redis_repository final : public job_repository, public shared_queue {
   std::unordered_map<std::uint64_t, std::size_t> outstanding_;
   std::unordered_map<std::uint64_t, std::shared_ptr<job>> settling_;
   shared_queue_events events_;
+  // By slot pool: the queues an add checks before it claims a job of that pool.
+  std::vector<std::vector<std::string>> pool_queues_;
   // Follows the channels of the cluster (a subscribed connection runs no other command).
   std::unique_ptr<redis_connection> subscriber_;
   bool was_ready_ = false;

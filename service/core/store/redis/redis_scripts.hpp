@@ -98,31 +98,69 @@ enum index : std::size_t { add, claim, take, write, renew, expired, evict, read,
 // next part begins.
 
 /// Stores and queues several jobs in one call (group commit: the submissions of one reactor turn).
-/// KEYS: jobs. ARGV: node, count, then per job: id, seq, idempotency key ('' for none), not_before (µs, or
-/// ''), then its fields (`q` and `score` first) and events. Returns one element per job: '' (stored), or the
-/// id of the job that already holds its idempotency key (then nothing of it is stored).
+/// KEYS: jobs, delayed, running. ARGV: node, count, lease ms, how many pools, then per pool: how many
+/// queues, the queue keys; then per job: id, seq, idempotency key ('' for none), not_before (µs, or ''), the
+/// pool (1-based among those sent) to claim it for ('' for none), then its fields (`q` and `score` first;
+/// when a pool is named, `claim` and `owner` last) and events. A job named with a pool is claimed for this
+/// node at once (token 1, a lease, never in a queue) when it is due and no job a claim would take first can
+/// wait: every queue of the pool empty, no delayed job due, no job of this call queued before it. Returns
+/// one element per job: '' (stored and queued), 1 (stored and claimed), or the id of the job that already
+/// holds its idempotency key (then nothing of it is stored).
 inline constexpr std::string_view add_lua = OFFLOAD_REDIS_LUA_PRELUDE R"lua(
-local out = {}
-local i = 3
+local node, lease = ARGV[1], tonumber(ARGV[3])
+local pools = {}
+local i = 5
+for p = 1, tonumber(ARGV[4]) do
+  local n = tonumber(ARGV[i])
+  pools[p] = {i + 1, i + n}
+  i = i + n + 1
+end
+-- Whether a claim could take another job before one of pool p: read once per call, then kept up to date.
+local waiting = {}
+local function something_waits(p)
+  if waiting[p] == nil then
+    local any = #redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now_ms(), 'LIMIT', 0, 1) > 0
+    for k = pools[p][1], pools[p][2] do
+      if any then break end
+      any = redis.call('EXISTS', ARGV[k]) == 1
+    end
+    waiting[p] = any
+  end
+  return waiting[p]
+end
+local out, leased = {}, {}
+local queued_one = false
 for _ = 1, tonumber(ARGV[2]) do
-  local id, seq, key, not_before = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  local n, first, last, next = segment(ARGV, i + 4)
-  local fields = i + 5
+  local id, seq, key, not_before, pool = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])
+  local n, first, last, next = segment(ARGV, i + 5)
+  local fields = i + 6
   i = next
   local existing = key ~= '' and redis.call('GET', 'offload:key:' .. key)
   if existing then
     table.insert(out, existing)
   else
     if key ~= '' then redis.call('SET', 'offload:key:' .. key, id) end
-    set_fields(job_key(id), ARGV, fields, n)
+    local nb = tonumber(not_before)
+    local claim = pool and not queued_one and not (nb and nb / 1000 > now_ms()) and not something_waits(pool)
+    local job = job_key(id)
+    -- The claim's fields come last: left out when the job is queued.
+    set_fields(job, ARGV, fields, (pool and not claim) and n - 2 or n)
     -- Nobody follows a job that was not there a moment ago: no change notice.
     add_events(id, first, last, ARGV, true)
     redis.call('ZADD', KEYS[1], seq, id)
-    enqueue(id, ARGV[fields + 1], ARGV[fields + 3], not_before)
-    table.insert(out, '')
+    if claim then
+      table.insert(leased, now_ms() + lease)
+      table.insert(leased, id)
+      table.insert(out, 1)
+    else
+      enqueue(id, ARGV[fields + 1], ARGV[fields + 3], not_before)
+      queued_one = true
+      table.insert(out, '')
+    end
   end
 end
-publish_all(ARGV[1])
+in_slices('ZADD', KEYS[3], leased, 1024)
+publish_all(node)
 return out
 )lua";
 
