@@ -62,6 +62,38 @@ class redis_repository_test : public ::testing::Test {
     return j;
   }
 
+  /// A new queued echo job of `repo`, not added yet.
+  static std::shared_ptr<job> fresh(redis_repository& repo, const std::string& type = "echo",
+                                    std::optional<std::string> key = std::nullopt) {
+    proto::job_spec spec;
+    spec.type = type;
+    spec.idempotency_key = std::move(key);
+    auto j = repo.make(std::move(spec), proto::lane::thread, slot_pool::thread);
+    j->events.append(proto::event_type::queued, {{"lane", "thread"}}, j->created_at);
+    return j;
+  }
+
+  /// Adds `jobs` from one reactor turn (so in one batch) and runs until each add has its answer.
+  std::vector<std::optional<proto::error>> add_in_one_turn(redis_repository& repo,
+                                                           const std::vector<std::shared_ptr<job>>& jobs) {
+    std::vector<std::optional<std::optional<proto::error>>> outcomes(jobs.size());
+    for (std::size_t i = 0; i < jobs.size(); ++i)
+      asio::co_spawn(
+          ioc_, repo.async_add(jobs[i]),
+          [&outcomes, i](std::exception_ptr, std::optional<proto::error> e) { outcomes[i] = std::move(e); });
+    const auto answered = [&] {
+      return std::all_of(outcomes.begin(), outcomes.end(), [](auto& o) { return o.has_value(); });
+    };
+    ioc_.restart();
+    for (const auto deadline = std::chrono::steady_clock::now() + 20s;
+         !answered() && std::chrono::steady_clock::now() < deadline;)
+      ioc_.run_one_for(100ms);
+    std::vector<std::optional<proto::error>> out;
+    for (auto& o : outcomes)
+      out.push_back(o ? std::move(*o) : proto::error{proto::errc::internal, "no answer within 20 s"});
+    return out;
+  }
+
   std::shared_ptr<job> claim(redis_repository& repo, std::vector<std::string> queues) {
     auto r = await(repo.async_claim(std::move(queues), 1, {}));
     EXPECT_TRUE(r.has_value()) << r.error().message;
@@ -210,30 +242,13 @@ TEST_F(redis_repository_test, the_adds_of_one_turn_go_to_redis_in_one_call) {
   auto a = open("a");
   server_.call({"CONFIG", "RESETSTAT"});
   std::vector<std::shared_ptr<job>> jobs;
-  std::vector<std::optional<std::optional<proto::error>>> outcomes(20);
-  for (std::size_t i = 0; i < outcomes.size(); ++i) {
-    proto::job_spec spec;
-    spec.type = "echo";
-    if (i >= 18) spec.idempotency_key = "same-key";
-    auto j = a->make(std::move(spec), proto::lane::thread, slot_pool::thread);
-    j->events.append(proto::event_type::queued, {{"lane", "thread"}}, j->created_at);
-    jobs.push_back(j);
-    asio::co_spawn(ioc_, a->async_add(j), [&outcomes, i](std::exception_ptr, std::optional<proto::error> e) {
-      outcomes[i] = std::move(e);
-    });
-  }
-  const auto answered = [&] {
-    return std::all_of(outcomes.begin(), outcomes.end(), [](auto& o) { return o.has_value(); });
-  };
-  ioc_.restart();
-  for (const auto deadline = std::chrono::steady_clock::now() + 20s;
-       !answered() && std::chrono::steady_clock::now() < deadline;)
-    ioc_.run_one_for(100ms);
-  ASSERT_TRUE(answered());
+  for (std::size_t i = 0; i < 20; ++i)
+    jobs.push_back(fresh(*a, "echo", i >= 18 ? std::optional<std::string>{"same-key"} : std::nullopt));
+  const auto outcomes = add_in_one_turn(*a, jobs);
   for (std::size_t i = 0; i < 19; ++i)
-    EXPECT_FALSE(outcomes[i]->has_value()) << i << ": " << (*outcomes[i])->message;
-  ASSERT_TRUE(outcomes[19]->has_value());
-  EXPECT_EQ((*outcomes[19])->code, proto::errc::idempotency_conflict);
+    EXPECT_FALSE(outcomes[i].has_value()) << i << ": " << outcomes[i]->message;
+  ASSERT_TRUE(outcomes[19].has_value());
+  EXPECT_EQ(outcomes[19]->code, proto::errc::idempotency_conflict);
   EXPECT_EQ(server_.call({"ZCARD", "offload:jobs"}), 19);
   EXPECT_EQ(server_.call({"ZCARD", echo_queue}), 19);
   const auto stats = server_.call({"INFO", "commandstats"}).get<std::string>();
@@ -247,11 +262,8 @@ TEST_F(redis_repository_test, an_add_claims_its_job_only_while_nothing_could_be_
   auto a = open("a");
   a->set_pool_queues({{echo_queue, sum_queue}});
   const auto claiming = [&](const std::string& type, std::optional<std::int64_t> delay_ms = {}) {
-    proto::job_spec spec;
-    spec.type = type;
-    auto j = a->make(std::move(spec), proto::lane::thread, slot_pool::thread);
+    auto j = fresh(*a, type);
     if (delay_ms) j->not_before = j->created_at + std::chrono::milliseconds{*delay_ms};
-    j->events.append(proto::event_type::queued, {{"lane", "thread"}}, j->created_at);
     j->claim_at_add = true;
     const auto failed = await(a->async_add(j));
     EXPECT_FALSE(failed.has_value()) << failed->message;
@@ -303,26 +315,12 @@ TEST_F(redis_repository_test, an_add_claims_nothing_behind_a_job_queued_in_the_s
   a->set_pool_queues({{echo_queue}});
   server_.call({"CONFIG", "RESETSTAT"});
   std::vector<std::shared_ptr<job>> jobs;
-  std::vector<std::optional<std::optional<proto::error>>> outcomes(3);
-  for (std::size_t i = 0; i < outcomes.size(); ++i) {
-    proto::job_spec spec;
-    spec.type = "echo";
-    auto j = a->make(std::move(spec), proto::lane::thread, slot_pool::thread);
-    j->events.append(proto::event_type::queued, {{"lane", "thread"}}, j->created_at);
-    j->claim_at_add = i != 1;
-    jobs.push_back(j);
-    asio::co_spawn(ioc_, a->async_add(j), [&outcomes, i](std::exception_ptr, std::optional<proto::error> e) {
-      outcomes[i] = std::move(e);
-    });
+  for (std::size_t i = 0; i < 3; ++i) {
+    jobs.push_back(fresh(*a));
+    jobs.back()->claim_at_add = i != 1;
   }
-  const auto answered = [&] {
-    return std::all_of(outcomes.begin(), outcomes.end(), [](auto& o) { return o.has_value(); });
-  };
-  ioc_.restart();
-  for (const auto deadline = std::chrono::steady_clock::now() + 20s;
-       !answered() && std::chrono::steady_clock::now() < deadline;)
-    ioc_.run_one_for(100ms);
-  ASSERT_TRUE(answered());
+  for (const auto& outcome : add_in_one_turn(*a, jobs))
+    EXPECT_FALSE(outcome.has_value()) << outcome->message;
   EXPECT_EQ(jobs[0]->claim, 1u);
   EXPECT_EQ(jobs[1]->claim, 0u);
   EXPECT_EQ(jobs[2]->claim, 0u);
