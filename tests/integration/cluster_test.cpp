@@ -69,11 +69,14 @@ TEST_F(cluster_test, a_node_warns_when_redis_keeps_4_kib_per_job_event_stream) {
   EXPECT_NE(file_text(warned).find("\"stream_node_max_bytes\":4096"), std::string::npos) << file_text(warned);
   ASSERT_EQ(redis_.call({"CONFIG", "SET", "stream-node-max-bytes", "512"}), "OK");
   const auto quiet = (dir.path() / "quiet.log").string();
-  offloadd_process b{{"--store", redis_.url(), "--node-name", "b"}, {}, quiet};
-  // The job's add goes to Redis after the check, on the same connection: once it has run, the check's
-  // answer has come.
-  const auto r = http_post(b.port(), "/v1/jobs?wait=30", {{"type", "echo"}});
-  EXPECT_EQ(r.json()["state"], "succeeded") << r.body;
+  {
+    offloadd_process b{{"--store", redis_.url(), "--node-name", "b"}, {}, quiet};
+    // The job's add goes to Redis after the check, on the same connection: once it has run, the check's
+    // answer has come.
+    const auto r = http_post(b.port(), "/v1/jobs?wait=30", {{"type", "echo"}});
+    EXPECT_EQ(r.json()["state"], "succeeded") << r.body;
+  }
+  // Read once the node has stopped: its log is written by a thread of its own, and flushed at exit.
   EXPECT_EQ(file_text(quiet).find("stream-node-max-bytes"), std::string::npos) << file_text(quiet);
 }
 
