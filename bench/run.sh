@@ -117,8 +117,8 @@ post_wait() {  # post_wait BODY [CONNECTIONS]
 # right after another one is measured first in the next turn, and so on); the table gives the median of the
 # turns' ratios.
 turn=$(awk -v s="$secs" 'BEGIN { printf "%.2f", s / 3 }')
-turn_rps() {  # turn_rps BODY: requests/s of a ?wait load of BODY for one turn (16 connections)
-  "$bench/offload_load" --port "$port" --seconds "$turn" --connections 16 --method POST \
+turn_rps() {  # turn_rps BODY [CONNECTIONS]: requests/s of a ?wait load of BODY for one turn (16 connections)
+  "$bench/offload_load" --port "$port" --seconds "$turn" --connections "${2:-16}" --method POST \
     --path '/v1/jobs?wait=30' --body "$1" | grep -o '"rps":[0-9.]*' | cut -d: -f2
 }
 
@@ -213,6 +213,24 @@ retain_jobs "$kept"
 kept=$(curl_metric offload_jobs_retained)
 command=$(post_wait '{"type":"true"}' 8)
 emit command_retained "${command%\}},\"retained\":$kept,\"rss_kib\":$(rss_kib "$server_pid")}"
+# The same two in turns (see turn_rps): the server that holds the finished jobs stays up and a fresh one starts
+# beside it; the load goes to one of them at a time.
+declare -A side_port
+side_port[retained]=$port
+retained_pid=$server_pid
+start_server --store memory
+side_port[fresh]=$port
+turns=""
+for order in "fresh retained" "retained fresh" "fresh retained"; do
+  for side in $order; do
+    port=${side_port[$side]}
+    got[$side]=$(turn_rps '{"type":"true"}' 8)
+  done
+  turns+="${turns:+,}{\"fresh\":${got[fresh]},\"retained\":${got[retained]}}"
+done
+emit command_turns "{\"turns\":[$turns]}"
+stop_server
+server_pid=$retained_pid
 stop_server
 start_server --store memory
 emit overhead_memory "$(post_wait '{"type":"echo","input":{"a":1}}')"
@@ -388,7 +406,7 @@ print(f"\n{'scenario':<22}{'result':<62}{'vs baseline':>12}")
 def median(xs):
     xs = sorted(xs)
     return xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
-for name in ["overhead", "overhead_memory", "overhead_turns", "overhead_redis", "cpu", "process", "command", "command_fresh", "command_retained", "worker_python", "worker_node", "worker_turns", "command_python", "async", "async_memory", "async_redis", "e2e_redis", "bullmq", "scale_1", "scale_2", "scale_3", "responsive", "responsive_dashboards", "ws", "stream", "memory_idle", "memory_retained", "recovery", "baseline_beast", "baseline_spawn", "node_overhead", "node_process", "node_command"]:
+for name in ["overhead", "overhead_memory", "overhead_turns", "overhead_redis", "cpu", "process", "command", "command_fresh", "command_retained", "command_turns", "worker_python", "worker_node", "worker_turns", "command_python", "async", "async_memory", "async_redis", "e2e_redis", "bullmq", "scale_1", "scale_2", "scale_3", "responsive", "responsive_dashboards", "ws", "stream", "memory_idle", "memory_retained", "recovery", "baseline_beast", "baseline_spawn", "node_overhead", "node_process", "node_command"]:
     r = rows.get(name)
     if not r: continue
     if name == "e2e_redis" or name.startswith("scale_"):
@@ -403,6 +421,10 @@ for name in ["overhead", "overhead_memory", "overhead_turns", "overhead_redis", 
         nd = median([x["process"] / x["node"] for x in t])
         text = "process / python / node: " + ", ".join(f"{x['process']:.0f}/{x['python']:.0f}/{x['node']:.0f}" for x in t)
         r["vs"] = f"cost {py:.2f}× {nd:.2f}×"
+    elif name == "command_turns":
+        t = r["turns"]
+        text = "fresh / retained: " + ", ".join(f"{x['fresh']:.0f}/{x['retained']:.0f}" for x in t)
+        r["vs"] = f"fresh {median([x['retained'] / x['fresh'] for x in t]):.2f}×"
     elif name == "overhead_turns":
         t = r["turns"]
         text = "sqlite / memory: " + ", ".join(f"{x['sqlite']:.0f}/{x['memory']:.0f}" for x in t)
