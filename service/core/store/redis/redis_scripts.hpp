@@ -115,7 +115,8 @@ for p = 1, tonumber(ARGV[4]) do
   pools[p] = {i + 1, i + n}
   i = i + n + 1
 end
--- Whether a claim could take another job before one of pool p: read once per call, then kept up to date.
+-- Whether a claim could take another job before one of pool p: read once per call (a job this call
+-- queues holds back every later claim of the call through queued_one).
 local waiting = {}
 local function something_waits(p)
   if waiting[p] == nil then
