@@ -4,6 +4,7 @@
 #include "app/stats_report.hpp"
 #include "core/job_service.hpp"
 #include "core/logger.hpp"
+#include "core/memory_trimmer.hpp"
 #include "core/metrics_registry.hpp"
 #include "core/process/command_runner.hpp"
 #include "core/process/command_spec.hpp"
@@ -261,7 +262,9 @@ struct daemon_parts {
         websockets{reactor.get_executor(), jobs, opts.websocket},
         routes{net::make_api_routes(api, websockets, metrics, opts.metrics_auth)},
         listener{reactor.get_executor(), routes, opts.http, &auth, &metrics},
-        stats{{jobs, lag, {pools.begin(), pools.end()}, listener, websockets}} {
+        stats{{jobs, lag, {pools.begin(), pools.end()}, listener, websockets}},
+        trimmer{reactor.get_executor(), metrics, calm_check(),
+                core::memory_trimmer::settings{.min_free = opts.trim_memory}} {
     jobs.attach_metrics(metrics);
     api.set_stats_source([this] { return stats.snapshot(); });
     websockets.watches().set_stats_source([this] { return stats.snapshot(); });
@@ -290,6 +293,16 @@ struct daemon_parts {
     for (const auto& spec : specs)
       out.push_back(std::make_unique<core::worker_pool>(reactor.get_executor(), configured_pool(opts, spec)));
     return out;
+  }
+
+  // Calm, for the memory trimmer: no job queued and none submitted since the last check.
+  std::function<bool()> calm_check() {
+    return [this, submitted = std::uint64_t{0}]() mutable {
+      const auto now = jobs.stats();
+      const bool calm = now.queued == 0 && now.submitted == submitted;
+      submitted = now.submitted;
+      return calm;
+    };
   }
 
   std::vector<core::worker_pool*> all_pools() {
@@ -324,6 +337,7 @@ struct daemon_parts {
   net::route_table routes;
   net::listener listener;
   stats_report stats;
+  core::memory_trimmer trimmer;
 };
 
 // SIGTERM/SIGINT: refuse new jobs, let the running ones finish within the grace period, tell subscribers
@@ -344,6 +358,7 @@ asio::awaitable<void> drain_on_signal(asio::io_context& reactor, daemon_parts& p
   co_await parts.jobs.async_drain(grace);
   parts.listener.stop();
   parts.lag.stop();
+  parts.trimmer.stop();
   // Subscribers get every terminal event, then a 1001 close.
   parts.websockets.close_all();
   const auto close_limit = std::chrono::seconds{2};
@@ -525,6 +540,7 @@ int serve(const options& given, const core::type_registry& program_types) {
     return 2;
   }
   parts.lag.start();
+  parts.trimmer.start();
   asio::signal_set signals{reactor, SIGINT, SIGTERM};
   const auto address = bind_and_announce(parts.listener, opts.listen);
   if (!address) return 1;
@@ -553,6 +569,8 @@ int serve(const options& given, const core::type_registry& program_types) {
 
   reactor.run();
   parts.jobs.join();
+  // A look still under way reports to the reactor: wait for it, so that the shutdown drops the report.
+  parts.trimmer.join();
   reactor.shutdown();
   core::log(core::log_level::info, "offloadd stopped", {{"finished_jobs", parts.jobs.stats().finished}});
   return 0;

@@ -227,6 +227,10 @@ const std::vector<option_spec>& option_table() {
                     "/readyz answers 503 overloaded while the reactor lagged more than this in the last 5 s",
                     "100", false, 1, 60'000,
                     [](options& o, std::uint64_t n) { o.max_reactor_lag = std::chrono::milliseconds{n}; }),
+      number_option("trim-memory",
+                    "once no job is queued and at least this much of the heap is free (after a burst), give "
+                    "it back to the system (suffix k, m, g; 0 = never)",
+                    "8m", true, 0, 1ull << 40, [](options& o, std::uint64_t n) { o.trim_memory = n; }),
       {"store",
        "where jobs are kept: sqlite (in --data-dir; they survive a restart), memory (lost when offloadd "
        "stops), or redis://[user@]HOST[:PORT][/DB], shared by every node of a cluster (password from "

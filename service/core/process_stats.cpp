@@ -1,4 +1,4 @@
-// /proc/self/stat and /proc/self/fd.
+// /proc/self/stat, /proc/self/statm and /proc/self/fd.
 #include "core/process_stats.hpp"
 
 #include <ctime>
@@ -50,6 +50,13 @@ std::optional<process_stats> process_stats::read() {
     if (s.open_fds > 0) --s.open_fds;  // the directory stream itself
   }
   return s;
+}
+
+std::optional<std::uint64_t> process_stats::resident() {
+  std::ifstream statm("/proc/self/statm");
+  unsigned long long size_pages = 0, resident_pages = 0;
+  if (!(statm >> size_pages >> resident_pages)) return std::nullopt;
+  return resident_pages * static_cast<unsigned long long>(::sysconf(_SC_PAGESIZE));
 }
 
 }  // namespace offload::core

@@ -14,6 +14,8 @@ struct process_stats {
 
   /// Reads /proc/self; nothing when /proc is unavailable.
   static std::optional<process_stats> read();
+  /// The resident set alone (/proc/self/statm: one short read); nothing when /proc is unavailable.
+  static std::optional<std::uint64_t> resident();
 };
 
 }  // namespace offload::core

@@ -147,6 +147,35 @@ TEST(metrics_test, readiness_follows_reactor_lag) {
   wait_until([&] { return http_get(server.port(), "/readyz").status == 200; }, "readyz to recover", 20s);
 }
 
+// After a burst, the memory of the jobs that queued goes back to the system once no job waits: 2,000 jobs
+// with 16 KiB inputs queue behind a sleeping one in a lane of one thread, then run; only the newest 100
+// finished jobs stay, and they, made last, sit above the space the others held, which glibc keeps by itself.
+TEST(metrics_test, the_memory_of_a_drained_burst_goes_back_to_the_system) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "the sanitizers' allocator is not glibc's: nothing to trim";
+#endif
+  offloadd_process server{
+      {"--store", "memory", "--threads", "1", "--retain-jobs", "100", "--trim-memory", "8m"}};
+  const auto port = server.port();
+  const auto blocker =
+      submit(port, {{"type", "sleep"}, {"input", {{"ms", 600000}}}})["id"].get<std::string>();
+  wait_for_job(port, blocker, [](const json& v) { return is_state(v, "running"); });
+  http_connection conn{port};
+  const auto body = json{{"type", "echo"}, {"input", {{"blob", std::string(16384, 'x')}}}}.dump();
+  for (int i = 0; i < 2000; ++i)
+    ASSERT_EQ(conn.request("POST", "/v1/jobs", body).status, 202u) << "job " << i;
+  const auto burst = scrape(port);
+  EXPECT_EQ(value(burst, R"(offload_jobs_queued{lane="thread"})"), 2000);
+  EXPECT_EQ(value(burst, "offload_memory_trims_total"), 0) << "no trim while jobs wait";
+  const auto peak = value(burst, "process_resident_memory_bytes");
+  ASSERT_EQ(http_delete(port, "/v1/jobs/" + blocker).status, 200u);
+  wait_until([&] { return value(scrape(port), "offload_memory_trims_total") >= 1; }, "a trim", 30s);
+  const auto after = scrape(port);
+  EXPECT_EQ(value(after, R"(offload_jobs_queued{lane="thread"})"), 0);
+  EXPECT_GE(value(after, "offload_memory_trimmed_bytes_total"), 16 << 20);
+  EXPECT_LE(value(after, "process_resident_memory_bytes"), peak - (16 << 20)) << "peak " << peak;
+}
+
 // A stderr nobody reads (a full pipe) must not stall the service: log lines queue for the log thread, the
 // ones beyond its 1 MiB are dropped and counted, and requests are answered throughout. (The old logger
 // wrote stderr on the reactor: once the pipe was full, the submission loop below hung.)

@@ -1,8 +1,14 @@
-// The Prometheus registry: counters, gauges, histograms and the text format.
+// The Prometheus registry: counters, gauges, histograms and the text format; the process's own figures.
+#include "core/memory_trimmer.hpp"
 #include "core/metrics_registry.hpp"
 #include "core/process_stats.hpp"
 
+#include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <vector>
 
 namespace offload::core {
 namespace {
@@ -82,6 +88,97 @@ TEST(process_stats_test, reads_this_process) {
   EXPECT_GT(s->resident_bytes, 1u << 20);
   EXPECT_GE(s->open_fds, 3u);
   EXPECT_GT(s->start_time_seconds, 1.6e9);
+  const auto resident = process_stats::resident();
+  ASSERT_TRUE(resident.has_value());
+  EXPECT_GT(*resident, 1u << 20);
+}
+
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__) && defined(__GLIBC__)
+// 40 MiB of heap in 16 KiB blocks, each followed by a small block that stays (until this object goes), the
+// large ones freed: glibc cannot return those holes by itself (none is at the top of the heap); a trim gives
+// their whole pages back.
+class heap_holes {
+ public:
+  heap_holes() {
+    constexpr std::size_t block = 16384, count = 2560;
+    std::vector<char*> blocks;
+    for (std::size_t i = 0; i < count; ++i) {
+      blocks.push_back(static_cast<char*>(std::malloc(block)));
+      std::memset(blocks.back(), 1, block);
+      pins_.push_back(static_cast<char*>(std::malloc(32)));
+    }
+    for (char* b : blocks)
+      std::free(b);
+  }
+  ~heap_holes() {
+    for (char* p : pins_)
+      std::free(p);
+  }
+  heap_holes(const heap_holes&) = delete;
+  heap_holes& operator=(const heap_holes&) = delete;
+
+ private:
+  std::vector<char*> pins_;
+};
+#endif
+
+TEST(memory_trimmer_test, a_look_gives_back_the_free_pages_between_live_blocks) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__) || !defined(__GLIBC__)
+  GTEST_SKIP() << "the sanitizers' allocator is not glibc's";
+#else
+  const heap_holes holes;
+  const auto before = process_stats::resident().value_or(0);
+  const auto nothing = memory_trimmer::look_and_trim(std::uint64_t{1} << 40);
+  EXPECT_FALSE(nothing.trimmed);
+  EXPECT_GE(nothing.heap_free, std::uint64_t{32} << 20);
+  const auto l = memory_trimmer::look_and_trim(std::uint64_t{8} << 20);
+  EXPECT_TRUE(l.trimmed);
+  EXPECT_GE(l.heap_free, std::uint64_t{32} << 20);
+  EXPECT_GE(before, l.resident_after + (std::uint64_t{24} << 20)) << before << " -> " << l.resident_after;
+#endif
+}
+
+// The reactor's side: a look only after two calm checks in a row, on the helper thread, counted once done.
+TEST(memory_trimmer_test, looks_only_after_two_calm_checks_in_a_row) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__) || !defined(__GLIBC__)
+  GTEST_SKIP() << "the sanitizers' allocator is not glibc's";
+#else
+  boost::asio::io_context reactor;
+  metrics_registry metrics;
+  // The answers of the checks, in order; calm from then on. Each check notes how many looks had started.
+  const std::vector<bool> answers{false, false, true, false, true, false, false, true};
+  std::vector<std::uint64_t> looks_seen;
+  const memory_trimmer* self = nullptr;
+  memory_trimmer trimmer{reactor.get_executor(),
+                         metrics,
+                         [&] {
+                           looks_seen.push_back(self->looks());
+                           return looks_seen.size() > answers.size() || answers[looks_seen.size() - 1];
+                         },
+                         {.min_free = std::uint64_t{8} << 20, .interval = std::chrono::milliseconds{2}}};
+  self = &trimmer;
+  trimmer.start();
+  const heap_holes holes;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{20};
+  const auto run_until = [&](auto done) {
+    while (!done() && std::chrono::steady_clock::now() < deadline)
+      reactor.run_one_for(std::chrono::milliseconds{100});
+  };
+  run_until([&] { return trimmer.trims() > 0; });
+  ASSERT_EQ(trimmer.trims(), 1u);
+  // Three more checks, each of which could start another look.
+  const auto checked = looks_seen.size();
+  run_until([&] { return looks_seen.size() >= checked + 3; });
+  ASSERT_GE(looks_seen.size(), checked + 3);
+  // The first two calm checks in a row are the 8th and the 9th: the look starts after the 9th.
+  for (std::size_t i = 0; i < 9; ++i)
+    EXPECT_EQ(looks_seen[i], 0u) << "check " << i + 1;
+  EXPECT_EQ(looks_seen.back(), 1u) << "one look: the resident set did not grow again since";
+  EXPECT_GE(trimmer.trimmed_bytes(), std::uint64_t{24} << 20);
+  EXPECT_NE(metrics.render().find("offload_memory_trims_total 1\n"), std::string::npos) << metrics.render();
+  trimmer.stop();
+  trimmer.join();
+#endif
 }
 
 }  // namespace

@@ -25,11 +25,13 @@ TEST(options_test, defaults_serve_a_single_machine) {
   EXPECT_EQ(p.opts.service.retain_for, std::chrono::seconds{3600});
   EXPECT_EQ(p.opts.service.retain_jobs, 100000u);
   EXPECT_EQ(p.opts.drain, std::chrono::seconds{30});
+  EXPECT_EQ(p.opts.trim_memory, 8u << 20);
 }
 
 TEST(options_test, flags_in_both_spellings) {
-  const auto p = parse({"--listen", "0.0.0.0:9000", "--threads=4", "--max-body", "64k", "--retain-jobs", "5",
-                        "--retain-seconds=60", "--max-queued", "7", "--log-level", "debug"});
+  const auto p =
+      parse({"--listen", "0.0.0.0:9000", "--threads=4", "--max-body", "64k", "--retain-jobs", "5",
+             "--retain-seconds=60", "--max-queued", "7", "--log-level", "debug", "--trim-memory", "0"});
   ASSERT_TRUE(p.error.empty()) << p.error;
   EXPECT_EQ(p.opts.listen, "0.0.0.0:9000");
   EXPECT_EQ(p.opts.service.threads, 4u);
@@ -38,6 +40,7 @@ TEST(options_test, flags_in_both_spellings) {
   EXPECT_EQ(p.opts.service.retain_for, std::chrono::seconds{60});
   EXPECT_EQ(p.opts.service.max_queued, 7u);
   EXPECT_EQ(p.opts.log_level, core::log_level::debug);
+  EXPECT_EQ(p.opts.trim_memory, 0u);
 }
 
 TEST(options_test, environment_applies_and_flags_override_it) {
