@@ -11,7 +11,6 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <random>
@@ -30,16 +29,6 @@ std::uint64_t resident_bytes(int pid) {
   for (std::string line; std::getline(in, line);)
     if (line.starts_with("VmRSS:")) return std::stoull(line.substr(6)) * 1024;
   return 0;
-}
-
-// Whether offloadd is the plain build: sanitizer builds (shadow memory, quarantines) hold many times the
-// memory, so memory bounds are checked on the plain build only.
-bool plain_offloadd() {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  return false;
-#else
-  return std::getenv("OFFLOAD_TEST_OFFLOADD") == nullptr;
-#endif
 }
 
 // The status lines of every answer in `bytes` ("HTTP/1.1 400 Bad Request", …).
@@ -148,7 +137,7 @@ TEST_F(abuse_test, two_thousand_idle_connections_cost_little_and_block_no_one) {
   ASSERT_EQ(idle.back()->read_some(20s).rfind("HTTP/1.1 200", 0), 0u);
   expect_serving();
   const auto grown = resident_bytes(server_.pid()) - before;
-  if (plain_offloadd()) {
+  if (offloadd_process::plain()) {  // sanitizer builds hold many times the memory
     EXPECT_LT(grown, 40u << 20) << "about " << grown / 2000 << " bytes per idle connection";
   }
   idle.clear();

@@ -81,6 +81,14 @@ std::string offloadd_process::binary() {
   return OFFLOADD_PATH;
 }
 
+bool offloadd_process::plain() {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  return false;
+#else
+  return std::getenv("OFFLOAD_TEST_OFFLOADD") == nullptr;
+#endif
+}
+
 namespace {
 
 // `--data-dir` in a fresh temporary directory, unless `args` already say where (or how) jobs are kept.

@@ -39,6 +39,9 @@ class offloadd_process {
 
   /// The path of the offloadd binary under test.
   static std::string binary();
+  /// Whether that binary is the plain build with glibc's allocator: not a sanitizer build (this test's own,
+  /// or one `OFFLOAD_TEST_OFFLOADD` names), whose shadow memory and quarantines hold many times the memory.
+  static bool plain();
 
   /// Runs offloadd with exactly `args` until it exits (at most `limit`); returns its exit code and stderr.
   /// For start-up failures such as a bad configuration. `env` (`NAME=value`) is added to the environment,
