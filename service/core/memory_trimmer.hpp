@@ -62,8 +62,9 @@ class memory_trimmer {
   /// look's report to the reactor is then dropped with the reactor's other pending work.
   void join();
 
-  /// Looks started, and those that trimmed.
+  /// Looks started, whether one is under way, and the looks that trimmed.
   std::uint64_t looks() const noexcept { return looks_; }
+  bool looking() const noexcept { return looking_; }
   std::uint64_t trims() const noexcept { return trims_; }
   std::uint64_t trimmed_bytes() const noexcept { return trimmed_bytes_; }
 
