@@ -228,8 +228,8 @@ const std::vector<option_spec>& option_table() {
                     "100", false, 1, 60'000,
                     [](options& o, std::uint64_t n) { o.max_reactor_lag = std::chrono::milliseconds{n}; }),
       number_option("trim-memory",
-                    "once no job is queued and at least this much of the heap is free (after a burst), give "
-                    "it back to the system (suffix k, m, g; 0 = never)",
+                    "once no job is queued or submitted and at least this much of the heap is free (after a "
+                    "burst), give it back to the kernel; suffix k, m, g; 0 = never",
                     "8m", true, 0, 1ull << 40, [](options& o, std::uint64_t n) { o.trim_memory = n; }),
       {"store",
        "where jobs are kept: sqlite (in --data-dir; they survive a restart), memory (lost when offloadd "

@@ -22,8 +22,8 @@ memory_trimmer::memory_trimmer(asio::any_io_executor reactor, metrics_registry& 
                                std::function<bool()> calm, settings s)
     : timer_(std::move(reactor)), metrics_(metrics), calm_(std::move(calm)), settings_(s) {
   metrics_.declare("offload_memory_trims_total",
-                   "Times offloadd gave the heap memory freed after a burst back to the system (malloc_trim, "
-                   "once no job was queued).",
+                   "Times offloadd gave the heap memory freed after a burst back to the kernel: malloc_trim, "
+                   "once no job was queued or submitted.",
                    metrics_registry::kind::counter);
   metrics_.declare("offload_memory_trimmed_bytes_total", "Resident memory those trims gave back.",
                    metrics_registry::kind::counter);
