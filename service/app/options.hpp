@@ -40,8 +40,8 @@ struct options {
   bool metrics_auth = false;
   /// `/readyz` answers 503 `overloaded` while the reactor's lag over the last 5 s exceeds this.
   std::chrono::milliseconds max_reactor_lag{100};
-  /// `--trim-memory`: freed heap memory given back to the system once no job is queued and at least this
-  /// much is free (see core::memory_trimmer); 0: never.
+  /// `--trim-memory`: freed heap memory given back to the kernel once no job is queued or submitted and at
+  /// least this much is free (see core::memory_trimmer); 0: never.
   std::uint64_t trim_memory = std::uint64_t{8} << 20;
   /// Where jobs are kept.
   enum class store_kind { sqlite, memory, redis };
