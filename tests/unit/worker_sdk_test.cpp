@@ -5,11 +5,24 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
+#include <stop_token>
+#include <thread>
 #include <vector>
+
+// The unit tests are linked with --wrap=sched_yield (tests/CMakeLists.txt): each thread counts its yields.
+namespace {
+thread_local int sched_yields = 0;
+}  // namespace
+extern "C" int __real_sched_yield();
+extern "C" int __wrap_sched_yield() {
+  ++sched_yields;
+  return __real_sched_yield();
+}
 
 namespace offload::worker {
 namespace {
@@ -91,6 +104,40 @@ TEST(worker_sdk_test, a_registry_refuses_nameless_handlerless_and_duplicate_type
   EXPECT_THROW(types.add({.name = "x", .run = nullptr}), std::invalid_argument);
   types.add({.name = "x", .run = ok});
   EXPECT_THROW(types.add({.name = "x", .run = ok}), std::invalid_argument);
+}
+
+class stop_only_context final : public handler_context {
+ public:
+  void progress(double, std::string) override {}
+  void emit(std::string_view) override {}
+  std::stop_token stop_token() const override { return stop.get_token(); }
+  std::stop_source stop;
+};
+
+TEST(worker_sdk_test, a_stop_check_gives_way_at_most_once_per_yield_interval) {
+  // On a thread of its own, whose first check yields: checks as fast as it can for 20 ms.
+  int calls = 0;
+  int yields = 0;
+  std::chrono::steady_clock::duration elapsed{};
+  bool stopped = false;
+  std::thread{[&] {
+    stop_only_context ctx;
+    const auto start = std::chrono::steady_clock::now();
+    do {
+      EXPECT_FALSE(ctx.stop_requested());
+      ++calls;
+      elapsed = std::chrono::steady_clock::now() - start;
+    } while (elapsed < std::chrono::milliseconds{20});
+    yields = sched_yields;
+    ctx.stop.request_stop();
+    stopped = ctx.stop_requested();
+  }}.join();
+  EXPECT_TRUE(stopped);
+  // The first check yields, and a later one does each time a yield_interval has passed since: at least
+  // twice in 20 ms (a loaded machine may keep the thread off its CPU for a while), never more often.
+  EXPECT_GE(yields, 2);
+  EXPECT_LE(yields, elapsed / handler_context::yield_interval + 1) << calls << " checks";
+  EXPECT_GT(calls, 10 * yields) << "most checks do not yield";
 }
 
 }  // namespace

@@ -13,7 +13,8 @@ namespace {
 __extension__ using uint128 = unsigned __int128;
 
 constexpr std::uint64_t max_n = 10'000'000'000ull;
-// Iterations between stop-token checks: ~1 ms of work.
+// Iterations between stop checks, which are also where the job gives way (handler_context::stop_requested):
+// 0.3 ms of work on the bench machine.
 constexpr std::uint64_t block = 1u << 20;
 
 std::string to_decimal(uint128 value) {

@@ -3,6 +3,7 @@
 // children) and the handlers of a worker built on offload::worker.
 #pragma once
 
+#include <chrono>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -22,7 +23,17 @@ class handler_context {
   /// a signal to its group instead; its token is never set.)
   virtual std::stop_token stop_token() const = 0;
 
-  bool stop_requested() const { return stop_token().stop_requested(); }
+  /// Whether the job should stop now; call it every 0.1–1 ms of work (it costs a clock read). It is also
+  /// where a long computation gives way: at most once per `yield_interval` per thread, it first yields the
+  /// CPU (`sched_yield`) to any thread waiting for it. A thread of offloadd's lanes, which run nicer than the
+  /// reactor, would otherwise keep a woken reactor (or a client on the same machine) waiting for that CPU
+  /// until its time slice ends, up to a scheduler tick of several milliseconds.
+  bool stop_requested() const;
+
+  /// The least time between two yields of one thread in `stop_requested`. Longer than the kernel's default
+  /// migration cost (0.5 ms): threads that yield more often stay "cache-hot" to the scheduler, which then
+  /// leaves two lane threads sharing one CPU while another CPU idles.
+  static constexpr std::chrono::microseconds yield_interval{1000};
 };
 
 }  // namespace offload
