@@ -77,7 +77,8 @@ enum index : std::size_t { add, claim, take, write, renew, expired, evict, read,
   "local function enqueue(id, q, score, not_before)\n"                                                      \
   "  local nb = tonumber(not_before or '')\n"                                                               \
   "  if nb and nb / 1000 > now_ms() then\n"                                                                 \
-  "    redis.call('ZADD', 'offload:delayed', math.floor(nb / 1000), id)\n"                                  \
+  "    -- Due at the first whole ms not before not_before: claims compare with now_ms(), rounded down.\n"   \
+  "    redis.call('ZADD', 'offload:delayed', math.ceil(nb / 1000), id)\n"                                   \
   "  else\n"                                                                                                \
   "    redis.call('ZADD', q, score, id)\n"                                                                  \
   "    wake(q)\n"                                                                                           \
