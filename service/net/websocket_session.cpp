@@ -243,8 +243,17 @@ class websocket_session {
     reply_bytes_ = 0;
     followed_.clear();
     drop_backlog(backlog_);
-    close_ = websocket::close_reason{code, reason};
+    begin_close({code, reason});
     wake_.cancel();
+  }
+
+  // The server has decided to close: counted now, by code, whether or not the close frame ever goes out. (A
+  // reader too slow for its backlog is usually too slow for the socket as well: the write in progress, and
+  // the close frame behind it, wait for it to read what the kernel holds, or for the idle timeout.)
+  void begin_close(const websocket::close_reason& reason) {
+    if (close_) return;
+    close_ = reason;
+    ++closes_[static_cast<int>(reason.code)];
   }
 
   void close_after_flush(websocket::close_code code, const char* reason) {
@@ -301,9 +310,8 @@ class websocket_session {
         if (ec) co_return;
         sent(*next);
       }
-      if (!close_ && close_after_flush_ && replies_.empty() && !next_event()) close_ = close_after_flush_;
+      if (close_after_flush_ && replies_.empty() && !next_event()) begin_close(*close_after_flush_);
       if (close_) {
-        ++closes_[static_cast<int>(close_->code)];
         co_await ws_.async_close(*close_, use_tuple);
         co_return;
       }

@@ -61,7 +61,7 @@ class client_test : public ::testing::Test {
   std::string config_ =
       dir_.write("commands.json",
                  json{{"commands",
-                       {{"drip", test_command({"drip", "{input.mib}"})},
+                       {{"drip", test_command({"drip", "{input.mib}"}, {{"max_output_bytes", 16 << 20}})},
                         {"flood", test_command({"flood", "{input.mib}"}, {{"max_output_bytes", 16 << 20}})},
                         {"true", {{"argv", {"/bin/true"}}, {"result", "exit_code"}}}}}}
                      .dump());
@@ -210,27 +210,36 @@ double closes_with(unsigned short port, int code) {
   return at == std::string::npos ? 0 : std::stod(body.substr(at + line.size()));
 }
 
+// Both orders of the race: `flood` (a child writing as fast as it can) overflows the 256 KiB backlog while
+// the kernel still takes the writer's frames; `drip` (~4 MB/s, slower than the writer) lets the kernel's
+// socket buffers fill first, so the 1013 is decided while a write waits for the stalled reader. Either way
+// the shed is counted at once, and the close frame follows what the kernel holds.
 TEST_F(client_test, stream_resumes_after_the_server_sheds_a_slow_reader) {
-  const auto sub = client_.submit(job("flood", {{"mib", 8}})).value();
-  std::vector<proto::job_event> events;
-  std::size_t bytes = 0;
-  const auto terminal = client_
-                            .stream(sub.id,
-                                    [&](const proto::job_event& e) {
-                                      // Stalled on the first output event until the server, whose per-socket
-                                      // queue (256 KiB) overflows meanwhile, has closed the socket with 1013;
-                                      // the client then resumes.
-                                      if (e.type == proto::event_type::output && bytes == 0)
-                                        wait_until([&] { return closes_with(server_.port(), 1013) >= 1; },
-                                                   "the server to shed the stalled reader with 1013");
-                                      events.push_back(e);
-                                      if (e.type == proto::event_type::output)
-                                        bytes += e.data.at("data").get<std::string>().size();
-                                    })
-                            .value();
-  EXPECT_EQ(terminal.type, proto::event_type::succeeded);
-  expect_complete_log(events);
-  EXPECT_EQ(bytes, 8u << 20) << "resumed after the 1013 without a gap";
+  double shed_before = 0;
+  for (const char* type : {"flood", "drip"}) {
+    SCOPED_TRACE(type);
+    const auto sub = client_.submit(job(type, {{"mib", 8}})).value();
+    std::vector<proto::job_event> events;
+    std::size_t bytes = 0;
+    const auto terminal =
+        client_
+            .stream(sub.id,
+                    [&](const proto::job_event& e) {
+                      // Stalled on the first output event until the server, whose per-socket queue (256 KiB)
+                      // overflows meanwhile, has shed the socket with 1013; the client then resumes.
+                      if (e.type == proto::event_type::output && bytes == 0)
+                        wait_until([&] { return closes_with(server_.port(), 1013) > shed_before; },
+                                   "the server to shed the stalled reader with 1013");
+                      events.push_back(e);
+                      if (e.type == proto::event_type::output)
+                        bytes += e.data.at("data").get<std::string>().size();
+                    })
+            .value();
+    EXPECT_EQ(terminal.type, proto::event_type::succeeded);
+    expect_complete_log(events);
+    EXPECT_EQ(bytes, 8u << 20) << "resumed after the 1013 without a gap";
+    shed_before = closes_with(server_.port(), 1013);
+  }
 }
 
 TEST_F(client_test, stream_from_after_skips_what_was_seen) {
