@@ -1,6 +1,7 @@
 // posix_spawn-based launcher: the test harness is not the code under test, so it stays minimal.
 #include "support/offloadd_process.hpp"
 
+#include "support/child_guard.hpp"
 #include "support/proc_helpers.hpp"
 
 #include <gtest/gtest.h>
@@ -114,8 +115,21 @@ offloadd_process::offloadd_process(std::vector<std::string> args, std::vector<st
   add_private_data_dir(argv, data_);
   std::tie(pid_, stdout_fd_) =
       spawn_piped(std::move(argv), test_environment(env), STDOUT_FILENO, stderr_file);
+  guard_child(pid_);
+  try {
+    port_ = read_listening_port();
+  } catch (...) {
+    // The destructor does not run for a constructor that throws: stop the server here.
+    ::kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    unguard_child(pid_);
+    close(stdout_fd_);
+    throw;
+  }
+}
 
-  // Read the first line: "listening on http://127.0.0.1:PORT".
+unsigned short offloadd_process::read_listening_port() const {
+  // The first line: "listening on http://127.0.0.1:PORT".
   std::string line;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{20};
   while (line.find('\n') == std::string::npos) {
@@ -133,7 +147,7 @@ offloadd_process::offloadd_process(std::vector<std::string> args, std::vector<st
   const auto colon = line.rfind(':');
   if (line.rfind("listening on http://", 0) != 0 || colon == std::string::npos)
     throw std::runtime_error("unexpected first line: " + line);
-  port_ = static_cast<unsigned short>(std::stoi(line.substr(colon + 1)));
+  return static_cast<unsigned short>(std::stoi(line.substr(colon + 1)));
 }
 
 std::pair<int, std::string> offloadd_process::run_to_exit(const std::vector<std::string>& args,
@@ -176,6 +190,7 @@ offloadd_process::~offloadd_process() {
     if (!code) {
       ::kill(pid_, SIGKILL);
       waitpid(pid_, nullptr, 0);
+      unguard_child(pid_);
     }
     // Killed with SIGKILL by the test (directly or through pid()) is not the server's failure.
     if (!signalled_ && (!code || (*code != 0 && *code != -SIGKILL)))
@@ -199,6 +214,7 @@ std::optional<int> offloadd_process::wait_exit(std::chrono::milliseconds limit) 
     const pid_t r = waitpid(pid_, &status, WNOHANG);
     if (r == pid_) {
       exited_ = true;
+      unguard_child(pid_);
       return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
     }
     if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;

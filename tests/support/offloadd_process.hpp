@@ -51,6 +51,8 @@ class offloadd_process {
                                                  std::chrono::milliseconds limit = std::chrono::seconds{20});
 
  private:
+  unsigned short read_listening_port() const;
+
   std::unique_ptr<temp_dir> data_;
   int pid_ = -1;
   int stdout_fd_ = -1;

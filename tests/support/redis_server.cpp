@@ -1,5 +1,6 @@
 #include "support/redis_server.hpp"
 
+#include "support/child_guard.hpp"
 #include "support/proc_helpers.hpp"
 
 #include <arpa/inet.h>
@@ -85,11 +86,13 @@ redis_server::redis_server(options o) : options_(std::move(o)), dir_(std::make_u
 }
 
 redis_server::~redis_server() {
-  if (pid_ > 0) {
-    ::kill(pid_, SIGCONT);
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-  }
+  stop(SIGKILL);
+}
+
+void redis_server::reap() {
+  ::waitpid(pid_, nullptr, 0);
+  unguard_child(pid_);
+  pid_ = -1;
 }
 
 std::string redis_server::url() const {
@@ -129,10 +132,12 @@ void redis_server::launch() {
     throw std::runtime_error(std::string{"cannot start redis-server (scripts/bootstrap.sh installs it): "} +
                              std::strerror(rc));
   pid_ = pid;
+  guard_child(pid_);
   try {
     wait_until(
         [&] {
           if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
+            unguard_child(pid_);
             pid_ = -1;
             std::ifstream log{dir + "/redis.log"};
             std::string text{std::istreambuf_iterator<char>{log}, {}};
@@ -145,8 +150,7 @@ void redis_server::launch() {
   } catch (...) {
     if (pid_ > 0) {
       ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-      pid_ = -1;
+      reap();
     }
     throw;
   }
@@ -156,8 +160,7 @@ void redis_server::stop(int signal) {
   if (pid_ <= 0) return;
   ::kill(pid_, signal);
   ::kill(pid_, SIGCONT);
-  ::waitpid(pid_, nullptr, 0);
-  pid_ = -1;
+  reap();
 }
 
 void redis_server::start() {

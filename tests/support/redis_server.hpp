@@ -50,6 +50,8 @@ class redis_server {
 
  private:
   void launch();
+  // Waits for the stopped or killed server and forgets its pid.
+  void reap();
 
   options options_;
   std::unique_ptr<temp_dir> dir_;
