@@ -12,13 +12,18 @@
 
 namespace offload::core {
 
-struct event_log::subscription::registry {
+struct event_log::state {
   struct entry {
     std::uint64_t id;
     // Shared so that a call in progress keeps its closure even if the vector grows or the entry goes.
     std::shared_ptr<listener> fn;
     bool alive = true;
   };
+  std::vector<logged_event> events;
+  // Events through this seq are published: listeners were told of them.
+  std::uint64_t published = 0;
+  // Appended events wait for `publish(seq)` from their store.
+  bool held = false;
   std::vector<entry> entries;
   std::uint64_t next_id = 1;
   // While notifying, removal only marks an entry dead: the closure may be the one running right now.
@@ -33,12 +38,40 @@ struct event_log::subscription::registry {
     else
       entries.erase(it);
   }
+
+  // Publishes the events through `seq` (never past the last one), oldest first.
+  void publish(std::uint64_t seq) {
+    if (events.empty()) return;
+    seq = std::min(seq, events.back().seq);
+    while (published < seq) {
+      const auto first = events.front().seq;
+      if (published + 1 < first) {
+        published = first - 1;  // a log read back from a later seq on
+        continue;
+      }
+      const auto next = published + 1;
+      published = next;
+      notify(next - first);
+    }
+  }
+
+  void notify(std::size_t index) {
+    if (entries.empty()) return;
+    ++notifying;
+    // Index-based: listeners added during notification are not called for this event.
+    for (std::size_t i = 0, n = entries.size(); i < n; ++i) {
+      if (!entries[i].alive) continue;
+      const auto fn = entries[i].fn;
+      (*fn)(events[index]);
+    }
+    if (--notifying == 0) std::erase_if(entries, [](const entry& e) { return !e.alive; });
+  }
 };
 
 event_log::subscription& event_log::subscription::operator=(subscription&& other) noexcept {
   if (this != &other) {
     reset();
-    registry_ = std::move(other.registry_);
+    state_ = std::move(other.state_);
     id_ = std::exchange(other.id_, 0);
   }
   return *this;
@@ -49,12 +82,16 @@ event_log::subscription::~subscription() {
 }
 
 void event_log::subscription::reset() noexcept {
-  if (auto reg = registry_.lock()) reg->remove(id_);
-  registry_.reset();
+  if (auto s = state_.lock()) s->remove(id_);
+  state_.reset();
   id_ = 0;
 }
 
-event_log::event_log() : listeners_(std::make_shared<subscription::registry>()) {}
+void event_log::stored_mark::operator()() const {
+  if (auto s = state_.lock()) s->publish(seq_);
+}
+
+event_log::event_log() : state_(std::make_shared<state>()) {}
 
 const logged_event& event_log::append(proto::event_type type, nlohmann::json data,
                                       std::chrono::system_clock::time_point when) {
@@ -90,46 +127,59 @@ const logged_event& event_log::append(proto::event_type type, nlohmann::json dat
   while (next < fixed.size())
     write_fixed();
   w.end_object();
+  auto& events = state_->events;
   // Most jobs log three events (queued, started, an end): one allocation for them, not three.
-  if (events_.empty()) events_.reserve(4);
-  events_.push_back(logged_event{seq, type, std::make_shared<const std::string>(std::move(frame))});
-  notify(events_.back());
-  return events_.back();
+  if (events.empty()) events.reserve(4);
+  events.push_back(logged_event{seq, type, std::make_shared<const std::string>(std::move(frame))});
+  if (!state_->held) state_->publish(seq);
+  return events.back();
 }
 
 const logged_event& event_log::append_logged(std::uint64_t seq, proto::event_type type,
                                              std::shared_ptr<const std::string> frame) {
-  events_.push_back(logged_event{seq, type, std::move(frame)});
-  notify(events_.back());
-  return events_.back();
-}
-
-void event_log::notify(const logged_event& logged) {
-  auto reg = listeners_;
-  ++reg->notifying;
-  // Index-based: listeners added during notification are not called for this event.
-  for (std::size_t i = 0, n = reg->entries.size(); i < n; ++i) {
-    if (!reg->entries[i].alive) continue;
-    const auto fn = reg->entries[i].fn;
-    (*fn)(logged);
-  }
-  if (--reg->notifying == 0)
-    std::erase_if(reg->entries, [](const subscription::registry::entry& e) { return !e.alive; });
+  state_->events.push_back(logged_event{seq, type, std::move(frame)});
+  state_->publish(seq);
+  return state_->events.back();
 }
 
 void event_log::restore(std::uint64_t seq, proto::event_type type, std::string frame) {
-  events_.push_back(logged_event{seq, type, std::make_shared<const std::string>(std::move(frame))});
+  state_->events.push_back(logged_event{seq, type, std::make_shared<const std::string>(std::move(frame))});
+  state_->published = seq;
+}
+
+void event_log::publish_when_stored() noexcept {
+  state_->held = true;
+}
+
+void event_log::stored_through(std::uint64_t seq) const {
+  state_->publish(seq);
+}
+
+event_log::stored_mark event_log::mark(std::uint64_t seq) const {
+  return stored_mark{state_, seq};
+}
+
+const std::vector<logged_event>& event_log::events() const noexcept {
+  return state_->events;
+}
+
+std::uint64_t event_log::last_seq() const noexcept {
+  return state_->events.empty() ? 0 : state_->events.back().seq;
+}
+
+std::uint64_t event_log::published_seq() const noexcept {
+  return state_->published;
 }
 
 event_log::subscription event_log::subscribe(listener fn) const {
-  const auto id = listeners_->next_id++;
-  listeners_->entries.push_back({id, std::make_shared<listener>(std::move(fn)), true});
-  return subscription{listeners_, id};
+  const auto id = state_->next_id++;
+  state_->entries.push_back({id, std::make_shared<listener>(std::move(fn)), true});
+  return subscription{state_, id};
 }
 
 std::size_t event_log::listener_count() const noexcept {
-  return static_cast<std::size_t>(std::count_if(listeners_->entries.begin(), listeners_->entries.end(),
-                                                [](const auto& e) { return e.alive; }));
+  return static_cast<std::size_t>(
+      std::count_if(state_->entries.begin(), state_->entries.end(), [](const auto& e) { return e.alive; }));
 }
 
 }  // namespace offload::core

@@ -26,7 +26,7 @@ proto::job_view job_record::view(bool with_result, bool with_input) const {
     v.result_text = result->text();
   }
   v.error = error;
-  v.last_seq = events.last_seq();
+  v.last_seq = events.published_seq();
   v.attempt = attempt;
   v.max_attempts = spec.attempts();
   if (not_before && state == proto::job_state::queued) v.run_at = proto::format_timestamp(*not_before);

@@ -211,6 +211,7 @@ asio::awaitable<proto::result<submission>> job_service::async_submit(proto::job_
     ++claiming_at_add_[pool];
   }
   ++admitting_[lane];
+  const auto added_through = j->events.last_seq();
   auto failed = co_await store_->async_add(j);
   --admitting_[lane];
   if (std::exchange(j->claim_at_add, false)) --claiming_at_add_[pool];
@@ -231,6 +232,7 @@ asio::awaitable<proto::result<submission>> job_service::async_submit(proto::job_
     co_return *std::move(failed);
   }
   j->stored = true;
+  j->events.stored_through(added_through);
   ++submitted_;
   metrics_.submitted(*j);
   if (observer_) observer_(*j);
@@ -691,7 +693,8 @@ void job_service::arm_delay_timer() {
 
 asio::awaitable<void> job_service::async_wait_finished(std::shared_ptr<const job> j,
                                                        std::chrono::steady_clock::duration limit) {
-  if (proto::is_terminal(j->state)) co_return;
+  // Finished once its end is published: stored, with a durable store (a crash cannot take it back).
+  if (proto::is_terminal(j->state) && j->events.all_published()) co_return;
   asio::steady_timer timer{reactor_, limit};
   const auto subscription = j->events.subscribe([&timer](const logged_event& e) {
     if (proto::is_terminal(e.type)) timer.cancel();

@@ -90,7 +90,8 @@ class job_service {
   std::optional<proto::error> storage_health() const { return store_->health(); }
   const job_repository& store() const noexcept { return *store_; }
 
-  /// Completes when `j` is terminal or after `limit`, whichever comes first.
+  /// Completes when `j`'s terminal event is published (with a durable store: stored) or after `limit`,
+  /// whichever comes first.
   boost::asio::awaitable<void> async_wait_finished(std::shared_ptr<const job> j,
                                                    std::chrono::steady_clock::duration limit);
 

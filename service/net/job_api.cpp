@@ -72,11 +72,12 @@ asio::awaitable<api_response> job_api::submit(const api_request& req) {
   }
 
   const auto job = submitted->job;
-  if (*wait && !proto::is_terminal(job->state))
+  if (*wait)
     co_await jobs_.async_wait_finished(job, std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                                 std::chrono::duration<double>(**wait)));
-  // 200 when the answer is final, 202 while the job is still on its way.
-  auto response = view_response(proto::is_terminal(job->state) && *wait ? 200 : 202, *job);
+  // 200 when the answer is final (with a durable store: stored), 202 while the job is still on its way.
+  const bool ended = proto::is_terminal(job->state) && job->events.all_published();
+  auto response = view_response(ended && *wait ? 200 : 202, *job);
   if (submitted->replayed) response.headers.emplace_back("Idempotent-Replayed", "true");
   co_return response;
 }

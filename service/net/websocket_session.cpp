@@ -141,16 +141,19 @@ class websocket_session {
     const auto id = job->id;
     unfollow(id);
     followed f{std::move(job), after + 1, multiplexed, 0, {}};
-    for (const auto& e : f.job->events.events())
-      if (e.seq > after) f.unsent += cost(id, e, multiplexed);
+    // Only the published part of the log: what its store has (see event_log).
+    const auto& log = f.job->events;
+    const auto published = log.published_seq();
+    for (const auto& e : log.events())
+      if (e.seq > after && e.seq <= published) f.unsent += cost(id, e, multiplexed);
+    const bool complete = proto::is_terminal(f.job->state) && log.all_published();
     // A finished job whose log the client already has: nothing to send.
-    if (proto::is_terminal(f.job->state) && f.next > f.job->events.last_seq()) {
+    if (complete && f.next > published) {
       if (!multiplexed) close_after_flush(websocket::close_code::normal, "job finished");
       return;
     }
     if (!add_backlog(f.unsent)) return;
-    if (!proto::is_terminal(f.job->state))
-      f.live = f.job->events.subscribe([this, id](const core::logged_event& e) { on_live(id, e); });
+    if (!complete) f.live = log.subscribe([this, id](const core::logged_event& e) { on_live(id, e); });
     followed_.emplace(id, std::move(f));
     wake_.cancel();
   }
@@ -208,7 +211,7 @@ class websocket_session {
       if (it == followed_.end()) it = followed_.begin();
       const auto& f = it->second;
       const auto& events = f.job->events.events();
-      if (events.empty() || f.next > events.back().seq) continue;
+      if (events.empty() || f.next > f.job->events.published_seq()) continue;
       const auto& e = events[f.next - events.front().seq];
       last_served_ = it->first;
       return pending{it->first, f.job.get(), e.seq, e.type, e.frame, f.multiplexed};
@@ -410,7 +413,7 @@ class websocket_session {
                {"req", req},
                {"id", msg.id},
                {"state", proto::to_string(job->state)},
-               {"last_seq", job->events.last_seq()}});
+               {"last_seq", job->events.published_seq()}});
         co_return follow(job, msg.after, true);
       }
       case ws_request::kind::unsubscribe:

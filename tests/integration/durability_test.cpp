@@ -4,6 +4,7 @@
 #include "support/job_helpers.hpp"
 #include "support/offloadd_process.hpp"
 #include "support/proc_helpers.hpp"
+#include "support/ws_client.hpp"
 
 #include <gtest/gtest.h>
 
@@ -43,8 +44,12 @@ class durability_test : public ::testing::Test {
 
   temp_dir dir_;
   std::filesystem::path data_ = dir_.path() / "data";
-  std::string config_ =
-      dir_.write("commands.json", json{{"commands", {{"exit3", test_command({"exit", "3"})}}}}.dump());
+  std::string config_ = dir_.write(
+      "commands.json", json{{"commands",
+                             {{"exit3", test_command({"exit", "3"})},
+                              // 2,000 lines 0.2 ms apart: a stream of output events faster than commits.
+                              {"ticks", test_command({"ticks", "2000", "200"})}}}}
+                           .dump());
 };
 
 // The plain promise: what was acknowledged before a SIGKILL is there after it — finished results, queued
@@ -243,6 +248,50 @@ TEST_F(durability_test, delays_hold_a_job_back_across_a_restart) {
   EXPECT_EQ(wait_for_job(port, at["id"], is_terminal_view)["state"], "succeeded") << "a past run_at runs now";
 }
 
+// A subscriber is sent only what is stored. offloadd killed while a job streams output, and started again,
+// numbers the job's next events after the last one on disk; a client that resumes with the last seq it saw
+// must get every one of them (`retrying`, the second attempt, its end) exactly once. Were events sent before
+// their commit, the restarted log would reuse seqs the client already saw, and the client would miss what
+// took them. Several rounds: the kill lands at a different point of the commits each time.
+TEST_F(durability_test, a_subscriber_resumes_after_a_crash_without_missing_an_event) {
+  for (int round = 0; round < 3; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    auto server = start();
+    const auto j = submit(server->port(), {{"type", "ticks"}, {"max_attempts", 2}});
+    const std::string id = j["id"];
+    std::uint64_t last = 0;
+    {
+      ws_client ws{server->port(), "/v1/jobs/" + id + "/events?after=0"};
+      int outputs = 0;
+      while (outputs < 50) {
+        const auto e = ws.read_json(10s);
+        ASSERT_TRUE(e.has_value());
+        ASSERT_EQ((*e)["seq"].get<std::uint64_t>(), last + 1) << *e;
+        last = (*e)["seq"];
+        outputs += (*e)["type"] == "output" ? 1 : 0;
+      }
+      kill_hard(*server);
+    }
+    server = start();
+    ws_client again{server->port(), "/v1/jobs/" + id + "/events?after=" + std::to_string(last)};
+    std::vector<std::string> types;
+    for (const auto& e : again.read_all(60s)) {
+      ASSERT_EQ(e["seq"].get<std::uint64_t>(), last + 1) << e;
+      last = e["seq"];
+      types.push_back(e["type"]);
+    }
+    ASSERT_FALSE(types.empty());
+    // Outputs stored and not yet sent may come first; then the interruption, once, and the second attempt.
+    EXPECT_EQ(std::count(types.begin(), types.end(), "retrying"), 1) << ::testing::PrintToString(types);
+    EXPECT_EQ(std::count(types.begin(), types.end(), "started"), 1) << ::testing::PrintToString(types);
+    EXPECT_EQ(types.back(), "succeeded");
+    const auto view = http_get(server->port(), "/v1/jobs/" + id).json();
+    EXPECT_EQ(view["attempt"], 2);
+    EXPECT_EQ(view["last_seq"], last) << "the client has the whole log";
+    kill_hard(*server);
+  }
+}
+
 // SIGTERM with a durable store: queued jobs are kept for the next start, a job still running after the
 // grace is interrupted (and retried or failed at the next start).
 TEST_F(durability_test, a_drain_leaves_queued_jobs_for_the_next_start) {
@@ -323,6 +372,86 @@ TEST_F(durability_test, a_full_disk_refuses_new_jobs_and_recovers_by_itself) {
              30s);
   const auto after = http_post(port, "/v1/jobs?wait=10", {{"type", "echo"}, {"input", {{"n", 2}}}});
   EXPECT_EQ(after.status, 200u) << after.body;
+}
+
+// A job that ends while its store cannot write: the service still knows the end (GET says so), but the log
+// it publishes stops at what is stored, and `?wait` does not answer with an end a crash could take back.
+// Once the disk has room, the writes go through and everything is published.
+TEST_F(durability_test, an_end_the_store_cannot_write_yet_is_not_published) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a tmpfs of a few MiB";
+  temp_dir mount_point;
+  if (::mount("tmpfs", mount_point.path().c_str(), "tmpfs", 0, "size=4m") != 0)
+    GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
+  struct unmount {
+    std::string path;
+    ~unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+  } const unmounter{mount_point.path().string()};
+  const auto trigger = dir_.path() / "go";
+  // 400 KB of output once `go` exists: more than the full disk's log can take.
+  const auto config = dir_.write(
+      "big.json",
+      json{{"commands", {{"big", test_command({"await-file", trigger.string(), "400000"})}}}}.dump());
+  offloadd_process server{{"--data-dir", (mount_point.path() / "data").string(), "--config", config,
+                           "--work-root", dir_.path().string(), "--process-workers", "1"}};
+  const auto port = server.port();
+  std::atomic<bool> answered = false;
+  http_response waited;
+  std::thread waiter{[&] {
+    try {
+      waited = http_request(port, "POST", "/v1/jobs?wait=60", json{{"type", "big"}}.dump(), {}, 90s);
+    } catch (const std::exception& e) {
+      waited.body = e.what();  // status 0: reported below
+    }
+    answered = true;
+  }};
+  struct joiner {
+    std::thread& t;
+    ~joiner() { t.join(); }
+  } const join_waiter{waiter};
+  // The job runs (the waiter's submission was stored), then the disk fills.
+  json running;
+  wait_until(
+      [&] {
+        const auto page = http_get(port, "/v1/jobs?state=running").json();
+        if (page["jobs"].empty()) return false;
+        running = page["jobs"][0];
+        return true;
+      },
+      "the job to run");
+  const std::string id = running["id"];
+  const auto published_before = running["last_seq"].get<std::uint64_t>();
+  const auto filler = mount_point.path() / "filler";
+  {
+    std::ofstream out{filler, std::ios::binary};
+    const std::string block(64 * 1024, 'f');
+    while (out.write(block.data(), static_cast<std::streamsize>(block.size())))
+      ;
+  }
+  std::ofstream{trigger}.put('\n');
+  json ended;
+  wait_until(
+      [&] {
+        ended = http_get(port, "/v1/jobs/" + id).json();
+        return is_terminal_view(ended);
+      },
+      "the job to end");
+  EXPECT_EQ(ended["state"], "succeeded");
+  wait_until([&] { return http_get(port, "/readyz").status == 503; }, "the store to fail its writes");
+  EXPECT_FALSE(answered.load()) << "?wait answered with an end the store does not have";
+  std::filesystem::remove(filler);
+  wait_until([&] { return answered.load(); }, "?wait to answer once the store has the end", 30s);
+  EXPECT_EQ(waited.status, 200u) << waited.body;
+  const auto final_view = waited.json();
+  EXPECT_EQ(final_view["state"], "succeeded");
+  // Everything is published now, the end included; it was not while the disk was full.
+  const auto last = final_view["last_seq"].get<std::uint64_t>();
+  EXPECT_GT(last, published_before + 2) << "queued, started, output, succeeded";
+  EXPECT_LT(ended["last_seq"].get<std::uint64_t>(), last) << "the end was published before the store had it";
+  EXPECT_EQ(http_get(port, "/v1/jobs/" + id).json()["last_seq"], last);
+  ws_client events{port, "/v1/jobs/" + id + "/events?after=0"};
+  const auto all = events.read_all();
+  ASSERT_EQ(all.size(), last);
+  EXPECT_EQ(all.back()["type"], "succeeded");
 }
 
 }  // namespace

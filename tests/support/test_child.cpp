@@ -121,6 +121,17 @@ int main(int argc, char** argv) {
     std::printf("{\"opened\": %d}\n", opened);
     return 0;
   }
+  if (mode == "await-file") {
+    // Waits (up to a minute) for argv[2] to exist, then writes argv[3] bytes of output in 100-byte lines.
+    for (int i = 0; i < 12000 && ::access(argv[2], F_OK) != 0; ++i)
+      usleep(5000);
+    const std::string line(99, 'b');
+    for (long left = std::atol(argv[3]); left > 0; left -= 100) {
+      write_all(line.data(), line.size());
+      write_all("\n", 1);
+    }
+    return 0;
+  }
   if (mode == "bytes") {
     // Bytes that are not UTF-8 on stdout, a line of text on stderr.
     write_all(

@@ -168,6 +168,8 @@ void load_events(sqlite_connection& db, job& j) {
 // A job from a row of OFFLOAD_JOB_COLUMNS; with its events when `with_events`.
 std::shared_ptr<job> read_job(sqlite_connection& db, const sqlite_statement& row, bool with_events) {
   auto j = std::make_shared<job>();
+  // A job that was unfinished runs (or ends) again here: its new events wait for their commit.
+  j->events.publish_when_stored();
   j->seq = static_cast<std::uint64_t>(row.int64(0));
   j->id = row.text(1);
   j->lane = static_cast<proto::lane>(row.int64(3));
@@ -296,22 +298,27 @@ struct sqlite_repository::operation {
 
 namespace {
 
-// Write-behind of a job's record and new events.
+// Write-behind of a job's record and new events. Once committed, the events are published to the job's
+// subscribers (on the reactor).
 struct save_operation final : sqlite_repository::operation {
-  save_operation(std::int64_t job, std::optional<stored_record> r, std::vector<event_row> e)
-      : operation(kind::write), seq(job), row(std::move(r)), events(std::move(e)) {}
+  save_operation(std::int64_t job, std::optional<stored_record> r, std::vector<event_row> e,
+                 event_log::stored_mark m)
+      : operation(kind::write), seq(job), row(std::move(r)), events(std::move(e)), mark(std::move(m)) {}
   void run(sqlite_connection& db) override {
     // Events first: a finished record counts the bytes of its whole log.
     write_events(db, seq, events);
     if (row) write_record(db, *row);
   }
-  bool complete(const std::optional<proto::error>&) override { return false; }
+  // Only called once the transaction committed (a write that failed is kept and tried again).
+  bool complete(const std::optional<proto::error>&) override { return static_cast<bool>(mark); }
+  void deliver() override { mark(); }
   std::optional<std::int64_t> record_of() const override { return row ? std::optional{seq} : std::nullopt; }
   void skip_record() override { row.reset(); }
 
   std::int64_t seq;
   std::optional<stored_record> row;
   std::vector<event_row> events;
+  event_log::stored_mark mark;
 };
 
 // An operation whose value (or failure) completes an awaiting coroutine on the reactor.
@@ -741,8 +748,10 @@ asio::awaitable<proto::result<recovered_jobs>> sqlite_repository::async_recover(
 }
 
 std::shared_ptr<job> sqlite_repository::make(proto::job_spec spec, proto::lane lane, slot_pool pool) {
-  return new_job(next_seq_++, static_cast<std::uint32_t>(random_() & 0xffffffffu), std::move(spec), lane,
-                 pool);
+  auto j =
+      new_job(next_seq_++, static_cast<std::uint32_t>(random_() & 0xffffffffu), std::move(spec), lane, pool);
+  j->events.publish_when_stored();
+  return j;
 }
 
 asio::awaitable<std::optional<proto::error>> sqlite_repository::async_add(std::shared_ptr<job> j) {
@@ -798,7 +807,8 @@ void sqlite_repository::save(const job& j, std::span<const logged_event> appende
   if (!record && appended.empty()) return;
   enqueue(std::make_unique<save_operation>(
       static_cast<std::int64_t>(j.seq),
-      record ? std::optional<stored_record>{stored_record::of(j)} : std::nullopt, make_event_rows(appended)));
+      record ? std::optional<stored_record>{stored_record::of(j)} : std::nullopt, make_event_rows(appended),
+      appended.empty() ? event_log::stored_mark{} : j.events.mark(appended.back().seq)));
 }
 
 void sqlite_repository::finished(std::shared_ptr<job> j) {

@@ -225,6 +225,7 @@ std::shared_ptr<job> redis_repository::make(proto::job_spec spec, proto::lane la
   if (next_seq_ < end_seq_) seq = next_seq_++;
   if (end_seq_ - next_seq_ < seq_block / 2) refill_seqs();
   auto j = new_job(seq, static_cast<std::uint32_t>(random_() & 0xffffffffu), std::move(spec), lane, pool);
+  j->events.publish_when_stored();
   if (seq == 0) j->id.clear();
   return j;
 }
@@ -432,6 +433,7 @@ void redis_repository::write(const job& j, const char* action, bool record,
   // The job leaves this node: its record is no longer followed here.
   if (std::string_view{action} != "save") records_.erase(j.seq);
   w.events.assign(appended.begin(), appended.end());
+  if (!appended.empty()) w.stored = j.events.mark(appended.back().seq);
   w.bytes = w.id.size();
   for (const auto& f : w.fields)
     w.bytes += f.first.size() + f.second.size();
@@ -483,6 +485,7 @@ void redis_repository::send_writes(std::map<std::uint64_t, pending_write> writes
               earlier.fields.push_back(std::move(f));
           }
           earlier.events.insert(earlier.events.end(), w.events.begin(), w.events.end());
+          if (w.stored) earlier.stored = std::move(w.stored);
           earlier.action = w.action;
           earlier.bytes += w.bytes;
           earlier.writes += w.writes;
@@ -530,8 +533,11 @@ void redis_repository::send_writes(std::map<std::uint64_t, pending_write> writes
             return;
           }
           for (std::size_t i = 0; i < batch->size(); ++i) {
-            if (r->elements[i].as_integer() != 0) continue;
             const auto& w = (*batch)[i].second;
+            if (r->elements[i].as_integer() != 0) {
+              if (w.stored) w.stored();
+              continue;
+            }
             ++fenced_;
             log(log_level::warn, "redis store: this node no longer owns the job; its write was refused",
                 {{"job", w.id}, {"claim", w.claim}});
@@ -622,6 +628,9 @@ std::shared_ptr<job> redis_repository::read_job(const redis_reply& fields, const
   const auto spec_text = get("spec");
   if (!id || !spec_text) throw std::runtime_error{"a job record without its id or spec"};
   auto j = std::make_shared<job>();
+  // Should this node run the job, its new events wait for Redis (a node taking it over after this one
+  // dies numbers its events after the last one Redis has).
+  j->events.publish_when_stored();
   j->id = std::string{*id};
   j->seq = static_cast<std::uint64_t>(integer("seq").value_or(0));
   j->lane = static_cast<proto::lane>(integer("lane").value_or(0));

@@ -128,6 +128,8 @@ class redis_repository final : public job_repository, public shared_queue {
     /// The record's fields; none when only events were added.
     std::vector<redis_field> fields;
     std::vector<logged_event> events;
+    /// Publishes the events to the job's subscribers once Redis has them.
+    event_log::stored_mark stored;
     std::size_t bytes = 0;
     /// How many of the job's writes this one stands for (merged writes count each).
     std::size_t writes = 1;
