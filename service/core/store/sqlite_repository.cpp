@@ -38,8 +38,9 @@ constexpr auto retry_interval = std::chrono::seconds{1};
 // Group commit under load: when the previous commit ended less than `linger_after` ago and nobody awaits
 // any of the pending operations (they are all write-behind: a job started, progressed, finished), the store
 // thread waits up to `linger` for more before it commits; an operation somebody awaits (a submission, a
-// read) or `linger_below` pending operations end the wait at once. Each commit writes every page it touched,
-// and a group of a few jobs touches nearly as many pages as a group of many.
+// read, the events of a job that somebody follows: they are published once committed) or `linger_below`
+// pending operations end the wait at once. Each commit writes every page it touched, and a group of a few
+// jobs touches nearly as many pages as a group of many.
 constexpr auto linger = std::chrono::microseconds{150};
 constexpr auto linger_after = std::chrono::milliseconds{2};
 constexpr std::size_t linger_below = 64;
@@ -286,6 +287,8 @@ struct sqlite_repository::operation {
   virtual void deliver() {}
 
   kind what;
+  /// A write somebody waits for (a subscriber of its job's events, a `?wait`): no linger before its commit.
+  bool awaited = false;
   /// The job whose record this operation writes, if it writes one (so that an earlier write of the same
   /// record in the same batch can be skipped: the last one wins anyway).
   virtual std::optional<std::int64_t> record_of() const { return std::nullopt; }
@@ -436,7 +439,7 @@ void sqlite_repository::hand_over() {
     const auto before = pending_.size();
     const bool awaited_before = pending_awaited_ > 0;
     for (auto& op : outbox_) {
-      if (op->what != operation::kind::write) ++pending_awaited_;
+      if (op->what != operation::kind::write || op->awaited) ++pending_awaited_;
       pending_.push_back(std::move(op));
     }
     // The store thread takes everything pending at once: only the first of a burst needs to wake it, and
@@ -805,10 +808,13 @@ asio::awaitable<std::optional<proto::error>> sqlite_repository::async_add(std::s
 
 void sqlite_repository::save(const job& j, std::span<const logged_event> appended, bool record) {
   if (!record && appended.empty()) return;
-  enqueue(std::make_unique<save_operation>(
+  auto op = std::make_unique<save_operation>(
       static_cast<std::int64_t>(j.seq),
       record ? std::optional<stored_record>{stored_record::of(j)} : std::nullopt, make_event_rows(appended),
-      appended.empty() ? event_log::stored_mark{} : j.events.mark(appended.back().seq)));
+      appended.empty() ? event_log::stored_mark{} : j.events.mark(appended.back().seq));
+  // Somebody follows the job: its events are theirs once committed, so the commit does not linger.
+  op->awaited = !appended.empty() && j.events.listener_count() > 0;
+  enqueue(std::move(op));
 }
 
 void sqlite_repository::finished(std::shared_ptr<job> j) {
