@@ -305,14 +305,7 @@ TEST_F(cluster_test, a_subscriber_of_a_dying_node_goes_on_at_another_node_and_mi
     const std::string id = j["id"];
     std::uint64_t last = 0;
     ws_client ws{a->port(), "/v1/jobs/" + id + "/events?after=0"};
-    int outputs = 0;
-    while (outputs < 50) {
-      const auto e = ws.read_json(10s);
-      ASSERT_TRUE(e.has_value());
-      ASSERT_EQ((*e)["seq"].get<std::uint64_t>(), last + 1) << *e;
-      last = (*e)["seq"];
-      outputs += (*e)["type"] == "output" ? 1 : 0;
-    }
+    ws.read_outputs(50, last);
     // A dies with events sent. A node sends its subscribers only what Redis has, so B, which numbers its
     // events after the last one there, reuses no seq the client saw (were it otherwise, the client resuming
     // after its last seq would miss the event that took it: here, `retrying`).

@@ -12,6 +12,7 @@
 #include <csignal>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <sys/mount.h>
@@ -22,6 +23,24 @@ namespace {
 
 using namespace std::chrono_literals;
 using nlohmann::json;
+
+// A tmpfs of 4 MiB in a temp dir, a disk that fills up quickly; `unavailable` says why there is none
+// (mounting needs root).
+struct small_disk {
+  temp_dir dir;
+  std::optional<std::string> unavailable;
+  small_disk() {
+    if (::geteuid() != 0)
+      unavailable = "needs root to mount a tmpfs of a few MiB";
+    else if (::mount("tmpfs", dir.path().c_str(), "tmpfs", 0, "size=4m") != 0)
+      unavailable = std::string{"cannot mount a tmpfs here: "} + std::strerror(errno);
+  }
+  ~small_disk() {
+    if (!unavailable) ::umount2(dir.path().c_str(), MNT_DETACH);
+  }
+  small_disk(const small_disk&) = delete;
+  small_disk& operator=(const small_disk&) = delete;
+};
 
 class durability_test : public ::testing::Test {
  protected:
@@ -269,14 +288,7 @@ TEST_F(durability_test, a_subscriber_resumes_after_a_crash_without_missing_an_ev
     std::uint64_t last = 0;
     {
       ws_client ws{server->port(), "/v1/jobs/" + id + "/events?after=0"};
-      int outputs = 0;
-      while (outputs < 50) {
-        const auto e = ws.read_json(10s);
-        ASSERT_TRUE(e.has_value());
-        ASSERT_EQ((*e)["seq"].get<std::uint64_t>(), last + 1) << *e;
-        last = (*e)["seq"];
-        outputs += (*e)["type"] == "output" ? 1 : 0;
-      }
+      ws.read_outputs(50, last);
       kill_hard(*server);
     }
     server = start();
@@ -341,14 +353,9 @@ TEST_F(durability_test, bad_data_directories_stop_offloadd_at_start_with_the_pat
 // A full disk: new jobs get 503 storage_unavailable and /readyz says so, nothing acknowledged is lost, and
 // the store recovers by itself once there is room again. Needs root to mount a small tmpfs.
 TEST_F(durability_test, a_full_disk_refuses_new_jobs_and_recovers_by_itself) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a tmpfs of a few MiB";
-  temp_dir mount_point;
-  if (::mount("tmpfs", mount_point.path().c_str(), "tmpfs", 0, "size=4m") != 0)
-    GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
-  struct unmount {
-    std::string path;
-    ~unmount() { ::umount2(path.c_str(), MNT_DETACH); }
-  } const unmounter{mount_point.path().string()};
+  const small_disk disk;
+  if (disk.unavailable) GTEST_SKIP() << *disk.unavailable;
+  const auto& mount_point = disk.dir;
   offloadd_process server{{"--data-dir", (mount_point.path() / "data").string(), "--retain-jobs", "100000"}};
   const auto port = server.port();
   const auto before = http_post(port, "/v1/jobs?wait=10", {{"type", "echo"}, {"input", {{"n", 1}}}}).json();
@@ -385,14 +392,9 @@ TEST_F(durability_test, a_full_disk_refuses_new_jobs_and_recovers_by_itself) {
 // it publishes stops at what is stored, and `?wait` does not answer with an end a crash could take back.
 // Once the disk has room, the writes go through and everything is published.
 TEST_F(durability_test, an_end_the_store_cannot_write_yet_is_not_published) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a tmpfs of a few MiB";
-  temp_dir mount_point;
-  if (::mount("tmpfs", mount_point.path().c_str(), "tmpfs", 0, "size=4m") != 0)
-    GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
-  struct unmount {
-    std::string path;
-    ~unmount() { ::umount2(path.c_str(), MNT_DETACH); }
-  } const unmounter{mount_point.path().string()};
+  const small_disk disk;
+  if (disk.unavailable) GTEST_SKIP() << *disk.unavailable;
+  const auto& mount_point = disk.dir;
   const auto trigger = dir_.path() / "go";
   // 400 KB of output once `go` exists: more than the full disk's log can take.
   const auto config = dir_.write(

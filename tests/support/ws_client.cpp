@@ -79,6 +79,17 @@ std::vector<nlohmann::json> ws_client::read_all(std::chrono::milliseconds timeou
   }
 }
 
+void ws_client::read_outputs(int outputs, std::uint64_t& last, std::chrono::milliseconds timeout) {
+  while (outputs > 0) {
+    const auto e = read_json(timeout);
+    if (!e) throw std::runtime_error("WebSocket stream closed before the outputs");
+    if ((*e)["seq"].get<std::uint64_t>() != last + 1)
+      throw std::runtime_error("event out of order after seq " + std::to_string(last) + ": " + e->dump());
+    last = (*e)["seq"];
+    outputs -= (*e)["type"] == "output" ? 1 : 0;
+  }
+}
+
 void ws_client::send(const std::string& text) {
   auto op = [this, &text]() -> asio::awaitable<bool> {
     co_await impl_->ws.async_write(asio::buffer(text), asio::use_awaitable);

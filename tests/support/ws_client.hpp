@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,6 +33,10 @@ class ws_client {
   std::optional<nlohmann::json> read_json(std::chrono::milliseconds timeout = std::chrono::seconds{30});
   /// Every message until the server closes the socket.
   std::vector<nlohmann::json> read_all(std::chrono::milliseconds timeout = std::chrono::seconds{60});
+  /// Reads a job's events (per-job stream) until `outputs` of them were `output` events; each must follow
+  /// `last` (updated to the newest seq read). Throws if one does not, or on close or timeout.
+  void read_outputs(int outputs, std::uint64_t& last,
+                    std::chrono::milliseconds timeout = std::chrono::seconds{10});
   void send(const std::string& text);
   void send(const nlohmann::json& message) { send(message.dump()); }
   /// Sends `bytes` as one binary message.
