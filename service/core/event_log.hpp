@@ -59,7 +59,6 @@ class event_log {
     stored_mark() = default;
     void operator()() const;
     explicit operator bool() const noexcept { return seq_ != 0; }
-    std::uint64_t seq() const noexcept { return seq_; }
 
    private:
     friend class event_log;
