@@ -2,12 +2,15 @@
 // worker (`PROGRAM worker`), the behaviour comes from the program's file name (tests make symlinks).
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <poll.h>
 #include <string>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -122,9 +125,25 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (mode == "await-file") {
-    // Waits (up to a minute) for argv[2] to exist, then writes argv[3] bytes of output in 100-byte lines.
-    for (int i = 0; i < 12000 && ::access(argv[2], F_OK) != 0; ++i)
-      usleep(5000);
+    // Waits (up to a minute) for argv[2] to appear in its directory, then writes argv[3] bytes of output in
+    // 100-byte lines. Woken by inotify; the check after adding the watch covers a file made before it.
+    const std::string path = argv[2];
+    const auto slash = path.rfind('/');
+    const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+    const int fd = inotify_init1(IN_CLOEXEC);
+    if (fd < 0 || inotify_add_watch(fd, dir.c_str(), IN_CREATE | IN_MOVED_TO) < 0) return 5;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes{1};
+    while (::access(path.c_str(), F_OK) != 0) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return 6;
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) > 0) {
+        char events[4096];
+        if (::read(fd, events, sizeof events) < 0 && errno != EINTR) return 7;
+      }
+    }
+    ::close(fd);
     const std::string line(99, 'b');
     for (long left = std::atol(argv[3]); left > 0; left -= 100) {
       write_all(line.data(), line.size());
