@@ -159,6 +159,12 @@ event_log::stored_mark event_log::mark(std::uint64_t seq) const {
   return stored_mark{state_, seq};
 }
 
+void event_log::drop_unpublished() noexcept {
+  auto& events = state_->events;
+  while (!events.empty() && events.back().seq > state_->published)
+    events.pop_back();
+}
+
 const std::vector<logged_event>& event_log::events() const noexcept {
   return state_->events;
 }

@@ -845,7 +845,7 @@ void job_service::start_cluster() {
     };
     asio::co_spawn(reactor_, cancel(*this, std::string{id}), log_coroutine_failure("remote cancel"));
   };
-  events.on_lost = [this](std::string_view id) { lose(id); };
+  events.on_lost = [this](std::string_view id, std::shared_ptr<job> ended) { lose(id, std::move(ended)); };
   events.on_reconnected = [this] {
     // Leases may have passed while the store was away, for every node alike: this node renews its own at
     // once and takes over nobody's for one lease, so that the others can renew theirs first.
@@ -957,6 +957,8 @@ std::shared_ptr<job> job_service::own(std::shared_ptr<job> j) {
   if (auto it = mirrors_.find(j->id); it != mirrors_.end()) {
     // A client follows this job here: the object it holds becomes the job this node runs.
     if (auto m = it->second.lock()) {
+      // Events this node logged in a run it lost, which Redis refused, make way for those Redis has.
+      if (m->lost) m->events.drop_unpublished();
       for (const auto& e : j->events.events())
         if (e.seq > m->events.last_seq()) m->events.append_logged(e.seq, e.type, e.frame);
       stored_record::of(*j).apply_to(*m);
@@ -1001,8 +1003,18 @@ void job_service::take_over(std::shared_ptr<job> j) {
                                             " of the job stopped (its lease passed)"});
 }
 
-void job_service::lose(std::string_view id) {
+void job_service::lose(std::string_view id, std::shared_ptr<job> ended) {
   auto j = live_by_id(id);
+  if (!j && ended && !ended->lost) {
+    // Ended here after another node had taken it over: a client following it here (or waiting for it)
+    // sees how it goes on there, not this refused end.
+    log(log_level::warn, "lost a job to another node (its lease passed); its end here was refused",
+        {{"job", ended->id}});
+    ended->lost = true;
+    mirrors_[ended->id] = ended;
+    refresh_soon(ended->id);
+    return;
+  }
   if (!j || j->lost) return;
   log(log_level::warn, "lost a job to another node (its lease passed)", {{"job", j->id}});
   j->lost = true;
@@ -1018,8 +1030,10 @@ void job_service::lose(std::string_view id) {
       live_keys_.erase(k);
   }
   live_.erase(j->seq);
-  // Followed from now on as another node's job (a waiting client sees how it ends there).
+  // Followed from now on as another node's job (a waiting client sees how it ends there), read at once:
+  // what that node logged takes the place of what this attempt logged since.
   mirrors_[j->id] = j;
+  refresh_soon(j->id);
   wake_drain();
 }
 
@@ -1084,13 +1098,18 @@ asio::awaitable<void> job_service::refresh(std::string id) {
   for (;;) {
     auto m = mirrors_.contains(id) ? mirrors_[id].lock() : nullptr;
     if (!m || live_by_id(id)) break;
-    auto fresh = co_await shared_->async_read(id, m->events.last_seq());
+    // After the published events: a job this node lost may have logged more that Redis refused.
+    auto fresh = co_await shared_->async_read(id, m->events.published_seq());
     if (fresh && !live_by_id(id)) {
       // The record first, so that a listener woken by the terminal event sees the job's end state.
       stored_record::of(*fresh).apply_to(*m);
       m->owner = fresh->owner;
       if (m->state == job_state::succeeded && !fresh->events.events().empty())
         m->result = job_result::from_frame(fresh->events.events().back().frame);
+      else if (m->state != job_state::succeeded)
+        m->result.reset();  // a result of this node's refused end
+      // What this node logged in a run it lost (Redis refused it) makes way for the other node's events.
+      if (m->lost) m->events.drop_unpublished();
       for (const auto& e : fresh->events.events())
         if (e.seq > m->events.last_seq()) m->events.append_logged(e.seq, e.type, e.frame);
       if (proto::is_terminal(m->state)) mirrors_.erase(id);

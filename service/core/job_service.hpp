@@ -206,8 +206,9 @@ class job_service {
   /// A job whose lease passed on a node that went away, now this node's: what the lifecycle machine says
   /// of an interrupted attempt (or, if it never started, a run here).
   void take_over(std::shared_ptr<job> j);
-  /// This node no longer holds job `id`: its run here ends without an outcome.
-  void lose(std::string_view id);
+  /// This node no longer holds job `id`: its run here ends without an outcome, and the job is followed as
+  /// the other node's. `ended`: the job, when this node had ended it and the store refused that end.
+  void lose(std::string_view id, std::shared_ptr<job> ended = nullptr);
   /// Renews leases, takes over expired ones and reads the cluster's gauges, every third of a lease.
   boost::asio::awaitable<void> lease_loop();
   /// A job another node holds, followed here (kept up to date from the store while someone holds it).

@@ -261,6 +261,54 @@ TEST_F(cluster_test, a_stalled_node_s_late_result_is_refused) {
   EXPECT_EQ(std::count(types.begin(), types.end(), "retrying"), 1) << ::testing::PrintToString(types);
 }
 
+// A node stalled past its lease loses its job to another node. What it logs once it wakes (the output it
+// reads then, or the job's end) Redis refuses; a client that followed the job there goes on with the other
+// node's run, seq for seq, and is never sent those refused events.
+TEST_F(cluster_test, a_subscriber_of_a_stalled_node_gets_the_other_node_s_run_not_the_refused_events) {
+  temp_dir dir;
+  // drip: 1 MiB in 16 KiB pieces 30 ms apart (~2 s); its child fills the pipe while A is stopped and still
+  // runs when A wakes. ticks: 200 short lines 5 ms apart (~1 s); its child has ended when A wakes.
+  const auto config = dir.write("commands.json", json{{"commands",
+                                                       {{"drip", test_command({"drip", "1", "30000"})},
+                                                        {"ticks", test_command({"ticks", "200", "5000"})}}}}
+                                                     .dump());
+  // Seq and type of each event, and whether all frames are the same (outputs are large to print).
+  const auto same_log = [](const std::vector<json>& got, const std::vector<json>& expected) {
+    const auto outline = [](const std::vector<json>& events) {
+      std::vector<std::string> out;
+      for (const auto& e : events)
+        out.push_back(std::to_string(e["seq"].get<std::uint64_t>()) + " " + e["type"].get<std::string>());
+      return out;
+    };
+    EXPECT_EQ(outline(got), outline(expected));
+    EXPECT_TRUE(got == expected) << "the same seqs and types, other frames";
+  };
+  for (const std::string type : {"drip", "ticks"}) {
+    SCOPED_TRACE(type);
+    auto a = node("a-" + type, 1, {"--config", config});
+    const std::string id = submit(a->port(), {{"type", type}, {"max_attempts", 2}})["id"];
+    std::uint64_t last = 0;
+    ws_client ws{a->port(), "/v1/jobs/" + id + "/events?after=0"};
+    ws.read_outputs(2, last);
+    a->signal(SIGSTOP);
+    auto b = node("b-" + type, 1, {"--config", config});
+    // B takes the job over once A's lease passes, and runs it to its end while A sleeps.
+    const auto done = wait_for_job(b->port(), id, is_terminal_view);
+    EXPECT_EQ(done["state"], "succeeded") << done;
+    EXPECT_EQ(done["attempt"], 2) << done;
+    a->signal(SIGCONT);
+    ws_client at_b{b->port(), "/v1/jobs/" + id + "/events?after=" + std::to_string(last)};
+    const auto expected = at_b.read_all(30s);
+    ASSERT_FALSE(expected.empty());
+    EXPECT_EQ(expected.back()["type"], "succeeded");
+    same_log(ws.read_all(30s), expected);
+    // A client that connects to A now reads the log B has.
+    ws_client again_a{a->port(), "/v1/jobs/" + id + "/events?after=0"};
+    ws_client again_b{b->port(), "/v1/jobs/" + id + "/events?after=0"};
+    same_log(again_a.read_all(30s), again_b.read_all(30s));
+  }
+}
+
 // A client that saw a job end on a node and asks that node again reads the end, even before Redis has it:
 // the node answers for the jobs it ended from memory until Redis has their last write (read your writes).
 TEST_F(cluster_test, a_node_answers_for_a_job_it_ended_before_redis_has_the_end) {

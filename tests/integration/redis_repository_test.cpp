@@ -485,9 +485,11 @@ TEST_F(redis_repository_test, a_delayed_job_is_claimable_only_once_due) {
 TEST_F(redis_repository_test, an_expired_lease_is_taken_over_and_the_old_owner_is_fenced_out) {
   auto a = open("a", 300ms);
   auto b = open("b", 10s);
-  std::vector<std::string> lost_by_a;
+  std::vector<std::pair<std::string, const job*>> lost_by_a;
   shared_queue_events events;
-  events.on_lost = [&](std::string_view id) { lost_by_a.emplace_back(id); };
+  events.on_lost = [&](std::string_view id, std::shared_ptr<job> ended) {
+    lost_by_a.emplace_back(id, ended.get());
+  };
   a->set_events(events);
   const auto j = add(*a);
   auto mine = claim(*a, {echo_queue});
@@ -517,7 +519,9 @@ TEST_F(redis_repository_test, an_expired_lease_is_taken_over_and_the_old_owner_i
         return !lost_by_a.empty();
       },
       "A to learn it lost the job", 5s);
-  EXPECT_EQ(lost_by_a.front(), j->id);
+  EXPECT_EQ(lost_by_a.front().first, j->id);
+  // The refused write was the job's end: A is handed the job it ended, for whoever follows it there.
+  EXPECT_EQ(lost_by_a.front().second, mine.get());
   EXPECT_GE(a->fenced_writes(), 1u);
   EXPECT_EQ(*await(a->async_renew(owned)), std::vector<std::string>{j->id});
 

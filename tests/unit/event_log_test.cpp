@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <string>
 #include <vector>
 
 namespace offload::core {
@@ -155,6 +156,32 @@ TEST(event_log_test, restored_and_other_nodes_events_are_published_as_they_come)
   // Another node's event, read from the shared store after this node's own: both are stored.
   log.append_logged(6, proto::event_type::succeeded, std::make_shared<const std::string>(R"({"seq":6})"));
   EXPECT_EQ(seen, (std::vector<std::uint64_t>{5, 6}));
+}
+
+// A node that lost a job: what it logged that its store refused gives way to the other node's events.
+TEST(event_log_test, unpublished_events_can_be_taken_back_for_another_node_s) {
+  event_log log;
+  log.publish_when_stored();
+  std::vector<std::string> seen;
+  auto sub = log.subscribe([&](const logged_event& e) { seen.push_back(*e.frame); });
+  log.append(proto::event_type::queued, json::object());
+  log.append(proto::event_type::started, json::object());
+  log.stored_through(2);
+  log.append(proto::event_type::output, {{"text", "refused"}});
+  const auto refused = log.mark(4);
+  log.append(proto::event_type::succeeded, json::object());
+  log.drop_unpublished();
+  EXPECT_EQ(log.last_seq(), 2u);
+  log.append_logged(3, proto::event_type::retrying, std::make_shared<const std::string>("theirs 3"));
+  log.append_logged(4, proto::event_type::started, std::make_shared<const std::string>("theirs 4"));
+  refused();  // a late mark of a refused write publishes nothing of its own
+  ASSERT_EQ(seen.size(), 4u);
+  EXPECT_EQ(seen[2], "theirs 3");
+  EXPECT_EQ(seen[3], "theirs 4");
+  EXPECT_EQ(log.events().size(), 4u);
+  EXPECT_TRUE(log.all_published());
+  log.drop_unpublished();
+  EXPECT_EQ(log.last_seq(), 4u) << "published events stay";
 }
 
 TEST(event_log_test, a_mark_outliving_its_log_is_harmless) {

@@ -522,9 +522,19 @@ void redis_repository::send_writes(std::map<std::uint64_t, pending_write> writes
             }
             return;
           }
+          const bool answered = !r->is_error() && r->is_array() && r->elements.size() == batch->size();
+          // A job this node ended, kept until Redis has its end, and whose end Redis refused: handed over
+          // with the loss, so that whoever follows it here goes on with the run of the node that took it.
+          std::vector<std::shared_ptr<job>> refused_ends(answered ? batch->size() : 0);
+          for (std::size_t i = 0; i < refused_ends.size(); ++i) {
+            const auto& w = (*batch)[i].second;
+            const auto it = settling_.find(w.seq);
+            if (r->elements[i].as_integer() == 0 && it != settling_.end() && it->second->id == w.id)
+              refused_ends[i] = it->second;
+          }
           for (const auto& [n, w] : *batch)
             settled(w.seq, w.writes);
-          if (r->is_error() || !r->is_array() || r->elements.size() != batch->size()) {
+          if (!answered) {
             // What Redis has of these records is not known any more: their next writes send every field.
             for (const auto& [n, w] : *batch)
               records_.erase(w.seq);
@@ -542,7 +552,7 @@ void redis_repository::send_writes(std::map<std::uint64_t, pending_write> writes
             log(log_level::warn, "redis store: this node no longer owns the job; its write was refused",
                 {{"job", w.id}, {"claim", w.claim}});
             records_.erase(w.seq);
-            if (events_.on_lost) events_.on_lost(w.id);
+            if (events_.on_lost) events_.on_lost(w.id, std::move(refused_ends[i]));
           }
         });
   }
