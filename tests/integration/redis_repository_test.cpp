@@ -27,8 +27,10 @@ using test::redis_server;
 class redis_repository_test : public ::testing::Test {
  protected:
   std::unique_ptr<redis_repository> open(const std::string& node, std::chrono::milliseconds lease = 10s,
-                                         std::size_t retain_jobs = 1000) {
+                                         std::size_t retain_jobs = 1000,
+                                         std::uint64_t max_pending_write_bytes = 64ull << 20) {
     redis_options o;
+    o.max_pending_write_bytes = max_pending_write_bytes;
     o.endpoint = redis_endpoint::parse(server_.url()).value();
     o.node = node;
     o.lease = lease;
@@ -681,6 +683,50 @@ TEST_F(redis_repository_test, writes_made_while_redis_is_away_are_applied_in_ord
   EXPECT_EQ(stored->state, job_state::succeeded);
   EXPECT_EQ(stored->result->value(), (nlohmann::json{{"late", true}}));
   EXPECT_EQ(a->dropped_writes(), 0u);
+}
+
+// Past --max-pending-write-bytes the oldest writes go. When one was the last write of a job that ended here,
+// Redis keeps the job as running here, and the job will run again once its lease passes: the node is told,
+// as of a job lost to another node, so that whoever follows it does not wait for the end it dropped.
+TEST_F(redis_repository_test, a_job_whose_end_is_dropped_while_redis_is_away_is_handed_back_as_lost) {
+  auto a = open("a", 60s, 1000, 8192);
+  std::vector<std::pair<std::string, const job*>> lost;
+  shared_queue_events events;
+  events.on_lost = [&](std::string_view id, std::shared_ptr<job> ended) {
+    lost.emplace_back(id, ended.get());
+  };
+  a->set_events(events);
+  add(*a);
+  add(*a);
+  const auto ended = claim(*a, {echo_queue});
+  const auto going_on = claim(*a, {echo_queue});
+  ASSERT_TRUE(ended && going_on);
+  server_.stop(SIGKILL);
+  test::wait_until(
+      [&] {
+        ioc_.poll();
+        return a->health().has_value();
+      },
+      "the store to notice", 5s);
+  save_started(*a, *ended);
+  save_succeeded(*a, ended);
+  save_started(*a, *going_on);
+  // Output of the other job, more than the bound: the oldest writes, the ended job's, are dropped.
+  for (int i = 0; i < 4; ++i) {
+    const auto& e = going_on->events.append(proto::event_type::output, {{"text", std::string(3000, 'x')}});
+    a->save(*going_on, std::span{&e, 1}, false);
+  }
+  EXPECT_GE(a->dropped_writes(), 2u);
+  test::wait_until(
+      [&] {
+        ioc_.poll();
+        return !lost.empty();
+      },
+      "the node to be told", 5s);
+  ASSERT_EQ(lost.size(), 1u);
+  EXPECT_EQ(lost.front().first, ended->id);
+  EXPECT_EQ(lost.front().second, ended.get());
+  EXPECT_FALSE(ended->events.all_published()) << "its end never reached Redis";
 }
 
 }  // namespace

@@ -446,9 +446,21 @@ void redis_repository::write(const job& j, const char* action, bool record,
     unsent_.emplace(n, std::move(w));
     while (unsent_bytes_ > options_.max_pending_write_bytes && unsent_.size() > 1) {
       auto oldest = unsent_.begin();
-      unsent_bytes_ -= oldest->second.bytes;
-      records_.erase(oldest->second.seq);
-      settled(oldest->second.seq, oldest->second.writes);
+      auto& dropped = oldest->second;
+      unsent_bytes_ -= dropped.bytes;
+      records_.erase(dropped.seq);
+      // The last write of a job that ended here: Redis keeps the job as running here until its lease
+      // passes and a node takes it over (runs it again). Whoever follows it here goes on with that run, as
+      // with a job lost to another node, rather than wait for an end that will never be published.
+      const auto writes = outstanding_.find(dropped.seq);
+      if (const auto it = settling_.find(dropped.seq);
+          it != settling_.end() && writes != outstanding_.end() && writes->second <= dropped.writes) {
+        asio::post(reactor_,
+                   [this, alive = std::weak_ptr<void>{lifetime_}, id = dropped.id, ended = it->second] {
+                     if (alive.lock() && events_.on_lost) events_.on_lost(id, ended);
+                   });
+      }
+      settled(dropped.seq, dropped.writes);
       unsent_.erase(oldest);
       if (dropped_++ == 0)
         log(log_level::error, "redis store: writes dropped while Redis is away (their jobs will run again)",
