@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <functional>
 
 namespace offload::core {
 namespace {
@@ -94,6 +95,16 @@ class redis_repository_test : public ::testing::Test {
     for (auto& o : outcomes)
       out.push_back(o ? std::move(*o) : proto::error{proto::errc::internal, "no answer within 20 s"});
     return out;
+  }
+
+  /// Runs the handlers that are ready until `done` holds (or throws after `limit`, naming `what`).
+  void poll_until(const std::function<bool()>& done, const char* what, std::chrono::milliseconds limit) {
+    test::wait_until(
+        [&] {
+          ioc_.poll();
+          return done();
+        },
+        what, limit);
   }
 
   std::shared_ptr<job> claim(redis_repository& repo, std::vector<std::string> queues) {
@@ -515,12 +526,7 @@ TEST_F(redis_repository_test, an_expired_lease_is_taken_over_and_the_old_owner_i
   // A's late writes are refused, and A learns it lost the job (from the write and from its renewal).
   succeed(*a, *mine, {{"from", "a"}});
   await(a->async_flush());
-  test::wait_until(
-      [&] {
-        ioc_.poll();
-        return !lost_by_a.empty();
-      },
-      "A to learn it lost the job", 5s);
+  poll_until([&] { return !lost_by_a.empty(); }, "A to learn it lost the job", 5s);
   EXPECT_EQ(lost_by_a.front().first, j->id);
   // The refused write was the job's end: A is handed the job it ended, for whoever follows it there.
   EXPECT_EQ(lost_by_a.front().second, mine.get());
@@ -638,12 +644,7 @@ TEST_F(redis_repository_test, retention_deletes_the_oldest_finished_jobs_with_th
   }
   await(a->async_flush());
   a->evict(job::clock::now(), 100);
-  test::wait_until(
-      [&] {
-        ioc_.poll();
-        return a->finished_count() == 2;
-      },
-      "retention to run", 5s);
+  poll_until([&] { return a->finished_count() == 2; }, "retention to run", 5s);
   EXPECT_FALSE(await(a->async_find(finished[0]->id)));
   EXPECT_FALSE(await(a->async_find(finished[1]->id)));
   EXPECT_TRUE(await(a->async_find(finished[3]->id)));
@@ -658,12 +659,7 @@ TEST_F(redis_repository_test, writes_made_while_redis_is_away_are_applied_in_ord
   auto j = claim(*a, {echo_queue});
   ASSERT_TRUE(j);
   server_.stop(SIGKILL);
-  test::wait_until(
-      [&] {
-        ioc_.poll();
-        return a->health().has_value();
-      },
-      "the store to notice", 5s);
+  poll_until([&] { return a->health().has_value(); }, "the store to notice", 5s);
   EXPECT_EQ(a->health()->code, proto::errc::storage_unavailable);
   // Progress, then the end, while Redis is down: kept in order.
   j->state = job_state::running;
@@ -671,12 +667,7 @@ TEST_F(redis_repository_test, writes_made_while_redis_is_away_are_applied_in_ord
   a->save(*j, {}, true);
   succeed(*a, *j, {{"late", true}});
   server_.start();  // the append-only file brings the claim back
-  test::wait_until(
-      [&] {
-        ioc_.poll();
-        return !a->health().has_value();
-      },
-      "the store to reconnect", 10s);
+  poll_until([&] { return !a->health().has_value(); }, "the store to reconnect", 10s);
   await(a->async_flush());
   const auto stored = await(a->async_find(j->id));
   ASSERT_TRUE(stored);
@@ -702,12 +693,7 @@ TEST_F(redis_repository_test, a_job_whose_end_is_dropped_while_redis_is_away_is_
   const auto going_on = claim(*a, {echo_queue});
   ASSERT_TRUE(ended && going_on);
   server_.stop(SIGKILL);
-  test::wait_until(
-      [&] {
-        ioc_.poll();
-        return a->health().has_value();
-      },
-      "the store to notice", 5s);
+  poll_until([&] { return a->health().has_value(); }, "the store to notice", 5s);
   save_started(*a, *ended);
   save_succeeded(*a, ended);
   save_started(*a, *going_on);
@@ -717,12 +703,7 @@ TEST_F(redis_repository_test, a_job_whose_end_is_dropped_while_redis_is_away_is_
     a->save(*going_on, std::span{&e, 1}, false);
   }
   EXPECT_GE(a->dropped_writes(), 2u);
-  test::wait_until(
-      [&] {
-        ioc_.poll();
-        return !lost.empty();
-      },
-      "the node to be told", 5s);
+  poll_until([&] { return !lost.empty(); }, "the node to be told", 5s);
   ASSERT_EQ(lost.size(), 1u);
   EXPECT_EQ(lost.front().first, ended->id);
   EXPECT_EQ(lost.front().second, ended.get());
