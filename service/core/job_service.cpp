@@ -848,8 +848,9 @@ void job_service::start_cluster() {
   events.on_lost = [this](std::string_view id, std::shared_ptr<job> ended) { lose(id, std::move(ended)); };
   events.on_reconnected = [this] {
     // Leases may have passed while the store was away, for every node alike: this node renews its own at
-    // once and takes over nobody's for one lease, so that the others can renew theirs first.
-    reap_after_ = std::chrono::steady_clock::now() + shared_->lease();
+    // once and takes over nobody's until every live node has reconnected (the others' longest back-off)
+    // and had a lease to renew theirs.
+    reap_after_ = std::chrono::steady_clock::now() + shared_->reconnect_bound() + shared_->lease();
     lease_timer_.cancel();
     moisten();
     // Messages sent while the store was away are lost: read every followed job again, claim what waits.

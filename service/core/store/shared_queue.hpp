@@ -60,6 +60,8 @@ class shared_queue {
   /// This node's name in the store.
   virtual const std::string& node() const noexcept = 0;
   virtual std::chrono::milliseconds lease() const noexcept = 0;
+  /// The longest a live node takes to reconnect once the store is reachable again (its longest back-off).
+  virtual std::chrono::milliseconds reconnect_bound() const noexcept = 0;
   /// The queue that holds jobs of `type` in `lane`.
   virtual std::string queue_key(proto::lane lane, const std::string& type) const = 0;
   virtual void set_events(shared_queue_events events) = 0;

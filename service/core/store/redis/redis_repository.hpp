@@ -79,6 +79,9 @@ class redis_repository final : public job_repository, public shared_queue {
   // The shared queue.
   const std::string& node() const noexcept override { return options_.node; }
   std::chrono::milliseconds lease() const noexcept override { return options_.lease; }
+  std::chrono::milliseconds reconnect_bound() const noexcept override {
+    return options_.connection.max_backoff;
+  }
   std::string queue_key(proto::lane lane, const std::string& type) const override {
     return queue_of(lane, type);
   }
