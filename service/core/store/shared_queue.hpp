@@ -44,8 +44,9 @@ struct shared_queue_events {
   std::function<void(std::string_view id)> on_job_changed;
   /// Another node asks this one to cancel job `id` (it runs here).
   std::function<void(std::string_view id)> on_cancel_request;
-  /// This node no longer owns job `id` (its lease passed and another node took it over). `ended` is the
-  /// job when this node had ended it and the store refused that end (null otherwise).
+  /// This node no longer holds job `id`: its lease passed and another node took it over, or (Redis away too
+  /// long) its last write was dropped and it will run again. `ended` is the job when this node had ended it
+  /// and its end was refused or dropped (null otherwise).
   std::function<void(std::string_view id, std::shared_ptr<job> ended)> on_lost;
   /// The store is reachable again after an outage: whatever was missed meanwhile must be looked at again.
   std::function<void()> on_reconnected;
