@@ -89,8 +89,8 @@ class event_log {
   void stored_through(std::uint64_t seq) const;
   /// Publishes every event through `seq` when called (later, on the reactor).
   stored_mark mark(std::uint64_t seq) const;
-  /// Takes back the events not published yet: those of an attempt whose writes the store refused (another
-  /// node took the job over), which no listener was sent and no store will have.
+  /// Takes back the events not published yet: those of an attempt whose writes the store refused or dropped
+  /// (the job was lost), which no listener was sent and no store will have.
   void drop_unpublished() noexcept;
 
   /// Every event, published or not (what a store writes).

@@ -1007,9 +1007,9 @@ void job_service::take_over(std::shared_ptr<job> j) {
 void job_service::lose(std::string_view id, std::shared_ptr<job> ended) {
   auto j = live_by_id(id);
   if (!j && ended && !ended->lost) {
-    // Ended here after another node had taken it over: a client following it here (or waiting for it)
-    // sees how it goes on there, not this refused end.
-    log(log_level::warn, "lost a job to another node (its lease passed); its end here was refused",
+    // Ended here, but the end never reached Redis (refused: another node had taken the job over; or dropped
+    // while Redis was away): a client following it here (or waiting for it) sees how it goes on.
+    log(log_level::warn, "lost a job whose end here did not reach the store; following it as it goes on",
         {{"job", ended->id}});
     ended->lost = true;
     mirrors_[ended->id] = ended;

@@ -207,7 +207,7 @@ class job_service {
   /// of an interrupted attempt (or, if it never started, a run here).
   void take_over(std::shared_ptr<job> j);
   /// This node no longer holds job `id`: its run here ends without an outcome, and the job is followed as
-  /// the other node's. `ended`: the job, when this node had ended it and the store refused that end.
+  /// the other node's. `ended`: the job, when this node had ended it and that end was refused or dropped.
   void lose(std::string_view id, std::shared_ptr<job> ended = nullptr);
   /// Renews leases, takes over expired ones and reads the cluster's gauges, every third of a lease.
   boost::asio::awaitable<void> lease_loop();
