@@ -20,8 +20,9 @@ constexpr job_transition to(job_state next, std::initializer_list<job_action> ac
 using enum job_action;
 
 // A job that ends before it ran leaves the queue; one that ends while running stops counting as running,
-// and its handler is asked to stop only when the lane has not returned yet (cancel, timeout). Every ending
-// records the outcome, persists it before the job is retired, and wakes waiters. Every transition persists.
+// and its handler is asked to stop only when the lane has not returned yet (cancel, timeout, interrupt).
+// Every ending records the outcome, persists it before the job is retired, and wakes waiters. Every
+// transition persists.
 constexpr auto end_queued = {leave_queue, record_outcome, persist, retire, notify};
 constexpr auto end_returned = {stop_running, record_outcome, persist, retire, notify};
 constexpr auto end_interrupted = {stop_running, stop_handler, record_outcome, persist, retire, notify};
@@ -99,9 +100,11 @@ std::optional<job_transition> transition(job_state from, job_input in, bool atte
           return attempts_left ? to(job_state::queued, retry_returned) : to(job_state::failed, end_returned);
         case job_input::crash:
           return attempts_left ? to(job_state::queued, retry_returned) : to(job_state::crashed, end_returned);
-        // No handler runs an interrupted job: the process that ran it is gone.
+        // Mostly the process that ran the attempt is gone (a restart, a node taken over); a cluster node that
+        // drains interrupts attempts whose handlers still run here, and those are asked to stop.
         case job_input::interrupt:
-          return attempts_left ? to(job_state::queued, retry_returned) : to(job_state::failed, end_returned);
+          return attempts_left ? to(job_state::queued, retry_interrupted)
+                               : to(job_state::failed, end_interrupted);
         case job_input::cancel:
           return to(job_state::cancelled, end_interrupted);
         case job_input::time_out:

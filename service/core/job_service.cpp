@@ -739,7 +739,8 @@ asio::awaitable<void> job_service::async_drain(std::chrono::steady_clock::durati
     }
     co_await wait_until([this] { return running_ == 0; }, std::chrono::steady_clock::now() + grace);
     // What still runs is an interrupted attempt: retried by another node right away (or failed when it has
-    // no attempt left), rather than waiting for its lease to pass.
+    // no attempt left), rather than waiting for its lease to pass. Its handler here is asked to stop (its
+    // process tree killed), so that the attempt does not go on beside the next one, nor hold up the exit.
     std::vector<std::shared_ptr<job>> running;
     for (const auto& [seq, j] : live_)
       if (j->state == job_state::running) running.push_back(j);

@@ -32,6 +32,13 @@ class cluster_test : public ::testing::Test {
     return std::make_unique<offloadd_process>(std::move(args));
   }
 
+  /// A first attempt that runs, and whose start Redis has: the node that runs a job counts in `last_seq`
+  /// only the events Redis holds (`queued` is 1, `started` 2). Until then, a node that takes the job over
+  /// finds it claimed but not started, and runs it as the same attempt.
+  static bool started_in_redis(const json& view) {
+    return is_state(view, "running") && view.at("last_seq").get<std::uint64_t>() >= 2;
+  }
+
   /// Finished jobs counted by a node's /metrics (all lanes and states).
   static long finished_on(const offloadd_process& n) {
     const auto body = http_get(n.port(), "/metrics").body;
@@ -188,7 +195,7 @@ TEST_F(cluster_test, the_jobs_of_a_killed_node_are_taken_over_by_the_others) {
   const auto last_try =
       submit(a->port(), {{"type", "sleep"}, {"input", {{"ms", 60000}}}, {"lane", "thread"}});
   for (const auto& j : {retried, last_try})
-    wait_for_job(a->port(), j["id"], [](const json& v) { return is_state(v, "running"); });
+    wait_for_job(a->port(), j["id"], started_in_redis);
   // A dies before B starts: a start takes a while under TSan, and the jobs must still be running on A.
   a->signal(SIGKILL);
   auto b = node("b", 2);
@@ -218,8 +225,9 @@ TEST_F(cluster_test, thread_worker_and_command_jobs_of_a_killed_node_run_again_o
     ids.push_back(submit(a->port(), with_retry)["id"]);
   }
   for (const auto& id : ids)
-    wait_for_job(a->port(), id, [](const json& v) { return is_state(v, "running"); });
-  wait_until([&] { return std::filesystem::exists(runs); }, "the command's first run");
+    wait_for_job(a->port(), id, started_in_redis);
+  // The whole line: the file exists a moment before the line is in it.
+  wait_until([&] { return file_text(runs).ends_with('\n'); }, "the command's first run");
   a->signal(SIGKILL);  // before B starts, while the jobs still run on A (as above)
   auto b = node("b", 1, {"--config", config});
   // Each job ends exactly once, on B, with attempt 2: the attempt A was running is the only one run again.
@@ -235,11 +243,37 @@ TEST_F(cluster_test, thread_worker_and_command_jobs_of_a_killed_node_run_again_o
   EXPECT_EQ(lines, 2u) << "the command ran on A, then once more on B";
 }
 
+// A node that stops (SIGTERM) while jobs still run past its drain grace hands them to the others at once, as
+// interrupted attempts, and stops them here: it does not wait for them to end, nor let them run on beside
+// the next attempt.
+TEST_F(cluster_test, a_node_that_stops_hands_over_what_it_still_runs_and_stops_it) {
+  auto a = node("a", 2, {"--drain-seconds", "0"});
+  const auto retried = submit(
+      a->port(), {{"type", "sleep"}, {"input", {{"ms", 60000}}}, {"lane", "thread"}, {"max_attempts", 2}});
+  const auto last_try =
+      submit(a->port(), {{"type", "sleep"}, {"input", {{"ms", 60000}}}, {"lane", "thread"}});
+  for (const auto& j : {retried, last_try})
+    wait_for_job(a->port(), j["id"], started_in_redis);
+  auto b = node("b", 1);
+  a->signal(SIGTERM);
+  const auto code = a->wait_exit(15s);
+  ASSERT_TRUE(code.has_value()) << "A waits for the 60 s sleeps it interrupted";
+  EXPECT_EQ(*code, 0);
+  const auto failed = wait_for_job(b->port(), last_try["id"], is_terminal_view);
+  EXPECT_EQ(failed["state"], "failed") << failed;
+  EXPECT_EQ(failed["error"]["code"], "interrupted") << failed;
+  // B runs the next attempt; cancelled there to end the test.
+  wait_for_job(b->port(), retried["id"], [](const json& v) { return is_state(v, "running"); });
+  const auto r = http_delete(b->port(), "/v1/jobs/" + retried["id"].get<std::string>());
+  EXPECT_EQ(r.json()["state"], "cancelled") << r.body;
+  EXPECT_EQ(r.json()["attempt"], 2) << r.body;
+}
+
 TEST_F(cluster_test, a_stalled_node_s_late_result_is_refused) {
   auto a = node("a", 1);
   const auto j = submit(
       a->port(), {{"type", "sleep"}, {"input", {{"ms", 1500}}}, {"lane", "thread"}, {"max_attempts", 2}});
-  wait_for_job(a->port(), j["id"], [](const json& v) { return is_state(v, "running"); });
+  wait_for_job(a->port(), j["id"], started_in_redis);
   a->signal(SIGSTOP);  // before B starts, while the job still runs on A (as above)
   auto b = node("b", 1);
   // B takes the job over once A's lease passes and runs attempt 2.

@@ -45,7 +45,7 @@ TEST(job_fsm_test, full_transition_table_with_actions) {
       {{job_state::running, job_input::crash}, {job_state::crashed, lane_returned}},
       {{job_state::running, job_input::cancel}, {job_state::cancelled, lane_still_running}},
       {{job_state::running, job_input::time_out}, {job_state::timed_out, lane_still_running}},
-      {{job_state::running, job_input::interrupt}, {job_state::failed, lane_returned}},
+      {{job_state::running, job_input::interrupt}, {job_state::failed, lane_still_running}},
   };
   for (const auto s : states) {
     for (const auto in : inputs) {
@@ -103,7 +103,7 @@ TEST(job_fsm_test, every_ending_records_retires_and_notifies_once) {
 }
 
 // With attempts left, a running job whose attempt failed, crashed, timed out or was interrupted is queued
-// again; only a timeout still has a handler to stop. A cancel is never retried.
+// again; a timeout and an interrupt still have a handler to stop. A cancel is never retried.
 TEST(job_fsm_test, attempts_left_turn_bad_endings_into_retries) {
   const actions retried{stop_running, record_attempt, persist, requeue, notify};
   const actions retried_running{stop_running, stop_handler, record_attempt, persist, requeue, notify};
@@ -112,7 +112,8 @@ TEST(job_fsm_test, attempts_left_turn_bad_endings_into_retries) {
     ASSERT_TRUE(t.has_value()) << to_string(in);
     EXPECT_EQ(t->next, job_state::queued) << to_string(in);
     const actions got(t->actions().begin(), t->actions().end());
-    EXPECT_EQ(got, in == job_input::time_out ? retried_running : retried) << to_string(in) << describe(got);
+    EXPECT_EQ(got, in == job_input::time_out || in == job_input::interrupt ? retried_running : retried)
+        << to_string(in) << describe(got);
   }
   EXPECT_EQ(next_state(job_state::running, job_input::cancel, true), job_state::cancelled);
   EXPECT_EQ(next_state(job_state::running, job_input::succeed, true), job_state::succeeded);
