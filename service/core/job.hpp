@@ -84,6 +84,13 @@ struct job : job_record {
   /// also claims it for this node (and sets `claim`), unless the job is delayed or a job that a claim would
   /// take first waits in the queues of its pool.
   bool claim_at_add = false;
+  /// With `claim_at_add`: a free slot waits for the job, so a claim by the add starts it at once (rather
+  /// than ahead of a slot). Such a claim counts as the attempt's start should this node stop before the
+  /// store has the start (see `may_have_begun`).
+  bool run_at_add = false;
+  /// Set on a job taken over from a node whose lease passed: that node had claimed it to start it at once,
+  /// and the store has no start of it, so the attempt may have begun there (it counts as interrupted).
+  bool may_have_begun = false;
   /// In a shared store: the node that holds the job (empty when none), as last read.
   std::string owner;
   /// This node held the job and lost it (its lease passed and another node took it over): whatever its

@@ -29,6 +29,8 @@ constexpr auto end_interrupted = {stop_running, stop_handler, record_outcome, pe
 // An attempt that ends badly with attempts left: the job is queued again (after its back-off).
 constexpr auto retry_returned = {stop_running, record_attempt, persist, requeue, notify};
 constexpr auto retry_interrupted = {stop_running, stop_handler, record_attempt, persist, requeue, notify};
+// An attempt that was claimed to run and may have begun on a node that stopped, though no start was stored.
+constexpr auto retry_unstarted = {record_attempt, persist, requeue, notify};
 
 }  // namespace
 
@@ -89,6 +91,10 @@ std::optional<job_transition> transition(job_state from, job_input in, bool atte
         // A job can fail before it runs, e.g. when its lane cannot start a process.
         case job_input::fail:
           return to(job_state::failed, end_queued);
+        // A node claimed the job to start it and stopped before the store had the start (a cluster
+        // take-over): the attempt may have begun there, so it counts as an interrupted one.
+        case job_input::interrupt:
+          return attempts_left ? to(job_state::queued, retry_unstarted) : to(job_state::failed, end_queued);
         default:
           return std::nullopt;
       }

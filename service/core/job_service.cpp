@@ -208,6 +208,8 @@ asio::awaitable<proto::result<submission>> job_service::async_submit(proto::job_
   if (shared_ && !draining_ && !cluster_stopping_ && pool < claiming_at_add_.size() &&
       (dry_[pool] || drained_[pool]) && claim_room(pool, j->spec.type) > 0) {
     j->claim_at_add = true;
+    // A free slot (not only room ahead of one): the job starts as soon as its add claims it.
+    j->run_at_add = unclaimed_slots(pool) > 0;
     ++claiming_at_add_[pool];
   }
   ++admitting_[lane];
@@ -930,7 +932,8 @@ asio::awaitable<void> job_service::claim_loop(std::size_t p) {
       wanted = std::max(wanted, at_most.back());
     }
     if (wanted == 0) break;
-    auto claimed = co_await shared_->async_claim(pool_queues_[p], wanted, at_most);
+    // The first ones fill the free slots and start at once; the rest (short jobs) wait here for a slot.
+    auto claimed = co_await shared_->async_claim(pool_queues_[p], wanted, at_most, unclaimed_slots(p));
     if (!claimed) break;  // the store is away: its return (on_reconnected) pulls again
     if (claimed->next_due) arm_due_timer(*claimed->next_due);
     const bool emptied = claimed->claimed.size() < wanted;
@@ -990,14 +993,25 @@ void job_service::take_claimed(std::shared_ptr<job> j) {
 
 void job_service::take_over(std::shared_ptr<job> j) {
   j = own(std::move(j));
-  if (j->state != job_state::running) {
-    // Claimed by a node that went away before it started the job: it runs here.
+  const auto attempt = j->attempt;
+  if (j->state != job_state::running && !j->may_have_begun) {
+    // Claimed ahead of a slot by a node that went away before it started the job: it runs here.
     take_claimed(std::move(j));
     return;
   }
   live_.emplace(j->seq, j);
+  if (j->state != job_state::running) {
+    // Claimed to start at once by a node that stopped before Redis had the start: the attempt may have run
+    // there (its start was on its way), so it counts, as one that Redis saw start would.
+    log(log_level::warn, "took over a job whose node claimed it to run and stopped renewing its lease",
+        {{"job", j->id}, {"attempt", attempt}});
+    apply(*j, job_input::interrupt, std::nullopt,
+          proto::error{errc::interrupted, "the node that claimed attempt " + std::to_string(attempt) +
+                                              " of the job to run it stopped (its lease passed) before "
+                                              "its start was stored; it may have begun"});
+    return;
+  }
   ++running_;
-  const auto attempt = j->attempt;
   log(log_level::warn, "took over a job whose node stopped renewing its lease",
       {{"job", j->id}, {"attempt", attempt}});
   apply(*j, job_input::interrupt, std::nullopt,

@@ -204,7 +204,8 @@ class job_service {
   /// Makes a claimed job live here, queued for its pool.
   void take_claimed(std::shared_ptr<job> j);
   /// A job whose lease passed on a node that went away, now this node's: what the lifecycle machine says
-  /// of an interrupted attempt (or, if it never started, a run here).
+  /// of an interrupted attempt (also when Redis has no start of it but that node claimed it to run at once:
+  /// it may have begun), or, for a job that node claimed ahead of a slot and never started, a run here.
   void take_over(std::shared_ptr<job> j);
   /// This node no longer holds job `id`: its run here ends without an outcome, and the job is followed as
   /// the other node's. `ended`: the job, when this node had ended it and that end was refused or dropped.

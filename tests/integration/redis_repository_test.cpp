@@ -4,6 +4,8 @@
 #include "core/store/redis/redis_repository.hpp"
 
 #include "core/store/job_codec.hpp"
+#include "support/job_helpers.hpp"
+#include "support/offloadd_process.hpp"
 #include "support/proc_helpers.hpp"
 #include "support/redis_server.hpp"
 #include "support/run_with_deadline.hpp"
@@ -108,7 +110,7 @@ class redis_repository_test : public ::testing::Test {
   }
 
   std::shared_ptr<job> claim(redis_repository& repo, std::vector<std::string> queues) {
-    auto r = await(repo.async_claim(std::move(queues), 1, {}));
+    auto r = await(repo.async_claim(std::move(queues), 1, {}, 1));
     EXPECT_TRUE(r.has_value()) << r.error().message;
     EXPECT_LE(r->claimed.size(), 1u);
     return r && !r->claimed.empty() ? r->claimed.front() : nullptr;
@@ -219,12 +221,12 @@ TEST_F(redis_repository_test, one_claim_takes_several_jobs_in_order_and_stops_at
   const auto first = add(*a, "sum", 9);
   const auto second = add(*a, "echo", 7);
   const auto third = add(*a, "echo", 7);
-  auto got = await(a->async_claim({echo_queue, sum_queue}, 2, {}));
+  auto got = await(a->async_claim({echo_queue, sum_queue}, 2, {}, 0));
   ASSERT_TRUE(got);
   ASSERT_EQ(got->claimed.size(), 2u);
   EXPECT_EQ(got->claimed[0]->id, first->id);
   EXPECT_EQ(got->claimed[1]->id, second->id);
-  got = await(a->async_claim({echo_queue, sum_queue}, 5, {}));
+  got = await(a->async_claim({echo_queue, sum_queue}, 5, {}, 0));
   ASSERT_EQ(got->claimed.size(), 1u);
   EXPECT_EQ(got->claimed[0]->id, third->id);
   EXPECT_EQ(got->claimed[0]->claim, 1u);
@@ -238,11 +240,11 @@ TEST_F(redis_repository_test, a_claim_takes_no_more_from_a_queue_than_its_bound)
   const auto echo_first = add(*a, "echo", 7);
   add(*a, "echo", 7);
   const auto sum_low = add(*a, "sum", 1);
-  auto got = await(a->async_claim({echo_queue, sum_queue}, 4, {1, 0}));
+  auto got = await(a->async_claim({echo_queue, sum_queue}, 4, {1, 0}, 0));
   ASSERT_TRUE(got);
   ASSERT_EQ(got->claimed.size(), 1u);
   EXPECT_EQ(got->claimed[0]->id, echo_first->id);
-  got = await(a->async_claim({echo_queue, sum_queue}, 4, {0, 5}));
+  got = await(a->async_claim({echo_queue, sum_queue}, 4, {0, 5}, 0));
   ASSERT_TRUE(got);
   ASSERT_EQ(got->claimed.size(), 2u);
   EXPECT_EQ(got->claimed[0]->id, sum_high->id);
@@ -305,7 +307,7 @@ TEST_F(redis_repository_test, an_add_claims_its_job_only_while_nothing_could_be_
   EXPECT_EQ(server_.call({"ZCARD", echo_queue}), 1);
   EXPECT_EQ(server_.call({"HMGET", "offload:job:" + second->id, "owner", "claim"}),
             nlohmann::json({nullptr, nullptr}));
-  auto both = await(a->async_claim({echo_queue, sum_queue}, 4, {}));
+  auto both = await(a->async_claim({echo_queue, sum_queue}, 4, {}, 0));
   ASSERT_TRUE(both);
   ASSERT_EQ(both->claimed.size(), 2u);
   EXPECT_EQ(both->claimed[0]->id, waiting->id);
@@ -480,7 +482,7 @@ TEST_F(redis_repository_test, a_node_claims_only_the_types_it_offers) {
 TEST_F(redis_repository_test, a_delayed_job_is_claimable_only_once_due) {
   auto a = open("a");
   const auto later = add(*a, "echo", 5, std::nullopt, 400);
-  auto none = await(a->async_claim({echo_queue}, 4, {}));
+  auto none = await(a->async_claim({echo_queue}, 4, {}, 0));
   ASSERT_TRUE(none);
   EXPECT_TRUE(none->claimed.empty());
   ASSERT_TRUE(none->next_due);
@@ -549,6 +551,89 @@ TEST_F(redis_repository_test, an_expired_lease_is_taken_over_and_the_old_owner_i
   EXPECT_EQ(terminal, 1u);
   EXPECT_EQ(server_.call({"ZCARD", "offload:running"}), 0);
   EXPECT_EQ(server_.call({"ZCARD", "offload:finished"}), 1);
+}
+
+// A job claimed to start at once (into a free slot) whose node stopped before Redis had its start may have
+// begun there: the node that takes it over is told so. Not for one claimed ahead of a slot, nor for one
+// whose start Redis has (that one is running in Redis's eyes).
+TEST_F(redis_repository_test, a_take_over_says_whether_the_attempt_of_the_old_claim_may_have_begun) {
+  auto a = open("a", 300ms);
+  auto b = open("b");
+  a->set_pool_queues({{echo_queue}});
+  const auto added = [&](bool run) {
+    auto j = fresh(*a);
+    j->claim_at_add = true;
+    j->run_at_add = run;
+    const auto failed = await(a->async_add(j));
+    EXPECT_FALSE(failed.has_value()) << failed->message;
+    EXPECT_EQ(j->claim, 1u) << "claimed by its add";
+    return j;
+  };
+  const auto run_at_add = added(true);
+  const auto ahead_at_add = added(false);
+  for (int i = 0; i < 3; ++i)
+    add(*a);
+  // One claim of three: the first two into free slots, the third ahead of one.
+  auto claimed = await(a->async_claim({echo_queue}, 3, {}, 2));
+  ASSERT_TRUE(claimed.has_value());
+  ASSERT_EQ(claimed->claimed.size(), 3u);
+  const auto& started = claimed->claimed[1];
+  save_started(*a, *started);
+  await(a->async_flush());
+
+  const std::vector<std::pair<std::string, bool>> expected{{run_at_add->id, true},
+                                                           {ahead_at_add->id, false},
+                                                           {claimed->claimed[0]->id, true},
+                                                           {started->id, false},
+                                                           {claimed->claimed[2]->id, false}};
+  test::wait_until([&] { return await(b->async_expired(10))->size() == expected.size(); },
+                   "A's leases to pass");
+  for (const auto& [id, begun] : expected) {
+    SCOPED_TRACE(id);
+    const auto taken = *await(b->async_take(id, shared_queue::take_reason::expired));
+    ASSERT_TRUE(taken);
+    EXPECT_EQ(taken->may_have_begun, begun);
+    EXPECT_EQ(taken->state, id == started->id ? job_state::running : job_state::queued);
+    // B runs what it takes at once: should B stop too, its claim counts the same way.
+    EXPECT_EQ(server_.call({"HMGET", "offload:job:" + id, "claim", "run"}), nlohmann::json({"2", "2"}));
+  }
+}
+
+// The same, as the service acts on it: a node (this test's repository) claims jobs and stops renewing without
+// storing any start; the offloadd that takes them over counts the attempt of each job that node claimed to
+// run at once (failed `interrupted` with no attempt left, retried with one left), and runs a job it claimed
+// ahead of a slot as its first attempt.
+TEST_F(redis_repository_test, an_offloadd_counts_the_attempt_of_a_job_a_stopped_node_claimed_to_run) {
+  auto gone = open("gone", 300ms);
+  const auto with_attempts = [&](std::uint32_t attempts) {
+    auto j = fresh(*gone);
+    j->spec.max_attempts = attempts;
+    const auto failed = await(gone->async_add(j));
+    EXPECT_FALSE(failed.has_value()) << failed->message;
+    return j;
+  };
+  const auto once = with_attempts(1);
+  const auto twice = with_attempts(2);
+  const auto ahead = with_attempts(1);
+  const auto claimed = await(gone->async_claim({echo_queue}, 3, {}, 2));
+  ASSERT_TRUE(claimed.has_value());
+  ASSERT_EQ(claimed->claimed.size(), 3u);
+  ASSERT_EQ(claimed->claimed[2]->id, ahead->id);
+
+  test::offloadd_process node{{"--store", server_.url(), "--node-name", "b", "--lease-ms", "900"}};
+  const auto failed = test::wait_for_job(node.port(), once->id, test::is_terminal_view);
+  EXPECT_EQ(failed["state"], "failed") << failed;
+  EXPECT_EQ(failed["error"]["code"], "interrupted") << failed;
+  EXPECT_EQ(failed["attempt"], 1) << failed;
+  const auto retried = test::wait_for_job(node.port(), twice->id, test::is_terminal_view);
+  EXPECT_EQ(retried["state"], "succeeded") << retried;
+  EXPECT_EQ(retried["attempt"], 2) << retried;
+  ASSERT_EQ(retried["attempt_errors"].size(), 1u) << retried;
+  EXPECT_EQ(retried["attempt_errors"][0]["code"], "interrupted") << retried;
+  const auto first = test::wait_for_job(node.port(), ahead->id, test::is_terminal_view);
+  EXPECT_EQ(first["state"], "succeeded") << first;
+  EXPECT_EQ(first["attempt"], 1) << first;
+  EXPECT_FALSE(first.contains("attempt_errors")) << first;
 }
 
 TEST_F(redis_repository_test, a_requeued_job_is_claimable_again_with_its_new_record) {

@@ -40,6 +40,7 @@ TEST(job_fsm_test, full_transition_table_with_actions) {
       {{job_state::queued, job_input::start}, {job_state::running, {start_running, persist}}},
       {{job_state::queued, job_input::cancel}, {job_state::cancelled, ended_queued}},
       {{job_state::queued, job_input::fail}, {job_state::failed, ended_queued}},
+      {{job_state::queued, job_input::interrupt}, {job_state::failed, ended_queued}},
       {{job_state::running, job_input::succeed}, {job_state::succeeded, lane_returned}},
       {{job_state::running, job_input::fail}, {job_state::failed, lane_returned}},
       {{job_state::running, job_input::crash}, {job_state::crashed, lane_returned}},
@@ -51,8 +52,9 @@ TEST(job_fsm_test, full_transition_table_with_actions) {
     for (const auto in : inputs) {
       const auto t = transition(s, in);
       // Without attempts left the table is the same whatever the flag says, for every input but these.
-      const bool retryable = s == job_state::running && in != job_input::succeed && in != job_input::cancel &&
-                             in != job_input::start;
+      const bool retryable = (s == job_state::running && in != job_input::succeed &&
+                              in != job_input::cancel && in != job_input::start) ||
+                             (s == job_state::queued && in == job_input::interrupt);
       if (!retryable) {
         const auto with = transition(s, in, true);
         EXPECT_EQ(with.has_value(), t.has_value());
@@ -81,8 +83,8 @@ TEST(job_fsm_test, full_transition_table_with_actions) {
 // stops running.
 TEST(job_fsm_test, every_ending_records_retires_and_notifies_once) {
   for (const auto from : {job_state::queued, job_state::running}) {
-    for (const auto in :
-         {job_input::succeed, job_input::fail, job_input::cancel, job_input::time_out, job_input::crash}) {
+    for (const auto in : {job_input::succeed, job_input::fail, job_input::cancel, job_input::time_out,
+                          job_input::crash, job_input::interrupt}) {
       const auto t = transition(from, in);
       if (!t) continue;
       ASSERT_TRUE(proto::is_terminal(t->next));
@@ -115,6 +117,12 @@ TEST(job_fsm_test, attempts_left_turn_bad_endings_into_retries) {
     EXPECT_EQ(got, in == job_input::time_out || in == job_input::interrupt ? retried_running : retried)
         << to_string(in) << describe(got);
   }
+  // A queued job a node claimed to run and may have begun before it stopped: retried without a handler.
+  const auto unstarted = transition(job_state::queued, job_input::interrupt, true);
+  ASSERT_TRUE(unstarted.has_value());
+  EXPECT_EQ(unstarted->next, job_state::queued);
+  const actions got(unstarted->actions().begin(), unstarted->actions().end());
+  EXPECT_EQ(got, (actions{record_attempt, persist, requeue, notify})) << describe(got);
   EXPECT_EQ(next_state(job_state::running, job_input::cancel, true), job_state::cancelled);
   EXPECT_EQ(next_state(job_state::running, job_input::succeed, true), job_state::succeeded);
   EXPECT_EQ(next_state(job_state::queued, job_input::fail, true), job_state::failed)

@@ -72,11 +72,16 @@ class shared_queue {
 
   /// Claims up to `limit` of the most urgent jobs among `queues` (highest priority, then oldest submission)
   /// in one step, and at most `at_most[i]` from `queues[i]` (no such bound when `at_most` is empty); fewer
-  /// when the queues hold fewer.
-  virtual boost::asio::awaitable<proto::result<claim_result>> async_claim(
-      std::vector<std::string> queues, std::size_t limit, std::vector<std::size_t> at_most) = 0;
-  /// Takes over job `id` when its lease passed (`expired`) or while it is queued (`queued`, to cancel it);
-  /// null when it is not (or no longer) so.
+  /// when the queues hold fewer. The first `to_run` of them (free slots) are claimed to start at once: should
+  /// this node stop before the store has such a job's start, the node that takes it over counts the
+  /// attempt as begun (`job::may_have_begun`). The others wait here for a slot (claimed ahead).
+  virtual boost::asio::awaitable<proto::result<claim_result>> async_claim(std::vector<std::string> queues,
+                                                                          std::size_t limit,
+                                                                          std::vector<std::size_t> at_most,
+                                                                          std::size_t to_run) = 0;
+  /// Takes over job `id` when its lease passed (`expired`; this node runs it at once, and
+  /// `job::may_have_begun` says whether the attempt of the node that held it may have begun) or while it is
+  /// queued (`queued`, to cancel it); null when it is not (or no longer) so.
   virtual boost::asio::awaitable<proto::result<std::shared_ptr<job>>> async_take(std::string id,
                                                                                  take_reason why) = 0;
   /// Claimed jobs whose lease passed (at most `limit`).

@@ -262,6 +262,7 @@ asio::awaitable<std::optional<proto::error>> redis_repository::async_add(std::sh
   if (a.pool) {
     fields.emplace_back("claim", "1");
     fields.emplace_back("owner", options_.node);
+    fields.emplace_back("run", j->run_at_add ? "1" : "0");
   }
   // A new record: an absent field reads as an empty one, so the empty ones are not sent.
   append_segment(a.segment, fields, j->events.events(), true);
@@ -827,10 +828,11 @@ proto::result<std::shared_ptr<job>> claimed_from(const redis_reply& r, auto read
 
 asio::awaitable<proto::result<claim_result>> redis_repository::async_claim(std::vector<std::string> queues,
                                                                            std::size_t limit,
-                                                                           std::vector<std::size_t> at_most) {
+                                                                           std::vector<std::size_t> at_most,
+                                                                           std::size_t to_run) {
   limit = std::max<std::size_t>(limit, 1);
   std::vector<std::string> args{options_.node, std::to_string(options_.lease.count()), std::to_string(limit),
-                                std::to_string(held_from_)};
+                                std::to_string(held_from_), std::to_string(to_run)};
   for (std::size_t i = 0; i < queues.size(); ++i)
     args.push_back(std::to_string(i < at_most.size() ? at_most[i] : limit));
   queues.push_back(delayed_index);
@@ -895,9 +897,15 @@ asio::awaitable<proto::result<std::shared_ptr<job>>> redis_repository::async_tak
   if (reply->is_error() || !reply->is_array() || reply->elements.empty()) co_return unreadable(reply->text);
   if (reply->elements[0].text.empty()) co_return std::shared_ptr<job>{};
   unhold(id);
+  // job_reply, then whether the attempt of the node that held the job may have begun.
+  if (reply->elements.size() != 5) co_return unreadable("a take without its job");
+  const bool begun = reply->elements[4].as_integer().value_or(0) == 1;
+  reply->elements.pop_back();
   auto taken =
       claimed_from(*reply, [this](const redis_reply& f, const redis_reply* e) { return read_job(f, e); });
-  if (taken) remember_record(**taken);
+  if (!taken) co_return taken;
+  (*taken)->may_have_begun = begun;
+  remember_record(**taken);
   co_return taken;
 }
 

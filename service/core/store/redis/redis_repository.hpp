@@ -91,7 +91,8 @@ class redis_repository final : public job_repository, public shared_queue {
   }
   boost::asio::awaitable<proto::result<claim_result>> async_claim(std::vector<std::string> queues,
                                                                   std::size_t limit,
-                                                                  std::vector<std::size_t> at_most) override;
+                                                                  std::vector<std::size_t> at_most,
+                                                                  std::size_t to_run) override;
   boost::asio::awaitable<proto::result<std::shared_ptr<job>>> async_take(std::string id,
                                                                          take_reason why) override;
   boost::asio::awaitable<proto::result<std::vector<std::string>>> async_expired(std::size_t limit) override;

@@ -3,7 +3,8 @@
 // leases and due times. Keys (prefix `offload:`):
 //   job:<id>    hash: the record (`job_codec` fields; an empty value stands for an absent one), spec, queue
 //               key `q`, queue score `score`, submitting node `origin`, owner node `owner`, fencing token
-//               `claim`
+//               `claim`, and `run`: the token of a claim made to start the job at once (a free slot waited
+//               for it), else 0
 //   ev:<id>     stream: the job's events, entry id `0-<seq>` (so XADD refuses an event twice), fields `t`
 //               (type) and `f` (frame)
 //   key:<key>   string: the id of the job an idempotency key was used for
@@ -102,7 +103,7 @@ enum index : std::size_t { add, claim, take, write, renew, expired, evict, read,
 /// KEYS: jobs, delayed, running. ARGV: node, count, lease ms, how many pools, then per pool: how many
 /// queues, the queue keys; then per job: id, seq, idempotency key ('' for none), not_before (µs, or ''), the
 /// pool (1-based among those sent) to claim it for ('' for none), then its fields (`q` and `score` first;
-/// when a pool is named, `claim` and `owner` last) and events. A job named with a pool is claimed for this
+/// when a pool is named, `claim`, `owner` and `run` last) and events. A job named with a pool is claimed for this
 /// node at once (token 1, a lease, never in a queue) when it is due and no job a claim would take first can
 /// wait: every queue of the pool empty, no delayed job due, no job of this call queued before it. Returns
 /// one element per job: '' (stored and queued), 1 (stored and claimed), or the id of the job that already
@@ -146,7 +147,7 @@ for _ = 1, tonumber(ARGV[2]) do
     local claim = pool and not queued_one and not (nb and nb / 1000 > now_ms()) and not something_waits(pool)
     local job = job_key(id)
     -- The claim's fields come last: left out when the job is queued.
-    set_fields(job, ARGV, fields, (pool and not claim) and n - 2 or n)
+    set_fields(job, ARGV, fields, (pool and not claim) and n - 3 or n)
     -- Nobody follows a job that was not there a moment ago: no change notice.
     add_events(id, first, last, ARGV, true)
     redis.call('ZADD', KEYS[1], seq, id)
@@ -167,9 +168,10 @@ return out
 )lua";
 
 /// KEYS: the queues to claim from, then `delayed`, then `running`. ARGV: node, lease ms, how many, the
-/// lowest seq the node still holds its own submissions from, then how many at most from each queue. First
-/// makes due delayed jobs claimable; then takes up to `how many` of the lowest scores among the queues'
-/// heads (each queue up to its bound), and makes this node their owner with a new fencing token and a lease.
+/// lowest seq the node still holds its own submissions from, how many of them it starts at once (`run`),
+/// then how many at most from each queue. First makes due delayed jobs claimable; then takes up to `how
+/// many` of the lowest scores among the queues' heads (each queue up to its bound), and makes this node
+/// their owner with a new fencing token and a lease (the first `run` of them claimed to run at once).
 /// Returns {'', due} followed by one reply per claimed job; `due` is when the next delayed job is due (ms of
 /// Redis time) or ''. A job this node submitted (at or past that seq) and nobody claimed before is answered
 /// {id, token}: it is unchanged since, and the node has it. Any other is answered with job_reply.
@@ -177,6 +179,7 @@ inline constexpr std::string_view claim_lua = OFFLOAD_REDIS_LUA_PRELUDE R"lua(
 local nq = #KEYS - 2
 local delayed, running = KEYS[nq + 1], KEYS[nq + 2]
 local node, lease, want, held_from = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local run = tonumber(ARGV[5])
 local now = now_ms()
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, 100)) do
   redis.call('ZREM', delayed, id)
@@ -190,7 +193,7 @@ end
 -- The candidates: each queue's first jobs up to its bound, most urgent first (score, then id, as ZRANGE).
 local candidates = {}
 for i = 1, nq do
-  local bound = math.min(tonumber(ARGV[4 + i] or want), want)
+  local bound = math.min(tonumber(ARGV[5 + i] or want), want)
   if bound > 0 then
     local head = redis.call('ZRANGE', KEYS[i], 0, bound - 1, 'WITHSCORES')
     for k = 1, #head, 2 do table.insert(candidates, {head[k], tonumber(head[k + 1]), i}) end
@@ -206,7 +209,7 @@ for k = 1, math.min(want, #candidates) do
   local job = job_key(id)
   local claim, origin, seq = unpack(redis.call('HMGET', job, 'claim', 'origin', 'seq'))
   claim = (tonumber(claim) or 0) + 1
-  redis.call('HSET', job, 'claim', claim, 'owner', node)
+  redis.call('HSET', job, 'claim', claim, 'owner', node, 'run', k <= run and claim or 0)
   table.insert(leased, now + lease)
   table.insert(leased, id)
   if claim == 1 and origin == node and (tonumber(seq) or -1) >= held_from then
@@ -229,8 +232,10 @@ return out
 )lua";
 
 /// KEYS: job, running, delayed. ARGV: node, lease ms, id, what ('expired': a claimed job whose lease
-/// passed; 'queued': a queued job, for a cancel). Makes this node the job's owner as `claim` does and
-/// returns job_reply, or {''} when the job is not (or no longer) in that situation.
+/// passed, which this node runs at once; 'queued': a queued job, for a cancel). Makes this node the job's
+/// owner as `claim` does and returns job_reply followed by 1 when the job had been claimed to run at once
+/// and Redis has no start of it (its attempt may have begun), else 0; or {''} when the job is not (or no
+/// longer) in that situation.
 inline constexpr std::string_view take_lua = OFFLOAD_REDIS_LUA_PRELUDE R"lua(
 local now = now_ms()
 local id = ARGV[3]
@@ -245,10 +250,14 @@ else
   redis.call('ZREM', redis.call('HGET', KEYS[1], 'q'), id)
   redis.call('ZREM', KEYS[3], id)
 end
+local state, run, held = unpack(redis.call('HMGET', KEYS[1], 'state', 'run', 'claim'))
+local begun = ARGV[4] == 'expired' and state ~= '1' and run ~= false and run ~= '0' and run == held
 local claim = redis.call('HINCRBY', KEYS[1], 'claim', 1)
-redis.call('HSET', KEYS[1], 'owner', ARGV[1])
+redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'run', ARGV[4] == 'expired' and claim or 0)
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), id)
-return job_reply(id, KEYS[1], claim)
+local reply = job_reply(id, KEYS[1], claim)
+table.insert(reply, begun and 1 or 0)
+return reply
 )lua";
 
 /// Several fenced writes in one call, in order (the writes of one reactor turn). KEYS: running, finished.
