@@ -103,11 +103,11 @@ enum index : std::size_t { add, claim, take, write, renew, expired, evict, read,
 /// KEYS: jobs, delayed, running. ARGV: node, count, lease ms, how many pools, then per pool: how many
 /// queues, the queue keys; then per job: id, seq, idempotency key ('' for none), not_before (µs, or ''), the
 /// pool (1-based among those sent) to claim it for ('' for none), then its fields (`q` and `score` first;
-/// when a pool is named, `claim`, `owner` and `run` last) and events. A job named with a pool is claimed for this
-/// node at once (token 1, a lease, never in a queue) when it is due and no job a claim would take first can
-/// wait: every queue of the pool empty, no delayed job due, no job of this call queued before it. Returns
-/// one element per job: '' (stored and queued), 1 (stored and claimed), or the id of the job that already
-/// holds its idempotency key (then nothing of it is stored).
+/// when a pool is named, `claim`, `owner` and `run` last) and events. A job named with a pool is claimed
+/// for this node at once (token 1, a lease, never in a queue) when it is due and no job a claim would take
+/// first can wait: every queue of the pool empty, no delayed job due, no job of this call queued before it.
+/// Returns one element per job: '' (stored and queued), 1 (stored and claimed), or the id of the job that
+/// already holds its idempotency key (then nothing of it is stored).
 inline constexpr std::string_view add_lua = OFFLOAD_REDIS_LUA_PRELUDE R"lua(
 local node, lease = ARGV[1], tonumber(ARGV[3])
 local pools = {}
@@ -168,8 +168,8 @@ return out
 )lua";
 
 /// KEYS: the queues to claim from, then `delayed`, then `running`. ARGV: node, lease ms, how many, the
-/// lowest seq the node still holds its own submissions from, how many of them it starts at once (`run`),
-/// then how many at most from each queue. First makes due delayed jobs claimable; then takes up to `how
+/// lowest seq the node still holds its own submissions from, how many of the jobs it claims start at once
+/// (`run`), then how many at most from each queue. First makes due delayed jobs claimable; then takes up to `how
 /// many` of the lowest scores among the queues' heads (each queue up to its bound), and makes this node
 /// their owner with a new fencing token and a lease (the first `run` of them claimed to run at once).
 /// Returns {'', due} followed by one reply per claimed job; `due` is when the next delayed job is due (ms of
