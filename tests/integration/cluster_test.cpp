@@ -33,8 +33,9 @@ class cluster_test : public ::testing::Test {
   }
 
   /// A first attempt that runs, and whose start Redis has: the node that runs a job counts in `last_seq`
-  /// only the events Redis holds (`queued` is 1, `started` 2). Until then, a node that takes the job over
-  /// finds it claimed but not started, and runs it as the same attempt.
+  /// only the events Redis holds (`queued` is 1, `started` 2). The tests below stop a node once this holds,
+  /// so that the node taking over finds the job running in Redis (a take-over while the start was on its
+  /// way is redis_repository_test's an_offloadd_counts_the_attempt_of_a_job_a_stopped_node_claimed_to_run).
   static bool started_in_redis(const json& view) {
     return is_state(view, "running") && view.at("last_seq").get<std::uint64_t>() >= 2;
   }
