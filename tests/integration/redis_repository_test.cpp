@@ -625,6 +625,18 @@ TEST_F(redis_repository_test, an_offloadd_counts_the_attempt_of_a_job_a_stopped_
   EXPECT_EQ(failed["state"], "failed") << failed;
   EXPECT_EQ(failed["error"]["code"], "interrupted") << failed;
   EXPECT_EQ(failed["attempt"], 1) << failed;
+  // Its log in Redis (once the end is there): no `started`, since none was stored.
+  std::vector<proto::event_type> logged;
+  test::wait_until(
+      [&] {
+        logged.clear();
+        if (const auto stored = await(gone->async_find(once->id)))
+          for (const auto& e : stored->events.events())
+            logged.push_back(e.type);
+        return logged.size() >= 2;
+      },
+      "the end in Redis");
+  EXPECT_EQ(logged, (std::vector{proto::event_type::queued, proto::event_type::failed}));
   const auto retried = test::wait_for_job(node.port(), twice->id, test::is_terminal_view);
   EXPECT_EQ(retried["state"], "succeeded") << retried;
   EXPECT_EQ(retried["attempt"], 2) << retried;
