@@ -169,9 +169,9 @@ return out
 
 /// KEYS: the queues to claim from, then `delayed`, then `running`. ARGV: node, lease ms, how many, the
 /// lowest seq the node still holds its own submissions from, how many of the jobs it claims start at once
-/// (`run`), then how many at most from each queue. First makes due delayed jobs claimable; then takes up to `how
-/// many` of the lowest scores among the queues' heads (each queue up to its bound), and makes this node
-/// their owner with a new fencing token and a lease (the first `run` of them claimed to run at once).
+/// (`run`), then how many at most from each queue. First makes due delayed jobs claimable; then takes up to
+/// `how many` of the lowest scores among the queues' heads (each queue up to its bound), and makes this
+/// node their owner with a new fencing token and a lease (the first `run` of them claimed to run at once).
 /// Returns {'', due} followed by one reply per claimed job; `due` is when the next delayed job is due (ms of
 /// Redis time) or ''. A job this node submitted (at or past that seq) and nobody claimed before is answered
 /// {id, token}: it is unchanged since, and the node has it. Any other is answered with job_reply.
