@@ -967,7 +967,9 @@ std::shared_ptr<job> job_service::own(std::shared_ptr<job> j) {
       for (const auto& e : j->events.events())
         if (e.seq > m->events.last_seq()) m->events.append_logged(e.seq, e.type, e.frame);
       stored_record::of(*j).apply_to(*m);
+      // What the claim or take said of this node's hold on it.
       m->claim = j->claim;
+      m->may_have_begun = j->may_have_begun;
       j = std::move(m);
     }
     mirrors_.erase(it);

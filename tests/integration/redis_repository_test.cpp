@@ -9,6 +9,7 @@
 #include "support/proc_helpers.hpp"
 #include "support/redis_server.hpp"
 #include "support/run_with_deadline.hpp"
+#include "support/ws_client.hpp"
 
 #include <offload/asio_support.hpp>
 
@@ -19,6 +20,7 @@
 #include <algorithm>
 #include <csignal>
 #include <functional>
+#include <map>
 
 namespace offload::core {
 namespace {
@@ -604,7 +606,7 @@ TEST_F(redis_repository_test, a_take_over_says_whether_the_attempt_of_the_old_cl
 // run at once (failed `interrupted` with no attempt left, retried with one left), and runs a job it claimed
 // ahead of a slot as its first attempt.
 TEST_F(redis_repository_test, an_offloadd_counts_the_attempt_of_a_job_a_stopped_node_claimed_to_run) {
-  auto gone = open("gone", 300ms);
+  auto gone = open("gone", 1500ms);
   const auto with_attempts = [&](std::uint32_t attempts) {
     auto j = fresh(*gone);
     j->spec.max_attempts = attempts;
@@ -621,8 +623,19 @@ TEST_F(redis_repository_test, an_offloadd_counts_the_attempt_of_a_job_a_stopped_
   ASSERT_EQ(claimed->claimed[2]->id, ahead->id);
 
   test::offloadd_process node{{"--store", server_.url(), "--node-name", "b", "--lease-ms", "900"}};
+  // A client follows each of the two jobs on the node before their leases pass: the node then takes over
+  // the job object that client follows (the take's word on the old claim must reach it).
+  std::map<std::string, std::unique_ptr<test::ws_client>> followers;
+  for (const auto& j : {once, twice}) {
+    auto& ws = followers[j->id] =
+        std::make_unique<test::ws_client>(node.port(), "/v1/jobs/" + j->id + "/events?after=0");
+    const auto replayed = ws->read_json();
+    ASSERT_TRUE(replayed);
+    EXPECT_EQ((*replayed)["type"], "queued") << *replayed;
+    ASSERT_EQ(server_.call({"HGET", "offload:job:" + j->id, "owner"}), "gone") << "followed before the take";
+  }
   const auto failed = test::wait_for_job(node.port(), once->id, test::is_terminal_view);
-  EXPECT_EQ(failed["state"], "failed") << failed;
+  ASSERT_EQ(failed["state"], "failed") << failed;
   EXPECT_EQ(failed["error"]["code"], "interrupted") << failed;
   EXPECT_EQ(failed["attempt"], 1) << failed;
   // Its log in Redis (once the end is there): no `started`, since none was stored.
@@ -646,6 +659,15 @@ TEST_F(redis_repository_test, an_offloadd_counts_the_attempt_of_a_job_a_stopped_
   EXPECT_EQ(first["state"], "succeeded") << first;
   EXPECT_EQ(first["attempt"], 1) << first;
   EXPECT_FALSE(first.contains("attempt_errors")) << first;
+  // What each follower read after the replay.
+  const auto types = [&](const std::string& id) {
+    std::vector<std::string> out;
+    for (const auto& e : followers[id]->read_all())
+      out.push_back(e["type"].get<std::string>());
+    return out;
+  };
+  EXPECT_EQ(types(once->id), std::vector<std::string>{"failed"});
+  EXPECT_EQ(types(twice->id), (std::vector<std::string>{"retrying", "started", "succeeded"}));
 }
 
 TEST_F(redis_repository_test, a_requeued_job_is_claimable_again_with_its_new_record) {
