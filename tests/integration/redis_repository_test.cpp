@@ -829,5 +829,53 @@ TEST_F(redis_repository_test, a_job_whose_end_is_dropped_while_redis_is_away_is_
   EXPECT_FALSE(ended->events.all_published()) << "its end never reached Redis";
 }
 
+// What a dropped write of a job that goes on here carried is sent with the job's next write: once Redis is
+// back, its log of the job has no gap and its record is current; subscribers get the events once it has them.
+TEST_F(redis_repository_test, what_dropped_writes_carried_goes_with_the_next_write_of_their_job) {
+  auto a = open("a", 60s, 1000, 8192);
+  for (int i = 0; i < 3; ++i)
+    add(*a);
+  const auto j = claim(*a, {echo_queue});
+  const auto k = claim(*a, {echo_queue});
+  const auto other = claim(*a, {echo_queue});
+  ASSERT_TRUE(j && k && other);
+  server_.stop(SIGKILL);
+  poll_until([&] { return a->health().has_value(); }, "the store to notice", 5s);
+  const auto write_output = [&](job& of) {
+    const auto& e = of.events.append(proto::event_type::output, {{"text", std::string(3000, 'x')}});
+    a->save(of, std::span{&e, 1}, false);
+  };
+  save_started(*a, *j);
+  save_started(*a, *k);
+  write_output(*j);
+  write_output(*j);  // kept: events only, it takes the dropped start's record along
+  k->progress = proto::job_progress{0.5, "half"};
+  a->save(*k, {}, true);  // kept: a record only, it takes the dropped start's event along
+  write_output(*other);   // past the bound: the oldest three go (both starts, j's first output)
+  EXPECT_EQ(a->dropped_writes(), 3u);
+  server_.start();  // the append-only file brings the claims back
+  poll_until([&] { return !a->health().has_value(); }, "the store to reconnect", 10s);
+  await(a->async_flush());
+  EXPECT_TRUE(j->events.all_published());
+  EXPECT_TRUE(k->events.all_published()) << "published once Redis has them";
+  EXPECT_EQ(server_.call({"HGET", "offload:job:" + j->id, "state"}), "1")
+      << "running, from the dropped start";
+  // Then the end of j, once Redis is back.
+  save_succeeded(*a, j);
+  await(a->async_flush());
+  using enum proto::event_type;
+  const auto logged = [&](const job& of) {
+    std::vector<std::pair<std::uint64_t, proto::event_type>> out;
+    if (const auto stored = await(a->async_find(of.id)))
+      for (const auto& e : stored->events.events())
+        out.emplace_back(e.seq, e.type);
+    return out;
+  };
+  using event_list = std::vector<std::pair<std::uint64_t, proto::event_type>>;
+  EXPECT_EQ(logged(*j), (event_list{{1, queued}, {2, started}, {3, output}, {4, output}, {5, succeeded}}));
+  EXPECT_EQ(logged(*k), (event_list{{1, queued}, {2, started}}));
+  EXPECT_EQ(await(a->async_find(j->id))->state, job_state::succeeded);
+}
+
 }  // namespace
 }  // namespace offload::core

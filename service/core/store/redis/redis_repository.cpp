@@ -462,9 +462,11 @@ void redis_repository::write(const job& j, const char* action, bool record,
                    });
       }
       settled(dropped.seq, dropped.writes);
+      keep_dropped(oldest->first, dropped);
       unsent_.erase(oldest);
       if (dropped_++ == 0)
-        log(log_level::error, "redis store: writes dropped while Redis is away (their jobs will run again)",
+        log(log_level::error,
+            "redis store: writes dropped while Redis is away (a job whose end was among them runs again)",
             {{"max_pending_write_bytes", options_.max_pending_write_bytes}});
     }
     return;
@@ -484,6 +486,7 @@ void redis_repository::send_writes(std::map<std::uint64_t, pending_write> writes
     while (!writes.empty() && batch->size() < max_batch_jobs && (batch->empty() || bytes < max_batch_bytes)) {
       auto node = writes.extract(writes.begin());
       auto& w = node.mapped();
+      if (!dropped_writes_.empty()) carry_dropped(node.key(), w);
       bytes += w.bytes;
       if (const auto it = last_of.find(w.seq); it != last_of.end()) {
         auto& earlier = (*batch)[it->second].second;
@@ -565,10 +568,51 @@ void redis_repository::send_writes(std::map<std::uint64_t, pending_write> writes
             log(log_level::warn, "redis store: this node no longer owns the job; its write was refused",
                 {{"job", w.id}, {"claim", w.claim}});
             records_.erase(w.seq);
+            dropped_writes_.erase(w.seq);
             if (events_.on_lost) events_.on_lost(w.id, std::move(refused_ends[i]));
           }
         });
   }
+}
+
+void redis_repository::keep_dropped(std::uint64_t n, pending_write& dropped) {
+  if (std::string_view{dropped.action} != "save") {
+    dropped_writes_.erase(dropped.seq);
+    return;
+  }
+  if (dropped.events.empty() && dropped.fields.empty()) return;
+  auto& kept = dropped_writes_[dropped.seq];
+  if (kept.claim != dropped.claim) {
+    kept = dropped_write{};
+    kept.claim = dropped.claim;
+  }
+  kept.last = n;
+  if (!dropped.fields.empty()) kept.fields = std::move(dropped.fields);
+  kept.events.insert(kept.events.end(), std::make_move_iterator(dropped.events.begin()),
+                     std::make_move_iterator(dropped.events.end()));
+  if (dropped.stored) kept.stored = std::move(dropped.stored);
+}
+
+void redis_repository::carry_dropped(std::uint64_t n, pending_write& w) {
+  const auto it = dropped_writes_.find(w.seq);
+  if (it == dropped_writes_.end() || n < it->second.last) return;
+  auto& kept = it->second;
+  // Under another claim it belongs to a run this node lost: Redis would refuse it anyway.
+  if (kept.claim == w.claim) {
+    // A record `w` has is a later one, and whole: the drop made the job's next record send every field.
+    if (w.fields.empty()) {
+      w.fields = std::move(kept.fields);
+      for (const auto& f : w.fields)
+        w.bytes += f.first.size() + f.second.size();
+    }
+    for (const auto& e : kept.events)
+      w.bytes += e.frame->size();
+    w.events.insert(w.events.begin(), std::make_move_iterator(kept.events.begin()),
+                    std::make_move_iterator(kept.events.end()));
+    // Published once Redis has them, as they would have been (a mark of w's own reaches further).
+    if (!w.stored) w.stored = std::move(kept.stored);
+  }
+  dropped_writes_.erase(it);
 }
 
 void redis_repository::check_stream_node_size() {
@@ -934,7 +978,10 @@ asio::awaitable<proto::result<std::vector<std::string>>> redis_repository::async
   if (reply->is_error()) co_return unreadable(reply->text);
   std::vector<std::string> lost;
   for (auto& e : reply->elements) {
-    if (const auto seq = job_id::seq_of(e.text)) records_.erase(*seq);
+    if (const auto seq = job_id::seq_of(e.text)) {
+      records_.erase(*seq);
+      dropped_writes_.erase(*seq);
+    }
     lost.push_back(std::move(e.text));
   }
   co_return lost;

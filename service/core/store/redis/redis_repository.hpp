@@ -36,8 +36,9 @@ struct redis_options {
   /// Retention of finished jobs: how many, and for how long.
   std::size_t retain_jobs = 100000;
   std::chrono::seconds retain_for{3600};
-  /// Writes kept, in order, while Redis is unreachable; past this the oldest are dropped (their jobs'
-  /// leases then pass and another node runs them again).
+  /// Writes kept, in order, while Redis is unreachable; past this the oldest are dropped. The events of a
+  /// dropped write go with the job's next write; a job whose end was dropped runs again on some node once
+  /// its lease passes.
   std::uint64_t max_pending_write_bytes = 64ull << 20;
   /// How long start-up waits for Redis before it gives up.
   std::chrono::milliseconds connect_for{30000};
@@ -164,6 +165,12 @@ class redis_repository final : public job_repository, public shared_queue {
   void remember_record(const job& j);
   /// Remembers the fields of job `seq` as Redis now has them (bounded: past the bound all are forgotten).
   void remember_fields(std::uint64_t seq, std::vector<redis_field> fields);
+  /// Write `n`, dropped past `max_pending_write_bytes`: what it carried for a job that goes on here is
+  /// kept for the job's next write; that of a job that left this node goes.
+  void keep_dropped(std::uint64_t n, pending_write& dropped);
+  /// Puts what the job's dropped writes before `n` carried into write `n` (under the same claim): their
+  /// events ahead of its own, their record where `w` has none.
+  void carry_dropped(std::uint64_t n, pending_write& w);
   std::shared_ptr<job> read_job(const redis_reply& fields, const redis_reply* events) const;
 
   boost::asio::any_io_executor reactor_;
@@ -205,6 +212,20 @@ class redis_repository final : public job_repository, public shared_queue {
   std::map<std::uint64_t, pending_write> unsent_;
   std::uint64_t unsent_bytes_ = 0;
   std::uint64_t fenced_ = 0, dropped_ = 0;
+  // By job seq: what this node's dropped writes (past the bound while Redis was away) of a job that goes on
+  // here carried, under that claim, until the job's next write is sent with it: Redis's log of the job then
+  // has no gap (it skips events it already has), and its record is as of that write. The frames are shared
+  // with the job's log.
+  struct dropped_write {
+    std::uint64_t claim = 0;
+    /// The number of the last one: it goes with a later write (not one sent before it and sent again).
+    std::uint64_t last = 0;
+    /// The last dropped record (every field: while Redis is away a write sends them all); none if none.
+    std::vector<redis_field> fields;
+    std::vector<logged_event> events;
+    event_log::stored_mark stored;
+  };
+  std::unordered_map<std::uint64_t, dropped_write> dropped_writes_;
   // Writes of each job (by seq) not answered yet, and the jobs that finished here with such writes: until
   // Redis has a job's end, this node answers for it from memory, so that a client that saw the job end
   // here and asks this node again does not read an older state from Redis (read your writes).
