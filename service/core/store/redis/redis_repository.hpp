@@ -36,9 +36,9 @@ struct redis_options {
   /// Retention of finished jobs: how many, and for how long.
   std::size_t retain_jobs = 100000;
   std::chrono::seconds retain_for{3600};
-  /// Writes kept, in order, while Redis is unreachable; past this the oldest are dropped. The events of a
-  /// dropped write go with the job's next write; a job whose end was dropped runs again on some node once
-  /// its lease passes.
+  /// Writes kept, in order, while Redis is unreachable; past this the oldest are dropped. The events and
+  /// record of a dropped write go with the job's next write; a job whose end was dropped runs again on some
+  /// node once its lease passes.
   std::uint64_t max_pending_write_bytes = 64ull << 20;
   /// How long start-up waits for Redis before it gives up.
   std::chrono::milliseconds connect_for{30000};
