@@ -80,7 +80,24 @@ void job_service::attach_metrics(metrics_registry& metrics) {
       kind::gauge);
   metrics.declare("offload_cluster_nodes", "Nodes that renewed their heartbeat in Redis lately (live nodes).",
                   kind::gauge);
+  metrics.declare("offload_cluster_jobs_taken_over_total",
+                  "Jobs this node took over from a node that stopped renewing its lease.", kind::counter);
+  metrics.declare("offload_cluster_jobs_lost_total",
+                  "Jobs this node held and lost to another node: its lease passed (it stalled), or its end "
+                  "was dropped while Redis was away (the job runs again).",
+                  kind::counter);
+  metrics.declare("offload_cluster_writes_refused_total",
+                  "Writes about a job that Redis refused because another node had taken the job over.",
+                  kind::counter);
+  metrics.declare("offload_cluster_writes_dropped_total",
+                  "Writes kept while Redis was away and dropped past the bound (64 MiB); a job whose end was "
+                  "among them runs again.",
+                  kind::counter);
   metrics.on_collect([this](metrics_registry& m) {
+    m.set("offload_cluster_jobs_taken_over_total", {}, static_cast<double>(taken_over_));
+    m.set("offload_cluster_jobs_lost_total", {}, static_cast<double>(lost_));
+    m.set("offload_cluster_writes_refused_total", {}, static_cast<double>(shared_->fenced_writes()));
+    m.set("offload_cluster_writes_dropped_total", {}, static_cast<double>(shared_->dropped_writes()));
     if (!cluster_) return;
     for (const auto l : {proto::lane::thread, proto::lane::process})
       m.set("offload_cluster_queued", metrics_registry::label_text({{"lane", to_string(l)}}),
@@ -994,6 +1011,7 @@ void job_service::take_claimed(std::shared_ptr<job> j) {
 }
 
 void job_service::take_over(std::shared_ptr<job> j) {
+  ++taken_over_;
   j = own(std::move(j));
   const auto attempt = j->attempt;
   if (j->state != job_state::running && !j->may_have_begun) {
@@ -1028,6 +1046,7 @@ void job_service::lose(std::string_view id, std::shared_ptr<job> ended) {
     // while Redis was away): a client following it here (or waiting for it) sees how it goes on.
     log(log_level::warn, "lost a job whose end here did not reach the store; following it as it goes on",
         {{"job", ended->id}});
+    ++lost_;
     ended->lost = true;
     mirrors_[ended->id] = ended;
     refresh_soon(ended->id);
@@ -1035,6 +1054,7 @@ void job_service::lose(std::string_view id, std::shared_ptr<job> ended) {
   }
   if (!j || j->lost) return;
   log(log_level::warn, "lost a job to another node (its lease passed)", {{"job", j->id}});
+  ++lost_;
   j->lost = true;
   j->claim = 0;
   if (j->state == job_state::running) {

@@ -247,6 +247,8 @@ class job_service {
   std::size_t running_ = 0;
   std::uint64_t submitted_ = 0;
   std::uint64_t finished_ = 0;
+  // In a shared store: jobs this node took over from a node whose lease passed, and jobs it lost so.
+  std::uint64_t taken_over_ = 0, lost_ = 0;
   bool draining_ = false;
   // The drain ended with a durable store: what still runs is left for the next start (interrupted), and
   // late outcomes are not recorded.

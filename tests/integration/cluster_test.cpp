@@ -117,6 +117,12 @@ TEST_F(cluster_test, any_node_accepts_runs_and_answers) {
                metrics.find("\noffload_cluster_queued{lane=\"thread\"} 0\n") != std::string::npos;
       },
       "three live nodes and no queued thread job in /metrics");
+  // Nobody stalled or died: no job changed hands, no write was refused or dropped.
+  const auto metrics = http_get(c->port(), "/metrics").body;
+  for (const auto* series : {"offload_cluster_jobs_taken_over_total", "offload_cluster_jobs_lost_total",
+                             "offload_cluster_writes_refused_total", "offload_cluster_writes_dropped_total"})
+    EXPECT_NE(metrics.find("\n" + std::string{series} + " 0\n"), std::string::npos) << series << "\n"
+                                                                                    << metrics;
 
   // Listed by any node, in submission order.
   const auto page = http_get(c->port(), "/v1/jobs?limit=100").json();
@@ -294,6 +300,18 @@ TEST_F(cluster_test, a_stalled_node_s_late_result_is_refused) {
   EXPECT_EQ(std::count(types.begin(), types.end(), "succeeded"), 1) << ::testing::PrintToString(types);
   EXPECT_EQ(types.back(), "succeeded") << ::testing::PrintToString(types);
   EXPECT_EQ(std::count(types.begin(), types.end(), "retrying"), 1) << ::testing::PrintToString(types);
+  // Counted once on each side (A learns of it from its lease's renewal or from its refused end, whichever
+  // comes first).
+  EXPECT_NE(http_get(b->port(), "/metrics").body.find("\noffload_cluster_jobs_taken_over_total 1\n"),
+            std::string::npos);
+  wait_until(
+      [&] {
+        return http_get(a->port(), "/metrics").body.find("\noffload_cluster_jobs_lost_total 1\n") !=
+               std::string::npos;
+      },
+      "A to count the job it lost");
+  EXPECT_NE(http_get(a->port(), "/metrics").body.find("\noffload_cluster_jobs_taken_over_total 0\n"),
+            std::string::npos);
 }
 
 // A node stalled past its lease loses its job to another node. What it logs once it wakes (the output it

@@ -99,6 +99,10 @@ class shared_queue {
   /// Says this node is alive, and reads the cluster's queue depths for `queues` (by lane) and live nodes.
   virtual boost::asio::awaitable<proto::result<cluster_stats>> async_heartbeat(
       std::vector<std::pair<proto::lane, std::string>> queues) = 0;
+  /// Since start: writes about this node's jobs that the store refused (another node had taken the job
+  /// over), and writes dropped because the store stayed away too long.
+  virtual std::uint64_t fenced_writes() const noexcept = 0;
+  virtual std::uint64_t dropped_writes() const noexcept = 0;
 };
 
 }  // namespace offload::core

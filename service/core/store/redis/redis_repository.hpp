@@ -105,10 +105,10 @@ class redis_repository final : public job_repository, public shared_queue {
   boost::asio::awaitable<proto::result<cluster_stats>> async_heartbeat(
       std::vector<std::pair<proto::lane, std::string>> queues) override;
 
+  std::uint64_t fenced_writes() const noexcept override { return fenced_; }
+  std::uint64_t dropped_writes() const noexcept override { return dropped_; }
+
   const redis_connection& connection() const noexcept { return *connection_; }
-  /// Writes refused by fencing, and writes dropped because Redis stayed away too long.
-  std::uint64_t fenced_writes() const noexcept { return fenced_; }
-  std::uint64_t dropped_writes() const noexcept { return dropped_; }
 
  private:
   /// A job's part of the batched `add` script, and its submitter, waiting for the answer: whether it was
