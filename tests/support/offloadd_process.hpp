@@ -12,10 +12,10 @@ namespace offload::test {
 
 class temp_dir;
 
-/// A running `offloadd --listen 127.0.0.1:0 …` (with `--drain-seconds 0` unless `args` set it). The
-/// destructor stops it as an operator would, with SIGTERM, and fails the test when it then exits other than
-/// cleanly — a sanitizer that found something at exit (TSan exits 66 in CI, ASan/UBSan 1), a crash, or no
-/// exit within 20 s — unless the test killed or signalled it itself.
+/// A running `offloadd --listen 127.0.0.1:0 …` (with `--drain-seconds 0` and `--max-reactor-lag-ms 60000`
+/// unless `args` set them). The destructor stops it as an operator would, with SIGTERM, and fails the test
+/// when it then exits other than cleanly — a sanitizer that found something at exit (TSan exits 66 in CI,
+/// ASan/UBSan 1), a crash, or no exit within 20 s — unless the test killed or signalled it itself.
 class offloadd_process {
  public:
   /// Starts offloadd with `args` appended and waits (up to 20 s) for its `listening on` line.
