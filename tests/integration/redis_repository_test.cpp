@@ -864,17 +864,19 @@ TEST_F(redis_repository_test, what_dropped_writes_carried_goes_with_the_next_wri
   save_succeeded(*a, j);
   await(a->async_flush());
   using enum proto::event_type;
+  using event_list = std::vector<std::pair<std::uint64_t, proto::event_type>>;
   const auto logged = [&](const job& of) {
-    std::vector<std::pair<std::uint64_t, proto::event_type>> out;
+    event_list out;
     if (const auto stored = await(a->async_find(of.id)))
       for (const auto& e : stored->events.events())
         out.emplace_back(e.seq, e.type);
     return out;
   };
-  using event_list = std::vector<std::pair<std::uint64_t, proto::event_type>>;
   EXPECT_EQ(logged(*j), (event_list{{1, queued}, {2, started}, {3, output}, {4, output}, {5, succeeded}}));
   EXPECT_EQ(logged(*k), (event_list{{1, queued}, {2, started}}));
-  EXPECT_EQ(await(a->async_find(j->id))->state, job_state::succeeded);
+  const auto stored_j = await(a->async_find(j->id));
+  ASSERT_TRUE(stored_j);
+  EXPECT_EQ(stored_j->state, job_state::succeeded);
 }
 
 }  // namespace

@@ -486,7 +486,7 @@ void redis_repository::send_writes(std::map<std::uint64_t, pending_write> writes
     while (!writes.empty() && batch->size() < max_batch_jobs && (batch->empty() || bytes < max_batch_bytes)) {
       auto node = writes.extract(writes.begin());
       auto& w = node.mapped();
-      if (!dropped_writes_.empty()) carry_dropped(node.key(), w);
+      if (!kept_from_dropped_.empty()) carry_dropped(node.key(), w);
       bytes += w.bytes;
       if (const auto it = last_of.find(w.seq); it != last_of.end()) {
         auto& earlier = (*batch)[it->second].second;
@@ -568,7 +568,7 @@ void redis_repository::send_writes(std::map<std::uint64_t, pending_write> writes
             log(log_level::warn, "redis store: this node no longer owns the job; its write was refused",
                 {{"job", w.id}, {"claim", w.claim}});
             records_.erase(w.seq);
-            dropped_writes_.erase(w.seq);
+            kept_from_dropped_.erase(w.seq);
             if (events_.on_lost) events_.on_lost(w.id, std::move(refused_ends[i]));
           }
         });
@@ -577,13 +577,13 @@ void redis_repository::send_writes(std::map<std::uint64_t, pending_write> writes
 
 void redis_repository::keep_dropped(std::uint64_t n, pending_write& dropped) {
   if (std::string_view{dropped.action} != "save") {
-    dropped_writes_.erase(dropped.seq);
+    kept_from_dropped_.erase(dropped.seq);
     return;
   }
   if (dropped.events.empty() && dropped.fields.empty()) return;
-  auto& kept = dropped_writes_[dropped.seq];
+  auto& kept = kept_from_dropped_[dropped.seq];
   if (kept.claim != dropped.claim) {
-    kept = dropped_write{};
+    kept = kept_write{};
     kept.claim = dropped.claim;
   }
   kept.last = n;
@@ -594,8 +594,8 @@ void redis_repository::keep_dropped(std::uint64_t n, pending_write& dropped) {
 }
 
 void redis_repository::carry_dropped(std::uint64_t n, pending_write& w) {
-  const auto it = dropped_writes_.find(w.seq);
-  if (it == dropped_writes_.end() || n < it->second.last) return;
+  const auto it = kept_from_dropped_.find(w.seq);
+  if (it == kept_from_dropped_.end() || n < it->second.last) return;
   auto& kept = it->second;
   // Under another claim it belongs to a run this node lost: Redis would refuse it anyway.
   if (kept.claim == w.claim) {
@@ -612,7 +612,7 @@ void redis_repository::carry_dropped(std::uint64_t n, pending_write& w) {
     // Published once Redis has them, as they would have been (a mark of w's own reaches further).
     if (!w.stored) w.stored = std::move(kept.stored);
   }
-  dropped_writes_.erase(it);
+  kept_from_dropped_.erase(it);
 }
 
 void redis_repository::check_stream_node_size() {
@@ -980,7 +980,7 @@ asio::awaitable<proto::result<std::vector<std::string>>> redis_repository::async
   for (auto& e : reply->elements) {
     if (const auto seq = job_id::seq_of(e.text)) {
       records_.erase(*seq);
-      dropped_writes_.erase(*seq);
+      kept_from_dropped_.erase(*seq);
     }
     lost.push_back(std::move(e.text));
   }

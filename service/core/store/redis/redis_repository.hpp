@@ -216,7 +216,7 @@ class redis_repository final : public job_repository, public shared_queue {
   // here carried, under that claim, until the job's next write is sent with it: Redis's log of the job then
   // has no gap (it skips events it already has), and its record is as of that write. The frames are shared
   // with the job's log.
-  struct dropped_write {
+  struct kept_write {
     std::uint64_t claim = 0;
     /// The number of the last one: it goes with a later write (not one sent before it and sent again).
     std::uint64_t last = 0;
@@ -225,7 +225,7 @@ class redis_repository final : public job_repository, public shared_queue {
     std::vector<logged_event> events;
     event_log::stored_mark stored;
   };
-  std::unordered_map<std::uint64_t, dropped_write> dropped_writes_;
+  std::unordered_map<std::uint64_t, kept_write> kept_from_dropped_;
   // Writes of each job (by seq) not answered yet, and the jobs that finished here with such writes: until
   // Redis has a job's end, this node answers for it from memory, so that a client that saw the job end
   // here and asks this node again does not read an older state from Redis (read your writes).
