@@ -5,6 +5,7 @@
 #include "core/logger.hpp"
 #include "core/store/job_codec.hpp"
 #include "core/store/memory_repository.hpp"
+#include "core/store/store_meter.hpp"
 
 #include <offload/asio_support.hpp>
 #include <offload/proto/json_fields.hpp>
@@ -71,8 +72,35 @@ void job_service::attach_metrics(metrics_registry& metrics) {
   metrics_ = job_metrics{metrics, job_gauges{[this](proto::lane l) { return queue_.size(l); },
                                              [this](proto::lane l) { return running_in(l); },
                                              [this] { return store_->finished_count(); }}};
-  if (!shared_) return;
   using kind = metrics_registry::kind;
+  if (const auto* meter = store_->meter()) {
+    metrics.declare(
+        "offload_store_commit_seconds",
+        "How long the job store took to make a group of operations durable: an SQLite "
+        "transaction, or a Redis script of submissions or of writes (from sending to the answer).",
+        kind::histogram, {store_meter::bounds.begin(), store_meter::bounds.end()});
+    metrics.declare("offload_store_operations_total",
+                    "Operations the job store's commits carried (submissions and writes; with SQLite, reads "
+                    "too): divided by the commits, the size of a group commit.",
+                    kind::counter);
+    metrics.declare(
+        "offload_store_commit_failures_total",
+        "Commits that failed (disk full, I/O error, Redis away or refusing): their writes are kept "
+        "and tried again, their submissions are refused.",
+        kind::counter);
+    metrics.declare("offload_store_pending_operations",
+                    "Operations handed to the job store and not yet committed, writes kept while it cannot "
+                    "write included.",
+                    kind::gauge);
+    metrics.on_collect([meter](metrics_registry& m) {
+      const auto s = meter->read();
+      m.set_histogram("offload_store_commit_seconds", {}, s.commits_by_bucket, s.commit_seconds);
+      m.set("offload_store_operations_total", {}, static_cast<double>(s.operations));
+      m.set("offload_store_commit_failures_total", {}, static_cast<double>(s.failed_commits));
+      m.set("offload_store_pending_operations", {}, static_cast<double>(s.pending));
+    });
+  }
+  if (!shared_) return;
   metrics.declare(
       "offload_cluster_queued",
       "Jobs waiting in the shared queue (Redis) for a slot of any node, by lane (due ones; as read "

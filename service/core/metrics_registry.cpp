@@ -83,6 +83,18 @@ void metrics_registry::observe(std::string_view family, const std::string& label
   ++s.count;
 }
 
+void metrics_registry::set_histogram(std::string_view family, const std::string& labels,
+                                     std::span<const std::uint64_t> counts, double sum) {
+  auto& s = find(family, labels, kind::histogram);
+  if (counts.size() != s.bucket_counts.size() + 1)
+    throw std::logic_error("metric " + std::string{family} + ": counts do not match its buckets");
+  std::copy(counts.begin(), counts.end() - 1, s.bucket_counts.begin());
+  s.count = 0;
+  for (const auto c : counts)
+    s.count += c;
+  s.sum = sum;
+}
+
 void metrics_registry::on_collect(std::function<void(metrics_registry&)> collect) {
   collectors_.push_back(std::move(collect));
 }

@@ -6,6 +6,7 @@
 #include <functional>
 #include <initializer_list>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -32,6 +33,10 @@ class metrics_registry {
   void add(std::string_view family, label_list labels, double by = 1);
   void observe(std::string_view family, label_list labels, double value);
 
+  /// Replaces a histogram series with counts recorded elsewhere (another thread's meter): one count per
+  /// declared bucket and a last one past every bound, not cumulative.
+  void set_histogram(std::string_view family, const std::string& labels,
+                     std::span<const std::uint64_t> counts, double sum);
   /// Creates a series with nothing recorded yet, so that it is exported before its first event.
   void ensure(std::string_view family, const std::string& labels);
 

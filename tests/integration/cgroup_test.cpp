@@ -23,13 +23,6 @@ using nlohmann::json;
 
 const std::string python = "/usr/bin/python3";
 
-// The value of an unlabelled gauge in /metrics, or -1.
-double gauge(unsigned short port, const std::string& name) {
-  const auto body = http_get(port, "/metrics").body;
-  const auto at = body.find("\n" + name + " ");
-  return at == std::string::npos ? -1 : std::stod(body.substr(at + name.size() + 2));
-}
-
 json config() {
   const std::string script = std::string{OFFLOAD_SOURCE_DIR} + "/tests/support/hostile_worker.py";
   return {{"commands",
@@ -84,7 +77,7 @@ class cgroup_test : public ::testing::Test {
   void SetUp() override {
     server_ = std::make_unique<offloadd_process>(std::vector<std::string>{
         "--config", config_, "--kill-grace-ms", "300", "--process-workers", "1", "--store", "memory"});
-    if (gauge(port(), "offload_cgroups") == 0) GTEST_SKIP() << "skipped: no cgroup access";
+    if (metric_value(port(), "offload_cgroups") == 0) GTEST_SKIP() << "skipped: no cgroup access";
   }
   unsigned short port() const { return server_->port(); }
   json run(const json& body) const { return run_job(port(), body); }
@@ -118,7 +111,7 @@ TEST_F(cgroup_test, a_command_over_its_memory_limit_fails_with_memory_limit) {
 // On v1 a job joins the memory and pids hierarchies only for a limit of that kind (a memory cgroup is the
 // costly part of starting a command); it always joins the freezer one, which kills use.
 TEST_F(cgroup_test, a_command_joins_the_v1_memory_and_pids_hierarchies_only_for_its_limits) {
-  if (gauge(port(), "offload_cgroups") != 1)
+  if (metric_value(port(), "offload_cgroups") != 1)
     GTEST_SKIP() << "skipped: cgroup v2 here (one hierarchy, every job cgroup has every controller)";
   // The controllers whose cgroup, in /proc/self/cgroup as the command saw it, is a job's.
   const auto in_job_cgroup = [this](const char* type) {
@@ -184,7 +177,7 @@ TEST(cgroup_leftovers_test, the_next_offloadd_removes_a_killed_ones_cgroups_and_
   int grandchild = 0;
   {
     offloadd_process first{args};
-    if (gauge(first.port(), "offload_cgroups") == 0) GTEST_SKIP() << "skipped: no cgroup access";
+    if (metric_value(first.port(), "offload_cgroups") == 0) GTEST_SKIP() << "skipped: no cgroup access";
     submit(first.port(), {{"type", "escape_hang"}, {"input", {{"pidfile", pidfile}}}});
     grandchild = wait_for_pid_file(pidfile);
     first.signal(SIGKILL);
@@ -204,7 +197,7 @@ TEST(cgroup_v2_test, a_grandchild_that_left_the_process_group_dies_with_its_comm
     GTEST_SKIP() << "skipped: no cgroup v2 access (no writable cgroup2 mount, or not root)";
   offloadd_process server{
       {"--cgroups", "v2", "--config", config, "--store", "memory", "--process-workers", "1"}};
-  ASSERT_EQ(gauge(server.port(), "offload_cgroups"), 2);
+  ASSERT_EQ(metric_value(server.port(), "offload_cgroups"), 2);
   const auto pidfile = (dir.path() / "escaped.pid").string();
   const auto done = run_job(server.port(), {{"type", "escape"}, {"input", {{"pidfile", pidfile}}}});
   EXPECT_EQ(done["state"], "succeeded") << done.dump();
@@ -220,7 +213,7 @@ TEST(cgroup_off_test, a_grandchild_outside_the_group_holding_the_pipes_does_not_
   const auto config = dir.write("cgroups.json", ::offload::test::config().dump());
   offloadd_process server{
       {"--cgroups", "off", "--config", config, "--store", "memory", "--process-workers", "1"}};
-  EXPECT_EQ(gauge(server.port(), "offload_cgroups"), 0);
+  EXPECT_EQ(metric_value(server.port(), "offload_cgroups"), 0);
   const auto pidfile = (dir.path() / "escaped.pid").string();
   const auto escaped = run_job(server.port(), {{"type", "escape"}, {"input", {{"pidfile", pidfile}}}});
   EXPECT_EQ(escaped["state"], "succeeded") << escaped.dump();

@@ -123,6 +123,12 @@ TEST_F(cluster_test, any_node_accepts_runs_and_answers) {
                              "offload_cluster_writes_refused_total", "offload_cluster_writes_dropped_total"})
     EXPECT_NE(metrics.find("\n" + std::string{series} + " 0\n"), std::string::npos) << series << "\n"
                                                                                     << metrics;
+  // A's store sent its submissions (seven) and the sum's writes in scripts, every one answered.
+  EXPECT_GE(metric_value(a->port(), "offload_store_operations_total"), 7);
+  EXPECT_GE(metric_value(a->port(), "offload_store_commit_seconds_count"), 2);
+  EXPECT_EQ(metric_value(a->port(), "offload_store_commit_failures_total"), 0);
+  wait_until([&] { return metric_value(a->port(), "offload_store_pending_operations") == 0; },
+             "A's writes to be answered");
 
   // Listed by any node, in submission order.
   const auto page = http_get(c->port(), "/v1/jobs?limit=100").json();

@@ -380,12 +380,15 @@ TEST_F(durability_test, a_full_disk_refuses_new_jobs_and_recovers_by_itself) {
   EXPECT_EQ(http_get(port, "/readyz").status, 503u);
   EXPECT_EQ(http_get(port, "/healthz").status, 200u);
   EXPECT_EQ(http_get(port, "/v1/jobs/" + before["id"].get<std::string>()).status, 200u);
+  EXPECT_GE(metric_value(port, "offload_store_commit_failures_total"), 1);
 
   std::filesystem::remove(filler);
   wait_until([&] { return http_get(port, "/readyz").status == 200; }, "readiness after the disk has room",
              30s);
   const auto after = http_post(port, "/v1/jobs?wait=10", {{"type", "echo"}, {"input", {{"n", 2}}}});
   EXPECT_EQ(after.status, 200u) << after.body;
+  wait_until([&] { return metric_value(port, "offload_store_pending_operations") == 0; },
+             "nothing left to write");
 }
 
 // A job that ends while its store cannot write: the service still knows the end (GET says so), but the log
@@ -447,6 +450,7 @@ TEST_F(durability_test, an_end_the_store_cannot_write_yet_is_not_published) {
   EXPECT_EQ(ended["state"], "succeeded");
   wait_until([&] { return http_get(port, "/readyz").status == 503; }, "the store to fail its writes");
   EXPECT_FALSE(answered.load()) << "?wait answered with an end the store does not have";
+  EXPECT_GE(metric_value(port, "offload_store_pending_operations"), 1) << "the end, kept to be tried again";
   std::filesystem::remove(filler);
   wait_until([&] { return answered.load(); }, "?wait to answer once the store has the end", 30s);
   EXPECT_EQ(waited.status, 200u) << waited.body;

@@ -117,6 +117,30 @@ TEST(metrics_test, counters_move_as_jobs_run) {
             value(sampled, R"(offload_reactor_lag_seconds_bucket{le="0.01"})"));
 }
 
+// The job store's commits: each `?wait` job is stored before it runs and its end before the answer, so three
+// jobs one after the other take at least six commits, carrying the three writes of each; nothing stays
+// pending. A store that writes nothing (memory) has no such series.
+TEST(metrics_test, the_store_s_commits_are_counted) {
+  offloadd_process server;
+  const auto before = scrape(server.port());
+  for (int i = 0; i < 3; ++i)
+    submit(server.port(), {{"type", "echo"}, {"input", {{"i", i}}}}, "?wait=10", 200);
+  wait_until([&] { return metric_value(server.port(), "offload_store_pending_operations") == 0; },
+             "the store's writes to be committed");
+  const auto after = scrape(server.port());
+  const auto delta = [&](const std::string& key) { return value(after, key) - value(before, key); };
+  EXPECT_GE(delta("offload_store_commit_seconds_count"), 6);
+  EXPECT_GE(delta("offload_store_operations_total"), 9);
+  EXPECT_GT(delta("offload_store_commit_seconds_sum"), 0);
+  EXPECT_EQ(value(after, R"(offload_store_commit_seconds_bucket{le="+Inf"})"),
+            value(after, "offload_store_commit_seconds_count"));
+  EXPECT_EQ(value(after, "offload_store_commit_failures_total"), 0);
+
+  offloadd_process memory{{"--store", "memory"}};
+  submit(memory.port(), {{"type", "echo"}, {"input", json::object()}}, "?wait=10", 200);
+  EXPECT_EQ(metric_value(memory.port(), "offload_store_commit_seconds_count"), -1);
+}
+
 TEST(metrics_test, metrics_are_open_unless_metrics_auth) {
   offloadd_process open{{}, {"OFFLOAD_TOKEN=secret"}};
   EXPECT_EQ(http_get(open.port(), "/metrics").status, 200u);

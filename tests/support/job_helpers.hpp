@@ -55,6 +55,14 @@ inline nlohmann::json test_command(std::vector<std::string> args,
   return extra;
 }
 
+/// The value of one series of `GET /metrics` (its name with its labels, as printed: `a_total{x="y"}`), or
+/// -1 when there is no such series.
+inline double metric_value(unsigned short port, const std::string& series) {
+  const auto body = http_get(port, "/metrics").body;
+  const auto at = body.find("\n" + series + " ");
+  return at == std::string::npos ? -1 : std::stod(body.substr(at + series.size() + 2));
+}
+
 inline bool is_state(const nlohmann::json& view, const std::string& state) {
   return view.at("state") == state;
 }

@@ -2,6 +2,7 @@
 #include "core/memory_trimmer.hpp"
 #include "core/metrics_registry.hpp"
 #include "core/process_stats.hpp"
+#include "core/store/store_meter.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
@@ -75,6 +76,42 @@ TEST(metrics_registry_test, labels_as_pairs_name_the_same_series_as_their_text) 
       << text;
   EXPECT_NE(text.find("jobs_total{type=\"sum\"} 1\n"), std::string::npos) << text;
   EXPECT_NE(text.find("run_seconds_count{lane=\"thread\"} 2\n"), std::string::npos) << text;
+}
+
+// The store's commits, counted on its own thread, reach /metrics as a histogram set whole at each render.
+TEST(metrics_registry_test, a_store_meter_s_commits_render_as_a_histogram) {
+  using namespace std::chrono_literals;
+  store_meter meter;
+  meter.pending(5);
+  meter.committed(50us, 2);   // first bucket (0.0001)
+  meter.committed(100us, 1);  // on a bound: counted in it
+  meter.committed(3ms, 3);    // 0.005
+  meter.committed(5s, 1);     // past every bound
+  meter.failed();
+  meter.pending(-4);
+  const auto s = meter.read();
+  EXPECT_EQ(s.commits, 4u);
+  EXPECT_EQ(s.operations, 7u);
+  EXPECT_EQ(s.failed_commits, 1u);
+  EXPECT_EQ(s.pending, 1u);
+  EXPECT_NEAR(s.commit_seconds, 5.00315, 1e-9);
+
+  metrics_registry m;
+  m.declare("commit_seconds", "Commits.", metrics_registry::kind::histogram,
+            {store_meter::bounds.begin(), store_meter::bounds.end()});
+  m.set_histogram("commit_seconds", {}, s.commits_by_bucket, s.commit_seconds);
+  m.set_histogram("commit_seconds", {}, s.commits_by_bucket, s.commit_seconds);  // replaced, not added
+  const auto text = m.render();
+  EXPECT_NE(text.find("commit_seconds_bucket{le=\"1e-04\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("commit_seconds_bucket{le=\"0.0025\"} 2\ncommit_seconds_bucket{le=\"0.005\"} 3\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("commit_seconds_bucket{le=\"1\"} 3\ncommit_seconds_bucket{le=\"+Inf\"} 4\n"
+                      "commit_seconds_sum 5.00315\ncommit_seconds_count 4\n"),
+            std::string::npos)
+      << text;
+  const std::vector<std::uint64_t> short_counts(3, 0);
+  EXPECT_THROW(m.set_histogram("commit_seconds", {}, short_counts, 0), std::logic_error);
 }
 
 TEST(metrics_registry_test, label_values_are_escaped) {

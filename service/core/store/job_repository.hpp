@@ -19,6 +19,7 @@
 namespace offload::core {
 
 class shared_queue;
+class store_meter;
 
 /// A listing query: `GET /v1/jobs?state=&type=&limit=&after=`.
 struct job_filter {
@@ -99,6 +100,8 @@ class job_repository {
   virtual bool durable() const noexcept = 0;
   /// `memory` or `sqlite:<path>`, for logs and stats.
   virtual std::string describe() const = 0;
+  /// What the store's commits cost (for `/metrics`); null for a store that writes nothing (memory).
+  virtual const store_meter* meter() const noexcept { return nullptr; }
   /// The queue shared with other nodes when the store is one (Redis); null when jobs are queued here.
   virtual shared_queue* shared() noexcept { return nullptr; }
 };

@@ -447,6 +447,7 @@ void sqlite_repository::hand_over() {
     wake = before == 0 || (!awaited_before && pending_awaited_ > 0) ||
            (before < linger_below && pending_.size() >= linger_below);
   }
+  meter_.pending(static_cast<std::ptrdiff_t>(outbox_.size()));
   outbox_.clear();
   if (wake) wake_.notify_one();
 }
@@ -657,6 +658,7 @@ std::vector<std::unique_ptr<sqlite_repository::operation>> sqlite_repository::ru
     if (const auto seq = (*it)->record_of(); seq && !newer.insert(*seq).second) (*it)->skip_record();
   }
   std::optional<std::string> failed;
+  const auto began = std::chrono::steady_clock::now();
   try {
     db_->exec("BEGIN IMMEDIATE");
     for (auto& op : batch) {
@@ -684,6 +686,8 @@ std::vector<std::unique_ptr<sqlite_repository::operation>> sqlite_repository::ru
 
   std::vector<std::unique_ptr<operation>> retry;
   if (!failed) {
+    meter_.committed(std::chrono::steady_clock::now() - began, batch.size());
+    meter_.pending(-static_cast<std::ptrdiff_t>(batch.size()));
     if (!healthy_.exchange(true)) log(log_level::info, "job store writes again", {{"store", path_}});
     deliver(std::move(batch), std::nullopt);
     return retry;
@@ -704,6 +708,8 @@ std::vector<std::unique_ptr<sqlite_repository::operation>> sqlite_repository::ru
       answered.push_back(std::move(op));
     }
   }
+  meter_.failed();
+  meter_.pending(-static_cast<std::ptrdiff_t>(answered.size()));
   deliver(std::move(answered), storage_error(path_, *failed));
   return retry;
 }

@@ -5,6 +5,7 @@
 
 #include "core/store/job_repository.hpp"
 #include "core/store/job_store.hpp"
+#include "core/store/store_meter.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -71,6 +72,7 @@ class sqlite_repository final : public job_repository {
   void close() override;
   bool durable() const noexcept override { return true; }
   std::string describe() const override;
+  const store_meter* meter() const noexcept override { return &meter_; }
 
   /// One operation for the store thread (public for the implementation's helpers only).
   struct operation;
@@ -129,6 +131,7 @@ class sqlite_repository final : public job_repository {
   bool closing_ = false;
   std::string failure_;
   std::atomic<bool> healthy_{true};
+  store_meter meter_;
   std::thread thread_;
 
   // The checkpointer: woken by a commit each time the log has grown by `checkpoint_pages` (each

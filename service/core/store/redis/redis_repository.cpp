@@ -275,6 +275,7 @@ asio::awaitable<std::optional<proto::error>> redis_repository::async_add(std::sh
       std::move (*h)(std::move(outcome), claimed);
     };
     adds_.push_back(std::move(a));
+    meter_.pending(1);
     schedule_flush();
   };
   auto [outcome, claimed] =
@@ -376,7 +377,15 @@ void redis_repository::send_adds() {
     ++adding_;
     connection_->send_script(
         redis_scripts::add, 3, std::move(args),
-        [this, alive = std::weak_ptr<void>{lifetime_}, batch](proto::result<redis_reply> r) {
+        [this, alive = std::weak_ptr<void>{lifetime_}, batch,
+         sent = std::chrono::steady_clock::now()](proto::result<redis_reply> r) {
+          if (alive.lock()) {
+            if (r && !r->is_error())
+              meter_.committed(std::chrono::steady_clock::now() - sent, batch->size());
+            else
+              meter_.failed();
+            meter_.pending(-static_cast<std::ptrdiff_t>(batch->size()));
+          }
           for (std::size_t i = 0; i < batch->size(); ++i) {
             std::optional<proto::error> outcome;
             bool claimed = false;
@@ -406,6 +415,7 @@ void redis_repository::write(const job& j, const char* action, bool record,
     return;
   }
   ++outstanding_[j.seq];
+  meter_.pending(1);
   pending_write w;
   w.seq = j.seq;
   w.claim = j.claim;
@@ -526,9 +536,18 @@ void redis_repository::send_writes(std::map<std::uint64_t, pending_write> writes
     ++writing_;
     connection_->send_script(
         redis_scripts::write, 2, std::move(args),
-        [this, alive = std::weak_ptr<void>{lifetime_}, batch](proto::result<redis_reply> r) {
+        [this, alive = std::weak_ptr<void>{lifetime_}, batch,
+         sent = std::chrono::steady_clock::now()](proto::result<redis_reply> r) {
           if (!alive.lock()) return;
           if (--writing_ == 0 && !writes_.empty()) schedule_flush();
+          if (r && !r->is_error()) {
+            std::size_t writes = 0;
+            for (const auto& [n, w] : *batch)
+              writes += w.writes;
+            meter_.committed(std::chrono::steady_clock::now() - sent, writes);
+          } else {
+            meter_.failed();
+          }
           if (!r) {
             // Lost with the connection: kept, in their place, for the next one (a write applied twice
             // changes nothing: fields are set again, and XADD refuses an event the stream already has).
@@ -664,8 +683,10 @@ void redis_repository::settled(std::uint64_t seq, std::size_t writes) {
   if (it == outstanding_.end()) return;
   if (it->second > writes) {
     it->second -= writes;
+    meter_.pending(-static_cast<std::ptrdiff_t>(writes));
     return;
   }
+  meter_.pending(-static_cast<std::ptrdiff_t>(it->second));
   outstanding_.erase(it);
   settling_.erase(seq);
 }

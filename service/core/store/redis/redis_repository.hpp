@@ -7,6 +7,7 @@
 #include "core/store/job_repository.hpp"
 #include "core/store/redis/redis_connection.hpp"
 #include "core/store/shared_queue.hpp"
+#include "core/store/store_meter.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -76,6 +77,7 @@ class redis_repository final : public job_repository, public shared_queue {
   bool durable() const noexcept override { return true; }
   std::string describe() const override { return options_.endpoint.describe(); }
   shared_queue* shared() noexcept override { return this; }
+  const store_meter* meter() const noexcept override { return &meter_; }
 
   // The shared queue.
   const std::string& node() const noexcept override { return options_.node; }
@@ -212,6 +214,8 @@ class redis_repository final : public job_repository, public shared_queue {
   std::map<std::uint64_t, pending_write> unsent_;
   std::uint64_t unsent_bytes_ = 0;
   std::uint64_t fenced_ = 0, dropped_ = 0;
+  // A commit here is a script of submissions or of writes, from its sending to Redis's answer.
+  store_meter meter_;
   // By job seq: what this node's dropped writes (past the bound while Redis was away) of a job that goes on
   // here carried, under that claim, until the job's next write is sent with it: Redis's log of the job then
   // has no gap (it skips events it already has), and its record is as of that write. The frames are shared
