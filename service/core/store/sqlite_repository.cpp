@@ -436,6 +436,8 @@ void sqlite_repository::hand_over() {
   bool wake = false;
   {
     const std::lock_guard lock{mutex_};
+    // Counted before the store thread can take them (and count them off once committed).
+    meter_.pending(static_cast<std::ptrdiff_t>(outbox_.size()));
     const auto before = pending_.size();
     const bool awaited_before = pending_awaited_ > 0;
     for (auto& op : outbox_) {
@@ -447,7 +449,6 @@ void sqlite_repository::hand_over() {
     wake = before == 0 || (!awaited_before && pending_awaited_ > 0) ||
            (before < linger_below && pending_.size() >= linger_below);
   }
-  meter_.pending(static_cast<std::ptrdiff_t>(outbox_.size()));
   outbox_.clear();
   if (wake) wake_.notify_one();
 }
