@@ -11,7 +11,8 @@
 namespace offload::core {
 
 /// Recorded by whichever thread commits (the SQLite store thread, or the reactor for Redis), read by the
-/// reactor for `/metrics`: relaxed atomics, a few per commit, none per job.
+/// reactor for `/metrics`: relaxed atomics, a few per commit (and, for `pending`, one per reactor turn's
+/// hand-over on SQLite, one per operation on Redis).
 class store_meter {
  public:
   /// Upper bounds of the commit-time histogram, in seconds.
