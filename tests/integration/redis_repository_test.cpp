@@ -696,7 +696,9 @@ TEST_F(redis_repository_test, a_queued_job_can_be_taken_for_a_cancel_and_a_runni
   auto b = open("b");
   const auto queued = add(*a);
   const auto running = add(*a);
-  ASSERT_EQ(claim(*a, {echo_queue})->id, queued->id);  // the older one is claimed…
+  const auto claimed = claim(*a, {echo_queue});
+  ASSERT_TRUE(claimed);
+  ASSERT_EQ(claimed->id, queued->id);  // the older one is claimed…
   // …so the running one is `queued`'s neighbour: take the still-queued `running` job for a cancel.
   auto taken = *await(b->async_take(running->id, shared_queue::take_reason::queued));
   ASSERT_TRUE(taken);
@@ -711,6 +713,7 @@ TEST_F(redis_repository_test, listings_follow_submission_order_with_filters_and_
   for (int i = 0; i < 5; ++i)
     jobs.push_back(add(*a, i % 2 ? "sum" : "echo"));
   auto done = claim(*a, {echo_queue});
+  ASSERT_TRUE(done);
   succeed(*a, *done, {{"n", 1}});
   await(a->async_flush());
 
@@ -758,6 +761,7 @@ TEST_F(redis_repository_test, retention_deletes_the_oldest_finished_jobs_with_th
   for (int i = 0; i < 4; ++i) {
     add(*a, "echo", 5, "k" + std::to_string(i));
     auto j = claim(*a, {echo_queue});
+    ASSERT_TRUE(j);
     succeed(*a, *j, {{"i", i}});
     finished.push_back(j);
   }
