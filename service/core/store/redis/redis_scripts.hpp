@@ -75,15 +75,23 @@ enum index : std::size_t { add, claim, take, write, renew, expired, evict, read,
   "end\n"                                                                                                   \
   "-- Queues a job: in its queue (and wakes the nodes), or in `delayed` when its not_before (µs) is "      \
   "ahead.\n"                                                                                                \
-  "local function enqueue(id, q, score, not_before)\n"                                                      \
+  "-- With `batch`, the job waits in batch[q] for the caller's one ZADD per queue.\n"                       \
+  "local function enqueue(id, q, score, not_before, batch)\n"                                               \
   "  local nb = tonumber(not_before or '')\n"                                                               \
   "  if nb and nb / 1000 > now_ms() then\n"                                                                 \
   "    -- Due at the first whole ms not before not_before: claims compare with now_ms(), rounded down.\n"   \
   "    redis.call('ZADD', 'offload:delayed', math.ceil(nb / 1000), id)\n"                                   \
+  "    return\n"                                                                                            \
+  "  end\n"                                                                                                 \
+  "  if batch then\n"                                                                                       \
+  "    local items = batch[q] or {}\n"                                                                      \
+  "    batch[q] = items\n"                                                                                  \
+  "    table.insert(items, score)\n"                                                                        \
+  "    table.insert(items, id)\n"                                                                           \
   "  else\n"                                                                                                \
   "    redis.call('ZADD', q, score, id)\n"                                                                  \
-  "    wake(q)\n"                                                                                           \
   "  end\n"                                                                                                 \
+  "  wake(q)\n"                                                                                             \
   "end\n"                                                                                                   \
   "local function job_reply(id, job, claim)\n"                                                              \
   "  return {id, claim, redis.call('HGETALL', job), redis.call('XRANGE', 'offload:ev:' .. id, '-', '+')}\n" \
@@ -131,7 +139,8 @@ local function something_waits(p)
   end
   return waiting[p]
 end
-local out, leased = {}, {}
+-- One ZADD each for the listing, each queue and the leases, after the loop.
+local out, leased, listed, queued = {}, {}, {}, {}
 local queued_one = false
 for _ = 1, tonumber(ARGV[2]) do
   local id, seq, key, not_before, pool = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])
@@ -150,18 +159,21 @@ for _ = 1, tonumber(ARGV[2]) do
     set_fields(job, ARGV, fields, (pool and not claim) and n - 3 or n)
     -- Nobody follows a job that was not there a moment ago: no change notice.
     add_events(id, first, last, ARGV, true)
-    redis.call('ZADD', KEYS[1], seq, id)
+    table.insert(listed, seq)
+    table.insert(listed, id)
     if claim then
       table.insert(leased, now_ms() + lease)
       table.insert(leased, id)
       table.insert(out, 1)
     else
-      enqueue(id, ARGV[fields + 1], ARGV[fields + 3], not_before)
+      enqueue(id, ARGV[fields + 1], ARGV[fields + 3], not_before, queued)
       queued_one = true
       table.insert(out, '')
     end
   end
 end
+in_slices('ZADD', KEYS[1], listed, 1024)
+for q, items in pairs(queued) do in_slices('ZADD', q, items, 1024) end
 in_slices('ZADD', KEYS[3], leased, 1024)
 publish_all(node)
 return out
