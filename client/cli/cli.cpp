@@ -635,6 +635,17 @@ class runner {
       finished += (finished.empty() ? "" : ", ") + std::to_string(total) + " " + state;
     }
     std::fprintf(out_, "finished in the last minute: %s\n", finished.c_str());
+    if (const auto c = s.find("store_commits"); c != s.end()) {
+      const auto commits = n(c->at("commits"));
+      std::fprintf(out_, "store commits: %llu", static_cast<unsigned long long>(commits));
+      if (commits > 0)
+        std::fprintf(out_, ", %.1f operations in %.2f ms each on average",
+                     static_cast<double>(n(c->at("operations"))) / static_cast<double>(commits),
+                     c->at("seconds").get<double>() * 1000.0 / static_cast<double>(commits));
+      std::fprintf(out_, "; %llu pending, %llu failed\n",
+                   static_cast<unsigned long long>(n(c->at("pending"))),
+                   static_cast<unsigned long long>(n(c->at("failures"))));
+    }
     const auto& lag = s.at("reactor").at("lag_ms");
     std::fprintf(out_, "reactor lag: p50 %.2f ms, p99 %.2f ms, max %.2f ms (last %llu samples)\n",
                  lag.at("p50").get<double>(), lag.at("p99").get<double>(), lag.at("max").get<double>(),

@@ -2,6 +2,7 @@
 #include "app/stats_report.hpp"
 
 #include "core/process_stats.hpp"
+#include "core/store/store_meter.hpp"
 
 #include <offload/proto/timestamp.hpp>
 #include <offload/proto/version.hpp>
@@ -103,6 +104,15 @@ nlohmann::json stats_report::snapshot() const {
         {"lag_max_ms_per_second", std::move(trend)}}},
       {"connections", {{"http", from_.listener.connections()}, {"websocket", from_.websockets.sessions()}}},
   };
+  // The store's group commits (SQLite or Redis; the memory store commits nothing), as in /metrics.
+  if (const auto* meter = from_.jobs.store().meter()) {
+    const auto m = meter->read();
+    out["store_commits"] = {{"commits", m.commits},
+                            {"operations", m.operations},
+                            {"seconds", m.commit_seconds},
+                            {"failures", m.failed_commits},
+                            {"pending", m.pending}};
+  }
   if (const auto self = core::process_stats::read())
     out["process"] = {{"resident_bytes", self->resident_bytes},
                       {"cpu_seconds", self->cpu_seconds},

@@ -61,16 +61,25 @@ export class OverviewView {
           ['Version', s.version, 'version'],
           ['Up for', duration(s.uptime_seconds * 1000), 'uptime'],
           ['Store', s.store, 'store'],
+          s.store_commits ? ['Store commits', storeCommits(s.store_commits), 'store.commits'] : null,
           ['State', s.draining ? 'draining (no new jobs)' : 'accepting jobs', 'draining'],
           ['Connections', `${count(s.connections.http)} HTTP, ${count(s.connections.websocket)} WebSocket`, 'connections'],
           ['Memory', s.process ? bytes(s.process.resident_bytes) : '–', 'process.resident'],
           ['CPU time', s.process ? `${s.process.cpu_seconds.toFixed(1)} s` : '–', 'process.cpu'],
-        ])));
+        ].filter(Boolean))));
   }
 
   unmount() {
     this.root = null;
   }
+}
+
+// The store's group commits since start: how many, their size and time on average, and what is wrong.
+function storeCommits(c) {
+  const each = c.commits
+    ? `, ${(c.operations / c.commits).toFixed(1)} operations in ${millis((c.seconds * 1000) / c.commits)} each on average`
+    : '';
+  return `${count(c.commits)}${each}; ${count(c.pending)} pending, ${count(c.failures)} failed`;
 }
 
 function card(label, value, key, note) {

@@ -299,10 +299,18 @@ TEST_F(cli_test, stats_for_people_and_programs) {
   ASSERT_NE(builtin, std::string::npos) << text.out;
   EXPECT_NE(text.out.find(" idle, ", builtin), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("reactor lag: p50 "), std::string::npos) << text.out;
+  // The store's commits (this server keeps its jobs in SQLite): the job's submission and end at least.
+  const auto commits = text.out.find("store commits: ");
+  ASSERT_NE(commits, std::string::npos) << text.out;
+  EXPECT_GE(std::stoull(text.out.substr(commits + std::string_view{"store commits: "}.size())), 2u)
+      << text.out;
+  EXPECT_NE(text.out.find(" operations in ", commits), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find(" pending, 0 failed\n", commits), std::string::npos) << text.out;
   const auto machine = offload({"stats", "--json"});
   EXPECT_EQ(machine.exit_code, 0);
   const auto s = json::parse(machine.out);
   EXPECT_EQ(s["jobs"]["submitted"], 1);
+  EXPECT_GE(s["store_commits"]["commits"], 2) << s;
   EXPECT_EQ(offload({"stats", "extra"}).exit_code, 2);
 }
 

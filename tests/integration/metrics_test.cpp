@@ -119,7 +119,8 @@ TEST(metrics_test, counters_move_as_jobs_run) {
 
 // The job store's commits: each `?wait` job is stored before it runs and its end before the answer, so three
 // jobs one after the other take at least six commits, carrying the three writes of each; nothing stays
-// pending. A store that writes nothing (memory) has no such series.
+// pending; /v1/stats reports the same counts. A store that writes nothing (memory) has no such series and
+// no `store_commits`.
 TEST(metrics_test, the_store_s_commits_are_counted) {
   offloadd_process server;
   const auto before = scrape(server.port());
@@ -135,10 +136,20 @@ TEST(metrics_test, the_store_s_commits_are_counted) {
   EXPECT_EQ(value(after, R"(offload_store_commit_seconds_bucket{le="+Inf"})"),
             value(after, "offload_store_commit_seconds_count"));
   EXPECT_EQ(value(after, "offload_store_commit_failures_total"), 0);
+  // /v1/stats (the dashboard) reads the same counts, a moment later.
+  const auto stats = http_get(server.port(), "/v1/stats").json();
+  ASSERT_TRUE(stats.contains("store_commits")) << stats;
+  const auto& commits = stats["store_commits"];
+  EXPECT_GE(commits["commits"].get<double>(), value(after, "offload_store_commit_seconds_count"));
+  EXPECT_GE(commits["operations"].get<double>(), value(after, "offload_store_operations_total"));
+  EXPECT_GE(commits["seconds"].get<double>(), value(after, "offload_store_commit_seconds_sum"));
+  EXPECT_EQ(commits["failures"], 0);
+  EXPECT_TRUE(commits["pending"].is_number_unsigned()) << commits;
 
   offloadd_process memory{{"--store", "memory"}};
   submit(memory.port(), {{"type", "echo"}, {"input", json::object()}}, "?wait=10", 200);
   EXPECT_EQ(metric_value(memory.port(), "offload_store_commit_seconds_count"), -1);
+  EXPECT_FALSE(http_get(memory.port(), "/v1/stats").json().contains("store_commits"));
 }
 
 TEST(metrics_test, metrics_are_open_unless_metrics_auth) {

@@ -1,5 +1,8 @@
 // The dashboard in a real headless Chromium against a real offloadd: what an operator sees and does.
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 
 import { testChild, waitFor } from "../../client/node/client/test/support.mjs";
@@ -40,7 +43,10 @@ const commands = {
 };
 
 test("the overview shows the numbers of /v1/stats and follows them live", async (t) => {
-  const server = await serve(t, { config: commands });
+  // On the default store (SQLite), whose commits the overview shows too.
+  const data = mkdtempSync(join(tmpdir(), "offload-ui-sqlite-"));
+  const server = await serve(t, { config: commands, args: ["--store", "sqlite", "--data-dir", data] });
+  t.after(() => rmSync(data, { recursive: true, force: true }));
   for (let i = 0; i < 3; i++) await submit(server, { type: "echo", input: { i } });
   await waitFor(async () => (await call(server, "GET", "/v1/stats")).body.jobs.finished === 3, "3 jobs finished");
 
@@ -58,6 +64,8 @@ test("the overview shows the numbers of /v1/stats and follows them live", async 
   await waitFor(async () => (await shown("last60.succeeded")) === "3", "3 succeeded in the last minute", 3000);
   assert.equal(await shown("version"), stats.version);
   assert.equal(await shown("store"), stats.store);
+  assert.match(stats.store, /^sqlite:/);
+  assert.match(await shown("store.commits"), /^[\d,]+, \d+\.\d operations in [\d.]+ ms each on average; [\d,]+ pending, 0 failed$/);
   assert.ok(stats.pools.length >= 3, "threads, built-in workers and commands");
   for (const pool of stats.pools) {
     assert.equal(await shown(`pool.${pool.name}.capacity`), String(pool.capacity), `${pool.name} capacity`);

@@ -188,6 +188,8 @@ export interface Stats {
     lag_max_ms_per_second: number[];
   };
   connections: { http: number; websocket: number };
+  /** The job store's group commits since start (absent with the memory store). */
+  store_commits?: { commits: number; operations: number; seconds: number; failures: number; pending: number };
   process?: { resident_bytes: number; cpu_seconds: number; open_fds: number };
 }
 

@@ -1,7 +1,8 @@
 // proto/openapi.yaml is a valid OpenAPI 3.1 document; the answers of a real offloadd match its schemas; and
 // this package's types say what proto/schema/*.json and the OpenAPI document say.
 import assert from "node:assert/strict";
-import { readFileSync, readdirSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 
@@ -150,6 +151,29 @@ describe("answers of a real offloadd match the document", () => {
     assert.equal((await call("GET", "/v1/schema/nope.json", undefined, "/v1/schema/{name}")).status, 404);
   });
 
+  test("an SQLite server's statistics match too, its store's commits with them", async () => {
+    const data = mkdtempSync(join(tmpdir(), "offload-node-sqlite-"));
+    const durable = await startServer({ args: ["--store", "sqlite", "--data-dir", data] });
+    try {
+      const done = await fetch(durable.url + "/v1/jobs?wait=10", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ type: "echo", input: {} }),
+      });
+      assert.equal(done.status, 200);
+      const response = await fetch(durable.url + "/v1/stats");
+      const stats = await response.json();
+      checkAnswer("GET", "/v1/stats", response.status, response.headers.get("content-type"), stats);
+      assert.match(stats.store, /^sqlite:/);
+      // The job's submission and its end, each committed before the answer that needed it.
+      assert.ok(stats.store_commits.commits >= 2, JSON.stringify(stats.store_commits));
+      assert.equal(stats.store_commits.failures, 0);
+    } finally {
+      await durable.stop();
+      rmSync(data, { recursive: true, force: true });
+    }
+  });
+
   test("with a token, 401 answers match too", async () => {
     const locked = await startServer({ token: "t" });
     try {
@@ -190,6 +214,14 @@ describe("the package's types say what the schemas say", () => {
       source.statements.find((s) => ts.isTypeAliasDeclaration(s) && s.name.text === "JobEventType").type.types.map((t) => t.literal.text).sort(),
       [...schema.properties.type.enum].sort(),
     );
+  });
+
+  test("Stats: the same members, optional exactly where the schema does not require them", () => {
+    const schema = schemas["stats.schema.json"];
+    const ours = members("Stats");
+    assert.deepEqual(Object.keys(ours).sort(), Object.keys(schema.properties).sort());
+    for (const [name, { optional }] of Object.entries(ours))
+      assert.equal(optional, !schema.required.includes(name), `${name} optional`);
   });
 
   test("JobSpec: the submission body of the OpenAPI document", () => {
