@@ -198,13 +198,16 @@ describe("the package's types say what the schemas say", () => {
     for (const part of schema.allOf ?? []) Object.assign(all, part.then?.properties ?? {});
     return all;
   };
+  // Interface `name` has the schema's members, optional exactly where the schema does not require them.
+  const sameMembers = (name, schema) => {
+    const ours = members(name);
+    assert.deepEqual(Object.keys(ours).sort(), Object.keys(schema.properties).sort());
+    for (const [member, { optional }] of Object.entries(ours))
+      assert.equal(optional, !schema.required.includes(member), `${member} optional`);
+  };
 
   test("JobView: the same members, optional exactly where the schema does not require them", () => {
-    const schema = schemas["job_view.schema.json"];
-    const ours = members("JobView");
-    assert.deepEqual(Object.keys(ours).sort(), Object.keys(schema.properties).sort());
-    for (const [name, { optional }] of Object.entries(ours))
-      assert.equal(optional, !schema.required.includes(name), `${name} optional`);
+    sameMembers("JobView", schemas["job_view.schema.json"]);
   });
 
   test("JobEvent: every field of every event type", () => {
@@ -217,18 +220,10 @@ describe("the package's types say what the schemas say", () => {
   });
 
   test("Stats: the same members, optional exactly where the schema does not require them", () => {
-    const schema = schemas["stats.schema.json"];
-    const ours = members("Stats");
-    assert.deepEqual(Object.keys(ours).sort(), Object.keys(schema.properties).sort());
-    for (const [name, { optional }] of Object.entries(ours))
-      assert.equal(optional, !schema.required.includes(name), `${name} optional`);
+    sameMembers("Stats", schemas["stats.schema.json"]);
   });
 
   test("JobSpec: the submission body of the OpenAPI document", () => {
-    const schema = doc.components.schemas.JobSpec;
-    const ours = members("JobSpec");
-    assert.deepEqual(Object.keys(ours).sort(), Object.keys(schema.properties).sort());
-    for (const [name, { optional }] of Object.entries(ours))
-      assert.equal(optional, !schema.required.includes(name), `${name} optional`);
+    sameMembers("JobSpec", doc.components.schemas.JobSpec);
   });
 });
