@@ -1,8 +1,5 @@
 // The dashboard in a real headless Chromium against a real offloadd: what an operator sees and does.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
 
 import { testChild, waitFor } from "../../client/node/client/test/support.mjs";
@@ -44,9 +41,7 @@ const commands = {
 
 test("the overview shows the numbers of /v1/stats and follows them live", async (t) => {
   // On the default store (SQLite), whose commits the overview shows too.
-  const data = mkdtempSync(join(tmpdir(), "offload-ui-sqlite-"));
-  const server = await serve(t, { config: commands, args: ["--store", "sqlite", "--data-dir", data] });
-  t.after(() => rmSync(data, { recursive: true, force: true }));
+  const server = await serve(t, { config: commands, sqlite: true });
   for (let i = 0; i < 3; i++) await submit(server, { type: "echo", input: { i } });
   await waitFor(async () => (await call(server, "GET", "/v1/stats")).body.jobs.finished === 3, "3 jobs finished");
 

@@ -1,8 +1,7 @@
 // proto/openapi.yaml is a valid OpenAPI 3.1 document; the answers of a real offloadd match its schemas; and
 // this package's types say what proto/schema/*.json and the OpenAPI document say.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 
@@ -152,8 +151,7 @@ describe("answers of a real offloadd match the document", () => {
   });
 
   test("an SQLite server's statistics match too, its store's commits with them", async () => {
-    const data = mkdtempSync(join(tmpdir(), "offload-node-sqlite-"));
-    const durable = await startServer({ args: ["--store", "sqlite", "--data-dir", data] });
+    const durable = await startServer({ sqlite: true });
     try {
       const done = await fetch(durable.url + "/v1/jobs?wait=10", {
         method: "POST",
@@ -170,7 +168,6 @@ describe("answers of a real offloadd match the document", () => {
       assert.equal(stats.store_commits.failures, 0);
     } finally {
       await durable.stop();
-      rmSync(data, { recursive: true, force: true });
     }
   });
 

@@ -24,11 +24,15 @@ export function streamingConfig() {
   };
 }
 
-/** Starts offloadd with `args` (and `config`, a --config object); `stop()` ends it and removes its files. */
-export async function startServer({ args = [], config, token } = {}) {
+/**
+ * Starts offloadd with `args` (and `config`, a --config object); `stop()` ends it and removes its files. The
+ * store is memory unless `sqlite` (the default store, in a data directory among those files).
+ */
+export async function startServer({ args = [], config, token, sqlite = false } = {}) {
   if (!existsSync(offloadd)) throw new Error(`offloadd not found at ${offloadd}: build first or set OFFLOAD_OFFLOADD`);
   const dir = mkdtempSync(join(tmpdir(), "offload-node-test-"));
-  const all = ["--listen", "127.0.0.1:0", "--store", "memory", "--log-level", "warn", "--work-root", dir,
+  const store = sqlite ? ["--store", "sqlite", "--data-dir", join(dir, "data")] : ["--store", "memory"];
+  const all = ["--listen", "127.0.0.1:0", ...store, "--log-level", "warn", "--work-root", dir,
     "--drain-seconds", "0", ...args];
   if (config) {
     writeFileSync(join(dir, "config.json"), JSON.stringify(config));
