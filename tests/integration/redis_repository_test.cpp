@@ -272,6 +272,61 @@ TEST_F(redis_repository_test, the_adds_of_one_turn_go_to_redis_in_one_call) {
   EXPECT_NE(stats.find("cmdstat_evalsha:calls=1,"), std::string::npos) << stats;
 }
 
+// Writes wait for the batch in flight (so that batches grow with the load) until enough of them wait: then a
+// second batch goes at once, never a third. Redis applies the two in the order sent: a job started in the
+// first and ended in the second ends succeeded, its events in order. (Redis is paused meanwhile, so that no
+// answer comes between.)
+TEST_F(redis_repository_test, a_second_batch_of_writes_goes_while_the_first_waits_once_enough_wait_for_it) {
+  auto a = open("a");
+  auto b = open("b");
+  for (int i = 0; i < 32; ++i)
+    add(*a);
+  auto claimed = await(a->async_claim({echo_queue}, 32, {}, 32));
+  ASSERT_TRUE(claimed);
+  auto& jobs = claimed->claimed;
+  ASSERT_EQ(jobs.size(), 32u);
+  server_.call({"CLIENT", "PAUSE", "10000", "WRITE"});
+  std::optional<std::size_t> first_alone, fifteen_waiting, sixteen_waiting, sixteen_more;
+  asio::post(ioc_, [&] {
+    save_started(*a, *jobs[0]);  // sent at the end of this turn
+    asio::post(ioc_, [&] {
+      first_alone = a->write_batches_in_flight();
+      for (std::size_t i = 1; i < 16; ++i)
+        save_started(*a, *jobs[i]);
+      asio::post(ioc_, [&] {
+        fifteen_waiting = a->write_batches_in_flight();
+        save_succeeded(*a, jobs[0]);
+        asio::post(ioc_, [&] {
+          sixteen_waiting = a->write_batches_in_flight();
+          for (std::size_t i = 16; i < 32; ++i)
+            save_started(*a, *jobs[i]);
+          asio::post(ioc_, [&] { sixteen_more = a->write_batches_in_flight(); });
+        });
+      });
+    });
+  });
+  poll_until([&] { return sixteen_more.has_value(); }, "the writes of four turns", 10s);
+  server_.call({"CLIENT", "UNPAUSE"});
+  EXPECT_EQ(first_alone, 1u);
+  EXPECT_EQ(fifteen_waiting, 1u) << "fifteen writes wait for the batch in flight";
+  EXPECT_EQ(sixteen_waiting, 2u) << "sixteen go at once";
+  EXPECT_EQ(sixteen_more, 2u) << "not a third batch";
+  poll_until([&] { return a->write_batches_in_flight() == 0; }, "both batches answered", 10s);
+  const auto done = await(b->async_find(jobs[0]->id));
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->state, job_state::succeeded);
+  std::vector<proto::event_type> types;
+  for (const auto& e : done->events.events())
+    types.push_back(e.type);
+  EXPECT_EQ(types, (std::vector{proto::event_type::queued, proto::event_type::started,
+                                proto::event_type::succeeded}));
+  for (std::size_t i = 1; i < 32; ++i) {
+    const auto running = await(b->async_find(jobs[i]->id));
+    ASSERT_TRUE(running);
+    EXPECT_EQ(running->state, job_state::running) << i;
+  }
+}
+
 // A node with room for a job it accepts asks its add to claim it: Redis then stores the job as that node's
 // (token 1, a lease) without queuing it, but only while nothing a claim would take first can wait (a job in
 // any queue of the job's pool, a delayed job now due) and never a job that is not due itself.

@@ -111,6 +111,8 @@ class redis_repository final : public job_repository, public shared_queue {
   std::uint64_t dropped_writes() const noexcept override { return dropped_; }
 
   const redis_connection& connection() const noexcept { return *connection_; }
+  /// Scripts of writes sent and not answered yet.
+  std::size_t write_batches_in_flight() const noexcept { return writing_; }
 
  private:
   /// A job's part of the batched `add` script, and its submitter, waiting for the answer: whether it was
@@ -149,6 +151,8 @@ class redis_repository final : public job_repository, public shared_queue {
   void schedule_flush();
   void flush();
   void send_adds();
+  /// Whether the writes waiting now may go: none in flight, or one and enough waiting for a second.
+  bool may_send_writes() const noexcept;
   void send_writes(std::map<std::uint64_t, pending_write> writes);
   /// Sends the writes kept while Redis was away, in their order.
   void resend();
