@@ -348,7 +348,8 @@ bool redis_repository::may_send_writes() const noexcept {
   // A second batch of writes goes once enough wait for it: Redis applies it after the first (one
   // connection, in order) and works on it while this node reads the first one's answer, rather than the two
   // taking turns (bench/README "On Redis"). Submissions stay one batch at a time: with two in flight both
-  // were smaller, and the jobs' execution fell behind them.
+  // were smaller, and the jobs' execution fell behind them. (More than max_batch_jobs writes still go as
+  // several batches at once, as a burst always did.)
   constexpr std::size_t second_batch_from = 16;
   return !writes_.empty() && (writing_ == 0 || (writing_ == 1 && writes_.size() >= second_batch_from));
 }

@@ -151,7 +151,7 @@ class redis_repository final : public job_repository, public shared_queue {
   void schedule_flush();
   void flush();
   void send_adds();
-  /// Whether the writes waiting now may go: none in flight, or one and enough waiting for a second.
+  /// Whether the writes waiting now may go: none in flight, or one and enough waiting for a second batch.
   bool may_send_writes() const noexcept;
   void send_writes(std::map<std::uint64_t, pending_write> writes);
   /// Sends the writes kept while Redis was away, in their order.
