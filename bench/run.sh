@@ -130,6 +130,17 @@ pids+=($!)
 for _ in $(seq 100); do grep -q '^listening on' "$work/baseline.out" 2>/dev/null && break; sleep 0.05; done
 port=$(sed -n 's/^listening on http:\/\/127.0.0.1://p' "$work/baseline.out")
 emit baseline_beast "$(load --connections 16 --method POST --path '/v1/jobs?wait=1' --body '{"type":"echo","input":{"a":1}}')"
+# The hand-off floors: the same server, each answer made by one of as many threads (as offloadd's thread lane has)
+# or child processes (as its built-in warm workers) and sent back through a pipe: what each lane's design costs
+# before any job, log, store or JSON.
+for helpers in threads children; do
+  "$bench/offload_baseline_server" "--$helpers" "$(nproc)" >"$work/$helpers.out" &
+  pids+=($!)
+  for _ in $(seq 100); do grep -q '^listening on' "$work/$helpers.out" 2>/dev/null && break; sleep 0.05; done
+  port=$(sed -n 's/^listening on http:\/\/127.0.0.1://p' "$work/$helpers.out")
+  emit "baseline_$helpers" "$(load --connections 16 --method POST --path '/v1/jobs?wait=1' --body '{"type":"echo","input":{"a":1}}')"
+  kill "${pids[-1]}"
+done
 emit baseline_spawn "$("$bench/offload_spawn_baseline" "$secs" 8)"
 
 # The Node.js peer (bench/node_peer): the same requests served the way a Node back end does without Offload
@@ -404,12 +415,14 @@ for line in open(sys.argv[1]):
 def ratio(a, b):
     return f"{a / b:.2f}×" if b else "-"
 base = rows.get("baseline_beast", {}).get("rps", 0)
+floors = {"overhead": rows.get("baseline_threads", {}).get("rps", 0),
+          "process": rows.get("baseline_children", {}).get("rps", 0)}
 spawn = rows.get("baseline_spawn", {}).get("per_second", 0)
 print(f"\n{'scenario':<22}{'result':<62}{'vs baseline':>12}")
 def median(xs):
     xs = sorted(xs)
     return xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
-for name in ["overhead", "overhead_memory", "overhead_turns", "overhead_redis", "cpu", "process", "command", "command_fresh", "command_retained", "command_turns", "worker_python", "worker_node", "worker_turns", "command_python", "async", "async_memory", "async_redis", "e2e_redis", "bullmq", "scale_1", "scale_2", "scale_3", "responsive", "responsive_dashboards", "ws", "stream", "memory_idle", "memory_retained", "recovery", "baseline_beast", "baseline_spawn", "node_overhead", "node_process", "node_command"]:
+for name in ["overhead", "overhead_memory", "overhead_turns", "overhead_redis", "cpu", "process", "command", "command_fresh", "command_retained", "command_turns", "worker_python", "worker_node", "worker_turns", "command_python", "async", "async_memory", "async_redis", "e2e_redis", "bullmq", "scale_1", "scale_2", "scale_3", "responsive", "responsive_dashboards", "ws", "stream", "memory_idle", "memory_retained", "recovery", "baseline_beast", "baseline_threads", "baseline_children", "baseline_spawn", "node_overhead", "node_process", "node_command"]:
     r = rows.get(name)
     if not r: continue
     if name == "e2e_redis" or name.startswith("scale_"):
@@ -456,6 +469,10 @@ for name in ["overhead", "overhead_memory", "overhead_turns", "overhead_redis", 
     vs = ratio(r["rps"], base) if name == "overhead" else ratio(r["rps"], spawn) if name == "command" else ""
     if name in ("worker_python", "worker_node") and "process" in rows:
         vs = "cost " + ratio(rows["process"]["rps"], r["rps"])
+    if floors.get(name):
+        text = text.rstrip() + f"; {ratio(r['rps'], floors[name])} its floor"
+    if name in ("baseline_threads", "baseline_children"):
+        vs = ratio(r["rps"], base)
     if name == "command_retained":
         text = text.rstrip() + f"; {r['retained']} jobs, {r['rss_kib'] / 1024:.0f} MiB"
         if "command_fresh" in rows:
@@ -494,5 +511,6 @@ if "node_overhead" in rows:
         if ours in rows and theirs in rows:
             a, b = rows[ours]["rps"], rows[theirs]["rps"]
             per = lambda r: r["requests"] / r["server_cpu_s"] if r.get("server_cpu_s") else 0
-            print(f"{ours:<18}{a:>12.0f}{b:>12.0f}{ratio(a, b):>10}   {per(rows[ours]):.0f} vs {per(rows[theirs]):.0f}")
+            floor = f"   floor {ratio(a, floors[ours])} vs {ratio(b, floors[ours])}" if floors.get(ours) else ""
+            print(f"{ours:<18}{a:>12.0f}{b:>12.0f}{ratio(a, b):>10}   {per(rows[ours]):.0f} vs {per(rows[theirs]):.0f}{floor}")
 PY
