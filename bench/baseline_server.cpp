@@ -29,7 +29,6 @@
 #include <string>
 #include <thread>
 #include <unistd.h>
-#include <vector>
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -41,7 +40,7 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::string_view answer = R"({"id":"000000000001deadbeef","state":"succeeded","result":{"a":1}})";
 
 // A thread or child started for --threads or --children: reads request lines, writes one answer line for
-// each.
+// each. Its input ends only when the server does (in a thread, `_exit` then ends the whole process).
 [[noreturn]] void helper_main(int in, int out) {
   std::array<char, 4096> buf{};
   std::string replies;
