@@ -1,8 +1,8 @@
 // The bench's BullMQ peer: N no-op jobs end to end on one redis-server, the way a Node back end does it with
-// BullMQ, measured like offloadd's "e2e_redis" row: 16 producers each adding one job at a time (as 16 HTTP
-// clients submitting), one worker process with the given concurrency; the time from the first add to the
-// last completion. Completed jobs are kept (BullMQ's default), as offloadd keeps finished jobs.
-//   node bench.mjs --port REDIS_PORT --jobs N --concurrency C
+// BullMQ, measured like offloadd's "e2e_redis" row: 16 producers (or P) each adding one job at a time (as
+// 16 HTTP clients submitting), one worker process with the given concurrency; the time from the first add to
+// the last completion. Completed jobs are kept (BullMQ's default), as offloadd keeps finished jobs.
+//   node bench.mjs --port REDIS_PORT --jobs N --concurrency C [--producers P]
 // Prints one JSON line: jobs, seconds, per_second, concurrency, and each process's CPU seconds.
 import { fork } from "node:child_process";
 import { parseArgs } from "node:util";
@@ -14,6 +14,7 @@ const { values } = parseArgs({
     port: { type: "string" },
     jobs: { type: "string", default: "20000" },
     concurrency: { type: "string", default: "2" },
+    producers: { type: "string", default: "16" },
     role: { type: "string", default: "main" },
   },
 });
@@ -47,7 +48,7 @@ if (values.role === "worker") {
       await queue.add("noop", { a: 1 });
     }
   };
-  await Promise.all(Array.from({ length: 16 }, producer));
+  await Promise.all(Array.from({ length: Number(values.producers) }, producer));
   process.send({ added: next, cpu_s: cpuSeconds() });
   await queue.close();
   process.exit(0);

@@ -505,10 +505,7 @@ asio::awaitable<void> job_service::run(std::shared_ptr<job> j, job_lane& lane) {
 
   --busy_[index(j->pool)];
   if (shared_) {
-    const auto took =
-        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - began).count();
-    const auto [average, first] = run_us_.try_emplace(j->spec.type, took);
-    if (!first) average->second = 0.8 * average->second + 0.2 * took;
+    claims_.ran(j->spec.type, std::chrono::steady_clock::now() - began);
   }
   if (j->attempt == attempt && !stopped_ && !j->lost)
     apply(*j, outcome.input, std::move(outcome.result), std::move(outcome.error));
@@ -921,30 +918,23 @@ void job_service::start_cluster() {
   pull();
 }
 
+std::size_t job_service::taken_slots(std::size_t p) const noexcept {
+  return busy_[p] + queue_.size(static_cast<slot_pool>(p)) + claiming_at_add_[p];
+}
+
 std::size_t job_service::unclaimed_slots(std::size_t p) const noexcept {
   if (!lanes_[p]) return 0;
-  const auto taken = busy_[p] + queue_.size(static_cast<slot_pool>(p)) + claiming_at_add_[p];
+  const auto taken = taken_slots(p);
   const auto capacity = lanes_[p]->capacity();
   return taken < capacity ? capacity - taken : 0;
 }
 
 std::size_t job_service::claim_room(std::size_t p, const std::string& type) const noexcept {
-  if (!lanes_[p]) return 0;
-  const auto capacity = lanes_[p]->capacity();
-  const auto room = capacity + prefetch(type, capacity);
-  const auto taken = busy_[p] + queue_.size(static_cast<slot_pool>(p)) + claiming_at_add_[p];
-  return room > taken ? room - taken : 0;
+  return lanes_[p] ? claims_.room(type, lanes_[p]->capacity(), taken_slots(p)) : 0;
 }
 
-std::size_t job_service::prefetch(const std::string& type, std::size_t capacity) const noexcept {
-  // Short jobs finish faster than a claim goes to Redis and back: claiming only freed slots would leave the
-  // slots idle for most of each round trip. A job claimed ahead waits here about 2 ms at most for its slot,
-  // so another node with a free slot would not have started it much sooner.
-  constexpr double budget_us = 2000, max_per_slot = 16;
-  const auto it = run_us_.find(type);
-  if (it == run_us_.end()) return 0;
-  const auto per_slot = std::min(max_per_slot, std::floor(budget_us / std::max(it->second, 1.0)));
-  return static_cast<std::size_t>(per_slot) * capacity;
+bool job_service::claim_due(std::size_t p) const noexcept {
+  return lanes_[p] && claims_.due(pool_types_[p], lanes_[p]->capacity(), taken_slots(p));
 }
 
 void job_service::moisten(std::optional<std::string_view> queue) {
@@ -960,16 +950,16 @@ void job_service::moisten(std::optional<std::string_view> queue) {
 void job_service::pull() {
   if (!shared_ || draining_ || cluster_stopping_ || pool_queues_.empty()) return;
   for (std::size_t p = 0; p < lanes_.size(); ++p) {
-    if (claiming_[p] || dry_[p] || pool_queues_[p].empty() || unclaimed_slots(p) == 0) continue;
+    if (claiming_[p] || dry_[p] || pool_queues_[p].empty() || !claim_due(p)) continue;
     claiming_[p] = true;
     asio::co_spawn(reactor_, claim_loop(p), log_coroutine_failure("claim"));
   }
 }
 
 asio::awaitable<void> job_service::claim_loop(std::size_t p) {
-  // One claim at a time per pool, as long as it has a free slot and the shared queue has work for it.
-  while (!draining_ && !cluster_stopping_) {
-    // Free slots for every type; beyond them, a prefetch for types of short jobs.
+  // One claim at a time per pool, as long as it is due one (claim_due) and the shared queue has work for it.
+  while (!draining_ && !cluster_stopping_ && claim_due(p)) {
+    // Free slots for every type; beyond them, jobs claimed ahead for types of short jobs.
     std::vector<std::size_t> at_most;
     std::size_t wanted = 0;
     for (const auto& type : pool_types_[p]) {

@@ -2,6 +2,7 @@
 // a job repository. Reactor-only, lock-free.
 #pragma once
 
+#include "core/claim_policy.hpp"
 #include "core/completion_rate.hpp"
 #include "core/finish_history.hpp"
 #include "core/job_lane.hpp"
@@ -184,16 +185,15 @@ class job_service {
   // Cluster mode (a shared store): jobs are claimed from the shared queue when a slot is free, instead of
   // being queued here at submission.
   void start_cluster();
-  /// Free slots of pool `p` not yet spoken for by a claimed job waiting here.
+  /// Slots of pool `p` spoken for: running, claimed and waiting here, or asked for by a submission's add.
+  std::size_t taken_slots(std::size_t p) const noexcept;
+  /// Free slots of pool `p` not yet spoken for.
   std::size_t unclaimed_slots(std::size_t p) const noexcept;
-  /// How many jobs of `type` a pool of `capacity` slots claims beyond its free slots: about 2 ms of work per
-  /// slot by the recent run times of that type here (up to 16 per slot); none for a type whose jobs run a
-  /// millisecond or more, or before one has run here.
-  std::size_t prefetch(const std::string& type, std::size_t capacity) const noexcept;
-  /// How many more jobs of `type` pool `p` takes now: its free slots and the prefetch of `type`, less the
-  /// jobs it holds or runs and the submissions it asked to claim at their add.
+  /// How many more jobs of `type` pool `p` takes now (claim_policy::room).
   std::size_t claim_room(std::size_t p, const std::string& type) const noexcept;
-  /// Starts a claim loop for every pool with a free slot (and queues not known to be empty).
+  /// Whether pool `p` claims now (claim_policy::due).
+  bool claim_due(std::size_t p) const noexcept;
+  /// Starts a claim loop for every pool that is due a claim (and whose queues are not known to be empty).
   void pull();
   /// Forgets that pools' queues were empty: all of them, or the pool of `queue`.
   void moisten(std::optional<std::string_view> queue = std::nullopt);
@@ -271,9 +271,8 @@ class job_service {
   // empty then), and no wake-up came for them since. While its queues are dry or drained, a submission this
   // node has room for is claimed by its add.
   std::vector<bool> drained_;
-  // By type: a moving average of how long its jobs ran here (µs), for `prefetch`; by slot pool, the type
-  // of each of its queues.
-  std::unordered_map<std::string, double> run_us_;
+  // How much each pool claims, and when; by slot pool, the type of each of its queues.
+  claim_policy claims_;
   std::vector<std::vector<std::string>> pool_types_;
   std::unordered_map<std::string, std::size_t> queue_pool_;
   // Followed jobs of other nodes (or not yet claimed), by id; refreshed when the store says they changed.

@@ -1,4 +1,6 @@
-// The small parts of the job service: per-lane completion rates (Retry-After) and the output cap.
+// The small parts of the job service: per-lane completion rates (Retry-After), the output cap, and how much
+// a node claims from the shared queue.
+#include "core/claim_policy.hpp"
 #include "core/completion_rate.hpp"
 #include "core/event_log.hpp"
 #include "core/job_result.hpp"
@@ -53,6 +55,41 @@ TEST(output_budget_test, counts_the_text_or_base64_payload_plus_each_events_over
          output_budget::decision::log)
     ++logged;
   EXPECT_EQ(logged, 64 * 1024 / (1 + overhead));
+}
+
+// A pool claims ahead of its free slots only for types whose jobs it saw run here in less than the budget:
+// about 2 ms of their work per slot, at most 64 per slot, by a moving average of their run times.
+TEST(claim_policy_test, claims_about_2_ms_of_short_jobs_per_slot_ahead) {
+  using std::chrono::microseconds;
+  claim_policy claims;
+  EXPECT_EQ(claims.ahead("echo", 2), 0u) << "none before a job of the type ran here";
+  claims.ran("echo", microseconds{100});
+  EXPECT_EQ(claims.ahead("echo", 2), 40u) << "2000 / 100 per slot";
+  claims.ran("echo", microseconds{200});
+  EXPECT_EQ(claims.ahead("echo", 2), 32u) << "average 0.8 × 100 + 0.2 × 200 = 120: 16 per slot";
+  claims.ran("tiny", microseconds{10});
+  EXPECT_EQ(claims.ahead("tiny", 2), 128u) << "at most 64 per slot";
+  claims.ran("slow", microseconds{2500});
+  EXPECT_EQ(claims.ahead("slow", 2), 0u) << "jobs longer than the budget are claimed only for free slots";
+  EXPECT_EQ(claims.room("slow", 2, 1), 1u);
+  EXPECT_EQ(claims.room("tiny", 2, 2), 128u);
+  EXPECT_EQ(claims.room("tiny", 2, 200), 0u);
+}
+
+// A pool claims with a free slot; and for a type it claims ahead for, once half of that room is free again,
+// not only once a slot is: the claim is back before what it holds has run.
+TEST(claim_policy_test, a_pool_claims_again_once_half_of_its_room_ahead_is_free) {
+  claim_policy claims;
+  const std::vector<std::string> short_and_slow{"slow", "echo"}, slow{"slow"};
+  claims.ran("echo", std::chrono::microseconds{100});  // room: 2 slots and 40 ahead
+  claims.ran("slow", std::chrono::milliseconds{50});
+  EXPECT_TRUE(claims.due(short_and_slow, 2, 1)) << "a free slot";
+  EXPECT_TRUE(claims.due(short_and_slow, 2, 2)) << "both slots busy, nothing ahead";
+  EXPECT_TRUE(claims.due(short_and_slow, 2, 21)) << "21 of 42 free";
+  EXPECT_FALSE(claims.due(short_and_slow, 2, 22)) << "20 of 42 free";
+  EXPECT_FALSE(claims.due(short_and_slow, 2, 42));
+  EXPECT_TRUE(claims.due(slow, 2, 1));
+  EXPECT_FALSE(claims.due(slow, 2, 2)) << "no free slot, and nothing claimed ahead for its types";
 }
 
 }  // namespace
