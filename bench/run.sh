@@ -296,16 +296,16 @@ if [[ -n ${rport:-} ]] && redis-cli -p "$rport" ping >/dev/null 2>&1; then
     done
     echo "$total"
   }
-  # end_to_end JOBS BODY PORT…: submits JOBS jobs (16 connections, no waiting, spread over the nodes' ports)
-  # and prints {"jobs","seconds","per_second","redis"}: the time from the first submission to the last job
-  # finished, and the Redis calls it took.
+  # end_to_end JOBS BODY PORT…: submits JOBS jobs (e2e_clients connections, 16 unless set, no waiting,
+  # spread over the nodes' ports) and prints {"jobs","clients","seconds","per_second","redis"}: the time from
+  # the first submission to the last job finished, and the Redis calls it took.
   end_to_end() {
     local n=$1 body=$2 began ended i=0 p loaders=()
     shift 2
     redis-cli -p "$rport" config resetstat >/dev/null
     began=$(date +%s%N)
     for p in "$@"; do
-      "$bench/offload_load" --port "$p" --seconds 600 --connections $(( 16 / $# )) \
+      "$bench/offload_load" --port "$p" --seconds 600 --connections $(( ${e2e_clients:-16} / $# )) \
         --requests $(( n / $# + (i < n % $# ? 1 : 0) )) --method POST --path /v1/jobs --body "$body" >/dev/null &
       loaders+=($!)
       i=$((i + 1))
@@ -313,14 +313,15 @@ if [[ -n ${rport:-} ]] && redis-cli -p "$rport" ping >/dev/null 2>&1; then
     wait "${loaders[@]}"
     for _ in $(seq 60000); do (( $(finished_on "$@") >= n )) && break; sleep 0.01; done
     ended=$(date +%s%N)
-    awk -v n="$n" -v ns=$((ended - began)) -v r="$(redis_calls)" \
-      'BEGIN { printf "{\"jobs\":%d,\"seconds\":%.3f,\"per_second\":%.0f,\"redis\":%s}", n, ns / 1e9, n * 1e9 / ns, r }'
+    awk -v n="$n" -v ns=$((ended - began)) -v r="$(redis_calls)" -v c="${e2e_clients:-16}" \
+      'BEGIN { printf "{\"jobs\":%d,\"clients\":%d,\"seconds\":%.3f,\"per_second\":%.0f,\"redis\":%s}", n, c, ns / 1e9, n * 1e9 / ns, r }'
   }
 
   # End to end (submitted -> succeeded) with no-op jobs on one node with its default thread lane (one slot per
   # CPU), against BullMQ (bench/bullmq: 16 producers, one worker of the same concurrency) on the same Redis,
   # emptied before each run. Three rounds in turns (offloadd then BullMQ, BullMQ then offloadd, …; see
-  # turn_rps): each row is its median round, with every round's rate.
+  # turn_rps): each row is its median round, with every round's rate. Then the same with 64 clients and 64
+  # producers (rows e2e_redis_64, bullmq_64): submissions that outrun the jobs must not starve their claims.
   bullmq=$root/bench/bullmq
   with_bullmq=
   if command -v node >/dev/null && command -v npm >/dev/null; then
@@ -329,20 +330,6 @@ if [[ -n ${rport:-} ]] && redis-cli -p "$rport" ping >/dev/null 2>&1; then
   else
     echo "bench: no node/npm, the BullMQ peer is skipped" >&2
   fi
-  : >"$work/e2e.rounds"; : >"$work/bullmq.rounds"
-  for order in "offload bullmq" "bullmq offload" "offload bullmq"; do
-    for side in $order; do
-      redis-cli -p "$rport" flushall >/dev/null
-      if [[ $side == offload ]]; then
-        start_server --store "redis://127.0.0.1:$rport" --node-name e2e
-        end_to_end $((secs * 2000)) '{"type":"echo","input":{"a":1}}' "$port" >>"$work/e2e.rounds"
-        echo >>"$work/e2e.rounds"
-        stop_server
-      elif [[ -n $with_bullmq ]]; then
-        node "$bullmq/bench.mjs" --port "$rport" --jobs $((secs * 2000)) --concurrency "$(nproc)" >>"$work/bullmq.rounds"
-      fi
-    done
-  done
   # median_round FILE: the round (one JSON object per line) of median per_second, with "rounds": every rate.
   median_round() {
     python3 -c 'import json, sys
@@ -351,8 +338,28 @@ m = sorted(rounds, key=lambda r: r["per_second"])[len(rounds) // 2]
 m["rounds"] = [r["per_second"] for r in rounds]
 print(json.dumps(m, separators=(",", ":")))' "$1"
   }
-  emit e2e_redis "$(median_round "$work/e2e.rounds")"
-  [[ -z $with_bullmq ]] || emit bullmq "$(median_round "$work/bullmq.rounds")"
+  for e2e_clients in 16 64; do
+    suffix=
+    (( e2e_clients == 16 )) || suffix=_$e2e_clients
+    : >"$work/e2e.rounds"; : >"$work/bullmq.rounds"
+    for order in "offload bullmq" "bullmq offload" "offload bullmq"; do
+      for side in $order; do
+        redis-cli -p "$rport" flushall >/dev/null
+        if [[ $side == offload ]]; then
+          start_server --store "redis://127.0.0.1:$rport" --node-name e2e
+          end_to_end $((secs * 2000)) '{"type":"echo","input":{"a":1}}' "$port" >>"$work/e2e.rounds"
+          echo >>"$work/e2e.rounds"
+          stop_server
+        elif [[ -n $with_bullmq ]]; then
+          node "$bullmq/bench.mjs" --port "$rport" --jobs $((secs * 2000)) --concurrency "$(nproc)" \
+            --producers "$e2e_clients" >>"$work/bullmq.rounds"
+        fi
+      done
+    done
+    emit "e2e_redis$suffix" "$(median_round "$work/e2e.rounds")"
+    [[ -z $with_bullmq ]] || emit "bullmq$suffix" "$(median_round "$work/bullmq.rounds")"
+  done
+  e2e_clients=16
 
   # Scaling with I/O-bound jobs (sleep 100 ms; 16 thread slots per node): 1, 2 and 3 nodes on the same Redis,
   # enough jobs for about SECONDS each; completed jobs/s and Redis calls per job (these two cores cannot show
@@ -422,15 +429,19 @@ print(f"\n{'scenario':<22}{'result':<62}{'vs baseline':>12}")
 def median(xs):
     xs = sorted(xs)
     return xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
-for name in ["overhead", "overhead_memory", "overhead_turns", "overhead_redis", "cpu", "process", "command", "command_fresh", "command_retained", "command_turns", "worker_python", "worker_node", "worker_turns", "command_python", "async", "async_memory", "async_redis", "e2e_redis", "bullmq", "scale_1", "scale_2", "scale_3", "responsive", "responsive_dashboards", "ws", "stream", "memory_idle", "memory_retained", "recovery", "baseline_beast", "baseline_threads", "baseline_children", "baseline_spawn", "node_overhead", "node_process", "node_command"]:
+for name in ["overhead", "overhead_memory", "overhead_turns", "overhead_redis", "cpu", "process", "command", "command_fresh", "command_retained", "command_turns", "worker_python", "worker_node", "worker_turns", "command_python", "async", "async_memory", "async_redis", "e2e_redis", "bullmq", "e2e_redis_64", "bullmq_64", "scale_1", "scale_2", "scale_3", "responsive", "responsive_dashboards", "ws", "stream", "memory_idle", "memory_retained", "recovery", "baseline_beast", "baseline_threads", "baseline_children", "baseline_spawn", "node_overhead", "node_process", "node_command"]:
     r = rows.get(name)
     if not r: continue
-    if name == "e2e_redis" or name.startswith("scale_"):
+    if name.startswith("e2e_redis") or name.startswith("scale_"):
         text = f"{r['per_second']:.0f} jobs/s submitted->finished"
+        if r.get("clients", 16) != 16:
+            text += f", {r['clients']} clients"
         if r.get("redis"):
             text += f"; {r['redis']['scripts'] / r['jobs']:.1f} scripts, {r['redis']['calls'] / r['jobs']:.0f} calls/job"
-    elif name == "bullmq":
+    elif name.startswith("bullmq"):
         text = f"{r['per_second']:.0f} jobs/s added->completed (concurrency {r['concurrency']})"
+        if r.get("producers", 16) != 16:
+            text += f", {r['producers']} producers"
     elif name == "worker_turns":
         t = r["turns"]
         py = median([x["process"] / x["python"] for x in t])
@@ -464,7 +475,7 @@ for name in ["overhead", "overhead_memory", "overhead_turns", "overhead_redis", 
             text += f"; {r['calm_rss_kib'] / 1024:.1f} MiB once calm ({r['trims']} trims)"
         if "data_bytes" in r and r.get("jobs"):
             text += f", {r['data_bytes'] / r['jobs']:.0f} B/job on disk"
-    if name in ("e2e_redis", "bullmq") and r.get("rounds"):
+    if name.startswith(("e2e_redis", "bullmq")) and r.get("rounds"):
         text += "; rounds " + "/".join(f"{x:.0f}" for x in r["rounds"])
     vs = ratio(r["rps"], base) if name == "overhead" else ratio(r["rps"], spawn) if name == "command" else ""
     if name in ("worker_python", "worker_node") and "process" in rows:
@@ -490,8 +501,8 @@ for name in ["overhead", "overhead_memory", "overhead_turns", "overhead_redis", 
             text = text.rstrip() + f"; {r['redis']['scripts'] / n:.1f} scripts, {r['redis']['calls'] / n:.0f} calls/job"
     if name == "async_redis" and "async" in rows:
         vs = "sqlite " + ratio(rows["async"]["status"].get("202", 0), r["status"].get("202", 0))
-    if name == "bullmq" and "e2e_redis" in rows:
-        e2e = rows["e2e_redis"]
+    if name.startswith("bullmq") and name.replace("bullmq", "e2e_redis") in rows:
+        e2e = rows[name.replace("bullmq", "e2e_redis")]
         if r.get("rounds") and len(e2e.get("rounds", [])) == len(r["rounds"]):
             vs = f"offload {median([a / b for a, b in zip(e2e['rounds'], r['rounds'])]):.2f}×"
         else:

@@ -3,7 +3,7 @@
 // 16 HTTP clients submitting), one worker process with the given concurrency; the time from the first add to
 // the last completion. Completed jobs are kept (BullMQ's default), as offloadd keeps finished jobs.
 //   node bench.mjs --port REDIS_PORT --jobs N --concurrency C [--producers P]
-// Prints one JSON line: jobs, seconds, per_second, concurrency, and each process's CPU seconds.
+// Prints one JSON line: jobs, seconds, per_second, concurrency, producers, and each process's CPU seconds.
 import { fork } from "node:child_process";
 import { parseArgs } from "node:util";
 
@@ -72,7 +72,7 @@ if (values.role === "worker") {
   worker.send("stop");
   console.log(JSON.stringify({
     jobs, seconds: Number(seconds.toFixed(3)), per_second: Math.round(jobs / seconds),
-    concurrency: Number(values.concurrency), worker_cpu_s: finished.cpu_s, producer_cpu_s: produced.cpu_s,
+    concurrency: Number(values.concurrency), producers: Number(values.producers), worker_cpu_s: finished.cpu_s, producer_cpu_s: produced.cpu_s,
   }));
   await queue.obliterate({ force: true });
   await queue.close();
