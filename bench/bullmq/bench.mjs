@@ -72,7 +72,8 @@ if (values.role === "worker") {
   worker.send("stop");
   console.log(JSON.stringify({
     jobs, seconds: Number(seconds.toFixed(3)), per_second: Math.round(jobs / seconds),
-    concurrency: Number(values.concurrency), producers: Number(values.producers), worker_cpu_s: finished.cpu_s, producer_cpu_s: produced.cpu_s,
+    concurrency: Number(values.concurrency), producers: Number(values.producers),
+    worker_cpu_s: finished.cpu_s, producer_cpu_s: produced.cpu_s,
   }));
   await queue.obliterate({ force: true });
   await queue.close();

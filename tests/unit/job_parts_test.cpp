@@ -57,8 +57,8 @@ TEST(output_budget_test, counts_the_text_or_base64_payload_plus_each_events_over
   EXPECT_EQ(logged, 64 * 1024 / (1 + overhead));
 }
 
-// A pool claims ahead of its free slots only for types whose jobs it saw run here in less than the budget:
-// about 2 ms of their work per slot, at most 64 per slot, by a moving average of their run times.
+// A pool claims ahead of its free slots only for types whose jobs it saw run here within the budget: about
+// 2 ms of their work per slot, at most 64 per slot, by a moving average of their run times.
 TEST(claim_policy_test, claims_about_2_ms_of_short_jobs_per_slot_ahead) {
   using std::chrono::microseconds;
   claim_policy claims;
